@@ -1,1 +1,1 @@
-export {};
+export { main, cli } from './main';

@@ -1,1 +1,3 @@
-export {};
+export * from './server';
+export * from './coordinator';
+export * from './main';

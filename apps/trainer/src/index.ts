@@ -1,1 +1,2 @@
-export {};
+export * from './trainer';
+export * from './main';

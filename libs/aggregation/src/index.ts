@@ -1,1 +1,11 @@
-export {};
+export { weightedAverage } from './average';
+export {
+  OPTIMIZER_NAMES,
+  OPTIMIZER_DEFAULTS,
+  createOptimizer,
+  resolveOptimizer,
+  type Optimizer,
+  type OptimizerName,
+  type OptimizerSpec,
+} from './optimizer';
+export { paramChecksum, l2Norm, maxAbsDiff, cosineSimilarity } from './metrics';

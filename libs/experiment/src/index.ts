@@ -1,1 +1,7 @@
-export {};
+export * from './options';
+export * from './config';
+export * from './prepare';
+export * from './replica';
+export * from './session';
+export * from './runner';
+export * from './errors';

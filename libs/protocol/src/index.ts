@@ -1,1 +1,37 @@
-export {};
+export { PROTOCOL_VERSION, checkProtocolVersion, type Peer } from './version';
+export {
+  WireError,
+  isWireError,
+  invalidArgument,
+  failedPrecondition,
+  permissionDenied,
+  alreadyExists,
+  resourceExhausted,
+  notFound,
+  unavailable,
+  toServiceError,
+} from './errors';
+export {
+  HOST_LITTLE_ENDIAN,
+  encodeTensor,
+  decodeTensor,
+  firstNonFinite,
+  assertFinite,
+  type WireTensor,
+  type TensorLike,
+  type TensorExpectation,
+} from './tensor';
+export { MAX_MESSAGE_BYTES, SERVER_OPTIONS, CHANNEL_OPTIONS } from './options';
+export {
+  PROTO_ROOT,
+  PROTO_FILE,
+  PROTO_RELATIVE_PATH,
+  LOADER_OPTIONS_JSON,
+  loaderOptions,
+  loadProto,
+  loadCoordinatorService,
+  type LoaderOptionsJson,
+  type CoordinatorConstructor,
+  type CoordinatorServiceDefinition,
+} from './proto';
+export type * from './types';

@@ -1,1 +1,5 @@
-export {};
+export * from './files';
+export * from './stats';
+export * from './table';
+export * from './summary';
+export * from './progress';

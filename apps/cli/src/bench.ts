@@ -1,0 +1,171 @@
+import * as grpc from '@grpc/grpc-js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FlagError, formatOptionHelp, parseFlags, resolveConfig, resolveOptions, type OptionSpec } from '@shardlab/experiment';
+import { BackendError, initBackend, paramCount, timeGradientStep, type BackendName, type ModelSpec } from '@shardlab/model';
+import { CHANNEL_OPTIONS, SERVER_OPTIONS, encodeTensor, loadCoordinatorService, type CoordinatorClient } from '@shardlab/protocol';
+import { formatTable } from '@shardlab/report';
+import { runEmbedded } from './embedded';
+
+const BENCH_OPTIONS: readonly OptionSpec[] = [
+  { key: 'steps', type: 'int', default: 60, min: 5, max: 100_000, help: 'steps per end-to-end run' },
+  { key: 'iterations', type: 'int', default: 30, min: 3, max: 100_000, help: 'gradient steps timed per backend' },
+  { key: 'messages', type: 'int', default: 200, min: 10, max: 100_000, help: 'gradient messages per transport measurement' },
+  { key: 'workerCounts', type: 'int-list', default: [1, 2, 4], min: 1, max: 64, help: 'trainer counts for the end-to-end runs' },
+];
+
+export const BENCH_USAGE = `Usage: shardlab bench [options]
+
+Figures for the reference MLP 784-128-64-4 at batch 128 (no pass/fail):
+  1. trainer gradient step time and samples/s per TensorFlow.js backend;
+  2. end-to-end samples/s of synchronous training with 1, 2 and 4 trainer processes,
+     and the share of a step not spent computing gradients (communication and waiting);
+  3. gradient bytes/s over gRPC beside a raw TCP socket on the same machine.
+
+Options:
+${formatOptionHelp(BENCH_OPTIONS)}
+  -h, --help`;
+
+const REFERENCE: ModelSpec = { kind: 'mlp', inputSize: 784, hidden: [128, 64], classes: 4, initSeed: 1 };
+const BATCH = 128;
+
+async function stepTimes(iterations: number): Promise<string[][]> {
+  const rows: string[][] = [];
+  for (const backend of ['tensorflow', 'wasm', 'cpu'] as BackendName[]) {
+    try {
+      await initBackend(backend);
+    } catch (err) {
+      rows.push([backend, 'unavailable', '-', err instanceof BackendError ? err.message : String(err)]);
+      continue;
+    }
+    const iters = backend === 'cpu' ? Math.max(3, Math.ceil(iterations / 3)) : iterations;
+    const t = timeGradientStep(REFERENCE, BATCH, iters);
+    rows.push([backend, t.msPerStep.toFixed(2), t.samplesPerSecond.toFixed(0), `${iters} steps`]);
+  }
+  return rows;
+}
+
+async function endToEnd(steps: number, counts: number[]): Promise<string[][]> {
+  const rows: string[][] = [];
+  for (const workers of counts) {
+    const out = mkdtempSync(join(tmpdir(), 'shardlab-bench-'));
+    try {
+      const config = resolveConfig({ strategy: 'iid', workers, batchSize: BATCH, steps, evalEvery: steps, samples: 20000, testSamples: 500 });
+      const { summary } = await runEmbedded(config, { out, port: 0, quiet: true });
+      if (summary.status !== 'completed') throw new Error(summary.error ?? 'run failed');
+      const samplesPerSecond = (workers * BATCH * summary.stepsCompleted) / summary.wallSeconds;
+      rows.push([
+        String(workers),
+        summary.trainerBackends[0] ?? '-',
+        summary.stepsPerSecond.toFixed(1),
+        samplesPerSecond.toFixed(0),
+        summary.communicationShare === null ? '-' : (100 * summary.communicationShare).toFixed(0) + '%',
+      ]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+/** Sequential request/ack round trips of one gradient over gRPC (our PushGradient). */
+async function grpcThroughput(payload: Float32Array, messages: number): Promise<number> {
+  const { Coordinator, service } = loadCoordinatorService();
+  const server = new grpc.Server(SERVER_OPTIONS);
+  server.addService(service, {
+    Join: (_c: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED }),
+    NextStep: (_c: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED }),
+    GetStatus: (_c: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED }),
+    PushGradient: (_call: unknown, cb: grpc.sendUnaryData<object>) => cb(null, {}),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  const client: CoordinatorClient = new Coordinator(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  const msg = { runId: 'bench', worker: 0, step: 0, samples: BATCH, loss: 0, gradient: encodeTensor(payload, [payload.length]), paramChecksum: '', computeMs: 0 };
+  const send = () => new Promise<void>((resolve, reject) => client.pushGradient(msg, (e) => (e ? reject(e) : resolve())));
+  try {
+    for (let i = 0; i < 10; i++) await send();
+    const t0 = performance.now();
+    for (let i = 0; i < messages; i++) await send();
+    return (messages * payload.byteLength) / ((performance.now() - t0) / 1000);
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+}
+
+/** The same round trips over a plain TCP socket: 4-byte length + payload, 1-byte ack. */
+async function tcpThroughput(payload: Float32Array, messages: number): Promise<number> {
+  const server = createServer((sock) => {
+    let pending = Buffer.alloc(0);
+    sock.on('data', (chunk) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32LE(0)) {
+        pending = pending.subarray(4 + pending.readUInt32LE(0));
+        sock.write(Buffer.from([1]));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const sock = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve) => sock.once('connect', resolve));
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const header = Buffer.alloc(4);
+  header.writeUInt32LE(bytes.length);
+  let ack: (() => void) | null = null;
+  sock.on('data', (d) => {
+    for (let i = 0; i < d.length; i++) ack?.();
+  });
+  const send = () =>
+    new Promise<void>((resolve) => {
+      ack = resolve;
+      sock.write(header);
+      sock.write(bytes);
+    });
+  try {
+    for (let i = 0; i < 10; i++) await send();
+    const t0 = performance.now();
+    for (let i = 0; i < messages; i++) await send();
+    return (messages * bytes.length) / ((performance.now() - t0) / 1000);
+  } finally {
+    sock.destroy();
+    server.close();
+  }
+}
+
+const mb = (bytesPerSecond: number) => (bytesPerSecond / 1e6).toFixed(0);
+
+export async function benchCommand(argv: readonly string[]): Promise<number> {
+  const flags = parseFlags(argv, BENCH_OPTIONS);
+  if (flags.help) {
+    process.stdout.write(BENCH_USAGE + '\n');
+    return 0;
+  }
+  if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
+  const o = resolveOptions(flags.values, BENCH_OPTIONS);
+  const say = (s: string) => process.stdout.write(s + '\n');
+  const params = paramCount(REFERENCE);
+  say(`shardlab bench: MLP 784-128-64-4 (${params} parameters, ${((params * 4) / 1e6).toFixed(2)} MB of gradient), batch ${BATCH}\n`);
+
+  say('1. Trainer gradient step (forward + backward), per backend');
+  say(formatTable(['backend', 'ms/step', 'samples/s', 'note'], await stepTimes(o.iterations as number)) + '\n');
+
+  say(`2. End-to-end synchronous training (iid, synthetic, ${o.steps} steps, trainers as processes on 127.0.0.1)`);
+  say(formatTable(['trainers', 'backend', 'steps/s', 'samples/s', 'non-compute share'], await endToEnd(o.steps as number, o.workerCounts as number[])));
+  say('non-compute share: 1 - mean trainer gradient time / step wall time (transport, batch building, averaging, waiting).\n');
+
+  const payload = new Float32Array(params).map((_, i) => Math.sin(i));
+  const messages = o.messages as number;
+  const g = await grpcThroughput(payload, messages);
+  const t = await tcpThroughput(payload, messages);
+  say(`3. Gradient transport, ${messages} sequential request/ack round trips of ${((params * 4) / 1e6).toFixed(2)} MB on 127.0.0.1`);
+  say(formatTable(['transport', 'MB/s', 'ms/message'], [
+    ['gRPC (PushGradient, bytes field)', mb(g), ((payload.byteLength / g) * 1000).toFixed(2)],
+    ['raw TCP socket', mb(t), ((payload.byteLength / t) * 1000).toFixed(2)],
+  ]));
+  return 0;
+}

@@ -1,0 +1,54 @@
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './testing/cli';
+
+/** Every bad input ends in one line naming the problem, a non-zero exit, and no stack trace. */
+describe('bad input on the command line', () => {
+  let busy: Server;
+  let busyPort = 0;
+  beforeAll(async () => {
+    busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    busyPort = (busy.address() as { port: number }).port;
+  });
+  afterAll(() => busy.close());
+
+  const cases: [string, () => string[], RegExp][] = [
+    ['unknown strategy', () => ['run', '--strategy', 'bogus'], /--strategy: unknown value "bogus"; allowed: iid, label-per-node/],
+    ['unknown dataset', () => ['run', '--dataset', 'imagenet'], /--dataset: unknown dataset "imagenet"; allowed: synthetic, fashion-mnist, idx:<dir>/],
+    ['batch size 0', () => ['run', '--batch-size', '0'], /--batch-size: must be an integer from 1 to 65536, got "0"/],
+    ['batch size not a number', () => ['run', '--batch-size', 'lots'], /--batch-size: must be an integer/],
+    ['no workers', () => ['run', '--workers', '0'], /--workers: must be an integer from 1 to 64/],
+    ['too many workers', () => ['run', '--workers', '1000'], /--workers: must be an integer from 1 to 64/],
+    ['classes not in the data', () => ['run', '--classes', '0,7'], /--classes.*7/],
+    ['duplicate classes', () => ['run', '--classes', '1,1'], /--classes: duplicate/],
+    ['missing IDX files', () => ['run', '--dataset', 'idx:/nonexistent/fmnist'], /\/nonexistent\/fmnist\/train-images-idx3-ubyte/],
+    ['port in use', () => ['run', '--port', String(busyPort), '--steps', '1'], /port in use/],
+    ['unknown option', () => ['run', '--bogus-flag', '1'], /unknown option --bogus-flag/],
+    ['unknown command', () => ['frobnicate'], /unknown command "frobnicate"/],
+    ['trainer without coordinator', () => ['trainer'], /--coordinator HOST:PORT is required/],
+    ['trainer with a malformed address', () => ['trainer', '--coordinator', 'nowhere'], /--coordinator: expected HOST:PORT/],
+    ['unreachable coordinator', () => ['trainer', '--coordinator', '127.0.0.1:1', '--connect-timeout', '1'], /cannot reach the coordinator at 127.0.0.1:1/],
+    ['unknown backend', () => ['run', '--backend', 'cuda'], /--backend: unknown value "cuda"; allowed: auto, tensorflow, wasm, cpu/],
+    ['stratified batch not divisible by classes', () => ['run', '--strategy', 'stratified', '--batch-size', '30', '--workers', '1'], /--batch-size/],
+  ];
+
+  it.each(cases)('%s', async (_name, args, message) => {
+    const r = await runCli(args(), 60_000);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.code, 'killed by timeout').not.toBeNull();
+    // Progress and log lines ("[coordinator] ...") may precede it; the error itself is one line.
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('[coordinator]'));
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('every command answers --help', async () => {
+    for (const command of [[], ['compare'], ['run'], ['coordinator'], ['trainer'], ['bench']]) {
+      const r = await runCli([...command, '--help']);
+      expect(r.code, command.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/Usage: shardlab/);
+    }
+  });
+});

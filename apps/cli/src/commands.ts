@@ -1,0 +1,133 @@
+import { join } from 'node:path';
+import { defaultOutDir, splitValues } from '@shardlab/coordinator';
+import { fashionMnistAvailable } from '@shardlab/data';
+import {
+  EXPERIMENT_OPTIONS,
+  FlagError,
+  formatOptionHelp,
+  parseFlags,
+  resolveConfig,
+  resolveOptions,
+  type ExperimentConfig,
+  type OptionSpec,
+} from '@shardlab/experiment';
+import { STRATEGY_NAMES } from '@shardlab/data';
+import { formatComparison, pct, type RunSummary } from '@shardlab/report';
+import { runEmbedded } from './embedded';
+
+const RUN_OPTIONS: readonly OptionSpec[] = [
+  { key: 'out', type: 'string', valueHint: 'DIR', help: 'results directory (default: runs/<strategy>-<time>)' },
+  { key: 'port', type: 'int', default: 0, min: 0, max: 65535, help: 'coordinator port on 127.0.0.1 (0 = any free port)' },
+  { key: 'quiet', type: 'bool', default: false, help: 'no progress output' },
+];
+
+export const RUN_USAGE = `Usage: shardlab run [options]
+
+One experiment in embedded mode: the coordinator in this process and --workers trainers as
+separate processes, talking gRPC on 127.0.0.1. Writes config.json, metrics.jsonl,
+summary.json and model/ (TensorFlow.js layers format) to --out.
+
+Options:
+${formatOptionHelp([...RUN_OPTIONS, ...EXPERIMENT_OPTIONS])}
+  -h, --help`;
+
+function describeSummary(s: RunSummary, out: string): string {
+  const perClass = s.perClassAccuracy?.map((a) => pct(a)).join(' ') ?? '-';
+  return [
+    `${s.strategy}: ${s.workers} worker(s) x ${s.batchSize}, ${s.stepsCompleted}/${s.steps} steps, trainers on ${s.trainerBackends.join(',') || '-'}`,
+    `  test accuracy ${pct(s.finalTestAccuracy)}% (per class: ${perClass}), final loss ${s.finalLoss?.toFixed(4) ?? '-'}, loss swing ${s.lossSwing?.toFixed(4) ?? '-'}`,
+    `  ${s.stepsPerSecond.toFixed(1)} steps/s, ${s.wallSeconds.toFixed(1)} s; files in ${out}`,
+  ].join('\n');
+}
+
+export async function runCommand(argv: readonly string[]): Promise<number> {
+  const flags = parseFlags(argv, [...RUN_OPTIONS, ...EXPERIMENT_OPTIONS]);
+  if (flags.help) {
+    process.stdout.write(RUN_USAGE + '\n');
+    return 0;
+  }
+  if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
+  const { mine, experiment } = splitValues(flags.values, RUN_OPTIONS);
+  const config = resolveConfig(experiment);
+  const own = resolveOptions(mine, RUN_OPTIONS);
+  const out = (own.out as string | undefined) ?? defaultOutDir(config.strategy);
+  const { summary } = await runEmbedded(config, { out, port: own.port as number, quiet: own.quiet as boolean });
+  process.stdout.write(describeSummary(summary, out) + '\n');
+  if (summary.status !== 'completed') {
+    process.stderr.write(`shardlab run: run failed: ${summary.error}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+const COMPARE_OPTIONS: readonly OptionSpec[] = [
+  {
+    key: 'strategies',
+    type: 'string',
+    default: 'iid,label-per-node,sequential-single-class',
+    valueHint: 'A,B,..',
+    help: `strategies to compare (of ${STRATEGY_NAMES.join(', ')})`,
+  },
+  { key: 'out', type: 'string', valueHint: 'DIR', help: 'results directory (default: runs/compare-<time>)' },
+  { key: 'quiet', type: 'bool', default: false, help: 'no progress output' },
+];
+
+/** The seed question's defaults: 4 workers, batch 128, Fashion-MNIST classes 0-3 when installed. */
+const COMPARE_DEFAULTS = { workers: 4, batchSize: 128, steps: 200, evalEvery: 50 };
+
+export const COMPARE_USAGE = `Usage: shardlab compare [options]
+
+The seed question ("batch 128, 4 labels: how bad is it if every batch holds one label?"),
+answered by running it: the same data, model, seed and steps under each strategy, one after
+another, then a table of final test accuracy, per-class accuracy and loss swing.
+Uses Fashion-MNIST classes 0-3 when the Debian package dataset-fashion-mnist is installed,
+else synthetic 4-class data (it says which). Defaults: ${Object.entries(COMPARE_DEFAULTS).map(([k, v]) => `${k} ${v}`).join(', ')}.
+
+Options:
+${formatOptionHelp([...COMPARE_OPTIONS, ...EXPERIMENT_OPTIONS.filter((o) => o.key !== 'strategy')])}
+  -h, --help`;
+
+export async function compareCommand(argv: readonly string[]): Promise<number> {
+  const options = [...COMPARE_OPTIONS, ...EXPERIMENT_OPTIONS.filter((o) => o.key !== 'strategy')];
+  const flags = parseFlags(argv, options);
+  if (flags.help) {
+    process.stdout.write(COMPARE_USAGE + '\n');
+    return 0;
+  }
+  if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
+  const { mine, experiment } = splitValues(flags.values, COMPARE_OPTIONS);
+  const own = resolveOptions(mine, COMPARE_OPTIONS);
+  const strategies = String(own.strategies).split(',').map((s) => s.trim()).filter(Boolean);
+  if (strategies.length === 0) throw new FlagError('--strategies: name at least one strategy');
+  const auto = experiment.dataset === undefined;
+  const useFashion = auto && fashionMnistAvailable();
+  const base = {
+    ...COMPARE_DEFAULTS,
+    ...(useFashion ? { dataset: 'fashion-mnist', classes: [0, 1, 2, 3] } : {}),
+    ...experiment,
+  };
+  // Validate every arm before running any, so a typo does not cost a finished run.
+  const configs: ExperimentConfig[] = strategies.map((strategy) => resolveConfig({ ...base, strategy }));
+  const first = configs[0]!;
+  const why = auto ? (useFashion ? ' (the Debian package dataset-fashion-mnist is installed)' : ' (Fashion-MNIST not installed: apt-get install dataset-fashion-mnist to use it)') : '';
+  const dataName = first.dataset === 'synthetic' ? `synthetic ${first.numClasses}-class data` : `${first.dataset}${first.classes ? ` classes ${first.classes.join(',')}` : ''}`;
+  const out = (own.out as string | undefined) ?? defaultOutDir('compare');
+  process.stderr.write(
+    `compare: ${strategies.join(' vs ')} on ${dataName}${why}; ${first.workers} workers x batch ${first.batchSize}, ${first.steps} steps, ${first.optimizer} lr ${first.lr}, seed ${first.seed}\n`,
+  );
+  const summaries: RunSummary[] = [];
+  for (const config of configs) {
+    const dir = join(out, config.strategy);
+    const { summary } = await runEmbedded(config, { out: dir, port: 0, quiet: own.quiet as boolean });
+    summaries.push(summary);
+    if (summary.status !== 'completed') process.stderr.write(`compare: ${config.strategy} failed: ${summary.error}\n`);
+  }
+  const classNames = first.dataset === 'synthetic' ? undefined : undefined;
+  process.stdout.write(`\n${formatComparison(summaries, classNames)}\n\n`);
+  process.stdout.write(
+    `test acc: final test accuracy; acc[c]: per-class test accuracy; worst class: the lowest of them;\n` +
+      `loss swing: std of the training loss over the last ${first.lossWindow} steps.\n` +
+      `Files: ${out}/<strategy>/{config.json,metrics.jsonl,summary.json,model/}\n`,
+  );
+  return summaries.every((s) => s.status === 'completed') ? 0 : 1;
+}

@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { runCoordinator } from '@shardlab/coordinator';
+import type { ExperimentConfig, RunOutcome } from '@shardlab/experiment';
+
+/** The CLI entry that child trainer processes run (this package's built main). */
+export const CLI_MAIN = join(__dirname, 'main.js');
+
+export interface EmbeddedOptions {
+  out: string;
+  port: number;
+  quiet?: boolean;
+  /** Extra flags for every trainer (tests). */
+  trainerArgs?: string[];
+}
+
+/**
+ * Embedded mode: the coordinator in this process, N trainers as child OS processes,
+ * all talking gRPC on 127.0.0.1. A trainer that exits early stops the run with its last
+ * words; on the way out every trainer is waited for (and killed if it lingers).
+ */
+export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOptions): Promise<RunOutcome> {
+  const children: ChildProcess[] = [];
+  const exited: Promise<void>[] = [];
+  try {
+    return await runCoordinator(config, {
+      host: '127.0.0.1',
+      port: opts.port,
+      out: opts.out,
+      quiet: opts.quiet,
+      onListening: (address, session) => {
+        for (let i = 0; i < config.workers; i++) {
+          const name = `trainer-${i}`;
+          const child = spawn(
+            process.execPath,
+            [CLI_MAIN, 'trainer', '--coordinator', address, '--backend', config.backend, '--name', name, ...(opts.trainerArgs ?? [])],
+            { stdio: ['ignore', 'ignore', 'pipe'] },
+          );
+          children.push(child);
+          let tail = '';
+          child.stderr!.on('data', (chunk: Buffer) => {
+            tail = (tail + chunk.toString()).slice(-2000);
+            if (process.env['SHARDLAB_DEBUG']) process.stderr.write(chunk);
+          });
+          exited.push(
+            new Promise((resolve) =>
+              child.on('exit', (code, signal) => {
+                if (code !== 0 && (session.state === 'waiting' || session.state === 'running')) {
+                  const last = tail.trim().split('\n').filter(Boolean).at(-1) ?? '';
+                  session.fail(`${name} exited with ${signal ?? `code ${code}`}${last ? `: ${last}` : ''}`);
+                }
+                resolve();
+              }),
+            ),
+          );
+        }
+      },
+    });
+  } finally {
+    const grace = setTimeout(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')), 10_000);
+    await Promise.all(exited);
+    clearTimeout(grace);
+  }
+}

@@ -1,0 +1,64 @@
+import * as grpc from '@grpc/grpc-js';
+import { COORDINATOR_USAGE, coordinatorMain } from '@shardlab/coordinator';
+import { describeError } from '@shardlab/experiment';
+import { TRAINER_USAGE, trainerMain } from '@shardlab/trainer';
+import { COMPARE_USAGE, RUN_USAGE, compareCommand, runCommand } from './commands';
+import { BENCH_USAGE, benchCommand } from './bench';
+
+const USAGE = `shardlab: distributed-training simulation. A coordinator shards data by label and hands
+batches over gRPC to trainer processes that average gradients synchronously.
+
+Usage: shardlab <command> [options]
+
+Commands:
+  compare       the seed question: iid vs label-per-node vs sequential-single-class, side by side
+  run           one experiment, coordinator and trainers as local processes
+  coordinator   the coordinator of a cluster
+  trainer       a trainer of a cluster (--coordinator HOST:PORT)
+  bench         step time, throughput and transport figures
+
+Run 'shardlab <command> --help' for a command's options.`;
+
+const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; usage: string }> = {
+  compare: { run: compareCommand, usage: COMPARE_USAGE },
+  run: { run: runCommand, usage: RUN_USAGE },
+  coordinator: { run: coordinatorMain, usage: COORDINATOR_USAGE },
+  trainer: { run: trainerMain, usage: TRAINER_USAGE },
+  bench: { run: benchCommand, usage: BENCH_USAGE },
+};
+
+export async function main(argv: readonly string[]): Promise<number> {
+  // grpc-js logs transport errors to stderr on its own ("No address added..."); every failure
+  // that matters reaches the user as one line from us, so its log stays off unless debugging.
+  if (!process.env['SHARDLAB_DEBUG'] && !process.env['GRPC_VERBOSITY']) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`shardlab: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')} (see shardlab --help)\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    process.stderr.write(`shardlab ${name}: ${describeError(err)}\n`);
+    if (process.env['SHARDLAB_DEBUG']) console.error(err);
+    return 2;
+  }
+}
+
+/** Runs the CLI on process.argv and exits with its code (gRPC channels and timers may linger). */
+export function cli(): void {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`shardlab: ${describeError(err)}\n`);
+      process.exit(2);
+    },
+  );
+}
+
+if (require.main === module) cli();

@@ -1,0 +1,40 @@
+import { runExperiment, type ExperimentConfig, type RunOutcome, type TrainingSession } from '@shardlab/experiment';
+import { ProgressLine, formatDuration } from '@shardlab/report';
+import { serveSession } from './server';
+
+export interface CoordinatorOptions {
+  host: string;
+  port: number;
+  out: string;
+  /** Called once listening, with the address trainers should dial. */
+  onListening?: (address: string, session: TrainingSession) => void;
+  quiet?: boolean;
+}
+
+/** Serves one experiment over gRPC, with a live progress line, and writes its files. */
+export async function runCoordinator(config: ExperimentConfig, opts: CoordinatorOptions): Promise<RunOutcome> {
+  const progress = new ProgressLine();
+  const log = (line: string) => {
+    if (opts.quiet) return;
+    progress.clear();
+    process.stderr.write(`[coordinator] ${line}\n`);
+  };
+  return runExperiment(config, {
+    out: opts.out,
+    serve: (session) => serveSession(session, opts.host, opts.port),
+    onListening: (address, session) => {
+      log(`listening on ${address}; waiting for ${config.workers} trainer(s); writing to ${opts.out}`);
+      opts.onListening?.(address, session);
+    },
+    onProgress: (p) => {
+      if (opts.quiet) return;
+      const eta = p.stepsPerSecond > 0 ? (p.steps - p.step) / p.stepsPerSecond : NaN;
+      const acc = p.testAccuracy === null ? '-' : (100 * p.testAccuracy).toFixed(1) + '%';
+      progress.update(
+        `[${config.strategy}] step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  test acc ${acc}  ${p.stepsPerSecond.toFixed(1)} steps/s  ETA ${formatDuration(eta)}`,
+        p.step === p.steps,
+      );
+    },
+    log,
+  });
+}

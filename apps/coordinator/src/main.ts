@@ -1,0 +1,58 @@
+import { EXPERIMENT_OPTIONS, FlagError, describeError, formatOptionHelp, parseFlags, resolveConfig, resolveOptions, type OptionSpec } from '@shardlab/experiment';
+import { runCoordinator } from './coordinator';
+
+export const COORDINATOR_OPTIONS: readonly OptionSpec[] = [
+  { key: 'host', type: 'string', default: '0.0.0.0', help: 'address to listen on' },
+  { key: 'port', type: 'int', default: 50051, min: 0, max: 65535, help: 'port to listen on (0 = any free port)' },
+  { key: 'out', type: 'string', valueHint: 'DIR', help: 'results directory (default: runs/<strategy>-<time>)' },
+];
+
+export function defaultOutDir(prefix: string): string {
+  return `runs/${prefix}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
+}
+
+/** Splits parsed values into experiment settings and the keys listed in `own`. */
+export function splitValues(values: Record<string, unknown>, own: readonly OptionSpec[]) {
+  const mine: Record<string, unknown> = {};
+  const experiment: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) (own.some((o) => o.key === k) ? mine : experiment)[k] = v;
+  return { mine, experiment };
+}
+
+export const COORDINATOR_USAGE = `Usage: shardlab coordinator [options]
+
+Runs the coordinator of a cluster: listens for trainers (shardlab trainer --coordinator HOST:PORT),
+waits for --workers of them, runs the experiment and writes its files to --out.
+
+Options:
+${formatOptionHelp([...COORDINATOR_OPTIONS, ...EXPERIMENT_OPTIONS])}
+  -h, --help`;
+
+export async function coordinatorMain(argv: readonly string[]): Promise<number> {
+  const options = [...COORDINATOR_OPTIONS, ...EXPERIMENT_OPTIONS];
+  try {
+    const flags = parseFlags(argv, options);
+    if (flags.help) {
+      process.stdout.write(COORDINATOR_USAGE + '\n');
+      return 0;
+    }
+    if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
+    const { mine, experiment } = splitValues(flags.values, COORDINATOR_OPTIONS);
+    const config = resolveConfig(experiment);
+    const own = resolveOptions(mine, COORDINATOR_OPTIONS);
+    const host = own.host as string;
+    const port = own.port as number;
+    const out = (own.out as string | undefined) ?? defaultOutDir(config.strategy);
+    const { summary } = await runCoordinator(config, { host, port, out });
+    if (summary.status !== 'completed') {
+      process.stderr.write(`shardlab coordinator: run failed: ${summary.error}\nfiles so far: ${out}\n`);
+      return 1;
+    }
+    process.stderr.write(`done: test accuracy ${(100 * (summary.finalTestAccuracy ?? NaN)).toFixed(1)}%; files in ${out}\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`shardlab coordinator: ${describeError(err)}\n`);
+    if (process.env['SHARDLAB_DEBUG']) console.error(err);
+    return 2;
+  }
+}

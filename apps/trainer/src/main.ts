@@ -1,0 +1,49 @@
+import { FlagError, describeError, formatOptionHelp, parseFlags, resolveOptions, type OptionSpec } from '@shardlab/experiment';
+import { BACKEND_CHOICES, type BackendChoice } from '@shardlab/model';
+import { runTrainer } from './trainer';
+
+export const TRAINER_OPTIONS: readonly OptionSpec[] = [
+  { key: 'coordinator', type: 'string', valueHint: 'HOST:PORT', help: 'the coordinator to join (required)' },
+  { key: 'backend', type: 'enum', default: 'auto', choices: BACKEND_CHOICES, help: 'TensorFlow.js backend; auto = tensorflow, else wasm, else cpu' },
+  { key: 'name', type: 'string', valueHint: 'NAME', help: 'name shown in the coordinator logs (default: host:pid)' },
+  { key: 'connectTimeout', type: 'number', default: 120, min: 0.1, max: 86400, help: 'seconds to keep trying to reach the coordinator' },
+  { key: 'protocolVersion', type: 'int', min: 0, max: 2 ** 31 - 1, valueHint: 'N', help: 'send this protocol version instead of ours (testing)' },
+];
+
+export const TRAINER_USAGE = `Usage: shardlab trainer --coordinator HOST:PORT [options]
+
+Joins a coordinator and computes gradients for the batches it assigns, until the run ends.
+It needs no dataset: batches arrive over gRPC.
+
+Options:
+${formatOptionHelp(TRAINER_OPTIONS)}
+  -h, --help`;
+
+export async function trainerMain(argv: readonly string[]): Promise<number> {
+  try {
+    const flags = parseFlags(argv, TRAINER_OPTIONS);
+    if (flags.help) {
+      process.stdout.write(TRAINER_USAGE + '\n');
+      return 0;
+    }
+    if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
+    const o = resolveOptions(flags.values, TRAINER_OPTIONS);
+    const coordinator = o.coordinator as string | undefined;
+    if (!coordinator) throw new FlagError('--coordinator HOST:PORT is required');
+    if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(coordinator)) throw new FlagError(`--coordinator: expected HOST:PORT, got ${JSON.stringify(coordinator)}`);
+    const tag = (o.name as string | undefined) ?? 'trainer';
+    await runTrainer({
+      coordinator,
+      backend: o.backend as BackendChoice,
+      name: o.name as string | undefined,
+      connectTimeout: o.connectTimeout as number,
+      protocolVersion: o.protocolVersion as number | undefined,
+      log: (line) => process.stderr.write(`[${tag}] ${line}\n`),
+    });
+    return 0;
+  } catch (err) {
+    process.stderr.write(`shardlab trainer: ${describeError(err)}\n`);
+    if (process.env['SHARDLAB_DEBUG']) console.error(err);
+    return err instanceof FlagError || (err instanceof Error && err.name === 'ConfigError') ? 2 : 1;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Every experiment setting, once: its config key, its CLI flag (the key in kebab-case),
+ * its type, default, allowed range and help text. The CLI parser, `--help`, config
+ * validation and the README's reference all read this one table, so a setting has one
+ * name everywhere (config.json key, flag, docs).
+ */
+export type OptionType = 'int' | 'number' | 'string' | 'enum' | 'int-list' | 'bool';
+
+export interface OptionSpec {
+  key: string;
+  type: OptionType;
+  help: string;
+  /** Default value; `undefined` means "not set" (only for optional settings). */
+  default?: unknown;
+  min?: number;
+  max?: number;
+  choices?: readonly string[];
+  /** Free-form text shown in place of choices when they are open-ended (e.g. idx:<dir>). */
+  valueHint?: string;
+}
+
+export function flagOf(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+export function keyOfFlag(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** One line per option for `--help`. */
+export function formatOptionHelp(options: readonly OptionSpec[]): string {
+  const rows = options.map((o) => {
+    const value =
+      o.type === 'bool'
+        ? ''
+        : ' ' + (o.valueHint ?? (o.choices ? o.choices.join('|') : o.type === 'int-list' ? 'N,N,..' : o.type.toUpperCase()));
+    const def = o.default === undefined ? '' : ` (default: ${Array.isArray(o.default) ? o.default.join(',') : String(o.default)})`;
+    return { left: flagOf(o.key) + value, right: o.help + def };
+  });
+  const width = Math.min(34, Math.max(...rows.map((r) => r.left.length)) + 2);
+  return rows.map((r) => '  ' + (r.left.length + 2 > width ? r.left + '\n' + ' '.repeat(width + 2) : r.left.padEnd(width)) + r.right).join('\n');
+}
+
+export interface ParsedFlags {
+  /** Raw values by config key (strings, or `true` for bare bool flags); validation happens later. */
+  values: Record<string, unknown>;
+  help: boolean;
+  positionals: string[];
+}
+
+/** A flag the parser does not know, or one missing its value. Message names the flag. */
+export class FlagError extends Error {
+  override name = 'FlagError';
+}
+
+/** Parses `--flag value`, `--flag=value` and bare boolean flags against the given options. */
+export function parseFlags(argv: readonly string[], options: readonly OptionSpec[]): ParsedFlags {
+  const byFlag = new Map(options.map((o) => [flagOf(o.key), o]));
+  const values: Record<string, unknown> = {};
+  const positionals: string[] = [];
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
+    const o = byFlag.get(flag);
+    if (!o) throw new FlagError(`unknown option ${flag} (see --help)`);
+    if (o.type === 'bool' && eq < 0) {
+      values[o.key] = true;
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new FlagError(`${flag} needs a value`);
+    values[o.key] = value;
+  }
+  return { values, help, positionals };
+}

@@ -1,0 +1,26 @@
+import { createOptimizer, paramChecksum, type Optimizer, type OptimizerSpec } from '@shardlab/aggregation';
+import { initParams, type ModelSpec } from '@shardlab/model';
+
+/**
+ * One copy of the model parameters plus its optimizer state. Every trainer and the
+ * coordinator hold one and apply the same averaged gradient with the same plain-JS
+ * optimizer, so replicas stay bit-identical whatever TensorFlow.js backend computed
+ * the gradients; checksums prove it at run time.
+ */
+export class Replica {
+  readonly params: Float32Array;
+  private readonly optimizer: Optimizer;
+
+  constructor(readonly model: ModelSpec, optimizer: OptimizerSpec) {
+    this.params = initParams(model);
+    this.optimizer = createOptimizer(optimizer, this.params.length);
+  }
+
+  apply(update: Float32Array): void {
+    this.optimizer.apply(this.params, update);
+  }
+
+  checksum(): string {
+    return paramChecksum(this.params);
+  }
+}

@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import { Mlp, initBackend, saveLayersModel, type BackendName } from '@shardlab/model';
+import { JsonlWriter, writeJsonFile, type RunSummary } from '@shardlab/report';
+import type { ExperimentConfig } from './config';
+import { prepareData } from './prepare';
+import { TrainingSession, type Evaluation, type Progress, type SessionResult } from './session';
+
+/** The transport: serves a session to trainers until closed. The coordinator app provides gRPC. */
+export type Serve = (session: TrainingSession) => Promise<{ address: string; close: () => Promise<void> }>;
+
+export interface RunOptions {
+  /** Directory for config.json, metrics.jsonl, summary.json and model/. */
+  out: string;
+  serve: Serve;
+  /** Called once the server listens: start trainers here. */
+  onListening?: (address: string, session: TrainingSession) => void;
+  onProgress?: (p: Progress) => void;
+  log?: (line: string) => void;
+}
+
+export interface RunOutcome {
+  summary: RunSummary;
+  result: SessionResult;
+  out: string;
+}
+
+/**
+ * One experiment from config to files on disk: load data, serve the step engine, run,
+ * then write summary.json and the model. Everything is written as it happens, so a run
+ * that fails keeps its config and metrics and says why in summary.json.
+ */
+export async function runExperiment(config: ExperimentConfig, opts: RunOptions): Promise<RunOutcome> {
+  const log = opts.log ?? (() => {});
+  const backend: BackendName = await initBackend(config.backend);
+  const data = prepareData(config);
+  log(`data: ${data.description}; strategy: ${data.strategy.describe()}; coordinator backend: ${backend}`);
+
+  const metrics = new JsonlWriter(join(opts.out, 'metrics.jsonl'));
+  const testIds = Uint32Array.from({ length: data.test.size }, (_, i) => i);
+  const testFeatures = data.test.features(testIds);
+  let evaluator: Mlp | null = null;
+  const session: TrainingSession = new TrainingSession({
+    config,
+    train: data.train,
+    strategy: data.strategy,
+    evaluate: (params): Evaluation => {
+      evaluator ??= new Mlp(session.model);
+      evaluator.setParams(params);
+      return evaluator.evaluate(testFeatures, data.test.labels, data.test.size);
+    },
+    record: (r) => metrics.write(r),
+    log,
+    onProgress: opts.onProgress,
+  });
+  writeJsonFile(join(opts.out, 'config.json'), {
+    ...config,
+    backend,
+    requestedBackend: config.backend,
+    runId: session.runId,
+    datasetDescription: data.description,
+    classNames: data.train.classNames,
+    strategyDescription: data.strategy.describe(),
+    model: session.model,
+    startedAt: new Date().toISOString(),
+  });
+
+  const server = await opts.serve(session);
+  let result: SessionResult;
+  try {
+    opts.onListening?.(server.address, session);
+    result = await session.run();
+    await session.waitForDeparture(5000);
+  } finally {
+    await server.close();
+  }
+  if (result.status === 'completed') await saveLayersModel(session.model, result.params, join(opts.out, 'model'));
+  const perClass = result.lastEval?.perClassAccuracy ?? null;
+  const summary: RunSummary = {
+    status: result.status,
+    error: result.error,
+    strategy: config.strategy,
+    dataset: config.dataset,
+    workers: config.workers,
+    batchSize: config.batchSize,
+    steps: config.steps,
+    stepsCompleted: result.stepsCompleted,
+    optimizer: config.optimizer,
+    lr: config.lr,
+    seed: config.seed,
+    finalTestAccuracy: result.lastEval?.accuracy ?? null,
+    perClassAccuracy: perClass,
+    worstClassAccuracy: perClass ? Math.min(...perClass.filter((a) => !Number.isNaN(a))) : null,
+    finalLoss: result.finalLoss,
+    lossSwing: result.lossSwing,
+    backend,
+    trainerBackends: result.trainerBackends,
+    wallSeconds: result.wallSeconds,
+    stepsPerSecond: result.wallSeconds > 0 ? result.stepsCompleted / result.wallSeconds : 0,
+    communicationShare: result.communicationShare,
+  };
+  writeJsonFile(join(opts.out, 'summary.json'), summary);
+  (evaluator as Mlp | null)?.dispose();
+  return { summary, result, out: opts.out };
+}

@@ -1,0 +1,532 @@
+import { randomUUID } from 'node:crypto';
+import { weightedAverage } from '@shardlab/aggregation';
+import type { Dataset, Strategy } from '@shardlab/data';
+import type { ModelSpec } from '@shardlab/model';
+import {
+  PROTOCOL_VERSION,
+  WireError,
+  alreadyExists,
+  checkProtocolVersion,
+  decodeTensor,
+  encodeTensor,
+  failedPrecondition,
+  firstNonFinite,
+  invalidArgument,
+  permissionDenied,
+  resourceExhausted,
+} from '@shardlab/protocol';
+import { lossSwing } from '@shardlab/report';
+import type { ExperimentConfig } from './config';
+import { Replica } from './replica';
+
+/*
+ * The synchronous step engine the coordinator runs. It knows nothing of gRPC: the
+ * coordinator app maps RPCs onto join / nextStep / pushGradient / status, and a WireError
+ * thrown here carries the gRPC status the handler returns.
+ *
+ * One step t:
+ *   1. beginStep(t): every worker's batch for t is built from the strategy, together with the
+ *      averaged gradient of t-1 ("update"); long-polling NextStep(t) calls are answered.
+ *   2. each worker applies the update to its replica, computes its gradient, PushGradient(t).
+ *   3. when all W gradients are in: weighted average (by samples), checksums compared,
+ *      the coordinator's replica applies it, metrics written, maybe an evaluation.
+ *
+ * Failure policy (documented in the README):
+ *   - a request from outside the run (unknown run id, a worker index that never joined) is
+ *     refused with PERMISSION_DENIED and the run goes on: an outsider cannot stop it;
+ *   - a member that sends a bad gradient (wrong length, NaN/Inf, wrong sample count), a gradient
+ *     for the wrong step or twice for one step is refused (INVALID_ARGUMENT / FAILED_PRECONDITION /
+ *     ALREADY_EXISTS) and the run stops with an error naming the worker, the step and the fault;
+ *     nothing of that step is averaged in;
+ *   - a worker that has not pushed its gradient `stepTimeout` seconds after the step began is
+ *     declared lost and the run stops with an error naming it;
+ *   - replicas whose checksums differ from the coordinator's stop the run.
+ * On a stop every trainer's pending or next NextStep is answered `done` with the reason, so
+ * nobody hangs, and everything already written stays on disk.
+ */
+
+export interface TensorMessage {
+  shape: number[];
+  data: Buffer;
+}
+
+export interface JoinRequestMessage {
+  protocolVersion: number;
+  name: string;
+  backend: string;
+}
+
+export interface JoinReplyMessage {
+  protocolVersion: number;
+  runId: string;
+  worker: number;
+  workers: number;
+  model: ModelSpec;
+  optimizer: { name: string; lr: number; momentum: number; beta1: number; beta2: number; epsilon: number };
+  steps: number;
+  checksumEvery: number;
+}
+
+export interface StepAssignmentMessage {
+  step: number;
+  done: boolean;
+  update: TensorMessage | null;
+  batch: { features: TensorMessage; labels: number[]; ids: number[] } | null;
+  reportChecksum: boolean;
+  stopReason: string;
+}
+
+export interface GradientMessage {
+  runId: string;
+  worker: number;
+  step: number;
+  samples: number;
+  loss: number;
+  gradient: { shape?: number[]; data?: Uint8Array } | null | undefined;
+  paramChecksum: string;
+  computeMs: number;
+}
+
+export interface RunStatusMessage {
+  runId: string;
+  state: SessionState;
+  step: number;
+  steps: number;
+  workers: number;
+  joined: number;
+  strategy: string;
+  lastLoss: number;
+  testAccuracy: number;
+  error: string;
+  contributions: number[];
+}
+
+export type SessionState = 'waiting' | 'running' | 'finished' | 'failed';
+
+export interface StepRecord {
+  kind: 'step';
+  step: number;
+  loss: number;
+  workerLoss: number[];
+  samples: number;
+  stepMs: number;
+  computeMs: number[];
+  elapsedSeconds: number;
+}
+
+export interface EvalRecord {
+  kind: 'eval';
+  step: number;
+  testAccuracy: number;
+  testLoss: number;
+  perClassAccuracy: number[];
+}
+
+export interface EventRecord {
+  kind: 'event';
+  step: number;
+  event: 'joined' | 'refused' | 'checksum' | 'stopped';
+  message: string;
+  worker?: number;
+}
+
+export type MetricsRecord = StepRecord | EvalRecord | EventRecord;
+
+export interface Evaluation {
+  accuracy: number;
+  loss: number;
+  perClassAccuracy: number[];
+}
+
+export interface SessionDeps {
+  config: ExperimentConfig;
+  train: Dataset;
+  strategy: Strategy;
+  /** Test accuracy of the given parameters (the coordinator's replica). */
+  evaluate: (params: Float32Array) => Evaluation;
+  record: (r: MetricsRecord) => void;
+  log?: (line: string) => void;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  step: number;
+  steps: number;
+  loss: number;
+  testAccuracy: number | null;
+  stepsPerSecond: number;
+}
+
+export interface SessionResult {
+  status: 'completed' | 'failed';
+  error: string | null;
+  stepsCompleted: number;
+  params: Float32Array;
+  lastEval: (Evaluation & { step: number }) | null;
+  stepLosses: number[];
+  finalLoss: number | null;
+  lossSwing: number | null;
+  trainerBackends: string[];
+  wallSeconds: number;
+  communicationShare: number | null;
+}
+
+interface Member {
+  name: string;
+  backend: string;
+  contributions: number;
+}
+
+interface StepState {
+  step: number;
+  assignments: StepAssignmentMessage[];
+  gradients: (Float32Array | null)[];
+  samples: number[];
+  losses: number[];
+  computeMs: number[];
+  checksums: string[];
+  expectedChecksum: string | null;
+  startedAt: number;
+}
+
+interface Waiter {
+  worker: number;
+  resolve: (a: StepAssignmentMessage) => void;
+}
+
+export class TrainingSession {
+  readonly runId = randomUUID();
+  readonly model: ModelSpec;
+  private readonly replica: Replica;
+  private readonly members: Member[] = [];
+  private stateValue: SessionState = 'waiting';
+  private errorValue: string | null = null;
+  private current: StepState | null = null;
+  private stepsCompleted = 0;
+  private lastUpdate: TensorMessage | null = null;
+  private waiters = new Map<number, Waiter[]>();
+  /** Workers that have been told the run is over. */
+  private readonly departed = new Set<number>();
+  private readonly stepLosses: number[] = [];
+  private lastEval: (Evaluation & { step: number }) | null = null;
+  private computeShareSum = 0;
+  private computeShareCount = 0;
+  private startedAt = 0;
+  /** Wakes run() when all workers joined, a step completed, or the run failed. */
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly deps: SessionDeps) {
+    const { config, train } = deps;
+    this.model = { kind: 'mlp', inputSize: train.numFeatures, hidden: [...config.hidden], classes: train.numClasses, initSeed: config.seed };
+    this.replica = new Replica(this.model, { name: config.optimizer, lr: config.lr, momentum: config.momentum });
+  }
+
+  get state(): SessionState {
+    return this.stateValue;
+  }
+
+  get error(): string | null {
+    return this.errorValue;
+  }
+
+  // ---- RPC surface -------------------------------------------------------------------------
+
+  join(req: JoinRequestMessage): JoinReplyMessage {
+    checkProtocolVersion(req.protocolVersion);
+    if (!req.backend) throw invalidArgument('JoinRequest.backend must name the trainer backend (tensorflow, wasm or cpu)');
+    const { config } = this.deps;
+    if (this.members.length >= config.workers) throw resourceExhausted(`all ${config.workers} worker slots are taken`);
+    if (this.stateValue !== 'waiting') throw failedPrecondition(`run ${this.runId} is ${this.stateValue}; it takes no new workers`);
+    const worker = this.members.length;
+    this.members.push({ name: req.name || `worker-${worker}`, backend: req.backend, contributions: 0 });
+    this.event({ kind: 'event', step: 0, event: 'joined', worker, message: `worker ${worker} joined: ${req.name} (${req.backend})` });
+    if (this.members.length === config.workers) this.poke();
+    const opt = { name: config.optimizer, lr: config.lr, momentum: config.momentum, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      runId: this.runId,
+      worker,
+      workers: config.workers,
+      model: this.model,
+      optimizer: opt,
+      steps: config.steps,
+      checksumEvery: config.checksumEvery,
+    };
+  }
+
+  /** Long poll: resolves when the assignment for `step` exists, or the run ended. */
+  nextStep(req: { runId: string; worker: number; step: number }): Promise<StepAssignmentMessage> {
+    this.checkMember(req.runId, req.worker);
+    if (this.stateValue === 'failed' || this.stateValue === 'finished') return Promise.resolve(this.doneMessage(req.step, req.worker));
+    const current = this.current;
+    if (current && req.step === current.step) return Promise.resolve(current.assignments[req.worker]!);
+    const next = current ? current.step + 1 : 0;
+    if (req.step !== next) {
+      throw failedPrecondition(`worker ${req.worker} asked for step ${req.step}, but the run is at step ${current?.step ?? 0}`);
+    }
+    return new Promise((resolve) => {
+      const list = this.waiters.get(req.step) ?? [];
+      list.push({ worker: req.worker, resolve });
+      this.waiters.set(req.step, list);
+    });
+  }
+
+  pushGradient(msg: GradientMessage): void {
+    this.checkMember(msg.runId, msg.worker);
+    const current = this.current;
+    if (this.stateValue !== 'running' || !current) {
+      throw failedPrecondition(`run is ${this.stateValue}; no step is in progress`);
+    }
+    const where = `worker ${msg.worker} (${this.members[msg.worker]!.name}), step ${msg.step}`;
+    try {
+      if (msg.step !== current.step) throw failedPrecondition(`gradient for step ${msg.step}, but the run is at step ${current.step}`);
+      if (current.gradients[msg.worker]) throw alreadyExists(`a gradient for step ${msg.step} from worker ${msg.worker} was already received`);
+      const expectedSamples = current.assignments[msg.worker]!.batch!.labels.length;
+      if (msg.samples !== expectedSamples) throw invalidArgument(`samples is ${msg.samples}, but the batch had ${expectedSamples}`);
+      if (!Number.isFinite(msg.loss)) throw invalidArgument(`loss is ${msg.loss}`);
+      if (!msg.gradient) throw invalidArgument('gradient is missing');
+      const gradient = decodeTensor(msg.gradient, { length: this.replica.params.length, field: 'gradient' });
+      const bad = firstNonFinite(gradient);
+      if (bad >= 0) throw invalidArgument(`gradient element ${bad} is ${gradient[bad]}: training diverged (lower --lr?) or the trainer is faulty`);
+      if (current.expectedChecksum !== null && !msg.paramChecksum) throw invalidArgument('param_checksum was requested for this step but is missing');
+      current.gradients[msg.worker] = gradient;
+      current.samples[msg.worker] = msg.samples;
+      current.losses[msg.worker] = msg.loss;
+      current.computeMs[msg.worker] = msg.computeMs;
+      current.checksums[msg.worker] = msg.paramChecksum;
+    } catch (err) {
+      if (err instanceof WireError) this.fail(`${where}: ${err.message}`);
+      throw err;
+    }
+    if (current.gradients.every((g) => g !== null)) this.poke();
+  }
+
+  status(): RunStatusMessage {
+    return {
+      runId: this.runId,
+      state: this.stateValue,
+      step: this.stepsCompleted,
+      steps: this.deps.config.steps,
+      workers: this.deps.config.workers,
+      joined: this.members.length,
+      strategy: this.deps.config.strategy,
+      lastLoss: this.stepLosses.at(-1) ?? NaN,
+      testAccuracy: this.lastEval?.accuracy ?? -1,
+      error: this.errorValue ?? '',
+      contributions: this.members.map((m) => m.contributions),
+    };
+  }
+
+  /** Stops the run (a trainer process died, Ctrl-C...). Idempotent; the first reason wins. */
+  fail(reason: string): void {
+    if (this.stateValue === 'failed' || this.stateValue === 'finished') return;
+    this.stateValue = 'failed';
+    this.errorValue = reason;
+    this.event({ kind: 'event', step: this.current?.step ?? 0, event: 'stopped', message: reason });
+    this.releaseWaiters();
+    this.poke();
+  }
+
+  // ---- the step loop -----------------------------------------------------------------------
+
+  async run(): Promise<SessionResult> {
+    const { config } = this.deps;
+    const log = this.deps.log ?? (() => {});
+    const joinDeadline = Date.now() + config.joinTimeout * 1000;
+    while (this.members.length < config.workers && this.stateValue === 'waiting') {
+      const left = joinDeadline - Date.now();
+      if (left <= 0) {
+        this.fail(`only ${this.members.length} of ${config.workers} workers joined within ${config.joinTimeout} s (--join-timeout)`);
+        break;
+      }
+      await this.sleepUntilPoked(left);
+    }
+    if (this.stateValue === 'waiting') {
+      this.stateValue = 'running';
+      this.startedAt = Date.now();
+      log(`all ${config.workers} workers joined: ${this.members.map((m) => `${m.name} [${m.backend}]`).join(', ')}`);
+    }
+    for (let t = 0; t < config.steps && this.stateValue === 'running'; t++) {
+      const st = this.beginStep(t);
+      const deadline = st.startedAt + config.stepTimeout * 1000;
+      while (this.stateValue === 'running' && st.gradients.some((g) => g === null)) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          const lost = st.gradients.flatMap((g, w) => (g === null ? [`${w} (${this.members[w]!.name})`] : []));
+          this.fail(`step ${t}: no gradient from worker ${lost.join(', ')} within ${config.stepTimeout} s (--step-timeout); treating it as lost and stopping the run`);
+          break;
+        }
+        await this.sleepUntilPoked(left);
+      }
+      if (this.stateValue !== 'running') break;
+      this.completeStep(st);
+    }
+    if (this.stateValue === 'running') {
+      this.stateValue = 'finished';
+      this.releaseWaiters();
+    }
+    return this.result();
+  }
+
+  private beginStep(t: number): StepState {
+    const { config, train, strategy } = this.deps;
+    const W = config.workers;
+    const assignments: StepAssignmentMessage[] = [];
+    const reportChecksum = t % config.checksumEvery === 0;
+    for (let w = 0; w < W; w++) {
+      const ids = strategy.batch(t, w);
+      const labels = new Array<number>(ids.length);
+      for (let i = 0; i < ids.length; i++) labels[i] = train.labels[ids[i]!]!;
+      assignments.push({
+        step: t,
+        done: false,
+        update: this.lastUpdate,
+        batch: { features: encodeTensor(train.features(ids), [ids.length, train.numFeatures]), labels, ids: Array.from(ids) },
+        reportChecksum,
+        stopReason: '',
+      });
+    }
+    const st: StepState = {
+      step: t,
+      assignments,
+      gradients: new Array(W).fill(null),
+      samples: new Array(W).fill(0),
+      losses: new Array(W).fill(NaN),
+      computeMs: new Array(W).fill(0),
+      checksums: new Array(W).fill(''),
+      // The checksum a replica must report for step t: parameters after the updates of steps < t.
+      expectedChecksum: reportChecksum ? this.replica.checksum() : null,
+      startedAt: Date.now(),
+    };
+    this.current = st;
+    const waiting = this.waiters.get(t) ?? [];
+    this.waiters.delete(t);
+    for (const w of waiting) w.resolve(assignments[w.worker]!);
+    return st;
+  }
+
+  private completeStep(st: StepState): void {
+    const { config } = this.deps;
+    if (st.expectedChecksum !== null) {
+      const off = st.checksums.flatMap((c, w) => (c !== st.expectedChecksum ? [`worker ${w} has ${c}`] : []));
+      if (off.length > 0) {
+        this.fail(`replicas diverged before step ${st.step}: coordinator parameters ${st.expectedChecksum}, ${off.join(', ')}`);
+        return;
+      }
+      this.event({ kind: 'event', step: st.step, event: 'checksum', message: `all ${st.checksums.length} replicas at ${st.expectedChecksum}` });
+    }
+    const grads = st.gradients as Float32Array[];
+    const average = weightedAverage(grads, st.samples);
+    this.replica.apply(average);
+    this.lastUpdate = encodeTensor(average, [average.length]);
+    for (const m of this.members) m.contributions++;
+    this.stepsCompleted = st.step + 1;
+
+    const total = st.samples.reduce((a, b) => a + b, 0);
+    const loss = st.losses.reduce((acc, l, w) => acc + (l * st.samples[w]!) / total, 0);
+    const stepMs = Date.now() - st.startedAt;
+    this.stepLosses.push(loss);
+    if (stepMs > 0) {
+      const meanCompute = st.computeMs.reduce((a, b) => a + b, 0) / st.computeMs.length;
+      this.computeShareSum += Math.min(1, meanCompute / stepMs);
+      this.computeShareCount++;
+    }
+    this.deps.record({
+      kind: 'step',
+      step: st.step,
+      loss,
+      workerLoss: [...st.losses],
+      samples: total,
+      stepMs,
+      computeMs: [...st.computeMs],
+      elapsedSeconds: (Date.now() - this.startedAt) / 1000,
+    });
+    if (this.stepsCompleted % config.evalEvery === 0 || this.stepsCompleted === config.steps) {
+      const ev = this.deps.evaluate(this.replica.params);
+      this.lastEval = { ...ev, step: this.stepsCompleted };
+      this.deps.record({ kind: 'eval', step: this.stepsCompleted, testAccuracy: ev.accuracy, testLoss: ev.loss, perClassAccuracy: ev.perClassAccuracy });
+    }
+    const elapsed = (Date.now() - this.startedAt) / 1000;
+    this.deps.onProgress?.({
+      step: this.stepsCompleted,
+      steps: config.steps,
+      loss,
+      testAccuracy: this.lastEval?.accuracy ?? null,
+      stepsPerSecond: elapsed > 0 ? this.stepsCompleted / elapsed : 0,
+    });
+  }
+
+  private result(): SessionResult {
+    const window = this.deps.config.lossWindow;
+    return {
+      status: this.stateValue === 'finished' ? 'completed' : 'failed',
+      error: this.errorValue,
+      stepsCompleted: this.stepsCompleted,
+      params: this.replica.params,
+      lastEval: this.lastEval,
+      stepLosses: this.stepLosses,
+      finalLoss: this.stepLosses.at(-1) ?? null,
+      lossSwing: this.stepLosses.length >= 2 ? lossSwing(this.stepLosses, window) : null,
+      trainerBackends: this.members.map((m) => m.backend),
+      wallSeconds: this.startedAt ? (Date.now() - this.startedAt) / 1000 : 0,
+      communicationShare: this.computeShareCount ? 1 - this.computeShareSum / this.computeShareCount : null,
+    };
+  }
+
+  /** After run(): waits (at most `ms`) until every worker has been told the run is over. */
+  async waitForDeparture(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.departed.size < this.members.length && Date.now() < deadline) await this.sleepUntilPoked(deadline - Date.now());
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  private checkMember(runId: string, worker: number): void {
+    if (runId !== this.runId || !Number.isInteger(worker) || worker < 0 || worker >= this.members.length) {
+      const message = runId !== this.runId ? `unknown run id ${JSON.stringify(runId)}` : `worker ${worker} never joined this run`;
+      this.event({ kind: 'event', step: this.current?.step ?? 0, event: 'refused', message });
+      throw permissionDenied(message);
+    }
+  }
+
+  private doneMessage(step: number, worker: number): StepAssignmentMessage {
+    this.departed.add(worker);
+    if (this.departed.size === this.members.length) this.poke();
+    return {
+      step,
+      done: true,
+      update: this.stateValue === 'finished' ? this.lastUpdate : null,
+      batch: null,
+      reportChecksum: false,
+      stopReason: this.errorValue ?? '',
+    };
+  }
+
+  private releaseWaiters(): void {
+    for (const [step, list] of this.waiters) for (const w of list) w.resolve(this.doneMessage(step, w.worker));
+    this.waiters.clear();
+  }
+
+  private event(r: EventRecord): void {
+    this.deps.record(r);
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private sleepUntilPoked(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

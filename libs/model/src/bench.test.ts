@@ -1,0 +1,28 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { initBackend } from './backend';
+import { timeGradientStep } from './bench';
+import type { ModelSpec } from './spec';
+
+// Timings are machine- and load-dependent, so only the shape of the result is checked here.
+describe('timeGradientStep', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  for (const method of ['manual', 'autodiff'] as const) {
+    it(`reports a positive step time (${method})`, () => {
+      const spec: ModelSpec = { kind: 'mlp', inputSize: 12, hidden: [8], classes: 3, initSeed: 1 };
+      const r = timeGradientStep(spec, 16, 3, { method, warmup: 1 });
+      expect(r.backend).toBe('wasm');
+      expect(r.msPerStep).toBeGreaterThan(0);
+      expect(Number.isFinite(r.msPerStep)).toBe(true);
+      expect(r.samplesPerSecond).toBeCloseTo((16 * 1000) / r.msPerStep, 6);
+    });
+  }
+
+  it('rejects nonsense arguments', () => {
+    const spec: ModelSpec = { kind: 'mlp', inputSize: 2, hidden: [], classes: 2, initSeed: 1 };
+    expect(() => timeGradientStep(spec, 0, 1)).toThrow();
+    expect(() => timeGradientStep(spec, 4, 0)).toThrow();
+  });
+});

@@ -1,0 +1,114 @@
+// Original file: proto/shardlab/v1/shardlab.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { GradientAck as _shardlab_v1_GradientAck, GradientAck__Output as _shardlab_v1_GradientAck__Output } from '../../shardlab/v1/GradientAck';
+import type { GradientUpdate as _shardlab_v1_GradientUpdate, GradientUpdate__Output as _shardlab_v1_GradientUpdate__Output } from '../../shardlab/v1/GradientUpdate';
+import type { JoinReply as _shardlab_v1_JoinReply, JoinReply__Output as _shardlab_v1_JoinReply__Output } from '../../shardlab/v1/JoinReply';
+import type { JoinRequest as _shardlab_v1_JoinRequest, JoinRequest__Output as _shardlab_v1_JoinRequest__Output } from '../../shardlab/v1/JoinRequest';
+import type { NextStepRequest as _shardlab_v1_NextStepRequest, NextStepRequest__Output as _shardlab_v1_NextStepRequest__Output } from '../../shardlab/v1/NextStepRequest';
+import type { RunStatus as _shardlab_v1_RunStatus, RunStatus__Output as _shardlab_v1_RunStatus__Output } from '../../shardlab/v1/RunStatus';
+import type { StatusRequest as _shardlab_v1_StatusRequest, StatusRequest__Output as _shardlab_v1_StatusRequest__Output } from '../../shardlab/v1/StatusRequest';
+import type { StepAssignment as _shardlab_v1_StepAssignment, StepAssignment__Output as _shardlab_v1_StepAssignment__Output } from '../../shardlab/v1/StepAssignment';
+
+export interface CoordinatorClient extends grpc.Client {
+  /**
+   * A snapshot of the run, for observers (tests, dashboards). Needs no membership.
+   */
+  GetStatus(argument: _shardlab_v1_StatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
+  GetStatus(argument: _shardlab_v1_StatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
+  GetStatus(argument: _shardlab_v1_StatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
+  GetStatus(argument: _shardlab_v1_StatusRequest, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
+  /**
+   * A snapshot of the run, for observers (tests, dashboards). Needs no membership.
+   */
+  getStatus(argument: _shardlab_v1_StatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
+  getStatus(argument: _shardlab_v1_StatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
+  getStatus(argument: _shardlab_v1_StatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
+  getStatus(argument: _shardlab_v1_StatusRequest, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * A trainer announces itself. FAILED_PRECONDITION when protocol versions differ,
+   * INVALID_ARGUMENT for a malformed request, RESOURCE_EXHAUSTED when every worker slot is taken.
+   */
+  Join(argument: _shardlab_v1_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  Join(argument: _shardlab_v1_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  Join(argument: _shardlab_v1_JoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  Join(argument: _shardlab_v1_JoinRequest, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  /**
+   * A trainer announces itself. FAILED_PRECONDITION when protocol versions differ,
+   * INVALID_ARGUMENT for a malformed request, RESOURCE_EXHAUSTED when every worker slot is taken.
+   */
+  join(argument: _shardlab_v1_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _shardlab_v1_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _shardlab_v1_JoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _shardlab_v1_JoinRequest, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Long poll: answers once the assignment for `step` exists (or the run ended).
+   */
+  NextStep(argument: _shardlab_v1_NextStepRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
+  NextStep(argument: _shardlab_v1_NextStepRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
+  NextStep(argument: _shardlab_v1_NextStepRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
+  NextStep(argument: _shardlab_v1_NextStepRequest, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
+  /**
+   * Long poll: answers once the assignment for `step` exists (or the run ended).
+   */
+  nextStep(argument: _shardlab_v1_NextStepRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
+  nextStep(argument: _shardlab_v1_NextStepRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
+  nextStep(argument: _shardlab_v1_NextStepRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
+  nextStep(argument: _shardlab_v1_NextStepRequest, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * One worker's gradient for one step. PERMISSION_DENIED for a worker that never joined,
+   * FAILED_PRECONDITION for the wrong step, INVALID_ARGUMENT for a wrong length or NaN/Inf,
+   * ALREADY_EXISTS for a second gradient for the same step.
+   */
+  PushGradient(argument: _shardlab_v1_GradientUpdate, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_GradientAck__Output>): grpc.ClientUnaryCall;
+  PushGradient(argument: _shardlab_v1_GradientUpdate, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_GradientAck__Output>): grpc.ClientUnaryCall;
+  PushGradient(argument: _shardlab_v1_GradientUpdate, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_GradientAck__Output>): grpc.ClientUnaryCall;
+  PushGradient(argument: _shardlab_v1_GradientUpdate, callback: grpc.requestCallback<_shardlab_v1_GradientAck__Output>): grpc.ClientUnaryCall;
+  /**
+   * One worker's gradient for one step. PERMISSION_DENIED for a worker that never joined,
+   * FAILED_PRECONDITION for the wrong step, INVALID_ARGUMENT for a wrong length or NaN/Inf,
+   * ALREADY_EXISTS for a second gradient for the same step.
+   */
+  pushGradient(argument: _shardlab_v1_GradientUpdate, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_GradientAck__Output>): grpc.ClientUnaryCall;
+  pushGradient(argument: _shardlab_v1_GradientUpdate, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_GradientAck__Output>): grpc.ClientUnaryCall;
+  pushGradient(argument: _shardlab_v1_GradientUpdate, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_GradientAck__Output>): grpc.ClientUnaryCall;
+  pushGradient(argument: _shardlab_v1_GradientUpdate, callback: grpc.requestCallback<_shardlab_v1_GradientAck__Output>): grpc.ClientUnaryCall;
+  
+}
+
+export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * A snapshot of the run, for observers (tests, dashboards). Needs no membership.
+   */
+  GetStatus: grpc.handleUnaryCall<_shardlab_v1_StatusRequest__Output, _shardlab_v1_RunStatus>;
+  
+  /**
+   * A trainer announces itself. FAILED_PRECONDITION when protocol versions differ,
+   * INVALID_ARGUMENT for a malformed request, RESOURCE_EXHAUSTED when every worker slot is taken.
+   */
+  Join: grpc.handleUnaryCall<_shardlab_v1_JoinRequest__Output, _shardlab_v1_JoinReply>;
+  
+  /**
+   * Long poll: answers once the assignment for `step` exists (or the run ended).
+   */
+  NextStep: grpc.handleUnaryCall<_shardlab_v1_NextStepRequest__Output, _shardlab_v1_StepAssignment>;
+  
+  /**
+   * One worker's gradient for one step. PERMISSION_DENIED for a worker that never joined,
+   * FAILED_PRECONDITION for the wrong step, INVALID_ARGUMENT for a wrong length or NaN/Inf,
+   * ALREADY_EXISTS for a second gradient for the same step.
+   */
+  PushGradient: grpc.handleUnaryCall<_shardlab_v1_GradientUpdate__Output, _shardlab_v1_GradientAck>;
+  
+}
+
+export interface CoordinatorDefinition extends grpc.ServiceDefinition {
+  GetStatus: MethodDefinition<_shardlab_v1_StatusRequest, _shardlab_v1_RunStatus, _shardlab_v1_StatusRequest__Output, _shardlab_v1_RunStatus__Output>
+  Join: MethodDefinition<_shardlab_v1_JoinRequest, _shardlab_v1_JoinReply, _shardlab_v1_JoinRequest__Output, _shardlab_v1_JoinReply__Output>
+  NextStep: MethodDefinition<_shardlab_v1_NextStepRequest, _shardlab_v1_StepAssignment, _shardlab_v1_NextStepRequest__Output, _shardlab_v1_StepAssignment__Output>
+  PushGradient: MethodDefinition<_shardlab_v1_GradientUpdate, _shardlab_v1_GradientAck, _shardlab_v1_GradientUpdate__Output, _shardlab_v1_GradientAck__Output>
+}

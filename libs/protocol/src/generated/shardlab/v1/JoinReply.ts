@@ -1,0 +1,38 @@
+// Original file: proto/shardlab/v1/shardlab.proto
+
+import type { ModelSpec as _shardlab_v1_ModelSpec, ModelSpec__Output as _shardlab_v1_ModelSpec__Output } from '../../shardlab/v1/ModelSpec';
+import type { OptimizerSpec as _shardlab_v1_OptimizerSpec, OptimizerSpec__Output as _shardlab_v1_OptimizerSpec__Output } from '../../shardlab/v1/OptimizerSpec';
+
+export interface JoinReply {
+  'protocolVersion'?: (number);
+  'runId'?: (string);
+  /**
+   * this trainer's index, 0 .. workers-1
+   */
+  'worker'?: (number);
+  'workers'?: (number);
+  'model'?: (_shardlab_v1_ModelSpec | null);
+  'optimizer'?: (_shardlab_v1_OptimizerSpec | null);
+  'steps'?: (number);
+  /**
+   * report a parameter checksum every this many steps
+   */
+  'checksumEvery'?: (number);
+}
+
+export interface JoinReply__Output {
+  'protocolVersion': (number);
+  'runId': (string);
+  /**
+   * this trainer's index, 0 .. workers-1
+   */
+  'worker': (number);
+  'workers': (number);
+  'model': (_shardlab_v1_ModelSpec__Output | null);
+  'optimizer': (_shardlab_v1_OptimizerSpec__Output | null);
+  'steps': (number);
+  /**
+   * report a parameter checksum every this many steps
+   */
+  'checksumEvery': (number);
+}

@@ -1,0 +1,54 @@
+import type { ChannelOptions, ServerOptions } from '@grpc/grpc-js';
+
+/**
+ * Largest message either side sends or accepts: 64 MiB.
+ *
+ * grpc-js defaults to 4 MiB received (sending is unlimited), which this workload outgrows
+ * quickly. Sizes are dominated by float32 payloads at 4 bytes a value:
+ *   - a batch of 512 MNIST-sized rows, 512 x 784 float32       = 1,605,632 B (1.6 MB),
+ *     plus labels and ids as varints (<= 5 B each)             ~ 5 KB;
+ *   - a gradient (or averaged update) of a 1M-parameter model  = 4,000,000 B (4 MB);
+ *   - a StepAssignment carries update + batch, so that model with that batch is ~5.6 MB:
+ *     already over the 4 MiB default.
+ * 64 MiB admits a 16M-parameter update (64 MiB / 4 B = 16.7M floats) together with a large
+ * batch, far beyond the MLPs simulated here, while still bounding what a corrupt or hostile
+ * length prefix can make us buffer. Both sides use the same limit, so whatever one side may
+ * send the other may receive; a message over it fails with RESOURCE_EXHAUSTED, naming the size.
+ */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Keepalive: both sides ping an idle connection every 30 s and drop it if the ack takes
+ * more than 10 s, so a peer that vanished without closing its socket (killed VM, pulled
+ * cable, suspended laptop) is noticed within ~40 s instead of when TCP retransmission gives
+ * up (up to ~15 min on Linux). That matters here because the normal state of a trainer is
+ * blocked in a NextStep long poll while the slowest worker computes; with no data flowing
+ * nothing else would ever reveal a dead coordinator, and the coordinator's pending
+ * NextStep call from a dead trainer is only cancelled (freeing it) when the transport dies.
+ * 30 s stays moderate: grpc's keepalive guide advises against going much lower.
+ *
+ * grpc-js servers do not police client ping rates; a grpc-core server (C++/Python/Go) by
+ * default would answer pings more often than every 5 min without data with GOAWAY
+ * too_many_pings, so such a server would need its min ping interval lowered to <= 30 s.
+ */
+const KEEPALIVE_TIME_MS = 30_000;
+const KEEPALIVE_TIMEOUT_MS = 10_000;
+
+/** Options for the coordinator's grpc.Server. */
+export const SERVER_OPTIONS: Readonly<ServerOptions> = {
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+};
+
+/** Options for a trainer's (or observer's) client channel. */
+export const CHANNEL_OPTIONS: Readonly<ChannelOptions> = {
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+  // Also ping between calls (while the trainer computes a gradient), so the next call
+  // finds a verified or freshly reconnected transport rather than a dead one.
+  'grpc.keepalive_permit_without_calls': 1,
+};

@@ -1,0 +1,44 @@
+import { formatTable, pct } from './table';
+
+/** What `summary.json` holds for one run. */
+export interface RunSummary {
+  status: 'completed' | 'failed';
+  error: string | null;
+  strategy: string;
+  dataset: string;
+  workers: number;
+  batchSize: number;
+  steps: number;
+  stepsCompleted: number;
+  optimizer: string;
+  lr: number;
+  seed: number;
+  finalTestAccuracy: number | null;
+  perClassAccuracy: number[] | null;
+  worstClassAccuracy: number | null;
+  finalLoss: number | null;
+  lossSwing: number | null;
+  backend: string;
+  trainerBackends: string[];
+  wallSeconds: number;
+  stepsPerSecond: number;
+  /** Share of a step's wall time not spent computing gradients (transport, waiting, averaging). */
+  communicationShare: number | null;
+}
+
+/** The seed-question table: one row per run. */
+export function formatComparison(runs: readonly RunSummary[], classNames?: readonly string[]): string {
+  const classes = Math.max(0, ...runs.map((r) => r.perClassAccuracy?.length ?? 0));
+  const classHeader = Array.from({ length: classes }, (_, c) => `acc[${classNames?.[c] ?? c}]`);
+  const header = ['strategy', 'test acc %', ...classHeader, 'worst class %', 'final loss', 'loss swing', 'steps/s'];
+  const rows = runs.map((r) => [
+    r.status === 'completed' ? r.strategy : `${r.strategy} (FAILED)`,
+    pct(r.finalTestAccuracy),
+    ...Array.from({ length: classes }, (_, c) => pct(r.perClassAccuracy?.[c])),
+    pct(r.worstClassAccuracy),
+    r.finalLoss === null ? '-' : r.finalLoss.toFixed(3),
+    r.lossSwing === null ? '-' : r.lossSwing.toFixed(3),
+    r.stepsPerSecond.toFixed(1),
+  ]);
+  return formatTable(header, rows);
+}
