@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { weightedAverage } from '@shardlab/aggregation';
+import { cosineSimilarity, l2Norm, weightedAverage } from '@shardlab/aggregation';
 import type { Dataset, Strategy } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
 import {
@@ -112,6 +112,10 @@ export interface StepRecord {
   stepMs: number;
   computeMs: number[];
   elapsedSeconds: number;
+  /** L2 norm of each worker's gradient. */
+  gradNorm: number[];
+  /** Mean cosine similarity over all pairs of worker gradients (null with one worker). */
+  gradCosine: number | null;
 }
 
 export interface EvalRecord {
@@ -192,6 +196,20 @@ interface StepState {
 interface Waiter {
   worker: number;
   resolve: (a: StepAssignmentMessage) => void;
+}
+
+/** How aligned the workers' gradients are: 1 = identical directions; near 0 or below under label skew. */
+export function meanPairwiseCosine(grads: readonly Float32Array[]): number | null {
+  if (grads.length < 2) return null;
+  let sum = 0;
+  let pairs = 0;
+  for (let i = 0; i < grads.length; i++) {
+    for (let j = i + 1; j < grads.length; j++) {
+      sum += cosineSimilarity(grads[i]!, grads[j]!);
+      pairs++;
+    }
+  }
+  return sum / pairs;
 }
 
 export class TrainingSession {
@@ -440,6 +458,8 @@ export class TrainingSession {
       stepMs,
       computeMs: [...st.computeMs],
       elapsedSeconds: (Date.now() - this.startedAt) / 1000,
+      gradNorm: grads.map(l2Norm),
+      gradCosine: meanPairwiseCosine(grads),
     });
     if (this.stepsCompleted % config.evalEvery === 0 || this.stepsCompleted === config.steps) {
       const ev = this.deps.evaluate(this.replica.params);
