@@ -55,7 +55,7 @@ function describeRpcError(what: string, err: unknown): TrainerError {
  * gradient of the previous step to the local replica, compute this step's gradient, push it.
  */
 export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? (() => undefined);
   const backend = await initBackend(opts.backend);
   const { Coordinator } = loadCoordinatorService();
   const client: CoordinatorClient = new Coordinator(opts.coordinator, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);

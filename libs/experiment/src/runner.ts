@@ -30,7 +30,7 @@ export interface RunOutcome {
  * that fails keeps its config and metrics and says why in summary.json.
  */
 export async function runExperiment(config: ExperimentConfig, opts: RunOptions): Promise<RunOutcome> {
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? (() => undefined);
   const backend: BackendName = await initBackend(config.backend);
   const data = prepareData(config);
   log(`data: ${data.description}; strategy: ${data.strategy.describe()}; coordinator backend: ${backend}`);

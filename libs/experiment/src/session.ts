@@ -349,7 +349,7 @@ export class TrainingSession {
 
   async run(): Promise<SessionResult> {
     const { config } = this.deps;
-    const log = this.deps.log ?? (() => {});
+    const log = this.deps.log ?? (() => undefined);
     const joinDeadline = Date.now() + config.joinTimeout * 1000;
     while (this.members.length < config.workers && this.stateValue === 'waiting') {
       const left = joinDeadline - Date.now();
