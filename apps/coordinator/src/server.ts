@@ -44,6 +44,19 @@ export function coordinatorHandlers(session: TrainingSession): CoordinatorHandle
     GetStatus(_call, callback) {
       callback(null, session.status());
     },
+    AllReduce(call, callback) {
+      let answer: Promise<number[]>;
+      try {
+        answer = session.allReduce(call.request);
+      } catch (err) {
+        callback(toServiceError(err));
+        return;
+      }
+      answer.then(
+        (sum) => callback(null, { sum }),
+        (err: unknown) => callback(toServiceError(err)),
+      );
+    },
   };
 }
 

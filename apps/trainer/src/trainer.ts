@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { Replica } from '@shardlab/experiment';
+import { AGGREGATION_NAMES, Replica, localUpdate, type AggregationName } from '@shardlab/experiment';
 import type { OptimizerName } from '@shardlab/aggregation';
 import { Mlp, initBackend, type BackendChoice, type ModelSpec } from '@shardlab/model';
 import {
@@ -72,7 +72,10 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     const model = joined.model!;
     const spec: ModelSpec = { kind: 'mlp', inputSize: model.inputSize, hidden: model.hidden, classes: model.classes, initSeed: model.initSeed };
     const opt = joined.optimizer!;
-    const replica = new Replica(spec, { name: opt.name as OptimizerName, lr: opt.lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.epsilon });
+    const localOptimizer = { name: opt.name as OptimizerName, lr: opt.lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.epsilon };
+    const replica = new Replica(spec, localOptimizer);
+    const aggregation = joined.aggregation as AggregationName;
+    if (!AGGREGATION_NAMES.includes(aggregation)) throw new TrainerError(`the coordinator asks for aggregation ${JSON.stringify(joined.aggregation)}, which this trainer does not know`);
     const mlp = new Mlp(spec);
     log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${backend}, ${replica.params.length} parameters)`);
 
@@ -82,31 +85,32 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       const a = await call(client.nextStep.bind(client), { runId: joined.runId, worker, step }).catch((err) => {
         throw describeRpcError(`step ${step}`, err);
       });
-      if (a.update && a.update.data.length > 0) replica.apply(decodeTensor(a.update, { length: replica.params.length, field: 'update' }));
+      if (a.update && a.update.data.length > 0) {
+        const update = decodeTensor(a.update, { length: replica.params.length, field: 'update' });
+        if (aggregation === 'sync-sgd') replica.apply(update);
+        else replica.applyDelta(update);
+      }
       if (a.done) {
         stopReason = a.stopReason;
         break;
       }
-      const batch = a.batch!;
-      const n = batch.labels.length;
-      const features = decodeTensor(batch.features!, { length: n * spec.inputSize, field: 'batch.features' });
+      const batches = a.batches.map((b) => ({
+        features: decodeTensor(b.features!, { length: b.labels.length * spec.inputSize, field: 'batch.features' }),
+        labels: b.labels,
+      }));
       const started = performance.now();
-      mlp.setParams(replica.params);
-      const { loss, gradient } = mlp.gradient(features, batch.labels, n);
+      const c = localUpdate(mlp, replica.params, { aggregation, optimizer: localOptimizer, proxMu: joined.proxMu, batches });
       const computeMs = performance.now() - started;
-      await call(
-        client.pushGradient.bind(client),
-        {
-          runId: joined.runId,
-          worker,
-          step,
-          samples: n,
-          loss,
-          gradient: encodeTensor(gradient, [gradient.length]),
-          paramChecksum: a.reportChecksum ? replica.checksum() : '',
-          computeMs,
-        },
-      ).catch((err) => {
+      await call(client.pushGradient.bind(client), {
+        runId: joined.runId,
+        worker,
+        step,
+        samples: c.samples,
+        loss: c.loss,
+        gradient: encodeTensor(c.update, [c.update.length]),
+        paramChecksum: a.reportChecksum ? replica.checksum() : '',
+        computeMs,
+      }).catch((err) => {
         throw describeRpcError(`push gradient for step ${step}`, err);
       });
       step++;

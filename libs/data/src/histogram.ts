@@ -17,3 +17,33 @@ export function labelHistogram(
   }
   return hist;
 }
+
+/**
+ * A per-worker, per-class count table as plain text for a CLI: one header line, one line per
+ * worker, one line of totals; a last column of row totals. Columns are right-aligned and separated
+ * by two spaces; no trailing newline. `classNames` (one per column) replace the class numbers.
+ *
+ *   worker   0   1  total
+ *        0  32   0     32
+ *        1   0  32     32
+ *    total  32  32     64
+ */
+export function formatHistogram(hist: readonly (readonly number[])[], classNames?: readonly string[]): string {
+  const columns = classNames?.length ?? hist[0]?.length ?? 0;
+  hist.forEach((row, w) => {
+    if (row.length !== columns) throw new RangeError(`formatHistogram: row ${w} has ${row.length} classes, expected ${columns}`);
+  });
+  const header = ['worker', ...(classNames ?? Array.from({ length: columns }, (_, c) => String(c))), 'total'];
+  const colTotals = new Array<number>(columns).fill(0);
+  const rows = hist.map((row, w) => {
+    row.forEach((n, c) => (colTotals[c] += n));
+    return [String(w), ...row.map(String), String(sum(row))];
+  });
+  const table = [header, ...rows, ['total', ...colTotals.map(String), String(sum(colTotals))]];
+  const widths = header.map((_, i) => Math.max(...table.map((line) => line[i].length)));
+  return table.map((line) => line.map((cell, i) => cell.padStart(widths[i])).join('  ')).join('\n');
+}
+
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}

@@ -6,8 +6,32 @@
  */
 import { DataError } from './errors';
 
-export type StrategyName = 'iid' | 'label-per-node' | 'sequential-single-class' | 'stratified';
-export const STRATEGY_NAMES: readonly StrategyName[] = ['iid', 'label-per-node', 'sequential-single-class', 'stratified'];
+export type StrategyName =
+  | 'iid'
+  | 'label-per-node'
+  | 'sequential-single-class'
+  | 'stratified'
+  | 'k-classes-per-node'
+  | 'dirichlet'
+  | 'shard';
+export const STRATEGY_NAMES: readonly StrategyName[] = [
+  'iid',
+  'label-per-node',
+  'sequential-single-class',
+  'stratified',
+  'k-classes-per-node',
+  'dirichlet',
+  'shard',
+];
+
+/** Defaults of the strategy-specific options; a CLI may always pass these, whatever the strategy. */
+export const STRATEGY_DEFAULTS = {
+  order: 'cyclic',
+  runLength: 1,
+  classesPerNode: 2,
+  alpha: 0.5,
+  shardsPerNode: 2,
+} as const;
 
 export interface StrategyOptions {
   labels: Uint8Array;
@@ -21,6 +45,12 @@ export interface StrategyOptions {
   order?: 'cyclic' | 'random';
   /** sequential-single-class only: consecutive steps sharing one class, default 1. */
   runLength?: number;
+  /** k-classes-per-node only: distinct classes each worker owns (NIID-Bench #C=k), 1..C, default 2. */
+  classesPerNode?: number;
+  /** dirichlet only: concentration of the per-class Dir(alpha) split over workers, > 0, default 0.5. */
+  alpha?: number;
+  /** shard only: label-sorted shards each worker owns (McMahan et al. 2017), default 2. */
+  shardsPerNode?: number;
 }
 
 export interface Strategy {
@@ -33,11 +63,12 @@ export interface Strategy {
 
 /**
  * Checks what every strategy needs and returns the number of samples of each class.
- * `order`/`runLength` only steer sequential-single-class; elsewhere their defaults are accepted
- * (a CLI may always fill them in) but any other value would be silently ignored, so it is an error.
+ * Strategy-specific options (order/runLength, classesPerNode, alpha, shardsPerNode) only steer
+ * their own strategy; elsewhere their defaults are accepted (a CLI may always fill them in) but any
+ * other value would be silently ignored, so it is an error.
  */
 export function validateStrategyOptions(name: StrategyName, opts: StrategyOptions): number[] {
-  const { labels, numClasses, workers, batchSize, seed, order, runLength } = opts;
+  const { labels, numClasses, workers, batchSize, seed, order, runLength, classesPerNode, alpha, shardsPerNode } = opts;
   if (!Number.isInteger(workers) || workers < 1) throw new DataError(`--workers: must be an integer >= 1, got ${workers}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new DataError(`--batch-size: must be an integer >= 1, got ${batchSize}`);
@@ -49,14 +80,20 @@ export function validateStrategyOptions(name: StrategyName, opts: StrategyOption
   if (runLength !== undefined && (!Number.isSafeInteger(runLength) || runLength < 1)) {
     throw new DataError(`--run-length: must be an integer >= 1, got ${runLength}`);
   }
-  if (name !== 'sequential-single-class') {
-    if (order !== undefined && order !== 'cyclic') {
-      throw new DataError(`--order: only applies to --strategy sequential-single-class, not ${name}`);
-    }
-    if (runLength !== undefined && runLength !== 1) {
-      throw new DataError(`--run-length: only applies to --strategy sequential-single-class, not ${name}`);
-    }
+  if (classesPerNode !== undefined && (!Number.isSafeInteger(classesPerNode) || classesPerNode < 1)) {
+    throw new DataError(`--classes-per-node: must be an integer >= 1, got ${classesPerNode}`);
   }
+  if (alpha !== undefined && !(Number.isFinite(alpha) && alpha > 0)) {
+    throw new DataError(`--alpha: must be a number > 0, got ${alpha}`);
+  }
+  if (shardsPerNode !== undefined && (!Number.isSafeInteger(shardsPerNode) || shardsPerNode < 1)) {
+    throw new DataError(`--shards-per-node: must be an integer >= 1, got ${shardsPerNode}`);
+  }
+  onlyFor(name, 'sequential-single-class', '--order', order, STRATEGY_DEFAULTS.order);
+  onlyFor(name, 'sequential-single-class', '--run-length', runLength, STRATEGY_DEFAULTS.runLength);
+  onlyFor(name, 'k-classes-per-node', '--classes-per-node', classesPerNode, STRATEGY_DEFAULTS.classesPerNode);
+  onlyFor(name, 'dirichlet', '--alpha', alpha, STRATEGY_DEFAULTS.alpha);
+  onlyFor(name, 'shard', '--shards-per-node', shardsPerNode, STRATEGY_DEFAULTS.shardsPerNode);
   if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > 256) {
     throw new DataError(`numClasses: must be an integer in 1..256, got ${numClasses}`);
   }
@@ -75,6 +112,13 @@ export function validateStrategyOptions(name: StrategyName, opts: StrategyOption
     );
   }
   return counts;
+}
+
+/** A strategy-specific option given a non-default value for another strategy is a DataError. */
+function onlyFor(name: StrategyName, owner: StrategyName, flag: string, value: unknown, dflt: unknown): void {
+  if (name !== owner && value !== undefined && value !== dflt) {
+    throw new DataError(`${flag}: only applies to --strategy ${owner}, not ${name}`);
+  }
 }
 
 /** For strategies whose batches take `chunkSize` samples of one class at a time. */

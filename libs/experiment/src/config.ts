@@ -21,6 +21,14 @@ export interface ExperimentConfig {
   lr: number;
   momentum: number;
   hidden: number[];
+  model: 'mlp' | 'cnn';
+  norm: NormName;
+  aggregation: AggregationName;
+  localSteps: number;
+  proxMu: number;
+  classesPerNode: number;
+  alpha: number;
+  shardsPerNode: number;
   seed: number;
   evalEvery: number;
   checksumEvery: number;
@@ -29,6 +37,18 @@ export interface ExperimentConfig {
   stepTimeout: number;
   joinTimeout: number;
 }
+
+export type NormName = 'none' | 'batch' | 'sync-batch' | 'group' | 'layer';
+export const NORM_NAMES: readonly NormName[] = ['none', 'batch', 'sync-batch', 'group', 'layer'];
+/**
+ * How worker contributions become one update:
+ *   sync-sgd  every step each worker sends its mean gradient; the average goes through the optimizer;
+ *   fedavg    each worker runs --local-steps optimizer steps on its own copy, then parameters are
+ *             averaged weighted by samples (McMahan et al. 2017);
+ *   fedprox   fedavg plus a proximal term (--prox-mu / 2) * ||w - w_round_start||^2 in the local loss (Li et al. 2020).
+ */
+export type AggregationName = 'sync-sgd' | 'fedavg' | 'fedprox';
+export const AGGREGATION_NAMES: readonly AggregationName[] = ['sync-sgd', 'fedavg', 'fedprox'];
 
 /** A bad setting. The message names the flag/key and what is allowed; the CLI prints it as one line. */
 export class ConfigError extends Error {
@@ -52,6 +72,14 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'lr', type: 'number', default: 0.05, min: 1e-9, max: 10, help: 'learning rate' },
   { key: 'momentum', type: 'number', default: 0.9, min: 0, max: 0.999999, help: 'momentum coefficient (--optimizer momentum)' },
   { key: 'hidden', type: 'int-list', default: [128, 64], min: 1, max: 8192, help: 'MLP hidden layer sizes' },
+  { key: 'model', type: 'enum', default: 'mlp', choices: ['mlp', 'cnn'], help: 'mlp, or cnn (two conv layers; 28x28 images)' },
+  { key: 'norm', type: 'enum', default: 'none', choices: NORM_NAMES, help: 'normalisation after hidden layers; batch = per-worker statistics, sync-batch = combined across workers every step' },
+  { key: 'aggregation', type: 'enum', default: 'sync-sgd', choices: AGGREGATION_NAMES, help: 'sync-sgd: average gradients every step; fedavg/fedprox: --local-steps local steps, then average parameters' },
+  { key: 'localSteps', type: 'int', default: 1, min: 1, max: 100_000, help: 'fedavg/fedprox: local optimizer steps per round (a round is one step of --steps)' },
+  { key: 'proxMu', type: 'number', default: 0.01, min: 0, max: 1000, help: 'fedprox: proximal term weight mu' },
+  { key: 'classesPerNode', type: 'int', default: 2, min: 1, max: 255, help: 'k-classes-per-node: labels per worker (NIID-Bench #C=k)' },
+  { key: 'alpha', type: 'number', default: 0.5, min: 1e-6, max: 1e6, help: 'dirichlet: concentration of per-label worker shares' },
+  { key: 'shardsPerNode', type: 'int', default: 2, min: 1, max: 100_000, help: 'shard: label-sorted shards per worker' },
   { key: 'seed', type: 'int', default: 1, min: 0, max: 2 ** 31 - 1, help: 'seed for data, batch plan and initial weights' },
   { key: 'evalEvery', type: 'int', default: 25, min: 1, max: 10_000_000, help: 'evaluate test accuracy every N steps (and at the end)' },
   { key: 'checksumEvery', type: 'int', default: 10, min: 1, max: 10_000_000, help: 'compare replica parameter checksums every N steps' },
@@ -134,6 +162,13 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   }
   if (c.dataset === 'idx:') throw new ConfigError(`${where('dataset')}: idx:<dir> needs a directory`);
   if (c.classes && new Set(c.classes).size !== c.classes.length) throw new ConfigError(`${where('classes')}: duplicate class in ${c.classes.join(',')}`);
+  if (c.aggregation === 'sync-sgd' && c.localSteps !== 1) {
+    throw new ConfigError(`${where('localSteps')}: only applies to --aggregation fedavg or fedprox (sync-sgd averages every step)`);
+  }
+  if (c.norm === 'sync-batch' && c.aggregation !== 'sync-sgd') {
+    throw new ConfigError(`${where('norm')}: sync-batch combines statistics every step, so it needs --aggregation sync-sgd`);
+  }
+  if (c.model === 'cnn' && c.norm !== 'none') throw new ConfigError(`${where('norm')}: the cnn model has no normalisation layers; use --model mlp`);
   if (c.classes && c.classes.length < 2) throw new ConfigError(`${where('classes')}: need at least 2 classes, got ${c.classes.join(',')}`);
   return c;
 }

@@ -5,3 +5,4 @@ export * from './replica';
 export * from './session';
 export * from './runner';
 export * from './errors';
+export * from './local-update';

@@ -16,8 +16,18 @@ export class Replica {
     this.optimizer = createOptimizer(optimizer, this.params.length);
   }
 
+  /** sync-sgd: the averaged gradient goes through the optimizer. */
   apply(update: Float32Array): void {
     this.optimizer.apply(this.params, update);
+  }
+
+  /**
+   * fedavg/fedprox: subtract the averaged pseudo-gradient (round-start minus round-end
+   * parameters), which lands every replica on the sample-weighted average of the workers' parameters.
+   */
+  applyDelta(delta: Float32Array): void {
+    const p = this.params;
+    for (let i = 0; i < p.length; i++) p[i] = p[i]! - delta[i]!;
   }
 
   checksum(): string {

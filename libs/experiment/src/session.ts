@@ -65,13 +65,23 @@ export interface JoinReplyMessage {
   optimizer: { name: string; lr: number; momentum: number; beta1: number; beta2: number; epsilon: number };
   steps: number;
   checksumEvery: number;
+  aggregation: string;
+  localSteps: number;
+  proxMu: number;
+}
+
+export interface BatchMessage {
+  features: TensorMessage;
+  labels: number[];
+  ids: number[];
 }
 
 export interface StepAssignmentMessage {
   step: number;
   done: boolean;
   update: TensorMessage | null;
-  batch: { features: TensorMessage; labels: number[]; ids: number[] } | null;
+  /** One batch per local step: exactly one under sync-sgd. */
+  batches: BatchMessage[];
   reportChecksum: boolean;
   stopReason: string;
 }
@@ -85,6 +95,15 @@ export interface GradientMessage {
   gradient: { shape?: number[]; data?: Uint8Array } | null | undefined;
   paramChecksum: string;
   computeMs: number;
+  buffers?: { shape?: number[]; data?: Uint8Array } | null;
+}
+
+export interface AllReduceMessage {
+  runId: string;
+  worker: number;
+  step: number;
+  tag: number;
+  values: number[];
 }
 
 export interface RunStatusMessage {
@@ -146,8 +165,8 @@ export interface SessionDeps {
   config: ExperimentConfig;
   train: Dataset;
   strategy: Strategy;
-  /** Test accuracy of the given parameters (the coordinator's replica). */
-  evaluate: (params: Float32Array) => Evaluation;
+  /** Test accuracy of the given parameters (the coordinator's replica) and buffers (worker 0's, if any). */
+  evaluate: (params: Float32Array, buffers: Float32Array | null) => Evaluation;
   record: (r: MetricsRecord) => void;
   log?: (line: string) => void;
   onProgress?: (p: Progress) => void;
@@ -189,8 +208,15 @@ interface StepState {
   losses: number[];
   computeMs: number[];
   checksums: string[];
+  buffers: (Float32Array | null)[];
+  reductions: Map<number, Reduction>;
   expectedChecksum: string | null;
   startedAt: number;
+}
+
+interface Reduction {
+  values: (number[] | null)[];
+  waiting: ((sum: number[]) => void)[];
 }
 
 interface Waiter {
@@ -227,6 +253,8 @@ export class TrainingSession {
   private readonly departed = new Set<number>();
   private readonly stepLosses: number[] = [];
   private lastEval: (Evaluation & { step: number }) | null = null;
+  /** Worker 0's non-trainable state (BatchNorm running statistics), used for evaluation. */
+  private buffers: Float32Array | null = null;
   private computeShareSum = 0;
   private computeShareCount = 0;
   private startedAt = 0;
@@ -269,7 +297,44 @@ export class TrainingSession {
       optimizer: opt,
       steps: config.steps,
       checksumEvery: config.checksumEvery,
+      aggregation: config.aggregation,
+      localSteps: config.localSteps,
+      proxMu: config.proxMu,
     };
+  }
+
+  /**
+   * Element-wise sum over all workers of a small vector, for reductions inside a step (SyncBN
+   * statistics). Resolves for every worker once all have sent (step, tag). The sum is taken in
+   * worker order in float64, so every worker receives the identical result.
+   */
+  allReduce(msg: AllReduceMessage): Promise<number[]> {
+    this.checkMember(msg.runId, msg.worker);
+    const current = this.current;
+    if (this.stateValue !== 'running' || !current) throw failedPrecondition(`run is ${this.stateValue}; no step is in progress`);
+    const where = `worker ${msg.worker} (${this.members[msg.worker]!.name}), step ${msg.step}, all-reduce ${msg.tag}`;
+    let reduction: Reduction;
+    try {
+      if (msg.step !== current.step) throw failedPrecondition(`all-reduce for step ${msg.step}, but the run is at step ${current.step}`);
+      reduction = current.reductions.get(msg.tag) ?? { values: new Array(this.members.length).fill(null), waiting: [] };
+      if (reduction.values[msg.worker]) throw alreadyExists(`worker ${msg.worker} already sent all-reduce ${msg.tag} of step ${msg.step}`);
+      const other = reduction.values.find((v) => v !== null);
+      if (other && other.length !== msg.values.length) throw invalidArgument(`all-reduce values: expected ${other.length} values like the other workers, got ${msg.values.length}`);
+      const bad = msg.values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw invalidArgument(`all-reduce value ${bad} is ${msg.values[bad]}`);
+    } catch (err) {
+      if (err instanceof WireError) this.fail(`${where}: ${err.message}`);
+      throw err;
+    }
+    current.reductions.set(msg.tag, reduction);
+    reduction.values[msg.worker] = msg.values;
+    const answer = new Promise<number[]>((resolve) => reduction.waiting.push(resolve));
+    if (reduction.values.every((v) => v !== null)) {
+      const sum = new Array<number>(msg.values.length).fill(0);
+      for (const v of reduction.values) for (let i = 0; i < sum.length; i++) sum[i]! += v![i]!;
+      for (const resolve of reduction.waiting) resolve(sum);
+    }
+    return answer;
   }
 
   /** Long poll: resolves when the assignment for `step` exists, or the run ended. */
@@ -299,7 +364,7 @@ export class TrainingSession {
     try {
       if (msg.step !== current.step) throw failedPrecondition(`gradient for step ${msg.step}, but the run is at step ${current.step}`);
       if (current.gradients[msg.worker]) throw alreadyExists(`a gradient for step ${msg.step} from worker ${msg.worker} was already received`);
-      const expectedSamples = current.assignments[msg.worker]!.batch!.labels.length;
+      const expectedSamples = current.assignments[msg.worker]!.batches.reduce((n, b) => n + b.labels.length, 0);
       if (msg.samples !== expectedSamples) throw invalidArgument(`samples is ${msg.samples}, but the batch had ${expectedSamples}`);
       if (!Number.isFinite(msg.loss)) throw invalidArgument(`loss is ${msg.loss}`);
       if (!msg.gradient) throw invalidArgument('gradient is missing');
@@ -312,6 +377,12 @@ export class TrainingSession {
       current.losses[msg.worker] = msg.loss;
       current.computeMs[msg.worker] = msg.computeMs;
       current.checksums[msg.worker] = msg.paramChecksum;
+      if (msg.buffers && msg.buffers.data && msg.buffers.data.length > 0) {
+        const buffers = decodeTensor(msg.buffers, { field: 'buffers' });
+        const badBuffer = firstNonFinite(buffers);
+        if (badBuffer >= 0) throw invalidArgument(`buffers element ${badBuffer} is ${buffers[badBuffer]}`);
+        current.buffers[msg.worker] = buffers;
+      }
     } catch (err) {
       if (err instanceof WireError) this.fail(`${where}: ${err.message}`);
       throw err;
@@ -392,17 +463,15 @@ export class TrainingSession {
     const assignments: StepAssignmentMessage[] = [];
     const reportChecksum = t % config.checksumEvery === 0;
     for (let w = 0; w < W; w++) {
-      const ids = strategy.batch(t, w);
-      const labels = new Array<number>(ids.length);
-      for (let i = 0; i < ids.length; i++) labels[i] = train.labels[ids[i]!]!;
-      assignments.push({
-        step: t,
-        done: false,
-        update: this.lastUpdate,
-        batch: { features: encodeTensor(train.features(ids), [ids.length, train.numFeatures]), labels, ids: Array.from(ids) },
-        reportChecksum,
-        stopReason: '',
-      });
+      const batches: BatchMessage[] = [];
+      // Under local SGD, step t is round t: its local steps use the strategy's steps t*H .. t*H+H-1.
+      for (let h = 0; h < config.localSteps; h++) {
+        const ids = strategy.batch(t * config.localSteps + h, w);
+        const labels = new Array<number>(ids.length);
+        for (let i = 0; i < ids.length; i++) labels[i] = train.labels[ids[i]!]!;
+        batches.push({ features: encodeTensor(train.features(ids), [ids.length, train.numFeatures]), labels, ids: Array.from(ids) });
+      }
+      assignments.push({ step: t, done: false, update: this.lastUpdate, batches, reportChecksum, stopReason: '' });
     }
     const st: StepState = {
       step: t,
@@ -412,6 +481,8 @@ export class TrainingSession {
       losses: new Array(W).fill(NaN),
       computeMs: new Array(W).fill(0),
       checksums: new Array(W).fill(''),
+      buffers: new Array(W).fill(null),
+      reductions: new Map(),
       // The checksum a replica must report for step t: parameters after the updates of steps < t.
       expectedChecksum: reportChecksum ? this.replica.checksum() : null,
       startedAt: Date.now(),
@@ -435,7 +506,11 @@ export class TrainingSession {
     }
     const grads = st.gradients as Float32Array[];
     const average = weightedAverage(grads, st.samples);
-    this.replica.apply(average);
+    if (config.aggregation === 'sync-sgd') this.replica.apply(average);
+    else this.replica.applyDelta(average);
+    // BatchNorm running statistics are not averaged: like DDP (broadcast_buffers), every replica
+    // and the evaluation use worker 0's.
+    if (st.buffers[0]) this.buffers = st.buffers[0];
     this.lastUpdate = encodeTensor(average, [average.length]);
     for (const m of this.members) m.contributions++;
     this.stepsCompleted = st.step + 1;
@@ -462,7 +537,7 @@ export class TrainingSession {
       gradCosine: meanPairwiseCosine(grads),
     });
     if (this.stepsCompleted % config.evalEvery === 0 || this.stepsCompleted === config.steps) {
-      const ev = this.deps.evaluate(this.replica.params);
+      const ev = this.deps.evaluate(this.replica.params, this.buffers);
       this.lastEval = { ...ev, step: this.stepsCompleted };
       this.deps.record({ kind: 'eval', step: this.stepsCompleted, testAccuracy: ev.accuracy, testLoss: ev.loss, perClassAccuracy: ev.perClassAccuracy });
     }
@@ -516,7 +591,7 @@ export class TrainingSession {
       step,
       done: true,
       update: this.stateValue === 'finished' ? this.lastUpdate : null,
-      batch: null,
+      batches: [],
       reportChecksum: false,
       stopReason: this.errorValue ?? '',
     };

@@ -16,6 +16,8 @@ export type {
   CoordinatorDefinition,
   CoordinatorHandlers,
 } from './generated/shardlab/v1/Coordinator';
+export type { AllReduceReply, AllReduceReply__Output } from './generated/shardlab/v1/AllReduceReply';
+export type { AllReduceRequest, AllReduceRequest__Output } from './generated/shardlab/v1/AllReduceRequest';
 export type { Batch, Batch__Output } from './generated/shardlab/v1/Batch';
 export type { GradientAck, GradientAck__Output } from './generated/shardlab/v1/GradientAck';
 export type { GradientUpdate, GradientUpdate__Output } from './generated/shardlab/v1/GradientUpdate';

@@ -12,6 +12,10 @@ export interface RunSummary {
   stepsCompleted: number;
   optimizer: string;
   lr: number;
+  aggregation: string;
+  localSteps: number;
+  model: string;
+  norm: string;
   seed: number;
   finalTestAccuracy: number | null;
   perClassAccuracy: number[] | null;

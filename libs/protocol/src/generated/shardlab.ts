@@ -1,6 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AllReduceReply as _shardlab_v1_AllReduceReply, AllReduceReply__Output as _shardlab_v1_AllReduceReply__Output } from './shardlab/v1/AllReduceReply';
+import type { AllReduceRequest as _shardlab_v1_AllReduceRequest, AllReduceRequest__Output as _shardlab_v1_AllReduceRequest__Output } from './shardlab/v1/AllReduceRequest';
 import type { Batch as _shardlab_v1_Batch, Batch__Output as _shardlab_v1_Batch__Output } from './shardlab/v1/Batch';
 import type { CoordinatorClient as _shardlab_v1_CoordinatorClient, CoordinatorDefinition as _shardlab_v1_CoordinatorDefinition } from './shardlab/v1/Coordinator';
 import type { GradientAck as _shardlab_v1_GradientAck, GradientAck__Output as _shardlab_v1_GradientAck__Output } from './shardlab/v1/GradientAck';
@@ -22,6 +24,8 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   shardlab: {
     v1: {
+      AllReduceReply: MessageTypeDefinition<_shardlab_v1_AllReduceReply, _shardlab_v1_AllReduceReply__Output>
+      AllReduceRequest: MessageTypeDefinition<_shardlab_v1_AllReduceRequest, _shardlab_v1_AllReduceRequest__Output>
       Batch: MessageTypeDefinition<_shardlab_v1_Batch, _shardlab_v1_Batch__Output>
       Coordinator: SubtypeConstructor<typeof grpc.Client, _shardlab_v1_CoordinatorClient> & { service: _shardlab_v1_CoordinatorDefinition }
       GradientAck: MessageTypeDefinition<_shardlab_v1_GradientAck, _shardlab_v1_GradientAck__Output>

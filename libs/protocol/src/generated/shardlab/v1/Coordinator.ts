@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { AllReduceReply as _shardlab_v1_AllReduceReply, AllReduceReply__Output as _shardlab_v1_AllReduceReply__Output } from '../../shardlab/v1/AllReduceReply';
+import type { AllReduceRequest as _shardlab_v1_AllReduceRequest, AllReduceRequest__Output as _shardlab_v1_AllReduceRequest__Output } from '../../shardlab/v1/AllReduceRequest';
 import type { GradientAck as _shardlab_v1_GradientAck, GradientAck__Output as _shardlab_v1_GradientAck__Output } from '../../shardlab/v1/GradientAck';
 import type { GradientUpdate as _shardlab_v1_GradientUpdate, GradientUpdate__Output as _shardlab_v1_GradientUpdate__Output } from '../../shardlab/v1/GradientUpdate';
 import type { JoinReply as _shardlab_v1_JoinReply, JoinReply__Output as _shardlab_v1_JoinReply__Output } from '../../shardlab/v1/JoinReply';
@@ -12,6 +14,23 @@ import type { StatusRequest as _shardlab_v1_StatusRequest, StatusRequest__Output
 import type { StepAssignment as _shardlab_v1_StepAssignment, StepAssignment__Output as _shardlab_v1_StepAssignment__Output } from '../../shardlab/v1/StepAssignment';
 
 export interface CoordinatorClient extends grpc.Client {
+  /**
+   * Element-wise sum over all workers of a small vector, within one step (e.g. SyncBN batch
+   * statistics). Answers once every worker has sent the same (step, tag). Same statuses as PushGradient.
+   */
+  AllReduce(argument: _shardlab_v1_AllReduceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
+  AllReduce(argument: _shardlab_v1_AllReduceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
+  AllReduce(argument: _shardlab_v1_AllReduceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
+  AllReduce(argument: _shardlab_v1_AllReduceRequest, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
+  /**
+   * Element-wise sum over all workers of a small vector, within one step (e.g. SyncBN batch
+   * statistics). Answers once every worker has sent the same (step, tag). Same statuses as PushGradient.
+   */
+  allReduce(argument: _shardlab_v1_AllReduceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
+  allReduce(argument: _shardlab_v1_AllReduceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
+  allReduce(argument: _shardlab_v1_AllReduceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
+  allReduce(argument: _shardlab_v1_AllReduceRequest, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
+  
   /**
    * A snapshot of the run, for observers (tests, dashboards). Needs no membership.
    */
@@ -82,6 +101,12 @@ export interface CoordinatorClient extends grpc.Client {
 
 export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * Element-wise sum over all workers of a small vector, within one step (e.g. SyncBN batch
+   * statistics). Answers once every worker has sent the same (step, tag). Same statuses as PushGradient.
+   */
+  AllReduce: grpc.handleUnaryCall<_shardlab_v1_AllReduceRequest__Output, _shardlab_v1_AllReduceReply>;
+  
+  /**
    * A snapshot of the run, for observers (tests, dashboards). Needs no membership.
    */
   GetStatus: grpc.handleUnaryCall<_shardlab_v1_StatusRequest__Output, _shardlab_v1_RunStatus>;
@@ -107,6 +132,7 @@ export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface CoordinatorDefinition extends grpc.ServiceDefinition {
+  AllReduce: MethodDefinition<_shardlab_v1_AllReduceRequest, _shardlab_v1_AllReduceReply, _shardlab_v1_AllReduceRequest__Output, _shardlab_v1_AllReduceReply__Output>
   GetStatus: MethodDefinition<_shardlab_v1_StatusRequest, _shardlab_v1_RunStatus, _shardlab_v1_StatusRequest__Output, _shardlab_v1_RunStatus__Output>
   Join: MethodDefinition<_shardlab_v1_JoinRequest, _shardlab_v1_JoinReply, _shardlab_v1_JoinRequest__Output, _shardlab_v1_JoinReply__Output>
   NextStep: MethodDefinition<_shardlab_v1_NextStepRequest, _shardlab_v1_StepAssignment, _shardlab_v1_NextStepRequest__Output, _shardlab_v1_StepAssignment__Output>

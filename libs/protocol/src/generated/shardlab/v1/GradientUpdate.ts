@@ -15,7 +15,7 @@ export interface GradientUpdate {
    */
   'loss'?: (number | string);
   /**
-   * flat, mean over the batch
+   * flat: the mean gradient over the batch (sync-sgd) or the pseudo-gradient of the round
    */
   'gradient'?: (_shardlab_v1_Tensor | null);
   /**
@@ -26,6 +26,10 @@ export interface GradientUpdate {
    * time spent computing the gradient
    */
   'computeMs'?: (number | string);
+  /**
+   * non-trainable state after this step (BatchNorm running statistics); empty without
+   */
+  'buffers'?: (_shardlab_v1_Tensor | null);
 }
 
 export interface GradientUpdate__Output {
@@ -41,7 +45,7 @@ export interface GradientUpdate__Output {
    */
   'loss': (number);
   /**
-   * flat, mean over the batch
+   * flat: the mean gradient over the batch (sync-sgd) or the pseudo-gradient of the round
    */
   'gradient': (_shardlab_v1_Tensor__Output | null);
   /**
@@ -52,4 +56,8 @@ export interface GradientUpdate__Output {
    * time spent computing the gradient
    */
   'computeMs': (number);
+  /**
+   * non-trainable state after this step (BatchNorm running statistics); empty without
+   */
+  'buffers': (_shardlab_v1_Tensor__Output | null);
 }

@@ -18,6 +18,18 @@ export interface JoinReply {
    * report a parameter checksum every this many steps
    */
   'checksumEvery'?: (number);
+  /**
+   * "sync-sgd" | "fedavg" | "fedprox"
+   */
+  'aggregation'?: (string);
+  /**
+   * batches per step (1 for sync-sgd)
+   */
+  'localSteps'?: (number);
+  /**
+   * fedprox: weight of the proximal term
+   */
+  'proxMu'?: (number | string);
 }
 
 export interface JoinReply__Output {
@@ -35,4 +47,16 @@ export interface JoinReply__Output {
    * report a parameter checksum every this many steps
    */
   'checksumEvery': (number);
+  /**
+   * "sync-sgd" | "fedavg" | "fedprox"
+   */
+  'aggregation': (string);
+  /**
+   * batches per step (1 for sync-sgd)
+   */
+  'localSteps': (number);
+  /**
+   * fedprox: weight of the proximal term
+   */
+  'proxMu': (number);
 }

@@ -3,7 +3,7 @@
 
 export interface ModelSpec {
   /**
-   * "mlp"
+   * "mlp" | "cnn"
    */
   'kind'?: (string);
   'inputSize'?: (number);
@@ -13,11 +13,15 @@ export interface ModelSpec {
    * every replica draws the same initial weights from it
    */
   'initSeed'?: (number);
+  /**
+   * "none" | "batch" | "sync-batch" | "group" | "layer"
+   */
+  'norm'?: (string);
 }
 
 export interface ModelSpec__Output {
   /**
-   * "mlp"
+   * "mlp" | "cnn"
    */
   'kind': (string);
   'inputSize': (number);
@@ -27,4 +31,8 @@ export interface ModelSpec__Output {
    * every replica draws the same initial weights from it
    */
   'initSeed': (number);
+  /**
+   * "none" | "batch" | "sync-batch" | "group" | "layer"
+   */
+  'norm': (string);
 }

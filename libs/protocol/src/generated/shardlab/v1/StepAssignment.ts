@@ -13,7 +13,10 @@ export interface StepAssignment {
    * averaged gradient of step-1; empty at step 0
    */
   'update'?: (_shardlab_v1_Tensor | null);
-  'batch'?: (_shardlab_v1_Batch | null);
+  /**
+   * one per local step (exactly one for sync-sgd)
+   */
+  'batches'?: (_shardlab_v1_Batch)[];
   /**
    * send param_checksum with this step's gradient
    */
@@ -34,7 +37,10 @@ export interface StepAssignment__Output {
    * averaged gradient of step-1; empty at step 0
    */
   'update': (_shardlab_v1_Tensor__Output | null);
-  'batch': (_shardlab_v1_Batch__Output | null);
+  /**
+   * one per local step (exactly one for sync-sgd)
+   */
+  'batches': (_shardlab_v1_Batch__Output)[];
   /**
    * send param_checksum with this step's gradient
    */
