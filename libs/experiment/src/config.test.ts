@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, EXPERIMENT_OPTIONS, defaultConfig, resolveConfig, resolveOptions } from './config';
+import { FlagError, flagOf, keyOfFlag, parseFlags } from './options';
+
+describe('settings', () => {
+  it('defaults are valid and complete', () => {
+    const c = resolveConfig({});
+    expect(c).toEqual(defaultConfig());
+    expect(c.strategy).toBe('iid');
+    expect(c.workers).toBe(4);
+    expect(c.batchSize).toBe(128);
+    for (const o of EXPERIMENT_OPTIONS) expect(keyOfFlag(flagOf(o.key))).toBe(o.key);
+  });
+
+  it('parses flags in both spellings and validates them', () => {
+    const f = parseFlags(['--batch-size', '32', '--strategy=label-per-node', '--hidden', '64,32', 'extra'], EXPERIMENT_OPTIONS);
+    expect(f.positionals).toEqual(['extra']);
+    const c = resolveConfig(f.values);
+    expect(c).toMatchObject({ batchSize: 32, strategy: 'label-per-node', hidden: [64, 32] });
+  });
+
+  it.each([
+    [{ batchSize: '0' }, /^--batch-size: must be an integer from 1 to 65536, got "0"$/],
+    [{ batchSize: 1.5 }, /^--batch-size: must be an integer/],
+    [{ workers: 65 }, /^--workers: must be an integer from 1 to 64, got 65$/],
+    [{ lr: 'fast' }, /^--lr: must be a number/],
+    [{ strategy: 'random' }, /^--strategy: unknown value "random"; allowed: iid, label-per-node, sequential-single-class, stratified/],
+    [{ optimizer: 'lbfgs' }, /^--optimizer: unknown value "lbfgs"; allowed: sgd, momentum, adam$/],
+    [{ dataset: 'cifar' }, /^--dataset: unknown dataset "cifar"; allowed: synthetic, fashion-mnist, idx:<dir>$/],
+    [{ dataset: 'idx:' }, /^--dataset: idx:<dir> needs a directory$/],
+    [{ classes: '1,1' }, /^--classes: duplicate class in 1,1$/],
+    [{ classes: '3' }, /^--classes: need at least 2 classes/],
+    [{ classes: '0,x' }, /^--classes: each entry must be an integer/],
+    [{ hidden: '' }, /^--hidden: each entry must be an integer from 1 to 8192, got ""$/],
+    [{ localSteps: 5 }, /^--local-steps: only applies to --aggregation fedavg or fedprox/],
+    [{ norm: 'sync-batch', aggregation: 'fedavg', localSteps: 2 }, /^--norm: sync-batch combines statistics every step/],
+    [{ bogus: 1 }, /^--bogus: unknown setting$/],
+  ])('rejects %j', (overrides, message) => {
+    expect(() => resolveConfig(overrides)).toThrow(ConfigError);
+    expect(() => resolveConfig(overrides)).toThrow(message);
+  });
+
+  it('names keys the caller’s way (e.g. a sweep file path)', () => {
+    expect(() => resolveConfig({ workers: 0 }, (k) => `x.yaml: arms[1].${k}`)).toThrow(/^x\.yaml: arms\[1\]\.workers: must be an integer/);
+  });
+
+  it('parseFlags refuses unknown flags and missing values', () => {
+    expect(() => parseFlags(['--nope'], EXPERIMENT_OPTIONS)).toThrow(FlagError);
+    expect(() => parseFlags(['--steps'], EXPERIMENT_OPTIONS)).toThrow(/--steps needs a value/);
+    expect(() => parseFlags(['--steps', '--workers', '2'], EXPERIMENT_OPTIONS)).toThrow(/--steps needs a value/);
+    expect(parseFlags(['-h'], EXPERIMENT_OPTIONS).help).toBe(true);
+  });
+
+  it('resolveOptions fills defaults and checks a command’s own flags', () => {
+    const own = [{ key: 'port', type: 'int' as const, default: 50051, min: 0, max: 65535, help: '' }];
+    expect(resolveOptions({}, own)).toEqual({ port: 50051 });
+    expect(() => resolveOptions({ port: '70000' }, own)).toThrow(/^--port: must be an integer from 0 to 65535/);
+  });
+});
