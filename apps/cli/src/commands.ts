@@ -122,10 +122,11 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     summaries.push(summary);
     if (summary.status !== 'completed') process.stderr.write(`compare: ${config.strategy} failed: ${summary.error}\n`);
   }
-  const classNames = first.dataset === 'synthetic' ? undefined : undefined;
-  process.stdout.write(`\n${formatComparison(summaries, classNames)}\n\n`);
+  process.stdout.write(`\n${formatComparison(summaries)}\n\n`);
+  const classNames = summaries[0]?.classNames ?? [];
   process.stdout.write(
-    `test acc: final test accuracy; acc[c]: per-class test accuracy; worst class: the lowest of them;\n` +
+    `classes: ${classNames.map((n, c) => `${c} = ${n}`).join(', ')}\n` +
+      `test acc: final test accuracy; acc[c]: per-class test accuracy; worst class: the lowest of them;\n` +
       `loss swing: std of the training loss over the last ${first.lossWindow} steps.\n` +
       `Files: ${out}/<strategy>/{config.json,metrics.jsonl,summary.json,model/}\n`,
   );

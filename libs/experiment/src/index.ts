@@ -6,3 +6,4 @@ export * from './session';
 export * from './runner';
 export * from './errors';
 export * from './local-update';
+export * from './snapshots';

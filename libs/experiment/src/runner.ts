@@ -1,8 +1,10 @@
 import { join } from 'node:path';
+import { labelHistogram } from '@shardlab/data';
 import { Mlp, initBackend, saveLayersModel, type BackendName } from '@shardlab/model';
 import { JsonlWriter, writeJsonFile, type RunSummary } from '@shardlab/report';
 import type { ExperimentConfig } from './config';
 import { prepareData } from './prepare';
+import { readSnapshot, weightDivergence, writeSnapshot } from './snapshots';
 import { TrainingSession, type Evaluation, type Progress, type SessionResult } from './session';
 
 /** The transport: serves a session to trainers until closed. The coordinator app provides gRPC. */
@@ -16,6 +18,10 @@ export interface RunOptions {
   onListening?: (address: string, session: TrainingSession) => void;
   onProgress?: (p: Progress) => void;
   log?: (line: string) => void;
+  /** Write the parameters at every evaluation to out/snapshots/ (a reference for other runs). */
+  saveSnapshots?: boolean;
+  /** A run directory with snapshots: record weight divergence from it at every evaluation. */
+  reference?: string;
 }
 
 export interface RunOutcome {
@@ -43,14 +49,22 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     config,
     train: data.train,
     strategy: data.strategy,
-    evaluate: (params): Evaluation => {
+    evaluate: (params, _buffers, step): Evaluation => {
       evaluator ??= new Mlp(session.model);
       evaluator.setParams(params);
-      return evaluator.evaluate(testFeatures, data.test.labels, data.test.size);
+      const ev: Evaluation = evaluator.evaluate(testFeatures, data.test.labels, data.test.size);
+      if (opts.saveSnapshots) writeSnapshot(opts.out, step, params);
+      const ref = opts.reference ? readSnapshot(opts.reference, step, params.length) : null;
+      return ref ? { ...ev, weightDivergence: weightDivergence(params, ref) } : ev;
     },
     record: (r) => metrics.write(r),
     log,
     onProgress: opts.onProgress,
+  });
+  writeJsonFile(join(opts.out, 'label-histogram.json'), {
+    classNames: data.train.classNames,
+    steps: config.steps * config.localSteps,
+    perWorker: labelHistogram(data.strategy, data.train.labels, data.train.numClasses, config.workers, config.steps * config.localSteps),
   });
   writeJsonFile(join(opts.out, 'config.json'), {
     ...config,
@@ -93,6 +107,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     seed: config.seed,
     finalTestAccuracy: result.lastEval?.accuracy ?? null,
     perClassAccuracy: perClass,
+    classNames: [...data.train.classNames],
     worstClassAccuracy: perClass ? Math.min(...perClass.filter((a) => !Number.isNaN(a))) : null,
     finalLoss: result.finalLoss,
     lossSwing: result.lossSwing,

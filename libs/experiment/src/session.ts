@@ -143,6 +143,7 @@ export interface EvalRecord {
   testAccuracy: number;
   testLoss: number;
   perClassAccuracy: number[];
+  weightDivergence?: number;
 }
 
 export interface EventRecord {
@@ -159,6 +160,8 @@ export interface Evaluation {
   accuracy: number;
   loss: number;
   perClassAccuracy: number[];
+  /** ||w - w_ref|| / ||w_ref|| against a reference run at the same step (Zhao et al. 2018), when one is given. */
+  weightDivergence?: number;
 }
 
 export interface SessionDeps {
@@ -166,7 +169,7 @@ export interface SessionDeps {
   train: Dataset;
   strategy: Strategy;
   /** Test accuracy of the given parameters (the coordinator's replica) and buffers (worker 0's, if any). */
-  evaluate: (params: Float32Array, buffers: Float32Array | null) => Evaluation;
+  evaluate: (params: Float32Array, buffers: Float32Array | null, step: number) => Evaluation;
   record: (r: MetricsRecord) => void;
   log?: (line: string) => void;
   onProgress?: (p: Progress) => void;
@@ -537,9 +540,16 @@ export class TrainingSession {
       gradCosine: meanPairwiseCosine(grads),
     });
     if (this.stepsCompleted % config.evalEvery === 0 || this.stepsCompleted === config.steps) {
-      const ev = this.deps.evaluate(this.replica.params, this.buffers);
+      const ev = this.deps.evaluate(this.replica.params, this.buffers, this.stepsCompleted);
       this.lastEval = { ...ev, step: this.stepsCompleted };
-      this.deps.record({ kind: 'eval', step: this.stepsCompleted, testAccuracy: ev.accuracy, testLoss: ev.loss, perClassAccuracy: ev.perClassAccuracy });
+      this.deps.record({
+        kind: 'eval',
+        step: this.stepsCompleted,
+        testAccuracy: ev.accuracy,
+        testLoss: ev.loss,
+        perClassAccuracy: ev.perClassAccuracy,
+        ...(ev.weightDivergence === undefined ? {} : { weightDivergence: ev.weightDivergence }),
+      });
     }
     const elapsed = (Date.now() - this.startedAt) / 1000;
     this.deps.onProgress?.({

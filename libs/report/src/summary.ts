@@ -19,6 +19,7 @@ export interface RunSummary {
   seed: number;
   finalTestAccuracy: number | null;
   perClassAccuracy: number[] | null;
+  classNames: string[];
   worstClassAccuracy: number | null;
   finalLoss: number | null;
   lossSwing: number | null;
