@@ -45,7 +45,7 @@ describe('bad input on the command line', () => {
   });
 
   it('every command answers --help', async () => {
-    for (const command of [[], ['compare'], ['run'], ['coordinator'], ['trainer'], ['status'], ['bench']]) {
+    for (const command of [[], ['compare'], ['run'], ['coordinator'], ['trainer'], ['status'], ['histogram'], ['bench']]) {
       const r = await runCli([...command, '--help']);
       expect(r.code, command.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/Usage: shardlab/);

@@ -4,6 +4,7 @@ import { describeError } from '@shardlab/experiment';
 import { TRAINER_USAGE, trainerMain } from '@shardlab/trainer';
 import { COMPARE_USAGE, RUN_USAGE, compareCommand, runCommand } from './commands';
 import { BENCH_USAGE, benchCommand } from './bench';
+import { HISTOGRAM_USAGE, histogramCommand } from './histogram';
 import { STATUS_USAGE, statusCommand } from './status';
 
 const USAGE = `shardlab: distributed-training simulation. A coordinator shards data by label and hands
@@ -16,6 +17,7 @@ Commands:
   run           one experiment, coordinator and trainers as local processes
   coordinator   the coordinator of a cluster
   trainer       a trainer of a cluster (--coordinator HOST:PORT)
+  histogram     the per-worker label histogram of a strategy, without training
   status        ask a running coordinator for its status (JSON)
   bench         step time, throughput and transport figures
 
@@ -26,6 +28,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   run: { run: runCommand, usage: RUN_USAGE },
   coordinator: { run: coordinatorMain, usage: COORDINATOR_USAGE },
   trainer: { run: trainerMain, usage: TRAINER_USAGE },
+  histogram: { run: histogramCommand, usage: HISTOGRAM_USAGE },
   status: { run: statusCommand, usage: STATUS_USAGE },
   bench: { run: benchCommand, usage: BENCH_USAGE },
 };

@@ -3,7 +3,7 @@ import { createStrategy } from './create-strategy';
 import { DataError } from './errors';
 import { labelHistogram } from './histogram';
 import type { StrategyOptions } from './strategy';
-import { STRATEGY_NAMES } from './strategy';
+import { STRATEGY_DEFAULTS, STRATEGY_NAMES } from './strategy';
 
 const labels = Uint8Array.from({ length: 400 }, (_, i) => i % 4);
 const base: StrategyOptions = { labels, numClasses: 4, workers: 2, batchSize: 8, seed: 1 };
@@ -55,6 +55,28 @@ describe('createStrategy', () => {
     );
     expect(messageOf(() => createStrategy('stratified', { ...base, runLength: 5 }))).toMatch(/^--run-length: only applies/);
     expect(() => createStrategy('label-per-node', { ...base, order: 'cyclic', runLength: 1 })).not.toThrow();
+  });
+
+  it('classesPerNode/alpha/shardsPerNode are only for their strategy (their defaults are tolerated elsewhere)', () => {
+    const misuse: [string, Partial<StrategyOptions>, string, string][] = [
+      ['iid', { classesPerNode: 3 }, '--classes-per-node', 'k-classes-per-node'],
+      ['dirichlet', { classesPerNode: 1 }, '--classes-per-node', 'k-classes-per-node'],
+      ['k-classes-per-node', { alpha: 0.1 }, '--alpha', 'dirichlet'],
+      ['shard', { alpha: 1 }, '--alpha', 'dirichlet'],
+      ['label-per-node', { shardsPerNode: 3 }, '--shards-per-node', 'shard'],
+      ['dirichlet', { shardsPerNode: 1 }, '--shards-per-node', 'shard'],
+      ['shard', { order: 'random' }, '--order', 'sequential-single-class'],
+      ['k-classes-per-node', { runLength: 2 }, '--run-length', 'sequential-single-class'],
+    ];
+    for (const [name, extra, flag, owner] of misuse) {
+      expect(messageOf(() => createStrategy(name, { ...base, ...extra }))).toBe(`${flag}: only applies to --strategy ${owner}, not ${name}`);
+    }
+    const defaults = { order: 'cyclic', runLength: 1, classesPerNode: 2, alpha: 0.5, shardsPerNode: 2 } as const;
+    expect(defaults).toEqual(STRATEGY_DEFAULTS);
+    for (const name of STRATEGY_NAMES) expect(() => createStrategy(name, { ...base, ...defaults })).not.toThrow();
+    // A bad value is reported as bad, whatever the strategy.
+    expect(messageOf(() => createStrategy('iid', { ...base, alpha: -1 }))).toMatch(/^--alpha: must be a number > 0/);
+    expect(messageOf(() => createStrategy('iid', { ...base, shardsPerNode: 0 }))).toMatch(/^--shards-per-node: must be an integer >= 1/);
   });
 
   it('batch() rejects steps and workers that do not exist', () => {

@@ -27,6 +27,9 @@ export function prepareData(config: ExperimentConfig): PreparedData {
     seed: config.seed,
     order: config.order,
     runLength: config.runLength,
+    classesPerNode: config.classesPerNode,
+    alpha: config.alpha,
+    shardsPerNode: config.shardsPerNode,
   });
   return { train, test, strategy, description };
 }
