@@ -12,6 +12,9 @@ export interface EmbeddedOptions {
   quiet?: boolean;
   /** Extra flags for every trainer (tests). */
   trainerArgs?: string[];
+  /** See RunOptions in @shardlab/experiment: parameter snapshots / weight divergence reference. */
+  saveSnapshots?: boolean;
+  reference?: string;
 }
 
 /**
@@ -28,6 +31,8 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
       port: opts.port,
       out: opts.out,
       quiet: opts.quiet,
+      saveSnapshots: opts.saveSnapshots,
+      reference: opts.reference,
       onListening: (address, session) => {
         for (let i = 0; i < config.workers; i++) {
           const name = `trainer-${i}`;

@@ -6,6 +6,7 @@ import { COMPARE_USAGE, RUN_USAGE, compareCommand, runCommand } from './commands
 import { BENCH_USAGE, benchCommand } from './bench';
 import { HISTOGRAM_USAGE, histogramCommand } from './histogram';
 import { STATUS_USAGE, statusCommand } from './status';
+import { SWEEP_USAGE, sweepCommand } from './sweep';
 
 const USAGE = `shardlab: distributed-training simulation. A coordinator shards data by label and hands
 batches over gRPC to trainer processes that average gradients synchronously.
@@ -15,6 +16,7 @@ Usage: shardlab <command> [options]
 Commands:
   compare       the seed question: iid vs label-per-node vs sequential-single-class, side by side
   run           one experiment, coordinator and trainers as local processes
+  sweep         every arm x seed of an experiment file, then results.csv, results.md, report.html
   coordinator   the coordinator of a cluster
   trainer       a trainer of a cluster (--coordinator HOST:PORT)
   histogram     the per-worker label histogram of a strategy, without training
@@ -26,6 +28,7 @@ Run 'shardlab <command> --help' for a command's options.`;
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; usage: string }> = {
   compare: { run: compareCommand, usage: COMPARE_USAGE },
   run: { run: runCommand, usage: RUN_USAGE },
+  sweep: { run: sweepCommand, usage: SWEEP_USAGE },
   coordinator: { run: coordinatorMain, usage: COORDINATOR_USAGE },
   trainer: { run: trainerMain, usage: TRAINER_USAGE },
   histogram: { run: histogramCommand, usage: HISTOGRAM_USAGE },

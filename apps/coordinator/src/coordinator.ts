@@ -9,6 +9,8 @@ export interface CoordinatorOptions {
   /** Called once listening, with the address trainers should dial. */
   onListening?: (address: string, session: TrainingSession) => void;
   quiet?: boolean;
+  saveSnapshots?: boolean;
+  reference?: string;
 }
 
 /** Serves one experiment over gRPC, with a live progress line, and writes its files. */
@@ -21,6 +23,8 @@ export async function runCoordinator(config: ExperimentConfig, opts: Coordinator
   };
   return runExperiment(config, {
     out: opts.out,
+    saveSnapshots: opts.saveSnapshots,
+    reference: opts.reference,
     serve: (session) => serveSession(session, opts.host, opts.port),
     onListening: (address, session) => {
       log(`listening on ${address}; waiting for ${config.workers} trainer(s); writing to ${opts.out}`);

@@ -7,3 +7,4 @@ export * from './runner';
 export * from './errors';
 export * from './local-update';
 export * from './snapshots';
+export * from './sweep';

@@ -74,7 +74,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     datasetDescription: data.description,
     classNames: data.train.classNames,
     strategyDescription: data.strategy.describe(),
-    model: session.model,
+    modelSpec: session.model,
     startedAt: new Date().toISOString(),
   });
 

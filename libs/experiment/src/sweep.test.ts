@@ -160,7 +160,8 @@ describe('resuming', () => {
     const config = plan.runs[0]!.config;
     const runDir = join(dir, 'recorded');
     mkdirSync(runDir, { recursive: true });
-    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...config, backend: 'wasm', requestedBackend: config.backend, runId: 'x' }));
+    const spec = { kind: 'mlp', inputSize: 784, hidden: [128, 64], classes: 4 };
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...config, backend: 'wasm', requestedBackend: config.backend, runId: 'x', model: spec }));
     expect(recordedConfigDiff(runDir, config)).toEqual([]);
     writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...config, steps: 40, requestedBackend: config.backend }));
     expect(recordedConfigDiff(runDir, config)).toEqual([`steps: 40 -> ${config.steps}`]);

@@ -226,6 +226,9 @@ export function recordedConfigDiff(dir: string, config: ExperimentConfig): strin
   for (const [key, planned] of Object.entries(config)) {
     // config.json records the backend actually used; what was asked for is requestedBackend.
     const was = key === 'backend' && 'requestedBackend' in recorded ? recorded['requestedBackend'] : recorded[key];
+    // Settings are numbers, strings, lists or null; an object under a setting's name is something
+    // else the run recorded (e.g. the model's spec), not a setting to compare.
+    if (isRecord(was)) continue;
     if (JSON.stringify(was) !== JSON.stringify(planned)) diffs.push(`${key}: ${JSON.stringify(was)} -> ${JSON.stringify(planned)}`);
   }
   return diffs;

@@ -173,7 +173,7 @@ export function readRun(ref: RunRef): RunResult {
   }
 
   const classCount = Math.max(summary?.perClassAccuracy?.length ?? 0, metrics.evals.at(-1)?.perClassAccuracy.length ?? 0);
-  const names = Array.isArray(config?.['classNames']) ? (config['classNames'] as string[]) : (histogram?.classNames ?? []);
+  const names = [config?.['classNames'], summary?.classNames, histogram?.classNames].find((n): n is string[] => Array.isArray(n)) ?? [];
   const classNames = Array.from({ length: Math.max(classCount, names.length) }, (_, c) => names[c] ?? `class ${c}`);
 
   const completed = summary?.status === 'completed';
@@ -234,9 +234,10 @@ const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].i
  * and the steps to reach it (empty: not reached), and the run directory.
  */
 export function formatResultsCsv(runs: readonly RunResult[], target: number | null): string {
+  const own = ['arm', 'seed', 'status', 'error', 'target', 'stepsToTarget', 'dir'];
   const fields: string[] = [];
   for (const r of runs) {
-    for (const [k, v] of Object.entries(r.summary ?? {})) if (isScalar(v) && !fields.includes(k) && k !== 'status' && k !== 'error') fields.push(k);
+    for (const [k, v] of Object.entries(r.summary ?? {})) if (isScalar(v) && !fields.includes(k) && !own.includes(k)) fields.push(k);
   }
   const classNames = runs.reduce<string[]>((best, r) => (r.classNames.length > best.length ? r.classNames : best), []);
   const header = ['arm', 'seed', 'status', 'error', ...fields, ...classNames.map((c) => `acc[${c}]`), 'target', 'stepsToTarget', 'dir'];

@@ -1,0 +1,188 @@
+import {
+  armTable,
+  armTableNotes,
+  describeSettings,
+  stepsToTarget,
+  summarizeArms,
+  targetLabel,
+  type LabelHistogram,
+  type RunResult,
+  type SweepInfo,
+} from './results';
+import { mean } from './stats';
+
+/*
+ * What report.html's charts show, computed here (plain functions) and embedded in the page
+ * as JSON; the page's script only draws it. Curves are averaged over the seeds of an arm,
+ * with a min-max band, and thinned to at most MAX_POINTS points per curve.
+ */
+
+export const MAX_POINTS = 400;
+
+/** A curve over steps, mean over seeds with the lowest and highest seed at each step. */
+export interface Band {
+  x: number[];
+  mean: (number | null)[];
+  min: (number | null)[];
+  max: (number | null)[];
+  /** Steps per point after thinning (1 = every step). */
+  bucket: number;
+}
+
+export interface ArmChartData {
+  name: string;
+  settings: string;
+  /** Seeds whose curves are shown (completed runs; all runs if none completed). */
+  seeds: number[];
+  loss: Band | null;
+  /** Per worker, the loss of that worker's batch (mean over seeds), on `workerLossX`. */
+  workerLoss: (number | null)[][];
+  workerLossX: number[];
+  accuracy: Band | null;
+  cosine: Band | null;
+  divergence: Band | null;
+  /** Final per-class test accuracy, mean and std over the completed seeds. */
+  perClassMean: (number | null)[];
+  perClassStd: (number | null)[];
+  histogram: (LabelHistogram & { seed: number }) | null;
+}
+
+export interface ReportData {
+  title: string;
+  description: string;
+  dataset: string;
+  date: string;
+  seeds: number[];
+  target: number | null;
+  reference: string | null;
+  base: string;
+  classNames: string[];
+  arms: ArmChartData[];
+  table: { header: string[]; rows: string[][]; rightAligned: boolean[]; notes: string[] };
+  runs: { arm: string; seed: number; status: string; cells: string[] }[];
+  runHeader: string[];
+  failed: { arm: string; seed: number; error: string }[];
+}
+
+type Series = { step: number; value: number | null }[];
+
+/**
+ * Mean, min and max over several series at each step any of them has (steps where a series
+ * has no value are left out of that step's statistics), then thinned by averaging buckets
+ * of consecutive points. Null when no series has a value.
+ */
+export function seedBand(series: readonly Series[], maxPoints = MAX_POINTS): Band | null {
+  const byStep = new Map<number, number[]>();
+  for (const s of series) {
+    for (const p of s) {
+      if (p.value === null || !Number.isFinite(p.value)) continue;
+      const list = byStep.get(p.step) ?? [];
+      list.push(p.value);
+      byStep.set(p.step, list);
+    }
+  }
+  if (byStep.size === 0) return null;
+  const steps = [...byStep.keys()].sort((a, b) => a - b);
+  const full = {
+    x: steps,
+    mean: steps.map((s) => mean(byStep.get(s)!)),
+    min: steps.map((s) => Math.min(...byStep.get(s)!)),
+    max: steps.map((s) => Math.max(...byStep.get(s)!)),
+  };
+  const bucket = Math.max(1, Math.ceil(steps.length / maxPoints));
+  if (bucket === 1) return { ...full, bucket };
+  const thin = (values: number[]) => chunks(values, bucket).map(mean);
+  return { x: chunks(steps, bucket).map((c) => c[0]!), mean: thin(full.mean), min: thin(full.min), max: thin(full.max), bucket };
+}
+
+function chunks<T>(values: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < values.length; i += size) out.push(values.slice(i, i + size));
+  return out;
+}
+
+const round = (x: number | null, digits = 5): number | null => (x === null || !Number.isFinite(x) ? null : +x.toFixed(digits));
+
+function roundBand(b: Band | null): Band | null {
+  return b && { ...b, mean: b.mean.map((v) => round(v)), min: b.min.map((v) => round(v)), max: b.max.map((v) => round(v)) };
+}
+
+const pct = (x: number | null | undefined) => (typeof x === 'number' && Number.isFinite(x) ? (100 * x).toFixed(1) : '-');
+const fixed = (x: number | null | undefined, d: number) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '-');
+
+function armData(name: string, settings: string, runs: readonly RunResult[]): ArmChartData {
+  const completed = runs.filter((r) => r.status === 'completed');
+  const shown = completed.length ? completed : runs;
+  const loss = seedBand(shown.map((r) => r.steps.map((s) => ({ step: s.step, value: s.loss }))));
+  const workers = Math.max(0, ...shown.map((r) => Math.max(0, ...r.steps.map((s) => s.workerLoss.length))));
+  const workerBands = Array.from({ length: workers }, (_, w) => seedBand(shown.map((r) => r.steps.map((s) => ({ step: s.step, value: s.workerLoss[w] ?? null })))));
+  const classes = Math.max(0, ...completed.map((r) => r.summary?.perClassAccuracy?.length ?? 0));
+  const perClass = Array.from({ length: classes }, (_, c) =>
+    completed.map((r) => r.summary?.perClassAccuracy?.[c]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)),
+  );
+  const withHistogram = runs.find((r) => r.histogram !== null);
+  return {
+    name,
+    settings,
+    seeds: shown.map((r) => r.seed),
+    loss: roundBand(loss),
+    workerLossX: workerBands[0]?.x ?? [],
+    workerLoss: workerBands.map((b) => (b ? b.mean.map((v) => round(v)) : [])),
+    accuracy: roundBand(seedBand(shown.map((r) => r.evals.map((e) => ({ step: e.step, value: e.testAccuracy }))))),
+    cosine: roundBand(seedBand(shown.map((r) => r.steps.map((s) => ({ step: s.step, value: s.gradCosine }))))),
+    divergence: roundBand(seedBand(shown.map((r) => r.evals.map((e) => ({ step: e.step, value: e.weightDivergence ?? null }))))),
+    perClassMean: perClass.map((v) => (v.length ? round(mean(v)) : null)),
+    perClassStd: perClass.map((v) => {
+      if (v.length < 2) return null;
+      const m = mean(v);
+      return round(Math.sqrt(mean(v.map((x) => (x - m) ** 2))));
+    }),
+    histogram: withHistogram ? { ...withHistogram.histogram!, seed: withHistogram.seed } : null,
+  };
+}
+
+/** Everything report.html shows, from the sweep's description and its runs. */
+export function buildReportData(info: SweepInfo, runs: readonly RunResult[]): ReportData {
+  const armNames = [...info.arms.map((a) => a.name), ...new Set(runs.map((r) => r.arm).filter((a) => !info.arms.some((x) => x.name === a)))];
+  const settingsOf = (name: string) => describeSettings(info.arms.find((a) => a.name === name)?.settings ?? {});
+  const arms = armNames.map((name) => armData(name, settingsOf(name), runs.filter((r) => r.arm === name)));
+  const classNames = runs.reduce<string[]>((best, r) => (r.classNames.length > best.length ? r.classNames : best), []);
+  const table = armTable(summarizeArms(runs, armNames, info.target), info.target);
+  const target = info.target;
+  return {
+    title: info.name,
+    description: info.description,
+    dataset: info.dataset,
+    date: info.date,
+    seeds: info.seeds,
+    target,
+    reference: info.reference,
+    base: describeSettings(info.base),
+    classNames,
+    arms,
+    table: { ...table, notes: armTableNotes(info, runs) },
+    runHeader: ['arm', 'seed', 'status', 'steps', 'final acc %', 'worst class %', 'final loss', 'loss swing', target === null ? 'steps to target' : `steps to ${targetLabel(target)}`, 'wall s'],
+    runs: runs.map((r) => {
+      const s = r.summary;
+      const reached = target === null || r.status !== 'completed' ? null : stepsToTarget(r.evals, target);
+      return {
+        arm: r.arm,
+        seed: r.seed,
+        status: r.status,
+        cells: [
+          r.arm,
+          String(r.seed),
+          r.status === 'completed' ? 'completed' : `failed: ${r.error ?? ''}`,
+          s ? `${s.stepsCompleted}/${s.steps}` : '-',
+          pct(s?.finalTestAccuracy),
+          pct(s?.worstClassAccuracy),
+          fixed(s?.finalLoss, 3),
+          fixed(s?.lossSwing, 3),
+          target === null || r.status !== 'completed' ? '-' : reached === null ? 'not reached' : String(reached),
+          fixed(s?.wallSeconds, 1),
+        ],
+      };
+    }),
+    failed: runs.filter((r) => r.status !== 'completed').map((r) => ({ arm: r.arm, seed: r.seed, error: r.error ?? 'failed' })),
+  };
+}
