@@ -71,6 +71,7 @@ describe('proto loading', () => {
       gradient: null,
       paramChecksum: '',
       computeMs: 0,
+      buffers: null,
     });
     expect(Object.keys(packageDefinition)).toContain('shardlab.v1.Coordinator');
   });

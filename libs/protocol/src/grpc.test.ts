@@ -80,7 +80,7 @@ const handlers: CoordinatorHandlers = {
     callback(null, {
       step: n,
       update: encodeTensor(pattern(n, n)),
-      batch: { features: encodeTensor(features, [2, 3]), labels: [3, 9], ids: [41, 4_000_000_000] },
+      batches: [{ features: encodeTensor(features, [2, 3]), labels: [3, 9], ids: [41, 4_000_000_000] }],
       reportChecksum: true,
     });
   },
@@ -95,6 +95,9 @@ const handlers: CoordinatorHandlers = {
     } catch (err) {
       callback(toServiceError(err));
     }
+  },
+  AllReduce(_call, callback) {
+    callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in this test' });
   },
   GetStatus(_call, callback) {
     callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in this test' });
@@ -155,7 +158,8 @@ describe('gRPC loopback with SERVER_OPTIONS / CHANNEL_OPTIONS', () => {
     );
     expect(reply.protocolVersion).toBe(1);
     expect(reply.runId).toBe('run-for-host-1');
-    expect(reply.model).toEqual({ kind: 'mlp', inputSize: 784, hidden: [128, 64], classes: 10, initSeed: 7 });
+    // Unset strings arrive as '' (proto3 defaults).
+    expect(reply.model).toEqual({ kind: 'mlp', inputSize: 784, hidden: [128, 64], classes: 10, initSeed: 7, norm: '' });
     // Unset doubles arrive as 0 (proto3 has no presence for them).
     expect(reply.optimizer).toEqual({ name: 'adam', lr: 0.001, momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
     expect(reply.checksumEvery).toBe(10);
@@ -193,9 +197,9 @@ describe('gRPC loopback with SERVER_OPTIONS / CHANNEL_OPTIONS', () => {
       expect(sameBytes(a.update!.data, expected)).toBe(true);
       const decoded = decodeTensor(a.update, { length: n, field: 'update' });
       expect(sameBytes(new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength), expected)).toBe(true);
-      expect(a.batch!.labels).toEqual([3, 9]);
-      expect(a.batch!.ids).toEqual([41, 4_000_000_000]);
-      expect([...decodeTensor(a.batch!.features, { length: 6 })]).toEqual([...pattern(6, 99)]);
+      expect(a.batches[0]!.labels).toEqual([3, 9]);
+      expect(a.batches[0]!.ids).toEqual([41, 4_000_000_000]);
+      expect([...decodeTensor(a.batches[0]!.features, { length: 6 })]).toEqual([...pattern(6, 99)]);
     }
   });
 
