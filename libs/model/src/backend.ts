@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 // Importing the wasm package registers the 'wasm' backend with tfjs-core as a side effect.
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { registerWasmKernels } from './conv-grad';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
@@ -89,6 +90,8 @@ async function activate(name: BackendName): Promise<void> {
     }
     case 'wasm':
       configureWasmPaths();
+      // The kernels wasm lacks for training a CNN (Conv2DBackpropFilter); idempotent.
+      registerWasmKernels();
       break;
     case 'cpu':
       break;

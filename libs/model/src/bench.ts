@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
-import { Mlp } from './mlp';
+import { createModel } from './model';
 import { autodiffGradient } from './reference';
 import { initParams, mulberry32, type ModelSpec } from './spec';
 
@@ -12,7 +12,7 @@ export interface GradientTiming {
 }
 
 export interface TimeGradientOptions {
-  /** 'manual' (default) is Mlp.gradient; 'autodiff' is the plain tf.valueAndGrads version, for comparison. */
+  /** 'manual' (default) is the model's gradient (Mlp or Cnn); 'autodiff' is the plain tf.valueAndGrads version, for comparison. */
   method?: 'manual' | 'autodiff';
   /** Untimed steps first, so one-off costs (kernel setup, heap growth) are excluded. Default 3. */
   warmup?: number;
@@ -20,7 +20,7 @@ export interface TimeGradientOptions {
 
 /**
  * Microbenchmark for `npm run bench`: mean ms per gradient step (set params + gradient, as a trainer
- * does every step) for the given spec and batch size on the current backend, on seeded random data.
+ * does every step) for the given spec (any kind) and batch size on the current backend, on seeded random data.
  */
 export function timeGradientStep(
   spec: ModelSpec,
@@ -37,11 +37,11 @@ export function timeGradientStep(
   const labels = Int32Array.from({ length: batchSize }, () => Math.floor(rand() * spec.classes));
   const params = initParams(spec);
 
-  const mlp = method === 'manual' ? new Mlp(spec) : undefined;
-  const step = mlp
+  const model = method === 'manual' ? createModel(spec) : undefined;
+  const step = model
     ? () => {
-        mlp.setParams(params);
-        mlp.gradient(features, labels, batchSize);
+        model.setParams(params);
+        model.gradient(features, labels, batchSize);
       }
     : () => autodiffGradient(spec, params, features, labels, batchSize);
   try {
@@ -51,6 +51,6 @@ export function timeGradientStep(
     const msPerStep = (performance.now() - start) / iterations;
     return { msPerStep, samplesPerSecond: (batchSize * 1000) / msPerStep, backend: tf.getBackend() };
   } finally {
-    mlp?.dispose();
+    model?.dispose();
   }
 }

@@ -1,5 +1,26 @@
 export { BACKEND_CHOICES, BackendError, initBackend, type BackendChoice, type BackendName } from './backend';
-export { initParams, paramCount, paramShapes, type ModelSpec, type ParamShape } from './spec';
-export { Mlp, type EvaluationResult, type GradientResult } from './mlp';
+export {
+  DEFAULT_CNN_FILTERS,
+  DEFAULT_GROUPS,
+  DEFAULT_KERNEL_SIZE,
+  MODEL_KINDS,
+  NORM_KINDS,
+  bufferCount,
+  bufferShapes,
+  initBuffers,
+  initParams,
+  paramCount,
+  paramShapes,
+  validateSpec,
+  type ModelKind,
+  type ModelSpec,
+  type NormKind,
+  type ParamShape,
+} from './spec';
+export { Mlp } from './mlp';
+export { Cnn } from './cnn';
+export { createModel } from './model';
+export { type AllReduce, type EvaluationResult, type GradientResult, type Model } from './types';
+export { registerWasmKernels } from './conv-grad';
 export { fileLoadHandler, loadParams, saveLayersModel } from './saved-model';
 export { timeGradientStep, type GradientTiming, type TimeGradientOptions } from './bench';

@@ -1,40 +1,112 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { layerName, layerSizes, paramCount, shapeSize, validateSpec, type ModelSpec } from './spec';
+import {
+  BN_MOMENTUM,
+  NORM_EPSILON,
+  bufferCount,
+  bufferShapes,
+  layerName,
+  paramCount,
+  paramShapes,
+  resolveSpec,
+  shapeSize,
+  validateSpec,
+  type ModelSpec,
+} from './spec';
 
 const MODEL_FILE = 'model.json';
 const WEIGHTS_FILE = 'weights.bin';
 
+/** Adds the layers of `spec` to an empty tf.sequential; Keras layer names match the canonical weight names. */
+function buildLayers(model: tf.Sequential, spec: ModelSpec): void {
+  const r = resolveSpec(spec);
+  let inputShape: number[] | undefined = [r.inputSize];
+  // Only the first layer declares the input shape.
+  const first = (): { inputShape?: number[] } => {
+    const out = inputShape ? { inputShape } : {};
+    inputShape = undefined;
+    return out;
+  };
+  if (r.kind === 'cnn') {
+    // Takes the same flat feature rows as Cnn and Mlp, so consumers need not know the model kind.
+    model.add(tf.layers.reshape({ name: 'reshape', targetShape: r.inputShape!, ...first() }));
+    r.convStages.forEach((s, i) => {
+      model.add(
+        tf.layers.conv2d({
+          name: `conv_${i + 1}`,
+          filters: s.filters,
+          kernelSize: r.kernelSize,
+          strides: 1,
+          padding: 'same',
+          activation: 'relu',
+        }),
+      );
+      model.add(tf.layers.maxPooling2d({ name: `pool_${i + 1}`, poolSize: 2, strides: 2, padding: 'valid' }));
+    });
+    model.add(tf.layers.flatten({ name: 'flatten' }));
+  }
+  const sizes = [r.denseInput, ...r.hidden, r.classes];
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    const hidden = i < r.hidden.length;
+    const name = layerName(i, r.hidden.length);
+    if (!hidden || r.norm === 'none') {
+      model.add(tf.layers.dense({ name, units: sizes[i + 1]!, activation: hidden ? 'relu' : 'linear', ...first() }));
+      continue;
+    }
+    model.add(tf.layers.dense({ name, units: sizes[i + 1]!, activation: 'linear', ...first() }));
+    if (r.norm === 'batch') {
+      // Keras' momentum is the weight of the old running value: 1 - PyTorch's.
+      model.add(tf.layers.batchNormalization({ name: `norm_${i + 1}`, axis: -1, momentum: 1 - BN_MOMENTUM, epsilon: NORM_EPSILON }));
+    } else if (r.norm === 'layer') {
+      model.add(tf.layers.layerNormalization({ name: `norm_${i + 1}`, axis: -1, epsilon: NORM_EPSILON }));
+    } else {
+      throw new Error("saveLayersModel: norm 'group' has no TensorFlow.js layers equivalent");
+    }
+    model.add(tf.layers.activation({ name: `relu_${i + 1}`, activation: 'relu' }));
+  }
+}
+
 /**
- * Writes dir/model.json + dir/weights.bin in the TensorFlow.js layers format: a tf.sequential of dense
- * layers (ReLU hidden, linear output producing logits, exactly like Mlp) carrying `params`.
+ * Writes dir/model.json + dir/weights.bin in the TensorFlow.js layers format: a tf.sequential that computes the
+ * same logits as Mlp/Cnn in evaluation mode, from the same flat feature rows [n, inputSize], carrying `params`:
+ * dense layers (ReLU hidden, linear output), preceded for a cnn by a reshape to inputShape, a conv2d ('same',
+ * ReLU) + maxPooling2d per stage and a flatten; with norm 'batch' / 'layer' each hidden dense layer is linear and
+ * followed by a batchNormalization / layerNormalization and a ReLU activation. Norm 'group' cannot be saved.
+ * For norm 'batch', `buffers` (the running statistics, see getBuffers) are required and stored as the
+ * batchNormalization layers' moving mean/variance. Weight names are the canonical names (paramShapes, then
+ * bufferShapes) and are stored in that order.
  * The files go through a custom IOHandler because tfjs-node's file:// handler is not available.
  */
-export async function saveLayersModel(spec: ModelSpec, params: Float32Array, dir: string): Promise<void> {
+export async function saveLayersModel(spec: ModelSpec, params: Float32Array, dir: string, buffers?: Float32Array): Promise<void> {
   validateSpec(spec);
   const expected = paramCount(spec);
   if (params.length !== expected) throw new Error(`saveLayersModel: expected ${expected} params, got ${params.length}`);
+  const expectedBuffers = bufferCount(spec);
+  if (expectedBuffers > 0 && !buffers) {
+    throw new Error('saveLayersModel: a BatchNorm model needs its running statistics (buffers, e.g. from getBuffers())');
+  }
+  if ((buffers?.length ?? 0) !== expectedBuffers) {
+    throw new Error(`saveLayersModel: expected ${expectedBuffers} buffer values, got ${buffers?.length ?? 0}`);
+  }
 
-  const sizes = layerSizes(spec);
-  const model = tf.sequential({ name: 'shardlab_mlp' });
+  // Every weight by canonical name.
+  const values = new Map<string, Float32Array>();
+  let offset = 0;
+  for (const { name, shape } of paramShapes(spec)) values.set(name, params.subarray(offset, (offset += shapeSize(shape))));
+  offset = 0;
+  for (const { name, shape } of bufferShapes(spec)) values.set(name, buffers!.subarray(offset, (offset += shapeSize(shape))));
+
+  const model = tf.sequential({ name: `shardlab_${spec.kind}` });
   const weights: tf.Tensor[] = [];
   try {
-    for (let i = 0; i + 1 < sizes.length; i++) {
-      const hidden = i < spec.hidden.length;
-      model.add(
-        tf.layers.dense({
-          name: layerName(i, spec.hidden.length),
-          units: sizes[i + 1]!,
-          activation: hidden ? 'relu' : 'linear',
-          ...(i === 0 ? { inputShape: [spec.inputSize] } : {}),
-        }),
-      );
-    }
-    // model.getWeights() order is per layer kernel then bias, which is the canonical order.
-    let offset = 0;
-    for (const w of model.getWeights()) {
-      weights.push(tf.tensor(params.slice(offset, (offset += w.size)), w.shape));
+    buildLayers(model, spec);
+    // model.weights lists trainable weights (canonical parameter order), then non-trainable ones (buffers).
+    for (const w of model.weights) {
+      const shape = w.shape as number[]; // weights have fully defined shapes
+      const v = values.get(w.originalName);
+      if (!v || v.length !== shapeSize(shape)) throw new Error(`saveLayersModel: no value for weight ${w.originalName} ${JSON.stringify(shape)}`);
+      weights.push(tf.tensor(v.slice(), shape));
     }
     model.setWeights(weights);
 
@@ -95,10 +167,29 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
   };
 }
 
-/** Reads a model saved by saveLayersModel back into a flat canonical parameter vector (bit-exact). */
+interface TopologyLayer {
+  class_name: string;
+  config: {
+    name: string;
+    target_shape?: number[];
+    batch_input_shape?: (number | null)[];
+    padding?: string;
+    strides?: number[];
+    pool_size?: number[];
+    activation?: string;
+  };
+}
+
+/** Layers that do not change the parameters or the spec (their fixed settings are checked where it matters). */
+const PASSIVE_LAYERS = new Set(['InputLayer', 'Flatten', 'MaxPooling2D', 'Activation', 'Dropout']);
+
+/**
+ * Reads a model saved by saveLayersModel back into its spec (without initSeed), a flat canonical parameter
+ * vector and, for BatchNorm models, the flat buffers (bit-exact).
+ */
 export async function loadParams(
   dir: string,
-): Promise<{ spec: Omit<ModelSpec, 'initSeed'>; params: Float32Array }> {
+): Promise<{ spec: Omit<ModelSpec, 'initSeed'>; params: Float32Array; buffers?: Float32Array }> {
   const artifacts = await fileLoadHandler(dir).load!();
   const specs = artifacts.weightSpecs ?? [];
   const data = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
@@ -115,31 +206,94 @@ export async function loadParams(
     offset += bytes;
   }
   if (offset !== data.byteLength) throw new Error(`loadParams: weights file has ${data.byteLength} bytes, manifest needs ${offset}`);
+  const weight = (layer: string, name: string, rank: number): { shape: number[]; values: Float32Array } => {
+    const w = byName.get(`${layer}/${name}`);
+    if (!w) throw new Error(`loadParams: layer ${layer} lacks its ${name} weights`);
+    if (w.shape.length !== rank) throw new Error(`loadParams: ${layer}/${name} has shape ${JSON.stringify(w.shape)}`);
+    return w;
+  };
 
-  // Walk dense layers in the order the topology lists them; their kernel shapes give the spec.
-  const topology = artifacts.modelTopology as { config?: { layers?: { class_name: string; config: { name: string } }[] } };
-  const layers = (topology?.config?.layers ?? []).filter((l) => l.class_name === 'Dense').map((l) => l.config.name);
-  if (layers.length === 0) throw new Error(`loadParams: no Dense layers in ${path.join(dir, MODEL_FILE)}`);
+  // Walk the layers in the order the topology lists them; the weight shapes give the spec.
+  const topology = artifacts.modelTopology as { config?: { layers?: TopologyLayer[] } };
+  const layers = topology?.config?.layers ?? [];
+  if (!layers.some((l) => l.class_name === 'Dense')) throw new Error(`loadParams: no Dense layers in ${path.join(dir, MODEL_FILE)}`);
   const chunks: Float32Array[] = [];
+  const bufferChunks: Float32Array[] = [];
   const sizes: number[] = [];
-  for (const name of layers) {
-    const kernel = byName.get(`${name}/kernel`);
-    const bias = byName.get(`${name}/bias`);
-    if (!kernel || !bias) throw new Error(`loadParams: layer ${name} lacks kernel or bias weights`);
-    const [fanIn, fanOut] = kernel.shape as [number, number];
-    if (kernel.shape.length !== 2 || bias.shape.length !== 1 || bias.shape[0] !== fanOut) {
-      throw new Error(`loadParams: layer ${name} has kernel ${JSON.stringify(kernel.shape)} and bias ${JSON.stringify(bias.shape)}`);
+  const filters: number[] = [];
+  let inputShape: [number, number, number] | undefined;
+  let inputSize: number | undefined;
+  let kernelSize: number | undefined;
+  let norm: 'batch' | 'layer' | undefined;
+  let normLayers = 0;
+  for (const { class_name: kind, config } of layers) {
+    const { name } = config;
+    if (PASSIVE_LAYERS.has(kind)) continue;
+    if (kind === 'Reshape') {
+      if (sizes.length > 0 || filters.length > 0 || config.target_shape?.length !== 3) {
+        throw new Error(`loadParams: unexpected Reshape layer ${name}`);
+      }
+      inputShape = config.target_shape as [number, number, number];
+      inputSize = Number(config.batch_input_shape?.[1] ?? shapeSize(inputShape));
+    } else if (kind === 'Conv2D') {
+      const kernel = weight(name, 'kernel', 4);
+      const bias = weight(name, 'bias', 1);
+      const [kh, kw, inC, outC] = kernel.shape as [number, number, number, number];
+      if (!inputShape || sizes.length > 0 || kh !== kw || (kernelSize !== undefined && kh !== kernelSize) || bias.shape[0] !== outC) {
+        throw new Error(`loadParams: conv layer ${name} with kernel ${JSON.stringify(kernel.shape)} does not fit a shardlab cnn`);
+      }
+      if (inC !== (filters.length ? filters[filters.length - 1] : inputShape[2])) {
+        throw new Error(`loadParams: conv layer ${name} input ${inC} does not match previous output`);
+      }
+      if (config.padding !== 'same' || config.activation !== 'relu') throw new Error(`loadParams: conv layer ${name} is not a 'same' ReLU conv`);
+      kernelSize = kh;
+      filters.push(outC);
+      chunks.push(kernel.values, bias.values);
+    } else if (kind === 'Dense') {
+      const kernel = weight(name, 'kernel', 2);
+      const bias = weight(name, 'bias', 1);
+      const [fanIn, fanOut] = kernel.shape as [number, number];
+      if (bias.shape[0] !== fanOut) {
+        throw new Error(`loadParams: layer ${name} has kernel ${JSON.stringify(kernel.shape)} and bias ${JSON.stringify(bias.shape)}`);
+      }
+      if (sizes.length === 0) sizes.push(fanIn);
+      else if (sizes[sizes.length - 1] !== fanIn) throw new Error(`loadParams: layer ${name} input ${fanIn} does not match previous output`);
+      sizes.push(fanOut);
+      chunks.push(kernel.values, bias.values);
+    } else if (kind === 'BatchNormalization' || kind === 'LayerNormalization') {
+      const layerNorm = kind === 'BatchNormalization' ? 'batch' : 'layer';
+      if (norm !== undefined && norm !== layerNorm) throw new Error(`loadParams: mixed normalisations in ${path.join(dir, MODEL_FILE)}`);
+      norm = layerNorm;
+      normLayers++;
+      const gamma = weight(name, 'gamma', 1);
+      const beta = weight(name, 'beta', 1);
+      if (gamma.shape[0] !== sizes[sizes.length - 1] || beta.shape[0] !== gamma.shape[0]) {
+        throw new Error(`loadParams: normalisation layer ${name} does not fit the preceding dense layer`);
+      }
+      chunks.push(gamma.values, beta.values);
+      if (norm === 'batch') bufferChunks.push(weight(name, 'moving_mean', 1).values, weight(name, 'moving_variance', 1).values);
+    } else {
+      throw new Error(`loadParams: unsupported layer ${name} (${kind}) in ${path.join(dir, MODEL_FILE)}`);
     }
-    if (sizes.length === 0) sizes.push(fanIn);
-    else if (sizes[sizes.length - 1] !== fanIn) throw new Error(`loadParams: layer ${name} input ${fanIn} does not match previous output`);
-    sizes.push(fanOut);
-    chunks.push(kernel.values, bias.values);
   }
-  const params = new Float32Array(chunks.reduce((t, c) => t + c.length, 0));
-  offset = 0;
-  for (const c of chunks) params.set(c, (offset += c.length) - c.length);
+  if (norm && normLayers !== sizes.length - 2) throw new Error('loadParams: a normalisation layer must follow every hidden dense layer');
+  const concat = (parts: Float32Array[]): Float32Array => {
+    const out = new Float32Array(parts.reduce((t, c) => t + c.length, 0));
+    let at = 0;
+    for (const c of parts) out.set(c, (at += c.length) - c.length);
+    return out;
+  };
+  const hidden = sizes.slice(1, -1);
+  const classes = sizes[sizes.length - 1]!;
+  if (filters.length > 0) {
+    return {
+      spec: { kind: 'cnn', inputSize: inputSize!, inputShape: inputShape!, filters, kernelSize: kernelSize!, hidden, classes },
+      params: concat(chunks),
+    };
+  }
   return {
-    spec: { kind: 'mlp', inputSize: sizes[0]!, hidden: sizes.slice(1, -1), classes: sizes[sizes.length - 1]! },
-    params,
+    spec: { kind: 'mlp', inputSize: sizes[0]!, hidden, classes, ...(norm ? { norm } : {}) },
+    params: concat(chunks),
+    ...(norm === 'batch' ? { buffers: concat(bufferChunks) } : {}),
   };
 }
