@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
-import { AGGREGATION_NAMES, Replica, localUpdate, type AggregationName } from '@shardlab/experiment';
+import { AGGREGATION_NAMES, Replica, localUpdate, modelFromWire, type AggregationName } from '@shardlab/experiment';
 import type { OptimizerName } from '@shardlab/aggregation';
-import { Mlp, initBackend, type BackendChoice, type ModelSpec } from '@shardlab/model';
+import { createModel, initBackend, type BackendChoice } from '@shardlab/model';
 import {
   CHANNEL_OPTIONS,
   PROTOCOL_VERSION,
@@ -69,14 +69,19 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       throw describeRpcError(`join ${opts.coordinator}`, err);
     });
     const worker = joined.worker;
-    const model = joined.model!;
-    const spec: ModelSpec = { kind: 'mlp', inputSize: model.inputSize, hidden: model.hidden, classes: model.classes, initSeed: model.initSeed };
+    let built: ReturnType<typeof modelFromWire>;
+    try {
+      built = modelFromWire(joined.model!);
+    } catch (err) {
+      throw new TrainerError(`the coordinator's model: ${(err as Error).message}`);
+    }
+    const { spec, syncBatchNorm } = built;
     const opt = joined.optimizer!;
     const localOptimizer = { name: opt.name as OptimizerName, lr: opt.lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.epsilon };
     const replica = new Replica(spec, localOptimizer);
     const aggregation = joined.aggregation as AggregationName;
     if (!AGGREGATION_NAMES.includes(aggregation)) throw new TrainerError(`the coordinator asks for aggregation ${JSON.stringify(joined.aggregation)}, which this trainer does not know`);
-    const mlp = new Mlp(spec);
+    const model = createModel(spec);
     log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${backend}, ${replica.params.length} parameters)`);
 
     let step = 0;
@@ -99,7 +104,18 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
         labels: b.labels,
       }));
       const started = performance.now();
-      const c = localUpdate(mlp, replica.params, { aggregation, optimizer: localOptimizer, proxMu: joined.proxMu, batches });
+      // SyncBN: BatchNorm statistics are summed over all workers through the coordinator, in program order.
+      let tag = 0;
+      const reduce = syncBatchNorm
+        ? async (values: Float64Array) => {
+            const reply = await call(client.allReduce.bind(client), { runId: joined.runId, worker, step, tag: tag++, values: Array.from(values) }).catch((err) => {
+              throw describeRpcError(`all-reduce for step ${step}`, err);
+            });
+            return Float64Array.from(reply.sum);
+          }
+        : undefined;
+      const c = await localUpdate(model, replica.params, { aggregation, optimizer: localOptimizer, proxMu: joined.proxMu, batches, reduce });
+      const buffers = model.bufferSize > 0 ? model.getBuffers() : null;
       const computeMs = performance.now() - started;
       await call(client.pushGradient.bind(client), {
         runId: joined.runId,
@@ -110,12 +126,13 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
         gradient: encodeTensor(c.update, [c.update.length]),
         paramChecksum: a.reportChecksum ? replica.checksum() : '',
         computeMs,
+        buffers: buffers ? encodeTensor(buffers, [buffers.length]) : undefined,
       }).catch((err) => {
         throw describeRpcError(`push gradient for step ${step}`, err);
       });
       step++;
     }
-    mlp.dispose();
+    model.dispose();
     if (stopReason) throw new TrainerError(`run stopped by the coordinator at step ${step}: ${stopReason}`);
     log(`worker ${worker}: run finished after ${step} steps`);
     return { worker, steps: step, backend, stopReason };

@@ -8,3 +8,4 @@ export * from './errors';
 export * from './local-update';
 export * from './snapshots';
 export * from './sweep';
+export * from './model-spec';

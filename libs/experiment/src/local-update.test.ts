@@ -11,7 +11,7 @@ function quadratic(target: number[]): GradientModel & { seen: number[][] } {
       w = p.slice();
       seen.push(Array.from(p));
     },
-    gradient: () => {
+    gradientAsync: async () => {
       const g = w.map((x, i) => x - target[i]!);
       return { loss: 0.5 * g.reduce((a, x) => a + x * x, 0), gradient: g };
     },
@@ -21,18 +21,18 @@ function quadratic(target: number[]): GradientModel & { seen: number[][] } {
 const batch = (n: number) => ({ features: new Float32Array(n), labels: new Array<number>(n).fill(0) });
 
 describe('localUpdate', () => {
-  it('sync-sgd returns the gradient of the one batch at the replica parameters', () => {
+  it('sync-sgd returns the gradient of the one batch at the replica parameters', async () => {
     const m = quadratic([1, 2]);
-    const c = localUpdate(m, Float32Array.from([0, 0]), { aggregation: 'sync-sgd', optimizer: { name: 'sgd', lr: 0.1 }, proxMu: 0, batches: [batch(4)] });
+    const c = await localUpdate(m, Float32Array.from([0, 0]), { aggregation: 'sync-sgd', optimizer: { name: 'sgd', lr: 0.1 }, proxMu: 0, batches: [batch(4)] });
     expect(Array.from(c.update)).toEqual([-1, -2]);
     expect(c.samples).toBe(4);
     expect(c.loss).toBeCloseTo(2.5, 6);
   });
 
-  it('fedavg takes H local SGD steps and returns start - end', () => {
+  it('fedavg takes H local SGD steps and returns start - end', async () => {
     const m = quadratic([1, 0]);
     // w <- w - 0.5 (w - 1): 0 -> 0.5 -> 0.75 in the first coordinate.
-    const c = localUpdate(m, Float32Array.from([0, 0]), { aggregation: 'fedavg', optimizer: { name: 'sgd', lr: 0.5 }, proxMu: 0, batches: [batch(2), batch(6)] });
+    const c = await localUpdate(m, Float32Array.from([0, 0]), { aggregation: 'fedavg', optimizer: { name: 'sgd', lr: 0.5 }, proxMu: 0, batches: [batch(2), batch(6)] });
     expect(Array.from(c.update)).toEqual([-0.75, 0]);
     expect(m.seen).toEqual([[0, 0], [0.5, 0]]);
     expect(c.samples).toBe(8);
@@ -40,16 +40,16 @@ describe('localUpdate', () => {
     expect(c.loss).toBeCloseTo((0.5 * 2 + 0.125 * 6) / 8, 6);
   });
 
-  it('fedprox pulls the local steps back toward the round start', () => {
+  it('fedprox pulls the local steps back toward the round start', async () => {
     const m = quadratic([1, 0]);
     // gradient (w - 1) + mu (w - 0) with mu = 1: 0 -> 0.5 -> 0.5 - 0.5 * (0.5 - 1 + 0.5) = 0.5
-    const c = localUpdate(m, Float32Array.from([0, 0]), { aggregation: 'fedprox', optimizer: { name: 'sgd', lr: 0.5 }, proxMu: 1, batches: [batch(1), batch(1)] });
+    const c = await localUpdate(m, Float32Array.from([0, 0]), { aggregation: 'fedprox', optimizer: { name: 'sgd', lr: 0.5 }, proxMu: 1, batches: [batch(1), batch(1)] });
     expect(Array.from(c.update)).toEqual([-0.5, 0]);
   });
 
-  it('does not modify the replica parameters', () => {
+  it('does not modify the replica parameters', async () => {
     const params = Float32Array.from([0, 0]);
-    localUpdate(quadratic([1, 1]), params, { aggregation: 'fedavg', optimizer: { name: 'momentum', lr: 0.1 }, proxMu: 0, batches: [batch(1), batch(1), batch(1)] });
+    await localUpdate(quadratic([1, 1]), params, { aggregation: 'fedavg', optimizer: { name: 'momentum', lr: 0.1 }, proxMu: 0, batches: [batch(1), batch(1), batch(1)] });
     expect(Array.from(params)).toEqual([0, 0]);
   });
 });

@@ -1,10 +1,11 @@
 import { createOptimizer, type OptimizerSpec } from '@shardlab/aggregation';
+import type { AllReduce } from '@shardlab/model';
 import type { AggregationName } from './config';
 
 /** The part of a model a worker needs to compute its contribution. */
 export interface GradientModel {
   setParams(flat: Float32Array): void;
-  gradient(features: Float32Array, labels: ArrayLike<number>, n: number): { loss: number; gradient: Float32Array };
+  gradientAsync(features: Float32Array, labels: ArrayLike<number>, n: number, reduce?: AllReduce): Promise<{ loss: number; gradient: Float32Array }>;
 }
 
 export interface LocalBatch {
@@ -19,6 +20,8 @@ export interface LocalJob {
   proxMu: number;
   /** One batch per local step; exactly one under sync-sgd. */
   batches: readonly LocalBatch[];
+  /** SyncBN: combines BatchNorm statistics with the other workers (sync-sgd only). */
+  reduce?: AllReduce;
 }
 
 export interface Contribution {
@@ -36,12 +39,12 @@ export interface Contribution {
  *   fedprox   the same with mu * (w - w_start) added to every local gradient: the gradient of
  *             (mu/2) ||w - w_start||^2 (Li et al. 2020). The reported loss omits that term.
  */
-export function localUpdate(model: GradientModel, params: Float32Array, job: LocalJob): Contribution {
+export async function localUpdate(model: GradientModel, params: Float32Array, job: LocalJob): Promise<Contribution> {
   if (job.aggregation === 'sync-sgd') {
     if (job.batches.length !== 1) throw new Error(`sync-sgd takes exactly one batch per step, got ${job.batches.length}`);
     const b = job.batches[0]!;
     model.setParams(params);
-    const { loss, gradient } = model.gradient(b.features, b.labels, b.labels.length);
+    const { loss, gradient } = await model.gradientAsync(b.features, b.labels, b.labels.length, job.reduce);
     return { loss, samples: b.labels.length, update: gradient };
   }
   const local = params.slice();
@@ -52,7 +55,7 @@ export function localUpdate(model: GradientModel, params: Float32Array, job: Loc
   for (const b of job.batches) {
     const n = b.labels.length;
     model.setParams(local);
-    const { loss, gradient } = model.gradient(b.features, b.labels, n);
+    const { loss, gradient } = await model.gradientAsync(b.features, b.labels, n);
     if (mu > 0) for (let i = 0; i < gradient.length; i++) gradient[i]! += mu * (local[i]! - params[i]!);
     optimizer.apply(local, gradient);
     lossSum += loss * n;

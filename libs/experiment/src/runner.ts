@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { labelHistogram } from '@shardlab/data';
-import { Mlp, initBackend, saveLayersModel, type BackendName } from '@shardlab/model';
+import { createModel, initBackend, saveLayersModel, type BackendName, type Model } from '@shardlab/model';
 import { JsonlWriter, writeJsonFile, type RunSummary } from '@shardlab/report';
 import type { ExperimentConfig } from './config';
 import { prepareData } from './prepare';
@@ -44,14 +44,16 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   const metrics = new JsonlWriter(join(opts.out, 'metrics.jsonl'));
   const testIds = Uint32Array.from({ length: data.test.size }, (_, i) => i);
   const testFeatures = data.test.features(testIds);
-  let evaluator: Mlp | null = null;
+  let evaluator: Model | null = null;
   const session: TrainingSession = new TrainingSession({
     config,
     train: data.train,
     strategy: data.strategy,
-    evaluate: (params, _buffers, step): Evaluation => {
-      evaluator ??= new Mlp(session.model);
+    evaluate: (params, buffers, step): Evaluation => {
+      evaluator ??= createModel(session.model);
       evaluator.setParams(params);
+      // BatchNorm: evaluate with worker 0's running statistics (as DDP's broadcast_buffers makes every replica use rank 0's).
+      if (evaluator.bufferSize > 0 && buffers && buffers.length === evaluator.bufferSize) evaluator.setBuffers(buffers);
       const ev: Evaluation = evaluator.evaluate(testFeatures, data.test.labels, data.test.size);
       if (opts.saveSnapshots) writeSnapshot(opts.out, step, params);
       const ref = opts.reference ? readSnapshot(opts.reference, step, params.length) : null;
@@ -87,7 +89,14 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   } finally {
     await server.close();
   }
-  if (result.status === 'completed') await saveLayersModel(session.model, result.params, join(opts.out, 'model'));
+  if (result.status === 'completed') {
+    try {
+      await saveLayersModel(session.model, result.params, join(opts.out, 'model'), result.buffers ?? undefined);
+    } catch (err) {
+      // Group norm has no TensorFlow.js layer; the parameters are still in the last snapshot/metrics.
+      log(`model/ not written: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   const perClass = result.lastEval?.perClassAccuracy ?? null;
   const summary: RunSummary = {
     status: result.status,
@@ -118,6 +127,6 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     communicationShare: result.communicationShare,
   };
   writeJsonFile(join(opts.out, 'summary.json'), summary);
-  (evaluator as Mlp | null)?.dispose();
+  (evaluator as Model | null)?.dispose();
   return { summary, result, out: opts.out };
 }

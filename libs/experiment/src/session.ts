@@ -17,6 +17,7 @@ import {
 } from '@shardlab/protocol';
 import { lossSwing } from '@shardlab/report';
 import type { ExperimentConfig } from './config';
+import { modelFromWire, wireModelSpec, type WireModelSpec } from './model-spec';
 import { Replica } from './replica';
 
 /*
@@ -61,7 +62,7 @@ export interface JoinReplyMessage {
   runId: string;
   worker: number;
   workers: number;
-  model: ModelSpec;
+  model: WireModelSpec;
   optimizer: { name: string; lr: number; momentum: number; beta1: number; beta2: number; epsilon: number };
   steps: number;
   checksumEvery: number;
@@ -193,6 +194,8 @@ export interface SessionResult {
   finalLoss: number | null;
   lossSwing: number | null;
   trainerBackends: string[];
+  /** Worker 0's buffers at the end (BatchNorm running statistics), if the model has any. */
+  buffers: Float32Array | null;
   wallSeconds: number;
   communicationShare: number | null;
 }
@@ -244,6 +247,8 @@ export function meanPairwiseCosine(grads: readonly Float32Array[]): number | nul
 export class TrainingSession {
   readonly runId = randomUUID();
   readonly model: ModelSpec;
+  /** The model as sent to trainers at join. */
+  readonly wireModel: WireModelSpec;
   private readonly replica: Replica;
   private readonly members: Member[] = [];
   private stateValue: SessionState = 'waiting';
@@ -266,7 +271,8 @@ export class TrainingSession {
 
   constructor(private readonly deps: SessionDeps) {
     const { config, train } = deps;
-    this.model = { kind: 'mlp', inputSize: train.numFeatures, hidden: [...config.hidden], classes: train.numClasses, initSeed: config.seed };
+    this.wireModel = wireModelSpec(config, train.numFeatures, train.numClasses);
+    this.model = modelFromWire(this.wireModel).spec;
     this.replica = new Replica(this.model, { name: config.optimizer, lr: config.lr, momentum: config.momentum });
   }
 
@@ -296,7 +302,7 @@ export class TrainingSession {
       runId: this.runId,
       worker,
       workers: config.workers,
-      model: this.model,
+      model: this.wireModel,
       optimizer: opt,
       steps: config.steps,
       checksumEvery: config.checksumEvery,
@@ -573,6 +579,7 @@ export class TrainingSession {
       finalLoss: this.stepLosses.at(-1) ?? null,
       lossSwing: this.stepLosses.length >= 2 ? lossSwing(this.stepLosses, window) : null,
       trainerBackends: this.members.map((m) => m.backend),
+      buffers: this.buffers,
       wallSeconds: this.startedAt ? (Date.now() - this.startedAt) / 1000 : 0,
       communicationShare: this.computeShareCount ? 1 - this.computeShareSum / this.computeShareCount : null,
     };
