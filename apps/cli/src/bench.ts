@@ -29,21 +29,33 @@ ${formatOptionHelp(BENCH_OPTIONS)}
   -h, --help`;
 
 const REFERENCE: ModelSpec = { kind: 'mlp', inputSize: 784, hidden: [128, 64], classes: 4, initSeed: 1 };
+/** Two 5x5 conv stages (8, 16 filters) with 2x2 max-pool, then the output layer. */
+const CNN: ModelSpec = { kind: 'cnn', inputSize: 784, hidden: [], classes: 4, initSeed: 1 };
 const BATCH = 128;
+const CNN_BATCH = 32;
 
 async function stepTimes(iterations: number): Promise<string[][]> {
   const rows: string[][] = [];
+  const cnnMs = new Map<BackendName, number>();
   for (const backend of ['tensorflow', 'wasm', 'cpu'] as BackendName[]) {
     try {
       await initBackend(backend);
     } catch (err) {
-      rows.push([backend, 'unavailable', '-', err instanceof BackendError ? err.message : String(err)]);
+      rows.push([backend, 'MLP / CNN', 'unavailable', '-', err instanceof BackendError ? err.message : String(err)]);
       continue;
     }
     const iters = backend === 'cpu' ? Math.max(3, Math.ceil(iterations / 3)) : iterations;
     const t = timeGradientStep(REFERENCE, BATCH, iters);
-    rows.push([backend, t.msPerStep.toFixed(2), t.samplesPerSecond.toFixed(0), `${iters} steps`]);
+    rows.push([backend, `MLP 784-128-64-4, batch ${BATCH}`, t.msPerStep.toFixed(2), t.samplesPerSecond.toFixed(0), `${iters} steps`]);
+    // A CNN step on cpu takes seconds: time few.
+    const cnnIters = backend === 'cpu' ? 2 : Math.max(3, Math.ceil(iterations / 3));
+    const c = timeGradientStep(CNN, CNN_BATCH, cnnIters, { warmup: 1 });
+    cnnMs.set(backend, c.msPerStep);
+    rows.push([backend, `CNN 5x5x8, 5x5x16, batch ${CNN_BATCH}`, c.msPerStep.toFixed(2), c.samplesPerSecond.toFixed(0), `${cnnIters} steps`]);
   }
+  const wasm = cnnMs.get('wasm');
+  const cpu = cnnMs.get('cpu');
+  if (wasm && cpu) rows.push(['wasm vs cpu', 'CNN speed-up', (cpu / wasm).toFixed(0) + 'x', '-', 'wasm has our Conv2DBackpropFilter kernel']);
   return rows;
 }
 
@@ -152,7 +164,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   say(`shardlab bench: MLP 784-128-64-4 (${params} parameters, ${((params * 4) / 1e6).toFixed(2)} MB of gradient), batch ${BATCH}\n`);
 
   say('1. Trainer gradient step (forward + backward), per backend');
-  say(formatTable(['backend', 'ms/step', 'samples/s', 'note'], await stepTimes(o.iterations as number)) + '\n');
+  say(formatTable(['backend', 'model', 'ms/step', 'samples/s', 'note'], await stepTimes(o.iterations as number)) + '\n');
 
   say(`2. End-to-end synchronous training (iid, synthetic, ${o.steps} steps, trainers as processes on 127.0.0.1)`);
   say(formatTable(['trainers', 'backend', 'steps/s', 'samples/s', 'non-compute share'], await endToEnd(o.steps as number, o.workerCounts as number[])));
