@@ -32,6 +32,11 @@ export interface Band {
 export interface ArmChartData {
   name: string;
   settings: string;
+  /** The arm's family: its name up to the first - or _ (seq-cyclic-r1 -> seq); groups the arm filter. */
+  family: string;
+  /** Line and swatch colour (#rrggbb) and dash pattern ([] = solid), see armStyles. */
+  color: string;
+  dash: number[];
   /** Seeds whose curves are shown (completed runs; all runs if none completed). */
   seeds: number[];
   loss: Band | null;
@@ -110,7 +115,56 @@ function roundBand(b: Band | null): Band | null {
 const pct = (x: number | null | undefined) => (typeof x === 'number' && Number.isFinite(x) ? (100 * x).toFixed(1) : '-');
 const fixed = (x: number | null | undefined, d: number) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '-');
 
-function armData(name: string, settings: string, runs: readonly RunResult[]): ArmChartData {
+/** Tableau 10: distinct hues for up to ten arms (or ten families of arms). */
+export const ARM_PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#bab0ac'];
+/** Dash patterns for lines, solid first. */
+export const ARM_DASHES: number[][] = [[], [7, 3], [2, 2.5], [9, 3, 2, 3]];
+/** Up to this many arms, every arm gets its own hue from ARM_PALETTE. */
+export const DISTINCT_ARMS = ARM_PALETTE.length;
+
+/** The family of an arm: its name up to the first - or _ (the whole name if it has none). */
+export function armFamily(name: string): string {
+  return name.split(/[-_]/)[0] || name;
+}
+
+/** Mixes a #rrggbb colour toward black (t < 0) or white (t > 0) by |t|. */
+function shade(hex: string, t: number): string {
+  const n = parseInt(hex.slice(1), 16);
+  const target = t < 0 ? 0 : 255;
+  const mix = (c: number) => Math.round(c + (target - c) * Math.abs(t));
+  return '#' + [n >> 16, (n >> 8) & 255, n & 255].map((c) => mix(c).toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Colour and dash per arm, in order, kept apart for 2 to ~40 arms. Up to DISTINCT_ARMS arms:
+ * one palette hue each, solid. More arms: one hue per family when the names form 2 to 10
+ * families and some family has several arms; within a family the arms differ in shade (dark to
+ * light) and, in large families, in dash (consecutive arms share a dash, so the sweep's outer
+ * setting changes the dash). Otherwise the palette repeats with a new dash every ten arms.
+ */
+export function armStyles(names: readonly string[]): { family: string; color: string; dash: number[] }[] {
+  const families = names.map(armFamily);
+  const order = [...new Set(families)];
+  const byFamily = order.length >= 2 && order.length <= ARM_PALETTE.length && order.length < names.length;
+  if (names.length <= DISTINCT_ARMS || !byFamily) {
+    return names.map((_, i) => ({ family: families[i]!, color: ARM_PALETTE[i % ARM_PALETTE.length]!, dash: ARM_DASHES[Math.floor(i / ARM_PALETTE.length) % ARM_DASHES.length]! }));
+  }
+  const seen = new Map<string, number>();
+  return names.map((_, i) => {
+    const family = families[i]!;
+    const size = families.filter((f) => f === family).length;
+    const j = seen.get(family) ?? 0;
+    seen.set(family, j + 1);
+    const dashes = size <= 3 ? 1 : Math.min(ARM_DASHES.length, Math.ceil(size / 4));
+    const shades = Math.ceil(size / dashes);
+    const s = j % shades;
+    // Shades from 42% toward black to 35% toward white; one arm alone keeps the palette colour.
+    const t = shades === 1 ? 0 : -0.42 + (0.77 * s) / (shades - 1);
+    return { family, color: shade(ARM_PALETTE[order.indexOf(family)]!, t), dash: ARM_DASHES[Math.floor(j / shades) % ARM_DASHES.length]! };
+  });
+}
+
+function armData(name: string, settings: string, style: { family: string; color: string; dash: number[] }, runs: readonly RunResult[]): ArmChartData {
   const completed = runs.filter((r) => r.status === 'completed');
   const shown = completed.length ? completed : runs;
   const loss = seedBand(shown.map((r) => r.steps.map((s) => ({ step: s.step, value: s.loss }))));
@@ -124,6 +178,7 @@ function armData(name: string, settings: string, runs: readonly RunResult[]): Ar
   return {
     name,
     settings,
+    ...style,
     seeds: shown.map((r) => r.seed),
     loss: roundBand(loss),
     workerLossX: workerBands[0]?.x ?? [],
@@ -145,7 +200,8 @@ function armData(name: string, settings: string, runs: readonly RunResult[]): Ar
 export function buildReportData(info: SweepInfo, runs: readonly RunResult[]): ReportData {
   const armNames = [...info.arms.map((a) => a.name), ...new Set(runs.map((r) => r.arm).filter((a) => !info.arms.some((x) => x.name === a)))];
   const settingsOf = (name: string) => describeSettings(info.arms.find((a) => a.name === name)?.settings ?? {});
-  const arms = armNames.map((name) => armData(name, settingsOf(name), runs.filter((r) => r.arm === name)));
+  const styles = armStyles(armNames);
+  const arms = armNames.map((name, i) => armData(name, settingsOf(name), styles[i]!, runs.filter((r) => r.arm === name)));
   const classNames = runs.reduce<string[]>((best, r) => (r.classNames.length > best.length ? r.classNames : best), []);
   const table = armTable(summarizeArms(runs, armNames, info.target), info.target);
   const target = info.target;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFixtureSweep, type FixtureOptions } from './fixtures';
 import { writeReportHtml } from './html';
-import { readRun } from './results';
+import { readRun, type RunResult, type SweepInfo } from './results';
 
 /*
  * report.html opened in a real browser (Debian's chromium, driven by playwright-core; no
@@ -35,12 +36,14 @@ interface PageCanvas {
   getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
 }
 interface PageChart {
-  canvas: PageCanvas;
-  data: { datasets: unknown[] };
+  canvas: PageCanvas & { toDataURL(): string };
+  data: { datasets: { label: string; arm?: string; band?: boolean }[] };
+  legend: { legendItems: { text: string }[]; legendHitBoxes: { left: number; top: number; width: number; height: number }[] };
   getDatasetMeta(i: number): { data: unknown[] };
+  isDatasetVisible(i: number): boolean;
 }
 declare const document: { querySelectorAll(selector: 'canvas'): ArrayLike<PageCanvas> };
-declare const window: { reportCharts: PageChart[] };
+declare const window: { reportCharts: PageChart[]; reportArms: string[] };
 
 interface Visit {
   page: Page;
@@ -67,11 +70,12 @@ describe.skipIf(process.env['SHARDLAB_SKIP_BROWSER'] === '1')('report.html in ch
     await browser?.close();
   });
 
-  /** Writes a fixture sweep and its report.html, opens it, waits for the charts. */
-  async function open(name: string, fixture: FixtureOptions): Promise<Visit & { html: string }> {
+  /** Writes a fixture sweep and its report.html (`arms` renames and repeats the fixture's arms), opens it, waits for the charts. */
+  async function open(name: string, fixture: FixtureOptions, arms?: readonly string[]): Promise<Visit & { html: string }> {
     const sweepDir = join(dir, name);
-    const { info, refs } = writeFixtureSweep(sweepDir, fixture);
-    const html = writeReportHtml(join(sweepDir, 'report.html'), info, refs.map(readRun));
+    let { info, runs } = (({ info, refs }) => ({ info, runs: refs.map(readRun) }))(writeFixtureSweep(sweepDir, fixture));
+    if (arms) ({ info, runs } = repeatArms(info, runs, arms));
+    const html = writeReportHtml(join(sweepDir, 'report.html'), info, runs);
     const page = await browser!.newPage();
     const errors: string[] = [];
     const requests: string[] = [];
@@ -88,6 +92,27 @@ describe.skipIf(process.env['SHARDLAB_SKIP_BROWSER'] === '1')('report.html in ch
     await page.goto(pathToFileURL(html).href);
     await page.waitForSelector('body[data-charts]', { timeout: 10_000 }).catch(() => undefined);
     return { page, errors, requests, html };
+  }
+
+  /** The fixture's arms repeated under the given names (arm i is a copy of fixture arm i mod 3). */
+  function repeatArms(info: SweepInfo, runs: readonly RunResult[], names: readonly string[]): { info: SweepInfo; runs: RunResult[] } {
+    const source = info.arms;
+    return {
+      info: { ...info, reference: names[0]!, arms: names.map((name, i) => ({ name, settings: source[i % source.length]!.settings })) },
+      runs: names.flatMap((name, i) => runs.filter((r) => r.arm === source[i % source.length]!.name).map((r) => ({ ...r, arm: name }))),
+    };
+  }
+
+  /** Per chart: the arms whose mean line is visible, the legend's entries, and a hash of the picture. */
+  async function chartState(page: Page, id: string) {
+    // Away from the filter: hovering an arm there highlights it in the charts.
+    await page.mouse.move(0, 0);
+    const state = await page.evaluate((id) => {
+      const chart = window.reportCharts.find((c) => c.canvas.id === id)!;
+      const arms = chart.data.datasets.flatMap((d, i) => (d.arm !== undefined && !d.band && chart.isDatasetVisible(i) ? [d.arm] : []));
+      return { arms, legend: chart.legend.legendItems.map((l) => l.text), image: chart.canvas.toDataURL() };
+    }, id);
+    return { ...state, image: createHash('sha256').update(state.image).digest('hex').slice(0, 16) };
   }
 
   /** Per canvas: its id, size, and how many of its pixels are painted. */
@@ -130,10 +155,118 @@ describe.skipIf(process.env['SHARDLAB_SKIP_BROWSER'] === '1')('report.html in ch
     expect(await page.evaluate(() => window.reportCharts.find((c) => c.canvas.id === 'chart-worker-loss')!.data.datasets.length)).toBe(4);
     expect(errors).toEqual([]);
 
+    // The arm filter: unticking an arm takes it out of every chart (and its legend) and hides
+    // its label mix; ticking it again brings the same picture back.
+    const all = ['iid', 'label-per-node', 'seq-cyclic'];
+    const before = await chartState(page, 'chart-accuracy');
+    expect(before.arms).toEqual(all);
+    await page.locator('#arm-filter label[data-arm="seq-cyclic"] input').uncheck();
+    expect(await page.evaluate(() => window.reportArms)).toEqual(['iid', 'label-per-node']);
+    for (const id of ['chart-loss', 'chart-accuracy', 'chart-cosine', 'chart-divergence', 'chart-per-class']) {
+      const state = await chartState(page, id);
+      expect(state.arms, id).toEqual(['iid', 'label-per-node']);
+      expect(state.legend, id).not.toContain('seq-cyclic');
+    }
+    const hidden = await chartState(page, 'chart-accuracy');
+    expect(hidden.legend).toEqual(['iid', 'label-per-node', 'target 70%']);
+    expect(hidden.image).not.toBe(before.image);
+    await expect(page.locator('.histogram[data-arm="seq-cyclic"]').isVisible()).resolves.toBe(false);
+    await expect(page.locator('.histogram[data-arm="iid"]').isVisible()).resolves.toBe(true);
+    await page.locator('#arm-filter label[data-arm="seq-cyclic"] input').check();
+    const again = await chartState(page, 'chart-accuracy');
+    expect(again.arms).toEqual(all);
+    expect(again.image).toBe(before.image);
+    // The per-worker select keeps to the shown arms.
+    await page.locator('#arm-filter label[data-arm="label-per-node"] input').uncheck();
+    await expect(page.inputValue('#worker-arm')).resolves.toBe('iid');
+    await page.locator('#arm-filter label[data-arm="label-per-node"] input').check();
+    // "none" empties the charts without errors.
+    await page.click('#arm-filter button[data-arms="none"]');
+    expect((await chartState(page, 'chart-loss')).arms).toEqual([]);
+    await page.click('#arm-filter button[data-arms="all"]');
+    expect((await chartState(page, 'chart-loss')).arms).toEqual(all);
+    expect(errors).toEqual([]);
+
     const screenshot = join(dir, 'report.png');
     await page.selectOption('#worker-arm', 'iid');
     await page.screenshot({ path: screenshot, fullPage: true });
     console.log(`report: ${html}\nscreenshot: ${screenshot}`);
+    await page.close();
+  });
+
+  it('many arms: full-width charts, families, and a name filter that applies to every chart', async () => {
+    const names = [
+      'iid',
+      'iid-momentum',
+      'iid-adam',
+      'label-per-node',
+      ...['sgd', 'momentum', 'adam'].flatMap((opt) => ['cyclic-r1', 'cyclic-r25', 'random-r1', 'random-r25'].map((v) => `seq-${v}-${opt}`)),
+      'fedavg-h1',
+      'fedavg-h5',
+      'fedavg-h20',
+      'batchnorm-label-per-node',
+      'groupnorm-label-per-node',
+      'batchnorm-iid',
+    ];
+    const { page, errors, requests } = await open('many', { failedRun: true }, names);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+    await expect(page.getAttribute('body', 'class')).resolves.toBe('many-arms');
+    const canvases = await paintedPixels(page);
+    expect(canvases.filter((c) => c.id.startsWith('chart-histogram'))).toHaveLength(names.length);
+    for (const c of canvases) expect(c.painted, `${c.id}: painted pixels`).toBeGreaterThan(0.03 * c.width * c.height);
+    // Full width: the loss chart is wider than two columns would allow.
+    const loss = canvases.find((c) => c.id === 'chart-loss')!;
+    expect(loss.width).toBeGreaterThan(900);
+    // The settings sit in a closed <details>.
+    await expect(page.locator('header details.arm-settings').getAttribute('open')).resolves.toBeNull();
+    await expect(page.locator('header details.arm-settings tr').count()).resolves.toBe(names.length);
+
+    const before = await chartState(page, 'chart-loss');
+    expect(before.arms).toEqual(names);
+    expect(before.legend).toEqual(names);
+
+    // Name filter: words must all match, a comma separates alternatives.
+    await page.fill('#arm-search', 'adam, fedavg');
+    const adam = ['iid-adam', 'seq-cyclic-r1-adam', 'seq-cyclic-r25-adam', 'seq-random-r1-adam', 'seq-random-r25-adam', 'fedavg-h1', 'fedavg-h5', 'fedavg-h20'];
+    expect(await page.evaluate(() => window.reportArms)).toEqual(adam);
+    for (const id of ['chart-loss', 'chart-accuracy', 'chart-cosine', 'chart-divergence', 'chart-per-class']) {
+      expect((await chartState(page, id)).arms, id).toEqual(adam);
+    }
+    const filtered = await chartState(page, 'chart-loss');
+    expect(filtered.legend).toEqual(adam);
+    expect(filtered.image).not.toBe(before.image);
+    await expect(page.textContent('#arm-count')).resolves.toBe('8 of 22 shown');
+    await expect(page.locator('.histogram:visible').count()).resolves.toBe(adam.length);
+
+    // A family button adds its family to what is shown, then takes it away again.
+    await page.click('#arm-filter button[data-family="iid"]');
+    const withIid = ['iid', 'iid-momentum', ...adam];
+    expect(await page.evaluate(() => window.reportArms)).toEqual(names.filter((n) => withIid.includes(n)));
+    await expect(page.inputValue('#arm-search')).resolves.toBe('');
+    await page.click('#arm-filter button[data-family="iid"]');
+    expect(await page.evaluate(() => window.reportArms)).toEqual(adam.filter((n) => !n.startsWith('iid')));
+    await expect(page.getAttribute('#arm-filter button[data-family="iid"]', 'class')).resolves.toContain('off');
+
+    await page.click('#arm-filter button[data-arms="all"]');
+
+    // A click on a legend entry hides that arm in that chart only.
+    const box = await page.evaluate(() => {
+      const chart = window.reportCharts.find((c) => c.canvas.id === 'chart-accuracy')!;
+      const i = chart.legend.legendItems.findIndex((l) => l.text === 'seq-cyclic-r1-sgd');
+      return chart.legend.legendHitBoxes[i]!;
+    });
+    await page.locator('#chart-accuracy').click({ position: { x: box.left + box.width / 2, y: box.top + box.height / 2 } });
+    expect((await chartState(page, 'chart-accuracy')).arms).toEqual(names.filter((n) => n !== 'seq-cyclic-r1-sgd'));
+    expect((await chartState(page, 'chart-loss')).arms).toEqual(names);
+    await page.locator('#chart-accuracy').click({ position: { x: box.left + box.width / 2, y: box.top + box.height / 2 } });
+    expect((await chartState(page, 'chart-accuracy')).arms).toEqual(names);
+
+    const restored = await chartState(page, 'chart-loss');
+    expect(restored.arms).toEqual(names);
+    expect(restored.image).toBe(before.image);
+    expect(errors).toEqual([]);
+    await page.screenshot({ path: join(dir, 'report-many.png'), fullPage: true });
     await page.close();
   });
 

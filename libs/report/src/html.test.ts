@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildReportData, seedBand } from './html-data';
+import { ARM_DASHES, ARM_PALETTE, armFamily, armStyles, buildReportData, seedBand } from './html-data';
 import { escapeHtml, renderReportHtml } from './html';
 import type { RunResult, SweepInfo } from './results';
 
@@ -86,5 +86,76 @@ describe('report.html', () => {
   it('says "not recorded" instead of an empty weight-divergence chart', () => {
     expect(html).not.toContain('id="chart-divergence"');
     expect(html).toMatch(/Weight divergence<\/h2>[\s\S]*?not recorded/);
+  });
+});
+
+/** The 24 arms of experiments/seed-question.yaml. */
+const SEED_QUESTION_ARMS = [
+  'iid',
+  'iid-momentum',
+  'iid-adam',
+  'stratified',
+  'label-per-node',
+  ...['sgd', 'momentum', 'adam'].flatMap((opt) => ['cyclic-r1', 'cyclic-r25', 'random-r1', 'random-r25'].map((v) => `seq-${v}-${opt}`)),
+  'fedavg-h1',
+  'fedavg-h5',
+  'fedavg-h20',
+  'batchnorm-label-per-node',
+  'syncbn-label-per-node',
+  'groupnorm-label-per-node',
+  'batchnorm-iid',
+];
+
+describe('arm colours', () => {
+  const key = (s: { color: string; dash: number[] }) => `${s.color} ${s.dash.join(',')}`;
+
+  it('up to ten arms: one palette colour each, solid lines', () => {
+    const styles = armStyles(['iid', 'label-per-node', 'seq-cyclic']);
+    expect(styles.map((s) => s.color)).toEqual(ARM_PALETTE.slice(0, 3));
+    expect(styles.every((s) => s.dash.length === 0)).toBe(true);
+    expect(styles.map((s) => s.family)).toEqual(['iid', 'label', 'seq']);
+  });
+
+  it('many arms: one hue per family, shades and dashes within it, no two arms alike', () => {
+    const styles = armStyles(SEED_QUESTION_ARMS);
+    expect(new Set(styles.map(key)).size).toBe(24);
+    expect(armFamily('seq-cyclic-r1-sgd')).toBe('seq');
+    expect(armFamily('plain')).toBe('plain');
+    const seq = styles.filter((s) => s.family === 'seq');
+    expect(seq).toHaveLength(12);
+    // 12 arms: 4 shades x 3 dashes, the dash following the outer setting (the optimizer here).
+    expect(new Set(seq.map((s) => s.dash.join(','))).size).toBe(3);
+    expect(seq.slice(0, 4).every((s) => s.dash.length === 0)).toBe(true);
+    expect(new Set(seq.slice(0, 4).map((s) => s.color)).size).toBe(4);
+    // A family of one keeps its palette colour.
+    expect(styles[SEED_QUESTION_ARMS.indexOf('stratified')]!.color).toBe(ARM_PALETTE[1]);
+  });
+
+  it('many arms without families: the palette repeats with another dash', () => {
+    const styles = armStyles(Array.from({ length: 25 }, (_, i) => `lr${i}`));
+    expect(new Set(styles.map(key)).size).toBe(25);
+    expect(styles[10]).toMatchObject({ color: ARM_PALETTE[0], dash: ARM_DASHES[1] });
+  });
+});
+
+describe('report.html for many arms', () => {
+  const info: SweepInfo = { ...INFO, arms: SEED_QUESTION_ARMS.map((name) => ({ name, settings: { strategy: 'iid' } })) };
+  const runs = SEED_QUESTION_ARMS.map((arm, i) => ({ ...run(1, [1, 0.8 - i / 100, 0.6]), arm }));
+  const many = renderReportHtml(buildReportData(info, runs), '');
+  const few = renderReportHtml(buildReportData(INFO, [run(1, [1, 0.8, 0.6])]), '');
+
+  it('folds the per-arm settings into a <details>, open only for a few arms', () => {
+    expect(many).toMatch(/<details class="arm-settings"><summary><strong>24 arms<\/strong>[^<]*<span class="muted">\(iid\u00a0\u00d73, stratified, label, seq\u00a0\u00d712,/);
+    expect(few).toContain('<details class="arm-settings" open><summary><strong>1 arm</strong>');
+  });
+
+  it('full-width charts and an arm filter with a name filter and family buttons', () => {
+    expect(many).toContain('<body class="many-arms">');
+    expect(many).toContain('<div class="grid many">');
+    expect(many.match(/<label class="arm-check"/g)).toHaveLength(24);
+    expect(many).toContain('id="arm-search"');
+    expect([...many.matchAll(/data-family="([^"]+)"/g)].map((m) => m[1])).toEqual(['iid', 'seq', 'fedavg', 'batchnorm']);
+    expect(few).not.toContain('id="arm-filter"');
+    expect(few).toContain('<body>');
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { REPORT_SCRIPT } from './html-client';
-import { buildReportData, type ReportData } from './html-data';
+import { buildReportData, type ArmChartData, type ReportData } from './html-data';
 import type { RunResult, SweepInfo } from './results';
 import { targetLabel } from './results';
 
@@ -36,15 +36,75 @@ function formatDate(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 }
 
-function htmlTable(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: readonly boolean[], rowClass?: (i: number) => string): string {
-  const cell = (tag: string, text: string, i: number) => `<${tag}${rightAligned[i] ? ' class="num"' : ''}>${escapeHtml(text)}</${tag}>`;
+/** A table of text cells; `lead` (HTML) goes before the text of a row's first cell. */
+function htmlTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  rightAligned: readonly boolean[],
+  rowClass?: (i: number) => string,
+  lead?: (i: number) => string,
+): string {
+  const cell = (tag: string, text: string, i: number, before = '') => `<${tag}${rightAligned[i] ? ' class="num"' : ''}>${before}${escapeHtml(text)}</${tag}>`;
   return [
     '<table>',
     `<thead><tr>${header.map((h, i) => cell('th', h, i)).join('')}</tr></thead>`,
     '<tbody>',
-    ...rows.map((r, k) => `<tr${rowClass?.(k) ? ` class="${rowClass(k)}"` : ''}>${r.map((c, i) => cell('td', c, i)).join('')}</tr>`),
+    ...rows.map((r, k) => `<tr${rowClass?.(k) ? ` class="${rowClass(k)}"` : ''}>${r.map((c, i) => cell('td', c, i, i === 0 ? lead?.(k) : '')).join('')}</tr>`),
     '</tbody></table>',
   ].join('\n');
+}
+
+/** From this many arms on, the charts take the full width, taller, with the legend on the right. */
+export const MANY_ARMS = 9;
+/** From this many arms on, the arm filter gets a name filter and family buttons, and its list folds away. */
+const LARGE_FILTER = 11;
+/** Up to this many arms, the header's settings table starts open. */
+const OPEN_SETTINGS = 6;
+
+/** A short line in the arm's colour and dash, as in the charts. */
+function armSwatch(arm: Pick<ArmChartData, 'color' | 'dash'>): string {
+  const dash = arm.dash.length ? ` stroke-dasharray="${arm.dash.join(' ')}"` : '';
+  return `<svg class="swatch-line" width="24" height="8" viewBox="0 0 24 8" aria-hidden="true"><line x1="1" y1="4" x2="23" y2="4" stroke="${arm.color}" stroke-width="2.6"${dash}/></svg>`;
+}
+
+/** Families with their arms, in the order they first appear. */
+function familiesOf(arms: readonly ArmChartData[]): { name: string; arms: ArmChartData[] }[] {
+  const out: { name: string; arms: ArmChartData[] }[] = [];
+  for (const a of arms) {
+    const f = out.find((x) => x.name === a.family);
+    if (f) f.arms.push(a);
+    else out.push({ name: a.family, arms: [a] });
+  }
+  return out;
+}
+
+/**
+ * The arm filter above the charts (drawn live by REPORT_SCRIPT): a checkbox per arm; with many
+ * arms also a name filter, all/none and one button per family of several arms, the checkboxes
+ * folded into a <details>. Empty for a single arm.
+ */
+function armFilter(arms: readonly ArmChartData[]): string {
+  if (arms.length < 2) return '';
+  const e = escapeHtml;
+  const checks = arms
+    .map((a) => `<label class="arm-check" data-arm="${e(a.name)}" title="${e(a.settings)}"><input type="checkbox" value="${e(a.name)}" checked>${armSwatch(a)}${e(a.name)}</label>`)
+    .join('');
+  const buttons = '<button type="button" data-arms="all">all</button><button type="button" data-arms="none">none</button>';
+  if (arms.length < LARGE_FILTER) {
+    return `<div class="armbar" id="arm-filter"><div class="armbar-row"><strong>Arms</strong>${checks}<span class="armbar-buttons">${buttons}</span></div></div>`;
+  }
+  const families = familiesOf(arms).filter((f) => f.arms.length > 1);
+  const chips = families.length
+    ? `<span class="families"><span class="muted">families:</span>${families
+        .map((f) => `<button type="button" class="family on" data-family="${e(f.name)}" title="show or hide: ${e(f.arms.map((a) => a.name).join(', '))}">${armSwatch(f.arms[0]!)}${e(f.name)} <span class="n">${f.arms.length}</span></button>`)
+        .join('')}</span>`
+    : '';
+  return `<div class="armbar" id="arm-filter">
+<div class="armbar-row"><strong>Arms</strong> <span id="arm-count" class="muted">${arms.length} of ${arms.length} shown</span>
+<input type="search" id="arm-search" placeholder="name filter, e.g. seq adam, iid" aria-label="show the arms whose name contains these words (comma: or)" spellcheck="false">
+<span class="armbar-buttons">${buttons}</span>${chips}</div>
+<details class="arm-list"><summary>choose arms</summary><div class="arm-checks">${checks}</div></details>
+</div>`;
 }
 
 function card(title: string, explain: string, body: string, extraClass = ''): string {
@@ -55,7 +115,7 @@ ${body}
 </section>`;
 }
 
-const chartBox = (id: string, height = 300) => `<div class="chart" style="height:${height}px"><canvas id="${id}" role="img"></canvas></div>`;
+const chartBox = (id: string, height: number) => `<div class="chart" style="height:${height}px"><canvas id="${id}" role="img"></canvas></div>`;
 const notRecorded = (why: string) => `<div class="empty"><strong>not recorded</strong><span>${why}</span></div>`;
 
 /** The page for `data`, with `chartJs` (the Chart.js UMD source) inlined. Pure. */
@@ -73,6 +133,15 @@ export function renderReportHtml(data: ReportData, chartJs: string): string {
   const hasDivergence = data.arms.some((a) => a.divergence !== null);
   const divergenceMissing = data.arms.filter((a) => a.divergence === null).map((a) => a.name);
   const evalEvery = data.arms[0]?.accuracy?.x[0];
+  const many = data.arms.length >= MANY_ARMS;
+  // Many arms: room for a legend on the right with one line per arm (about 17 px each).
+  const chartHeight = many ? Math.min(640, Math.max(380, 90 + 17 * data.arms.length)) : 300;
+  const box = (id: string) => chartBox(id, chartHeight);
+  const armByName = new Map(data.arms.map((a) => [a.name, a]));
+  const swatchOf = (name: string | undefined) => {
+    const arm = name === undefined ? undefined : armByName.get(name);
+    return arm ? armSwatch(arm) : '';
+  };
 
   const meta: [string, string][] = [
     ['data', data.dataset],
@@ -82,12 +151,19 @@ export function renderReportHtml(data: ReportData, chartJs: string): string {
     ['base settings', data.base],
     ['made', formatDate(data.date)],
   ];
-  const armList = data.arms.map((a, i) => `<li><span class="swatch" style="background:var(--arm-${i % 10})"></span><strong>${e(a.name)}</strong> <span class="muted">${e(a.settings)}</span></li>`).join('\n');
+  const families = familiesOf(data.arms);
+  const familyNote = families.some((f) => f.arms.length > 1) && families.length < data.arms.length
+    ? ` <span class="muted">(${families.map((f) => (f.arms.length > 1 ? `${e(f.name)}\u00a0\u00d7${f.arms.length}` : e(f.name))).join(', ')})</span>`
+    : '';
+  const armSettings = data.arms.length
+    ? `<details class="arm-settings"${data.arms.length <= OPEN_SETTINGS ? ' open' : ''}><summary><strong>${data.arms.length} arm${data.arms.length === 1 ? '' : 's'}</strong>${familyNote} <span class="hint">settings</span></summary>
+<table><tbody>${data.arms.map((a) => `<tr><th>${armSwatch(a)}${e(a.name)}</th><td>${e(a.settings)}</td></tr>`).join('')}</tbody></table></details>`
+    : '';
 
   const results = card(
     'Results',
     'One row per arm.',
-    htmlTable(data.table.header, data.table.rows, data.table.rightAligned) +
+    htmlTable(data.table.header, data.table.rows, data.table.rightAligned, undefined, (k) => swatchOf(data.table.rows[k]?.[0])) +
       `\n<ul class="notes">${data.table.notes.map((n) => `<li>${e(n)}</li>`).join('')}</ul>` +
       (data.failed.length
         ? `\n<div class="failed"><h3>Failed runs</h3><ul>${data.failed.map((f) => `<li><strong>${e(f.arm)} seed ${f.seed}</strong>: ${e(f.error)}</li>`).join('')}</ul></div>`
@@ -104,34 +180,34 @@ export function renderReportHtml(data: ReportData, chartJs: string): string {
     card(
       'Training loss',
       `Loss of the averaged step (sample-weighted mean of the workers' batch losses).${bandText}${thinned} Single-class batches make it jump from step to step.`,
-      hasLoss ? chartBox('chart-loss') : notRecorded('no step records in the runs’ metrics.jsonl'),
+      hasLoss ? box('chart-loss') : notRecorded('no step records in the runs’ metrics.jsonl'),
     ),
     card(
       'Training loss per worker',
       `Loss of each worker's own batch, mean over seeds.${thinned} Under label skew the workers see very different losses.${hasWorkerLoss ? ' ' + workerSelect : ''}`,
-      hasWorkerLoss ? chartBox('chart-worker-loss') : notRecorded('no step records with workerLoss'),
+      hasWorkerLoss ? chartBox('chart-worker-loss', many ? 340 : 300) : notRecorded('no step records with workerLoss'),
     ),
     card(
       'Test accuracy',
       `On the test set${evalEvery ? `, every ${evalEvery} steps` : ''}.${bandText}${data.target === null ? '' : ' Dashed: the target.'}`,
-      hasAccuracy ? chartBox('chart-accuracy') : notRecorded('no eval records in the runs’ metrics.jsonl'),
+      hasAccuracy ? box('chart-accuracy') : notRecorded('no eval records in the runs’ metrics.jsonl'),
     ),
     card(
       'Per-class test accuracy at the end',
       'After the last step, mean over the completed seeds (hover: ± std). A model pulled toward the classes it saw last scores unevenly.',
-      hasPerClass ? chartBox('chart-per-class') : notRecorded('no completed run with per-class accuracy'),
+      hasPerClass ? box('chart-per-class') : notRecorded('no completed run with per-class accuracy'),
     ),
     card(
       'Gradient cosine similarity',
       `Mean pairwise cosine of the workers' gradients at each step: 1 = all push the same way; near 0 or below = they disagree.${bandText}${thinned}`,
-      hasCosine ? chartBox('chart-cosine') : notRecorded('step records carry no gradCosine (a run with one worker has none)'),
+      hasCosine ? box('chart-cosine') : notRecorded('step records carry no gradCosine (a run with one worker has none)'),
     ),
     card(
       'Weight divergence',
       `Distance of the weights from those of the reference arm${data.reference ? ` (${e(data.reference)})` : ''} with the same seed, at each evaluation.${
         hasDivergence && divergenceMissing.length ? ` Not recorded for: ${e(divergenceMissing.join(', '))}.` : ''
       }`,
-      hasDivergence ? chartBox('chart-divergence') : notRecorded('the runs\u2019 eval records carry no weightDivergence'),
+      hasDivergence ? box('chart-divergence') : notRecorded('the runs\u2019 eval records carry no weightDivergence'),
     ),
   ].join('\n');
 
@@ -141,11 +217,11 @@ export function renderReportHtml(data: ReportData, chartJs: string): string {
   const histograms = card(
     'Label mix per worker',
     `Samples of each class handed to each worker over the run (label-histogram.json of one seed per arm).<br>${classLegend}`,
-    `<div class="histograms">${data.arms
+    `<div class="histograms${many ? ' many' : ''}">${data.arms
       .map(
         (a, i) =>
-          `<div class="histogram"><h3>${e(a.name)}${a.histogram ? ` <span class="muted">seed ${a.histogram.seed}</span>` : ''}</h3>${
-            a.histogram ? chartBox(`chart-histogram-${i}`, 220) : notRecorded('no label-histogram.json in this arm\u2019s runs')
+          `<div class="histogram" data-arm="${e(a.name)}"><h3>${armSwatch(a)}${e(a.name)}${a.histogram ? ` <span class="muted">seed ${a.histogram.seed}</span>` : ''}</h3>${
+            a.histogram ? chartBox(`chart-histogram-${i}`, many ? 200 : 220) : notRecorded('no label-histogram.json in this arm\u2019s runs')
           }</div>`,
       )
       .join('\n')}</div>`,
@@ -165,17 +241,18 @@ ${htmlTable(data.runHeader, data.runs.map((r) => r.cells), data.runHeader.map((_
 <title>${e(data.title)}: shardlab sweep</title>
 <style>${STYLE}</style>
 </head>
-<body>
+<body${many ? ' class="many-arms"' : ''}>
 <header class="top">
 <div class="kicker">shardlab sweep report</div>
 <h1>${e(data.title)}</h1>
 ${data.description ? `<p class="description">${e(data.description)}</p>` : ''}
 <dl class="meta">${meta.map(([k, v]) => `<div><dt>${e(k)}</dt><dd>${e(v)}</dd></div>`).join('')}</dl>
-<ul class="arms">${armList}</ul>
+${armSettings}
 </header>
 <main>
 ${results}
-<div class="grid">
+${armFilter(data.arms)}
+<div class="grid${many ? ' many' : ''}">
 ${charts}
 </div>
 ${histograms}
@@ -196,12 +273,10 @@ export function writeReportHtml(path: string, info: SweepInfo, runs: readonly Ru
   return path;
 }
 
-const ARM_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#bab0ac'];
 const CLASS_COLORS = ['#66c2a5', '#fc8d62', '#8da0cb', '#e78ac3', '#a6d854', '#ffd92f', '#e5c494', '#b3b3b3', '#1b9e77', '#d95f02'];
 
 const STYLE = `
 :root {
-  ${ARM_COLORS.map((c, i) => `--arm-${i}: ${c};`).join(' ')}
   ${CLASS_COLORS.map((c, i) => `--class-${i}: ${c};`).join(' ')}
   --ink: #1f2430; --muted: #667085; --line: #e4e7ec; --bg: #f4f6f9; --card: #fff; --accent: #4e79a7; --bad: #b42318;
 }
@@ -215,8 +290,41 @@ dl.meta { display: flex; flex-wrap: wrap; gap: 8px 28px; margin: 0 0 12px; }
 dl.meta div { min-width: 0; }
 dt { font-size: 11px; text-transform: uppercase; letter-spacing: .08em; opacity: .7; }
 dd { margin: 0; font-weight: 500; }
-ul.arms { list-style: none; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: 6px 22px; }
-ul.arms .muted { color: #c9d3e3; }
+details.arm-settings { margin: 0; }
+details.arm-settings summary { font-weight: 500; }
+details.arm-settings .muted, details.arm-settings .hint { color: #c9d3e3; }
+details.arm-settings .hint { font-size: 12px; font-weight: 400; }
+details.arm-settings .hint::before { content: "\\2014  "; }
+details.arm-settings[open] .hint { display: none; }
+details.arm-settings table { width: auto; margin-top: 6px; font-size: 12.5px; }
+details.arm-settings th, details.arm-settings td { border-bottom: 1px solid rgba(255,255,255,.12); padding: 2px 14px 2px 0; font-size: 12.5px; color: #fff; font-weight: 400; white-space: nowrap; }
+details.arm-settings th { font-weight: 600; }
+details.arm-settings td { color: #d5ddea; white-space: normal; }
+.swatch-line { display: inline-block; vertical-align: 0; margin-right: 6px; flex: none; }
+header .swatch-line { background: rgba(255,255,255,.94); border-radius: 4px; padding: 2px 3px; box-sizing: content-box; vertical-align: -2px; }
+.armbar { position: sticky; top: 0; z-index: 10; background: rgba(244,246,249,.96); backdrop-filter: blur(3px); border: 1px solid var(--line); border-radius: 10px; padding: 8px 14px; margin-bottom: 18px; box-shadow: 0 2px 6px rgba(16,24,40,.06); font-size: 13px; }
+.armbar-row { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 14px; }
+.armbar label.arm-check { display: inline-flex; align-items: center; gap: 4px; cursor: pointer; white-space: nowrap; }
+.armbar label.arm-check input { margin: 0 2px 0 0; }
+.armbar label.arm-check.off { color: var(--muted); }
+.armbar label.arm-check.off .swatch-line { opacity: .35; }
+.armbar label.arm-check.unmatched { opacity: .45; }
+.armbar button { font: inherit; font-size: 12px; padding: 1px 9px; border: 1px solid #cfd4dc; border-radius: 12px; background: #fff; color: var(--ink); cursor: pointer; }
+.armbar button:hover { border-color: var(--accent); }
+.armbar-buttons { display: inline-flex; gap: 6px; }
+.armbar input[type=search] { font: inherit; font-size: 12.5px; padding: 2px 8px; border: 1px solid #cfd4dc; border-radius: 6px; width: 230px; }
+.families { display: inline-flex; flex-wrap: wrap; align-items: center; gap: 5px 6px; }
+.families button.family { display: inline-flex; align-items: center; }
+.families button.family .n { color: var(--muted); margin-left: 3px; font-size: 11px; }
+.families button.family.off { background: transparent; color: var(--muted); text-decoration: line-through; }
+.families button.family.off .swatch-line { opacity: .35; }
+.families button.family.some { background: linear-gradient(90deg, #fff 50%, #eef1f5 50%); }
+details.arm-list { margin-top: 6px; }
+details.arm-list summary { font-size: 12.5px; color: var(--muted); }
+.arm-checks { display: grid; grid-template-columns: repeat(auto-fill, minmax(215px, 1fr)); gap: 2px 14px; margin-top: 6px; max-height: 45vh; overflow: auto; }
+.grid.many { grid-template-columns: 1fr; }
+.histogram[hidden] { display: none; }
+.histograms.many { grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 12px 14px; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 3px; margin-right: 6px; vertical-align: -1px; }
 main { max-width: 1320px; margin: 0 auto; padding: 22px 28px 8px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 18px; margin-bottom: 18px; }
