@@ -5,6 +5,7 @@ import nx from '@nx/eslint-plugin';
  *   type:lib  may import only type:lib       (libraries never reach into apps)
  *   type:app  may import only type:lib       (coordinator, trainer: thin wiring around libs)
  *   type:cli  may import type:app, type:lib  (the `shardlab` binary dispatches to the apps)
+ *   type:e2e  may import anything            (tests of the whole system; nothing imports them)
  */
 export default [
   ...nx.configs['flat/base'],
@@ -24,6 +25,7 @@ export default [
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:app', 'type:lib'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:cli', 'type:app', 'type:lib'] },
           ],
         },
       ],

@@ -21,24 +21,36 @@ export async function runCoordinator(config: ExperimentConfig, opts: Coordinator
     progress.clear();
     process.stderr.write(`[coordinator] ${line}\n`);
   };
-  return runExperiment(config, {
-    out: opts.out,
-    saveSnapshots: opts.saveSnapshots,
-    reference: opts.reference,
-    serve: (session) => serveSession(session, opts.host, opts.port),
-    onListening: (address, session) => {
-      log(`listening on ${address}; waiting for ${config.workers} trainer(s); writing to ${opts.out}`);
-      opts.onListening?.(address, session);
-    },
-    onProgress: (p) => {
-      if (opts.quiet) return;
-      const eta = p.stepsPerSecond > 0 ? (p.steps - p.step) / p.stepsPerSecond : NaN;
-      const acc = p.testAccuracy === null ? '-' : (100 * p.testAccuracy).toFixed(1) + '%';
-      progress.update(
-        `[${config.strategy}] step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  test acc ${acc}  ${p.stepsPerSecond.toFixed(1)} steps/s  ETA ${formatDuration(eta)}`,
-        p.step === p.steps,
-      );
-    },
-    log,
-  });
+  const stopHandlers: (() => void)[] = [];
+  try {
+    return await runExperiment(config, {
+      out: opts.out,
+      saveSnapshots: opts.saveSnapshots,
+      reference: opts.reference,
+      serve: (session) => serveSession(session, opts.host, opts.port),
+      onListening: (address, session) => {
+        log(`listening on ${address}; waiting for ${config.workers} trainer(s); writing to ${opts.out}`);
+        // Ctrl-C or `docker stop`: stop the run properly (trainers told, summary.json written) instead
+        // of dying mid-write. `once`: a second signal ends the process the default way.
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+          const stop = () => session.fail(`stopped by ${signal}`);
+          process.once(signal, stop);
+          stopHandlers.push(() => process.off(signal, stop));
+        }
+        opts.onListening?.(address, session);
+      },
+      onProgress: (p) => {
+        if (opts.quiet) return;
+        const eta = p.stepsPerSecond > 0 ? (p.steps - p.step) / p.stepsPerSecond : NaN;
+        const acc = p.testAccuracy === null ? '-' : (100 * p.testAccuracy).toFixed(1) + '%';
+        progress.update(
+          `[${config.strategy}] step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  test acc ${acc}  ${p.stepsPerSecond.toFixed(1)} steps/s  ETA ${formatDuration(eta)}`,
+          p.step === p.steps,
+        );
+      },
+      log,
+    });
+  } finally {
+    for (const off of stopHandlers) off();
+  }
 }

@@ -1,0 +1,102 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NEVER_PULL, images, logsOf, makeResultsDir, readRunFiles, removeDir, resultsOwner, waitForExit } from './support/cluster';
+import { DEPLOY_DIR } from './support/env';
+
+/** deploy/compose.yaml itself: the file users run, brought up with Compose v2 by testcontainers. */
+
+const COMPOSE_FILE = join(DEPLOY_DIR, 'compose.yaml');
+
+function run(cmd: string, args: readonly string[], env: Record<string, string>): { status: number | null; out: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message} (bash .ci/run / deploy/ensure-docker.sh install it)`);
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+let env: StartedDockerComposeEnvironment | null = null;
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await env?.down({ timeout: 0, removeVolumes: true }).catch(() => undefined);
+  env = null;
+  for (const d of dirs.splice(0)) removeDir(d);
+});
+
+describe('deploy/compose.yaml', () => {
+  it('is valid for Compose v2 and docker-compose 1.29, and SHARDLAB_WORKERS drives both the replicas and --workers', () => {
+    const raw = readFileSync(COMPOSE_FILE, 'utf8');
+    // Keys docker-compose 1.29 does not know (or Compose v2 deprecates): none at all.
+    expect(raw).not.toMatch(/^(version|name|include):/m);
+    expect(raw).not.toMatch(/^\s+(required|start_interval):/m);
+
+    const v2 = run('docker', ['compose', '-f', COMPOSE_FILE, 'config', '--format', 'json'], { SHARDLAB_WORKERS: '3' });
+    expect(v2.status, v2.out).toBe(0);
+    const config = JSON.parse(v2.out.slice(v2.out.indexOf('{'))) as {
+      services: Record<string, { scale?: number; deploy?: { replicas?: number }; command: string[] }>;
+    };
+    expect(config.services['trainer']!.scale ?? config.services['trainer']!.deploy?.replicas).toBe(3);
+    expect(config.services['coordinator']!.command).toContain('--workers=3');
+
+    const v1 = run('docker-compose', ['-f', COMPOSE_FILE, 'config'], { SHARDLAB_WORKERS: '3' });
+    expect(v1.status, v1.out).toBe(0);
+    expect(v1.out).toMatch(/^\s+scale: 3$/m);
+    expect(v1.out).toContain('- --workers=3');
+  });
+
+  it('runs an experiment to completion with 4 trainers (Compose v2 via DockerComposeEnvironment)', async () => {
+    const STEPS = 100;
+    const WORKERS = 4;
+    const dir = makeResultsDir('compose');
+    dirs.push(dir);
+    const owner = resultsOwner();
+    const project = `shardlab-e2e-${randomBytes(4).toString('hex')}`;
+    env = await new DockerComposeEnvironment(DEPLOY_DIR, 'compose.yaml')
+      .withProjectName(project)
+      .withPullPolicy(NEVER_PULL)
+      .withEnvironment({
+        SHARDLAB_COORDINATOR_IMAGE: images().coordinator,
+        SHARDLAB_TRAINER_IMAGE: images().trainer,
+        SHARDLAB_RESULTS: dir,
+        SHARDLAB_UID: String(owner.uid),
+        SHARDLAB_GID: String(owner.gid),
+        SHARDLAB_WORKERS: String(WORKERS),
+        SHARDLAB_STRATEGY: 'label-per-node',
+        SHARDLAB_STEPS: String(STEPS),
+        SHARDLAB_SAMPLES: '4000',
+        SHARDLAB_TEST_SAMPLES: '400',
+        SHARDLAB_COORDINATOR_ARGS: '--features 784',
+      })
+      .withWaitStrategy('coordinator-1', Wait.forHealthCheck())
+      .withStartupTimeout(120_000)
+      .up();
+
+    const coordinator = env.getContainer('coordinator-1');
+    const code = await waitForExit(coordinator, 180_000, 'the compose coordinator');
+    expect(code, logsOf(coordinator)).toBe(0);
+
+    const run = readRunFiles(dir);
+    expect(run.summary).toMatchObject({ status: 'completed', workers: WORKERS, stepsCompleted: STEPS, strategy: 'label-per-node' });
+    expect(run.hasModel).toBe(true);
+    expect(run.steps).toHaveLength(STEPS);
+    for (const r of run.steps) expect(r.workerLoss, `step ${r.step}`).toHaveLength(WORKERS);
+    expect(run.evals.at(-1)!.testAccuracy).toBeGreaterThan(0.5);
+
+    // Exactly SHARDLAB_WORKERS trainer containers ran, and each finished the run.
+    const ps = spawnSync(
+      'docker',
+      ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=trainer'],
+      { encoding: 'utf8' },
+    );
+    const trainerIds = ps.stdout.trim().split('\n').filter(Boolean);
+    expect(trainerIds).toHaveLength(WORKERS);
+    for (const id of trainerIds) {
+      const state = spawnSync('docker', ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id], { encoding: 'utf8' }).stdout.trim();
+      expect(state, logsOf(id)).toBe('exited 0');
+      expect(logsOf(id)).toContain(`run finished after ${STEPS} steps`);
+    }
+  });
+});
