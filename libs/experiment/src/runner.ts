@@ -85,6 +85,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   try {
     opts.onListening?.(server.address, session);
     result = await session.run();
+    // Up to 5 s for every trainer to hear that the run is over; meanwhile GetStatus still shows
+    // the final state to observers (a lost worker never comes back, so a failed run lingers the 5 s).
     await session.waitForDeparture(5000);
   } finally {
     await server.close();

@@ -451,8 +451,6 @@ export class TrainingSession {
         const left = deadline - Date.now();
         if (left <= 0) {
           const lost = st.gradients.flatMap((g, w) => (g === null ? [`${w} (${this.members[w]!.name})`] : []));
-          // A lost worker will not come back for its "done" answer: do not wait for it on the way out.
-          st.gradients.forEach((g, w) => g === null && this.departed.add(w));
           this.fail(`step ${t}: no gradient from worker ${lost.join(', ')} within ${config.stepTimeout} s (--step-timeout); treating it as lost and stopping the run`);
           break;
         }
