@@ -112,8 +112,10 @@ describe('TrainingSession', () => {
     const pb = session.allReduce({ runId: b.runId, worker: 1, step: 0, tag: 0, values: [10, 20, 0.2] });
     expect(await pa).toEqual([11, 22, 0.1 + 0.2]);
     expect(await pb).toEqual(await pa);
-    expect(() => session.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 1, values: [1] })).not.toThrow();
+    const pending = session.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 1, values: [1] });
     expect(() => session.allReduce({ runId: b.runId, worker: 1, step: 0, tag: 1, values: [1, 2] })).toThrow(/expected 1 values like the other workers, got 2/);
+    // The run stopped: a worker still waiting in the all-reduce is answered, not left hanging.
+    await expect(pending).rejects.toThrow(/run stopped: worker 1 \(b\), step 0, all-reduce 1: all-reduce values: expected 1 values/);
     expect((await run).status).toBe('failed');
   });
 

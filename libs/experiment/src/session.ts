@@ -222,7 +222,7 @@ interface StepState {
 
 interface Reduction {
   values: (number[] | null)[];
-  waiting: ((sum: number[]) => void)[];
+  waiting: { resolve: (sum: number[]) => void; reject: (err: Error) => void }[];
 }
 
 interface Waiter {
@@ -337,11 +337,12 @@ export class TrainingSession {
     }
     current.reductions.set(msg.tag, reduction);
     reduction.values[msg.worker] = msg.values;
-    const answer = new Promise<number[]>((resolve) => reduction.waiting.push(resolve));
+    const answer = new Promise<number[]>((resolve, reject) => reduction.waiting.push({ resolve, reject }));
     if (reduction.values.every((v) => v !== null)) {
       const sum = new Array<number>(msg.values.length).fill(0);
       for (const v of reduction.values) for (let i = 0; i < sum.length; i++) sum[i]! += v![i]!;
-      for (const resolve of reduction.waiting) resolve(sum);
+      for (const w of reduction.waiting) w.resolve(sum);
+      reduction.waiting = [];
     }
     return answer;
   }
@@ -422,6 +423,8 @@ export class TrainingSession {
     this.errorValue = reason;
     this.event({ kind: 'event', step: this.current?.step ?? 0, event: 'stopped', message: reason });
     this.releaseWaiters();
+    // Workers blocked in an all-reduce would otherwise wait for peers that will never send.
+    for (const r of this.current?.reductions.values() ?? []) for (const w of r.waiting.splice(0)) w.reject(failedPrecondition(`run stopped: ${reason}`));
     this.poke();
   }
 
