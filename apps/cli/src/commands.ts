@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { defaultOutDir, splitValues } from '@shardlab/coordinator';
-import { fashionMnistAvailable } from '@shardlab/data';
+import { STRATEGY_NAMES, fashionMnistAvailable } from '@shardlab/data';
 import {
   EXPERIMENT_OPTIONS,
   FlagError,
@@ -11,7 +11,6 @@ import {
   type ExperimentConfig,
   type OptionSpec,
 } from '@shardlab/experiment';
-import { STRATEGY_NAMES } from '@shardlab/data';
 import { formatComparison, pct, type RunSummary } from '@shardlab/report';
 import { runEmbedded } from './embedded';
 
