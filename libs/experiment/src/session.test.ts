@@ -4,7 +4,7 @@ import { createStrategy, loadDataset } from '@shardlab/data';
 import { PROTOCOL_VERSION, WireError, encodeTensor } from '@shardlab/protocol';
 import { resolveConfig, type ExperimentConfig } from './config';
 import { Replica } from './replica';
-import { TrainingSession, meanPairwiseCosine, type MetricsRecord } from './session';
+import { TrainingSession, meanPairwiseCosine, pairwiseCosines, type MetricsRecord } from './session';
 
 /*
  * The step engine without a network: fake workers call join / nextStep / pushGradient directly.
@@ -145,5 +145,8 @@ describe('meanPairwiseCosine', () => {
     expect(meanPairwiseCosine([g, g])).toBeCloseTo(1, 12);
     expect(meanPairwiseCosine([g, g.map((x) => -x)])).toBeCloseTo(-1, 12);
     expect(meanPairwiseCosine([g])).toBeNull();
+    const pairs = pairwiseCosines([g, g, g.map((x) => -x)]);
+    expect(pairs).toHaveLength(3);
+    expect(pairs.map((c) => Math.round(c))).toEqual([1, -1, -1]);
   });
 });

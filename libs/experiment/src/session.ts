@@ -136,6 +136,8 @@ export interface StepRecord {
   gradNorm: number[];
   /** Mean cosine similarity over all pairs of worker gradients (null with one worker). */
   gradCosine: number | null;
+  /** Cosine similarity of each pair of worker gradients: (0,1), (0,2), ..., (1,2), ... */
+  gradCosinePairs: number[];
 }
 
 export interface EvalRecord {
@@ -230,18 +232,17 @@ interface Waiter {
   resolve: (a: StepAssignmentMessage) => void;
 }
 
+/** Cosine similarity of every pair of worker gradients, in the order (0,1), (0,2), ..., (1,2), ... */
+export function pairwiseCosines(grads: readonly Float32Array[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < grads.length; i++) for (let j = i + 1; j < grads.length; j++) out.push(cosineSimilarity(grads[i]!, grads[j]!));
+  return out;
+}
+
 /** How aligned the workers' gradients are: 1 = identical directions; near 0 or below under label skew. */
 export function meanPairwiseCosine(grads: readonly Float32Array[]): number | null {
-  if (grads.length < 2) return null;
-  let sum = 0;
-  let pairs = 0;
-  for (let i = 0; i < grads.length; i++) {
-    for (let j = i + 1; j < grads.length; j++) {
-      sum += cosineSimilarity(grads[i]!, grads[j]!);
-      pairs++;
-    }
-  }
-  return sum / pairs;
+  const pairs = pairwiseCosines(grads);
+  return pairs.length ? pairs.reduce((a, b) => a + b, 0) / pairs.length : null;
 }
 
 export class TrainingSession {
@@ -547,6 +548,7 @@ export class TrainingSession {
       elapsedSeconds: (Date.now() - this.startedAt) / 1000,
       gradNorm: grads.map(l2Norm),
       gradCosine: meanPairwiseCosine(grads),
+      gradCosinePairs: pairwiseCosines(grads),
     });
     if (this.stepsCompleted % config.evalEvery === 0 || this.stepsCompleted === config.steps) {
       const ev = this.deps.evaluate(this.replica.params, this.buffers, this.stepsCompleted);
