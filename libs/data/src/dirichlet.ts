@@ -17,8 +17,7 @@
  */
 import { DataError } from './errors';
 import { sampleDirichlet } from './gamma';
-import type { PartitionStrategy } from './partition';
-import { PartitionBatches, shuffledClassIds, UNOWNED } from './partition';
+import { PartitionBatches, PartitionedStrategy, shuffledClassIds, UNOWNED } from './partition';
 import { deriveSeed, SplitMix32 } from './prng';
 import type { StrategyOptions } from './strategy';
 import { plural, STRATEGY_DEFAULTS, validateStrategyOptions } from './strategy';
@@ -57,15 +56,16 @@ export function dirichletSplit(classSizes: readonly number[], workers: number, a
   return { proportions, counts };
 }
 
-export class DirichletStrategy implements PartitionStrategy {
+export class DirichletStrategy extends PartitionedStrategy {
   readonly name = 'dirichlet';
-  private readonly parts: PartitionBatches;
+  protected readonly parts: PartitionBatches;
   private readonly split: DirichletSplit;
   private readonly alpha: number;
   private readonly draws: number;
   private readonly batchSize: number;
 
   constructor(opts: StrategyOptions) {
+    super();
     const classSizes = validateStrategyOptions(this.name, opts);
     const { labels, numClasses: C, workers: W, batchSize: B, seed } = opts;
     const alpha = opts.alpha ?? STRATEGY_DEFAULTS.alpha;
@@ -113,18 +113,6 @@ export class DirichletStrategy implements PartitionStrategy {
   /** How many draws it took until every worker owned at least B samples (1 = the first). */
   drawsNeeded(): number {
     return this.draws;
-  }
-
-  batch(step: number, worker: number): Uint32Array {
-    return this.parts.batch(step, worker);
-  }
-
-  partition(worker: number): Uint32Array {
-    return this.parts.partition(worker);
-  }
-
-  partitionCounts(): number[][] {
-    return this.parts.partitionCounts();
   }
 
   describe(): string {

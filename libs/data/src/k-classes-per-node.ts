@@ -15,8 +15,7 @@
  * equal consecutive pieces (sizes within 1, larger first) among its holders in worker order.
  */
 import { DataError } from './errors';
-import type { PartitionStrategy } from './partition';
-import { evenSplit, PartitionBatches, shuffledClassIds, UNOWNED } from './partition';
+import { evenSplit, PartitionBatches, PartitionedStrategy, shuffledClassIds, UNOWNED } from './partition';
 import { deriveSeed, permutation, SplitMix32 } from './prng';
 import type { StrategyOptions } from './strategy';
 import { plural, STRATEGY_DEFAULTS, validateStrategyOptions } from './strategy';
@@ -25,9 +24,9 @@ const TAG_CLASSES = 0x6b636c; // 'kcl'
 const TAG_UNCOVERED = 0x6b756e; // 'kun'
 const TAG_DEAL = 0x6b646c; // 'kdl'
 
-export class KClassesPerNodeStrategy implements PartitionStrategy {
+export class KClassesPerNodeStrategy extends PartitionedStrategy {
   readonly name = 'k-classes-per-node';
-  private readonly parts: PartitionBatches;
+  protected readonly parts: PartitionBatches;
   private readonly classes: number[][];
   private readonly unused: number[];
   private readonly numClasses: number;
@@ -35,6 +34,7 @@ export class KClassesPerNodeStrategy implements PartitionStrategy {
   private readonly batchSize: number;
 
   constructor(opts: StrategyOptions) {
+    super();
     validateStrategyOptions(this.name, opts);
     const { labels, numClasses: C, workers: W, seed } = opts;
     const k = opts.classesPerNode ?? STRATEGY_DEFAULTS.classesPerNode;
@@ -79,18 +79,6 @@ export class KClassesPerNodeStrategy implements PartitionStrategy {
   /** Classes held by no worker (only when W*k < C), ascending. */
   unusedClasses(): number[] {
     return this.unused.slice();
-  }
-
-  batch(step: number, worker: number): Uint32Array {
-    return this.parts.batch(step, worker);
-  }
-
-  partition(worker: number): Uint32Array {
-    return this.parts.partition(worker);
-  }
-
-  partitionCounts(): number[][] {
-    return this.parts.partitionCounts();
   }
 
   describe(): string {

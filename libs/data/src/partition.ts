@@ -147,3 +147,25 @@ export class PartitionBatches {
     return `${min}..${max} samples (${steps(min)}..${steps(max)} steps per local epoch)`;
   }
 }
+
+/**
+ * What every partition strategy does the same way: batches, partitions and counts come from its
+ * PartitionBatches. Subclasses decide who owns which sample and build `parts` from that.
+ */
+export abstract class PartitionedStrategy implements PartitionStrategy {
+  abstract readonly name: PartitionStrategy['name'];
+  protected abstract readonly parts: PartitionBatches;
+  abstract describe(): string;
+
+  batch(step: number, worker: number): Uint32Array {
+    return this.parts.batch(step, worker);
+  }
+
+  partition(worker: number): Uint32Array {
+    return this.parts.partition(worker);
+  }
+
+  partitionCounts(): number[][] {
+    return this.parts.partitionCounts();
+  }
+}

@@ -11,17 +11,16 @@
  * and 2S classes.
  */
 import { DataError } from './errors';
-import type { PartitionStrategy } from './partition';
-import { evenSplit, PartitionBatches, shuffledClassIds } from './partition';
+import { evenSplit, PartitionBatches, PartitionedStrategy, shuffledClassIds } from './partition';
 import { deriveSeed, permutation } from './prng';
 import type { StrategyOptions } from './strategy';
 import { plural, STRATEGY_DEFAULTS, validateStrategyOptions } from './strategy';
 
 const TAG_SHARDS = 0x736864; // 'shd'
 
-export class ShardStrategy implements PartitionStrategy {
+export class ShardStrategy extends PartitionedStrategy {
   readonly name = 'shard';
-  private readonly parts: PartitionBatches;
+  protected readonly parts: PartitionBatches;
   /** All training ids, label-sorted (ties seeded). */
   private readonly sorted: Uint32Array;
   /** Shard j is sorted[starts[j] .. starts[j + 1]). */
@@ -32,6 +31,7 @@ export class ShardStrategy implements PartitionStrategy {
   private readonly batchSize: number;
 
   constructor(opts: StrategyOptions) {
+    super();
     validateStrategyOptions(this.name, opts);
     const { labels, numClasses: C, workers: W, batchSize: B, seed } = opts;
     const S = opts.shardsPerNode ?? STRATEGY_DEFAULTS.shardsPerNode;
@@ -89,18 +89,6 @@ export class ShardStrategy implements PartitionStrategy {
       throw new RangeError(`shard must be an integer in 0..${this.starts.length - 2}, got ${j}`);
     }
     return this.sorted.slice(this.starts[j], this.starts[j + 1]);
-  }
-
-  batch(step: number, worker: number): Uint32Array {
-    return this.parts.batch(step, worker);
-  }
-
-  partition(worker: number): Uint32Array {
-    return this.parts.partition(worker);
-  }
-
-  partitionCounts(): number[][] {
-    return this.parts.partitionCounts();
   }
 
   describe(): string {
