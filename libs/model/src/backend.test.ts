@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, it, expect } from 'vitest';
-import { BACKEND_CHOICES, BackendError, initBackend } from './backend';
+import { BACKEND_CHOICES, BackendError, describeBackend, initBackend, setBlasThreads } from './backend';
+import { nativeAvailable } from './testing/native';
 
 /** Whether @tensorflow/tfjs-node can be loaded here (it cannot on our machines, but CI images may have it). */
 function tfjsNodeLoadable(): boolean {
@@ -16,15 +17,25 @@ function tfjsNodeLoadable(): boolean {
 
 describe('initBackend', () => {
   const hasTfjsNode = tfjsNodeLoadable();
+  const hasNative = nativeAvailable();
+  const auto = hasTfjsNode ? 'tensorflow' : hasNative ? 'native' : 'wasm';
 
   it('lists the choices', () => {
-    expect([...BACKEND_CHOICES].sort()).toEqual(['auto', 'cpu', 'tensorflow', 'wasm']);
+    expect([...BACKEND_CHOICES].sort()).toEqual(['auto', 'cpu', 'native', 'tensorflow', 'wasm']);
   });
 
-  it("'auto' picks tensorflow when tfjs-node loads, otherwise wasm", async () => {
+  it("'auto' picks tensorflow when tfjs-node loads, else native when the OpenBLAS addon is built, else wasm", async () => {
     const chosen = await initBackend('auto');
-    expect(chosen).toBe(hasTfjsNode ? 'tensorflow' : 'wasm');
+    expect(chosen).toBe(auto);
     expect(tf.getBackend()).toBe(chosen);
+    expect(describeBackend(chosen)).toBe(chosen);
+  });
+
+  it.runIf(hasNative)('native: BLAS threads can be set, and a bad count is refused', async () => {
+    expect(await initBackend('native')).toBe('native');
+    setBlasThreads(2);
+    setBlasThreads(1);
+    expect(() => setBlasThreads(0)).toThrow(BackendError);
   });
 
   it("'tensorflow' fails with a one-line BackendError when tfjs-node is not loadable", async () => {
@@ -55,7 +66,7 @@ describe('initBackend', () => {
     // A tensor created on wasm is still usable after the switch (tfjs moves its data).
     expect(Array.from(tf.mul(t, 2).dataSync())).toEqual([2, 4, 6]);
     expect(await initBackend('wasm')).toBe('wasm');
-    expect(await initBackend('auto')).toBe(hasTfjsNode ? 'tensorflow' : 'wasm');
+    expect(await initBackend('auto')).toBe(auto);
     t.dispose();
   });
 

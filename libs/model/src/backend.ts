@@ -4,16 +4,23 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 // Importing the wasm package registers the 'wasm' backend with tfjs-core as a side effect.
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { loadNative } from '@shardlab/native';
 import { registerWasmKernels } from './conv-grad';
+import { NATIVE_BACKEND, registerNativeBackend } from './native-kernels';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
 export const BACKEND_CHOICES: readonly BackendChoice[] = Object.freeze([
   'auto',
   'tensorflow',
+  'native',
   'wasm',
   'cpu',
 ] as const);
+/** The order 'auto' tries them in: fastest first. */
+const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'native', 'wasm', 'cpu'];
+/** What --backend says in every command's --help. */
+export const BACKEND_HELP = 'TensorFlow.js backend; auto = tensorflow, else native (OpenBLAS), else wasm, else cpu';
 
 /** An explicitly requested backend cannot be used; the message is a single line meant for CLI output. */
 export class BackendError extends Error {
@@ -88,6 +95,12 @@ async function activate(name: BackendName): Promise<void> {
       if (!status.ok) throw new BackendError(`tensorflow backend unavailable: ${status.reason}`);
       break;
     }
+    case 'native': {
+      const native = loadNative();
+      if (!native.ok) throw new BackendError(`native backend unavailable: ${native.reason}`);
+      registerNativeBackend(native.addon);
+      break;
+    }
     case 'wasm':
       configureWasmPaths();
       // The kernels wasm lacks for training a CNN (Conv2DBackpropFilter); idempotent.
@@ -105,9 +118,9 @@ async function activate(name: BackendName): Promise<void> {
   }
   if (!ok) throw new BackendError(`${name} backend failed to initialise`);
   await tf.ready();
-  if (name === 'cpu') {
-    // The cpu backend prints a banner recommending tfjs-node on first use; we already chose
-    // the fastest backend available and say which, so the banner only clutters the output.
+  if (name === 'cpu' || name === NATIVE_BACKEND) {
+    // The cpu backend (native is one) prints a banner recommending tfjs-node on first use; we already
+    // chose the fastest backend available and say which, so the banner only clutters the output.
     (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   }
 }
@@ -126,7 +139,7 @@ async function select(choice: BackendChoice): Promise<BackendName> {
     await activate(autoResolved);
     return autoResolved;
   }
-  for (const candidate of ['tensorflow', 'wasm', 'cpu'] as const) {
+  for (const candidate of AUTO_ORDER) {
     try {
       await activate(candidate);
       autoResolved = candidate;
@@ -135,11 +148,46 @@ async function select(choice: BackendChoice): Promise<BackendName> {
       if (!(err instanceof BackendError)) throw err;
     }
   }
-  throw new BackendError('no TensorFlow.js backend could be initialised (tried tensorflow, wasm, cpu)');
+  throw new BackendError(`no TensorFlow.js backend could be initialised (tried ${AUTO_ORDER.join(', ')})`);
 }
 
 /**
- * 'auto': tensorflow if @tensorflow/tfjs-node loads, else wasm, else cpu. An explicit choice that is
+ * Threads OpenBLAS may use in this process (native backend). One by default: shardlab's parallelism comes
+ * from trainer processes, and two BLAS threads per trainer on a 2-core machine only fight each other.
+ * Throws BackendError when the native backend is unavailable.
+ */
+export function setBlasThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new BackendError(`BLAS threads must be an integer >= 1, got ${threads}`);
+  const native = loadNative();
+  if (!native.ok) throw new BackendError(`native backend unavailable: ${native.reason}`);
+  native.addon.setThreads(threads);
+}
+
+/**
+ * Why the native backend cannot be used here, or null when it can. For the one line a process prints at start
+ * when 'auto' settles for something slower.
+ */
+export function nativeUnavailableReason(): string | null {
+  const native = loadNative();
+  return native.ok ? null : native.reason;
+}
+
+let unavailableSaid = false;
+
+/**
+ * The backend in use, for a log line: its name, and the first time a process settles below native, why native
+ * is not used (said once, not on every run of a sweep).
+ */
+export function describeBackend(name: BackendName): string {
+  const why = (name === 'wasm' || name === 'cpu') && !unavailableSaid ? nativeUnavailableReason() : null;
+  if (!why) return name;
+  unavailableSaid = true;
+  return `${name} (native backend unavailable: ${why})`;
+}
+
+/**
+ * 'auto': tensorflow if @tensorflow/tfjs-node loads, else native if the OpenBLAS addon was built, else wasm,
+ * else cpu. An explicit choice that is
  * unavailable throws BackendError with a one-line reason. Returns the backend actually in use.
  * Idempotent, and switching between backends within one process is supported: tensors created on
  * one backend are moved by tfjs the first time they are used on another.

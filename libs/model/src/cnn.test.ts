@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, it, expect, beforeAll } from 'vitest';
 import { initBackend } from './backend';
+import { testBackends } from './testing/native';
 import { Cnn } from './cnn';
 import { Mlp } from './mlp';
 import { createModel } from './model';
@@ -91,7 +92,7 @@ const specs: { label: string; spec: ModelSpec; n: number }[] = [
   },
 ];
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of testBackends()) {
   describe(`Cnn on ${backend}`, () => {
     beforeAll(async () => {
       expect(await initBackend(backend)).toBe(backend);

@@ -1,4 +1,4 @@
-export { BACKEND_CHOICES, BackendError, initBackend, type BackendChoice, type BackendName } from './backend';
+export { BACKEND_CHOICES, BACKEND_HELP, BackendError, describeBackend, initBackend, nativeUnavailableReason, setBlasThreads, type BackendChoice, type BackendName } from './backend';
 export {
   DEFAULT_CNN_FILTERS,
   DEFAULT_GROUPS,

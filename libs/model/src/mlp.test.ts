@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, it, expect, beforeAll } from 'vitest';
 import { initBackend } from './backend';
+import { testBackends } from './testing/native';
 import { Mlp } from './mlp';
 import { autodiffGradient } from './reference';
 import { initParams, mulberry32, paramShapes, type ModelSpec } from './spec';
@@ -60,7 +61,7 @@ const specs: { label: string; spec: ModelSpec; n: number }[] = [
   { label: 'single sample', spec: { kind: 'mlp', inputSize: 6, hidden: [4, 4], classes: 2, initSeed: 6 }, n: 1 },
 ];
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of testBackends()) {
   describe(`Mlp on ${backend}`, () => {
     beforeAll(async () => {
       expect(await initBackend(backend)).toBe(backend);

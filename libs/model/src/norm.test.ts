@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, it, expect, beforeAll } from 'vitest';
 import { initBackend } from './backend';
+import { testBackends } from './testing/native';
 import { Mlp } from './mlp';
 import { autodiffGradient } from './reference';
 import { bufferShapes, initBuffers, initParams, mulberry32, paramShapes, type ModelSpec } from './spec';
@@ -157,7 +158,7 @@ const CASES: { label: string; spec: Omit<ModelSpec, 'norm'>; n: number }[] = [
   { label: '6-8-2, 2 groups, batch 2', spec: { kind: 'mlp', inputSize: 6, hidden: [8], classes: 2, initSeed: 6, groups: 2 }, n: 2 },
 ];
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of testBackends()) {
   describe(`Mlp with normalisation on ${backend}`, () => {
     beforeAll(async () => {
       expect(await initBackend(backend)).toBe(backend);
@@ -347,7 +348,7 @@ describe('SyncBN', () => {
    */
   const SYNC_TOLERANCE = 1e-6;
 
-  for (const backend of ['cpu', 'wasm'] as const) {
+  for (const backend of testBackends()) {
     it(`on ${backend}: the weighted average of ${W} SyncBN workers equals single-node BatchNorm on the concatenated batch`, async () => {
       await initBackend(backend);
       const params = perturbedParams(spec);

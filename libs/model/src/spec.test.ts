@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { initBackend } from './backend';
+import { testBackends } from './testing/native';
 import { Mlp } from './mlp';
 import { Cnn } from './cnn';
 import { bufferCount, bufferShapes, initBuffers, initParams, paramCount, paramShapes, resolveSpec, validateSpec, type ModelSpec } from './spec';
@@ -118,7 +119,7 @@ describe('cnn specs', () => {
   });
 
   it('yields identical parameters inside Cnn on cpu and wasm', async () => {
-    for (const backend of ['cpu', 'wasm'] as const) {
+    for (const backend of testBackends()) {
       await initBackend(backend);
       const model = new Cnn(cnn);
       try {

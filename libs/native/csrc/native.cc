@@ -1,0 +1,341 @@
+// shardlab's native compute: OpenBLAS sgemm and the convolution lowerings (im2col / col2im) around it.
+// TypeScript (libs/model/src/native-kernels.ts) registers these as TensorFlow.js kernels; everything here
+// is a pure function of its typed-array arguments, writes only into the output array it is given, and runs
+// on the calling (Node main) thread. Layouts are TensorFlow's: row-major matrices, NHWC images, HWIO filters.
+#include <napi.h>
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+extern "C" {
+void openblas_set_num_threads(int);
+int openblas_get_num_threads(void);
+char* openblas_get_config(void);
+}
+
+namespace {
+
+// Scratch for the im2col matrix, reused across calls (Node calls us from one thread).
+std::vector<float> scratch;
+
+float* Scratch(size_t n) {
+  if (scratch.size() < n) scratch.resize(n);
+  return scratch.data();
+}
+
+bool Fail(Napi::Env env, const char* message) {
+  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+  return false;
+}
+
+// A Float32Array argument with at least `need` elements.
+bool F32(const Napi::CallbackInfo& info, size_t i, size_t need, float** out, const char* name) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    std::string m = std::string(name) + " must be a Float32Array";
+    return Fail(info.Env(), m.c_str());
+  }
+  auto a = info[i].As<Napi::Float32Array>();
+  if (a.ElementLength() < need) {
+    std::string m = std::string(name) + " is too short: need " + std::to_string(need) + ", got " + std::to_string(a.ElementLength());
+    return Fail(info.Env(), m.c_str());
+  }
+  *out = a.Data();
+  return true;
+}
+
+// Integer arguments info[from .. from+n-1], each >= 0.
+bool Ints(const Napi::CallbackInfo& info, size_t from, size_t n, long* out) {
+  for (size_t k = 0; k < n; k++) {
+    if (!info[from + k].IsNumber()) return Fail(info.Env(), "expected an integer argument");
+    long v = info[from + k].As<Napi::Number>().Int64Value();
+    if (v < 0) return Fail(info.Env(), "integer arguments must be >= 0");
+    out[k] = v;
+  }
+  return true;
+}
+
+// C[m,n] = op(A) op(B) (+ C when accumulate), row-major; op(A) is [m,k], op(B) is [k,n].
+// sgemm(transA, transB, m, n, k, A, B, C, accumulate)
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (info.Length() < 9) {
+    Fail(env, "sgemm(transA, transB, m, n, k, a, b, c, accumulate)");
+    return env.Undefined();
+  }
+  bool ta = info[0].ToBoolean(), tb = info[1].ToBoolean();
+  long d[3];
+  if (!Ints(info, 2, 3, d)) return env.Undefined();
+  long m = d[0], n = d[1], k = d[2];
+  float *a, *b, *c;
+  if (!F32(info, 5, size_t(m * k), &a, "a") || !F32(info, 6, size_t(k * n), &b, "b") || !F32(info, 7, size_t(m * n), &c, "c")) return env.Undefined();
+  float beta = info[8].ToBoolean() ? 1.0f : 0.0f;
+  if (m == 0 || n == 0) return env.Undefined();
+  if (k == 0) {
+    if (beta == 0.0f) std::fill(c, c + m * n, 0.0f);
+    return env.Undefined();
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k), 1.0f, a,
+              int(ta ? m : k), b, int(tb ? k : n), beta, c, int(n));
+  return env.Undefined();
+}
+
+// The geometry of one NHWC convolution, as tfjs's computeConv2DInfo describes it.
+struct Conv {
+  long n, h, w, c;        // input
+  long kh, kw, f;         // filter [kh, kw, c, f]
+  long sh, sw, dh, dw;    // strides, dilations
+  long top, left;         // padding before
+  long oh, ow;            // output
+  long Rows() const { return n * oh * ow; }
+  long Cols() const { return kh * kw * c; }
+};
+
+// Three arrays, then the geometry in the order n h w c kh kw f sh sw dh dw top left oh ow.
+bool ReadConv(const Napi::CallbackInfo& info, const char* usage, Conv* g) {
+  if (info.Length() < 18) return Fail(info.Env(), usage);
+  long v[15];
+  if (!Ints(info, 3, 15, v)) return false;
+  *g = Conv{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  if (g->sh == 0 || g->sw == 0 || g->dh == 0 || g->dw == 0) return Fail(info.Env(), "strides and dilations must be >= 1");
+  return true;
+}
+
+// The filter columns j of window column xo that fall inside the image: [*lo, *hi).
+inline void ValidColumns(const Conv& g, long xo, long* lo, long* hi) {
+  long first = xo * g.sw - g.left;  // input column of j = 0
+  *lo = 0;
+  *hi = g.kw;
+  while (*lo < g.kw && first + *lo * g.dw < 0) (*lo)++;
+  while (*hi > *lo && first + (*hi - 1) * g.dw >= g.w) (*hi)--;
+}
+
+// cols[Rows, Cols]: row (b, y, x) holds the receptive field of output pixel (y, x) of image b,
+// ordered (i, j, channel) like the HWIO filter flattened to [kh * kw * c, f]; padding reads as 0.
+// With dilation 1 the in-image part of a filter row is one contiguous run of the input, copied as a block.
+void Im2col(const float* x, const Conv& g, float* cols) {
+  const long K = g.Cols(), C = g.c, rowLen = g.kw * C;
+  for (long b = 0; b < g.n; b++)
+    for (long y = 0; y < g.oh; y++)
+      for (long xo = 0; xo < g.ow; xo++) {
+        float* row = cols + ((b * g.oh + y) * g.ow + xo) * K;
+        long lo, hi;
+        ValidColumns(g, xo, &lo, &hi);
+        long first = xo * g.sw - g.left;
+        for (long i = 0; i < g.kh; i++) {
+          long iy = y * g.sh + i * g.dh - g.top;
+          float* dst = row + i * rowLen;
+          if (iy < 0 || iy >= g.h || lo >= hi) {
+            std::fill(dst, dst + rowLen, 0.0f);
+            continue;
+          }
+          const float* src = x + ((b * g.h + iy) * g.w + first) * C;
+          std::fill(dst, dst + lo * C, 0.0f);
+          if (g.dw == 1) {
+            std::memcpy(dst + lo * C, src + lo * C, sizeof(float) * (hi - lo) * C);
+          } else {
+            for (long j = lo; j < hi; j++) std::memcpy(dst + j * C, src + j * g.dw * C, sizeof(float) * C);
+          }
+          std::fill(dst + hi * C, dst + rowLen, 0.0f);
+        }
+      }
+}
+
+// The adjoint of Im2col: dx = 0, then every column entry is added back to the input pixel it came from.
+void Col2im(const float* cols, const Conv& g, float* dx) {
+  const long K = g.Cols(), C = g.c, rowLen = g.kw * C;
+  std::fill(dx, dx + g.n * g.h * g.w * C, 0.0f);
+  for (long b = 0; b < g.n; b++)
+    for (long y = 0; y < g.oh; y++)
+      for (long xo = 0; xo < g.ow; xo++) {
+        const float* row = cols + ((b * g.oh + y) * g.ow + xo) * K;
+        long lo, hi;
+        ValidColumns(g, xo, &lo, &hi);
+        long first = xo * g.sw - g.left;
+        for (long i = 0; i < g.kh; i++) {
+          long iy = y * g.sh + i * g.dh - g.top;
+          if (iy < 0 || iy >= g.h) continue;
+          const float* src = row + i * rowLen;
+          float* dst = dx + ((b * g.h + iy) * g.w + first) * C;
+          if (g.dw == 1) {
+            for (long e = lo * C; e < hi * C; e++) dst[e] += src[e];
+          } else {
+            for (long j = lo; j < hi; j++)
+              for (long ch = 0; ch < C; ch++) dst[j * g.dw * C + ch] += src[j * C + ch];
+          }
+        }
+      }
+}
+
+// conv2d(x, filter, out, ...geometry[, bias, relu]): out[n, oh, ow, f] = im2col(x) [Rows, K] x filter [K, f],
+// then + bias[f] (a Float32Array of f values, or null) and max(0, .) when relu is true.
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  Conv g;
+  if (!ReadConv(info, "conv2d(x, filter, out, geometry x15)", &g)) return env.Undefined();
+  float *x, *filter, *out;
+  if (!F32(info, 0, size_t(g.n * g.h * g.w * g.c), &x, "x") || !F32(info, 1, size_t(g.Cols() * g.f), &filter, "filter") ||
+      !F32(info, 2, size_t(g.Rows() * g.f), &out, "out"))
+    return env.Undefined();
+  if (g.Rows() == 0 || g.f == 0) return env.Undefined();
+  float* cols = Scratch(size_t(g.Rows() * g.Cols()));
+  Im2col(x, g, cols);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(g.Rows()), int(g.f), int(g.Cols()), 1.0f, cols, int(g.Cols()), filter,
+              int(g.f), 0.0f, out, int(g.f));
+  float* bias = nullptr;
+  if (info.Length() > 18 && !info[18].IsNull() && !info[18].IsUndefined() && !F32(info, 18, size_t(g.f), &bias, "bias")) return env.Undefined();
+  bool relu = info.Length() > 19 && info[19].ToBoolean();
+  if (bias || relu) {
+    for (long r = 0; r < g.Rows(); r++) {
+      float* o = out + r * g.f;
+      if (bias)
+        for (long k = 0; k < g.f; k++) o[k] += bias[k];
+      if (relu)
+        for (long k = 0; k < g.f; k++) o[k] = o[k] > 0.0f ? o[k] : 0.0f;
+    }
+  }
+  return env.Undefined();
+}
+
+// conv2dBackpropFilter(x, dy, dw, ...geometry): dw [K, f] = im2col(x)^T [K, Rows] x dy [Rows, f].
+Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  Conv g;
+  if (!ReadConv(info, "conv2dBackpropFilter(x, dy, dw, geometry x15)", &g)) return env.Undefined();
+  float *x, *dy, *dw;
+  if (!F32(info, 0, size_t(g.n * g.h * g.w * g.c), &x, "x") || !F32(info, 1, size_t(g.Rows() * g.f), &dy, "dy") ||
+      !F32(info, 2, size_t(g.Cols() * g.f), &dw, "dw"))
+    return env.Undefined();
+  if (g.Rows() == 0) {
+    std::fill(dw, dw + g.Cols() * g.f, 0.0f);
+    return env.Undefined();
+  }
+  float* cols = Scratch(size_t(g.Rows() * g.Cols()));
+  Im2col(x, g, cols);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(g.Cols()), int(g.f), int(g.Rows()), 1.0f, cols, int(g.Cols()), dy, int(g.f),
+              0.0f, dw, int(g.f));
+  return env.Undefined();
+}
+
+// conv2dBackpropInput(dy, filter, dx, ...geometry): dcols [Rows, K] = dy [Rows, f] x filter^T [f, K]; dx = col2im(dcols).
+Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  Conv g;
+  if (!ReadConv(info, "conv2dBackpropInput(dy, filter, dx, geometry x15)", &g)) return env.Undefined();
+  float *dy, *filter, *dx;
+  if (!F32(info, 0, size_t(g.Rows() * g.f), &dy, "dy") || !F32(info, 1, size_t(g.Cols() * g.f), &filter, "filter") ||
+      !F32(info, 2, size_t(g.n * g.h * g.w * g.c), &dx, "dx"))
+    return env.Undefined();
+  float* cols = Scratch(size_t(g.Rows() * g.Cols()));
+  if (g.Rows() > 0 && g.Cols() > 0) {
+    if (g.f == 0) std::fill(cols, cols + g.Rows() * g.Cols(), 0.0f);
+    else
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(g.Rows()), int(g.Cols()), int(g.f), 1.0f, dy, int(g.f), filter, int(g.f),
+                  0.0f, cols, int(g.Cols()));
+  }
+  Col2im(cols, g, dx);
+  return env.Undefined();
+}
+
+// Max-pool geometry: n h w c, window kh kw, strides sh sw, padding top left, output oh ow.
+struct Pool {
+  long n, h, w, c, kh, kw, sh, sw, top, left, oh, ow;
+};
+
+// For every output element, the input index of its window's first strict maximum in row-major window order
+// (-1 when the window has no number greater than -inf), the way tfjs's cpu backend picks it; NaN never wins.
+template <typename Visit>
+void ForEachPoolMax(const float* x, const Pool& p, Visit visit) {
+  for (long b = 0; b < p.n; b++)
+    for (long yr = 0; yr < p.oh; yr++) {
+      long r0 = yr * p.sh - p.top, r1 = std::min(p.h, r0 + p.kh);
+      for (long yc = 0; yc < p.ow; yc++) {
+        long c0 = yc * p.sw - p.left, c1 = std::min(p.w, c0 + p.kw);
+        long o = ((b * p.oh + yr) * p.ow + yc) * p.c;
+        for (long d = 0; d < p.c; d++) {
+          float best = -std::numeric_limits<float>::infinity();
+          long at = -1;
+          for (long r = std::max(0L, r0); r < r1; r++)
+            for (long cc = std::max(0L, c0); cc < c1; cc++) {
+              long i = ((b * p.h + r) * p.w + cc) * p.c + d;
+              if (x[i] > best) {
+                best = x[i];
+                at = i;
+              }
+            }
+          visit(o + d, at);
+        }
+      }
+    }
+}
+
+bool ReadPool(const Napi::CallbackInfo& info, const char* usage, Pool* p) {
+  if (info.Length() < 15) return Fail(info.Env(), usage);
+  long v[12];
+  if (!Ints(info, 3, 12, v)) return false;
+  *p = Pool{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+  return true;
+}
+
+// maxPool(x, out, unused, ...pool geometry): out = the window maxima (-inf for a window without numbers).
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  Pool p;
+  if (!ReadPool(info, "maxPool(x, out, null, geometry x12)", &p)) return env.Undefined();
+  float *x, *out;
+  if (!F32(info, 0, size_t(p.n * p.h * p.w * p.c), &x, "x") || !F32(info, 1, size_t(p.n * p.oh * p.ow * p.c), &out, "out")) return env.Undefined();
+  ForEachPoolMax(x, p, [&](long o, long at) { out[o] = at >= 0 ? x[at] : -std::numeric_limits<float>::infinity(); });
+  return env.Undefined();
+}
+
+// maxPoolGrad(x, dy, dx, ...pool geometry): dx = 0, then each dy is added at its window's maximum.
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  Pool p;
+  if (!ReadPool(info, "maxPoolGrad(x, dy, dx, geometry x12)", &p)) return env.Undefined();
+  float *x, *dy, *dx;
+  if (!F32(info, 0, size_t(p.n * p.h * p.w * p.c), &x, "x") || !F32(info, 1, size_t(p.n * p.oh * p.ow * p.c), &dy, "dy") ||
+      !F32(info, 2, size_t(p.n * p.h * p.w * p.c), &dx, "dx"))
+    return env.Undefined();
+  std::fill(dx, dx + p.n * p.h * p.w * p.c, 0.0f);
+  ForEachPoolMax(x, p, [&](long o, long at) {
+    if (at >= 0) dx[at] += dy[o];
+  });
+  return env.Undefined();
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  long n;
+  if (!Ints(info, 0, 1, &n)) return info.Env().Undefined();
+  if (n < 1) {
+    Fail(info.Env(), "threads must be >= 1");
+    return info.Env().Undefined();
+  }
+  openblas_set_num_threads(int(n));
+  return info.Env().Undefined();
+}
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), openblas_get_num_threads()); }
+
+Napi::Value Config(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), openblas_get_config()); }
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // One BLAS thread per process unless told otherwise: shardlab's parallelism comes from trainer processes.
+  openblas_set_num_threads(1);
+  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
+  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("config", Napi::Function::New(env, Config));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(shardlab_native, Init)

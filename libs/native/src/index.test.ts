@@ -1,0 +1,74 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadNative, loadNativeFrom } from './index';
+
+describe('loadNativeFrom (what a machine without the addon reports)', () => {
+  const dirs: string[] = [];
+  const fresh = () => {
+    const d = mkdtempSync(join(tmpdir(), 'shardlab-native-'));
+    dirs.push(d);
+    return d;
+  };
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it('never built: names the Debian package to install', () => {
+    const r = loadNativeFrom(fresh());
+    expect(r).toEqual({ ok: false, reason: expect.stringContaining('libopenblas-dev') });
+  });
+
+  it('the install script recorded why it did not build: that reason, as one line', () => {
+    const d = fresh();
+    mkdirSync(join(d, 'build'));
+    writeFileSync(join(d, 'build', 'status.json'), JSON.stringify({ built: false, reason: 'OpenBLAS development files not found (cblas.h missing): install ...' }));
+    expect(loadNativeFrom(d)).toEqual({ ok: false, reason: 'OpenBLAS development files not found (cblas.h missing): install ...' });
+  });
+
+  it('a binary that does not load: says which file and why, in one line', () => {
+    const d = fresh();
+    mkdirSync(join(d, 'build', 'Release'), { recursive: true });
+    writeFileSync(join(d, 'build', 'Release', 'shardlab_native.node'), 'not an ELF file');
+    const r = loadNativeFrom(d);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.reason).toContain('shardlab_native.node failed to load');
+      expect(r.reason).not.toContain('\n');
+    }
+  });
+});
+
+const native = loadNative();
+if (!native.ok && process.env['SHARDLAB_REQUIRE_NATIVE'] === '1') throw new Error(`SHARDLAB_REQUIRE_NATIVE=1 but: ${native.reason}`);
+
+describe.runIf(native.ok)('the addon', () => {
+  const addon = native.ok ? native.addon : (undefined as never);
+
+  it('sgemm computes op(a) op(b), with and without accumulation', () => {
+    // a = [[1, 2, 3], [4, 5, 6]] (2x3), b = [[1, 0], [0, 1], [1, 1]] (3x2): a b = [[4, 5], [10, 11]].
+    const a = Float32Array.of(1, 2, 3, 4, 5, 6);
+    const b = Float32Array.of(1, 0, 0, 1, 1, 1);
+    const c = new Float32Array(4);
+    addon.sgemm(false, false, 2, 2, 3, a, b, c, false);
+    expect(Array.from(c)).toEqual([4, 5, 10, 11]);
+    addon.sgemm(false, false, 2, 2, 3, a, b, c, true);
+    expect(Array.from(c)).toEqual([8, 10, 20, 22]);
+    // a^T a (3x3) through the transpose flag.
+    const ata = new Float32Array(9);
+    addon.sgemm(true, false, 3, 3, 2, a, a, ata, false);
+    expect(Array.from(ata)).toEqual([17, 22, 27, 22, 29, 36, 27, 36, 45]);
+  });
+
+  it('refuses arrays that are too short or of the wrong type, naming the argument', () => {
+    const a = new Float32Array(6);
+    expect(() => addon.sgemm(false, false, 2, 2, 3, a, a, new Float32Array(3), false)).toThrow('c is too short: need 4, got 3');
+    expect(() => addon.sgemm(false, false, 2, 2, 3, new Float64Array(6) as never, a, a, false)).toThrow('a must be a Float32Array');
+    expect(() => addon.sgemm(false, false, -1, 2, 3, a, a, a, false)).toThrow('>= 0');
+    expect(() => addon.setThreads(0)).toThrow('threads must be >= 1');
+  });
+
+  it('reports its OpenBLAS build and one thread by default', () => {
+    expect(addon.config()).toMatch(/OpenBLAS/);
+    expect(addon.getThreads()).toBe(1);
+  });
+});

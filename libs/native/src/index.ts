@@ -1,0 +1,83 @@
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+
+/**
+ * The addon's functions (csrc/native.cc). Matrices are row-major float32, images NHWC, filters HWIO.
+ * Every function writes only into the output array it is given and throws a TypeError on a wrong argument.
+ */
+export interface NativeAddon {
+  /** c[m, n] = op(a) op(b) (+ c when accumulate); op(a) is [m, k], op(b) is [k, n]. */
+  sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array, accumulate: boolean): void;
+  /** out[n, oh, ow, f] = conv(x[n, h, w, c], filter[kh, kw, c, f]), then + bias[f] (if given) and ReLU (if relu). */
+  conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, ...geometryBiasRelu: [...ConvGeometryArgs, Float32Array | null, boolean]): void;
+  /** dw[kh, kw, c, f] from x and dy[n, oh, ow, f]. */
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, ...geometry: ConvGeometryArgs): void;
+  /** dx[n, h, w, c] from dy[n, oh, ow, f] and the filter. */
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, ...geometry: ConvGeometryArgs): void;
+  /** out[n, oh, ow, c] = the maximum of each window (-Infinity for a window without a number); NaN never wins. */
+  maxPool(x: Float32Array, out: Float32Array, unused: null, ...geometry: PoolGeometryArgs): void;
+  /** dx = 0, then each dy[o] is added where its window's first strict maximum (row-major) is. */
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, ...geometry: PoolGeometryArgs): void;
+  setThreads(threads: number): void;
+  getThreads(): number;
+  /** OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64". */
+  config(): string;
+}
+
+/** n h w c kh kw f strideH strideW dilationH dilationW padTop padLeft outH outW. */
+export type ConvGeometryArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+
+/** n h w c windowH windowW strideH strideW padTop padLeft outH outW. */
+export type PoolGeometryArgs = [number, number, number, number, number, number, number, number, number, number, number, number];
+
+export type NativeStatus = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };
+
+// A require that works both from dist/ (CommonJS) and under vitest, where a bare `require` may be missing.
+const nodeRequire: NodeJS.Require = typeof require === 'function' ? require : createRequire(path.join(process.cwd(), 'index.js'));
+
+let status: NativeStatus | undefined;
+
+/** This package's folder (the addon lands in build/Release/ below it). */
+function packageRoot(): string {
+  return path.dirname(nodeRequire.resolve('@shardlab/native/package.json'));
+}
+
+/** Why the install script did not build the addon, as it recorded it. */
+function recordedReason(root: string): string {
+  try {
+    const s = JSON.parse(fs.readFileSync(path.join(root, 'build', 'status.json'), 'utf8')) as { built?: boolean; reason?: string };
+    if (s.reason) return s.reason;
+  } catch {
+    // No record: the install script never ran here (e.g. node_modules copied without scripts).
+  }
+  return 'the addon was never built here: install the Debian package libopenblas-dev, then run npm ci (or npm rebuild @shardlab/native)';
+}
+
+/**
+ * Loads the addon once. Never throws: a machine without OpenBLAS gets { ok: false } with a one-line reason
+ * that names what to install.
+ */
+export function loadNative(): NativeStatus {
+  if (status) return status;
+  if (process.env['SHARDLAB_NATIVE'] === '0') return (status = { ok: false, reason: 'disabled by SHARDLAB_NATIVE=0' });
+  let root: string;
+  try {
+    root = packageRoot();
+  } catch (err) {
+    return (status = { ok: false, reason: `@shardlab/native is not installed: ${(err as Error).message.split('\n')[0]}` });
+  }
+  return (status = loadNativeFrom(root));
+}
+
+/** Loads build/Release/shardlab_native.node below `root` (this package's folder), or says why it cannot. */
+export function loadNativeFrom(root: string): NativeStatus {
+  const file = path.join(root, 'build', 'Release', 'shardlab_native.node');
+  if (!fs.existsSync(file)) return { ok: false, reason: recordedReason(root) };
+  try {
+    return { ok: true, addon: nodeRequire(file) as NativeAddon, path: file };
+  } catch (err) {
+    // Typically the shared library is gone (libopenblas0 removed after the build).
+    return { ok: false, reason: `${file} failed to load: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
