@@ -16,6 +16,7 @@
 #   DEBIAN_MIRROR     mirror URL (default: parsed from /etc/apt/sources.list{,.d/*.list,.d/*.sources})
 #   NODE_BIN          Node.js binary to copy in      (default: $(command -v node))
 #   BASE_IMAGE_EXTRA_PACKAGES  extra Debian packages for the rootfs (space separated)
+#                              (libopenblas0-pthread is always added: shardlab's native backend links it)
 #   SHARDLAB_CACHE_DIR         cache dir              (default /var/cache/shardlab)
 set -euo pipefail
 
@@ -26,7 +27,7 @@ source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 IMAGE=${BASE_IMAGE:-node:20-bookworm-slim}
 SUITE=bookworm
 # Bump when the rootfs recipe below changes, to invalidate the cached tarball.
-RECIPE_VERSION=1
+RECIPE_VERSION=2
 
 need_cmd docker "run deploy/ensure-docker.sh first"
 timeout 20 docker info >/dev/null 2>&1 \
@@ -79,6 +80,8 @@ else
     if [[ -n $owner ]]; then pkgs[$owner]=1; else host_libs+=("$lib"); fi
   done < <(awk '/=>/ { print $3; next } $1 ~ /^\// { print $1 }' <<<"$ldd_out")
 fi
+# OpenBLAS's runtime library, for the native backend's addon (libs/native) that the images carry.
+pkgs[libopenblas0-pthread]=1
 for p in ${BASE_IMAGE_EXTRA_PACKAGES:-}; do pkgs[$p]=1; done
 include=$(printf '%s\n' "${!pkgs[@]}" | sort | paste -sd, -)
 log "rootfs packages for node's libraries: ${include:-<none>}${host_libs[*]:+; copied from host: ${host_libs[*]}}"

@@ -130,6 +130,8 @@ done <<<"$ls_out"
   for w in "${workspaces[@]}"; do
     printf '%s\n' "$w/package.json" "$w/dist"
     if [[ -d $w/bin ]]; then printf '%s\n' "$w/bin"; fi
+    # A native addon built by npm ci (libs/native: build/Release/*.node, and build/status.json saying why not).
+    for f in "$w"/build/Release/*.node "$w/build/status.json"; do [[ -f $f ]] && printf '%s\n' "$f"; done
   done
   printf '%s\n' proto
 } | tar -C "$ROOT" -cf - "${excludes[@]}" --exclude='*.test.js' --verbatim-files-from -T - | tar -C "$CTX/app" -xf -

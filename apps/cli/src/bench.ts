@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { createStrategy, loadDataset } from '@shardlab/data';
 import { join } from 'node:path';
 import { FlagError, formatOptionHelp, parseFlags, resolveConfig, resolveOptions, type OptionSpec } from '@shardlab/experiment';
 import { BackendError, initBackend, paramCount, timeGradientStep, type BackendName, type ModelSpec } from '@shardlab/model';
@@ -14,15 +15,20 @@ const BENCH_OPTIONS: readonly OptionSpec[] = [
   { key: 'iterations', type: 'int', default: 30, min: 3, max: 100_000, help: 'gradient steps timed per backend' },
   { key: 'messages', type: 'int', default: 200, min: 10, max: 100_000, help: 'gradient messages per transport measurement' },
   { key: 'workerCounts', type: 'int-list', default: [1, 2, 4], min: 1, max: 64, help: 'trainer counts for the end-to-end runs' },
+  { key: 'backends', type: 'string', default: 'native,wasm', valueHint: 'A,B,..', help: 'trainer backends for the end-to-end runs (unavailable ones are skipped)' },
 ];
 
 export const BENCH_USAGE = `Usage: shardlab bench [options]
 
 Figures for the reference MLP 784-128-64-4 at batch 128 (no pass/fail):
-  1. trainer gradient step time and samples/s per TensorFlow.js backend;
-  2. end-to-end samples/s of synchronous training with 1, 2 and 4 trainer processes,
-     and the share of a step not spent computing gradients (communication and waiting);
-  3. gradient bytes/s over gRPC beside a raw TCP socket on the same machine.
+  1. trainer gradient step time and samples/s per TensorFlow.js backend (MLP; CNN at batch 32);
+  2. end-to-end samples/s of synchronous training with 1, 2 and 4 trainer processes per backend,
+     the compute-only bound on this machine's cores and the fraction of it reached, and the share
+     of a step not spent computing gradients (communication and waiting);
+  3. gradient bytes/s over gRPC beside a raw TCP socket on the same machine;
+  4. data: loading 10M synthetic samples, generating a batch, a batch plan far into a run.
+Absolute figures vary 2-3x between machines: run PyTorch DDP beside it on the same machine
+(bash ../shared/anchors/ddp-anchor.sh) and compare ratios.
 
 Options:
 ${formatOptionHelp(BENCH_OPTIONS)}
@@ -34,50 +40,103 @@ const CNN: ModelSpec = { kind: 'cnn', inputSize: 784, hidden: [], classes: 4, in
 const BATCH = 128;
 const CNN_BATCH = 32;
 
-async function stepTimes(iterations: number): Promise<string[][]> {
+interface StepFigures {
+  rows: string[][];
+  /** MLP ms per step, by backend, for the compute-only bound of section 2. */
+  mlpMs: Map<BackendName, number>;
+}
+
+async function stepTimes(iterations: number): Promise<StepFigures> {
   const rows: string[][] = [];
+  const mlpMs = new Map<BackendName, number>();
   const cnnMs = new Map<BackendName, number>();
-  for (const backend of ['tensorflow', 'wasm', 'cpu'] as BackendName[]) {
+  for (const backend of ['tensorflow', 'native', 'wasm', 'cpu'] as BackendName[]) {
     try {
       await initBackend(backend);
     } catch (err) {
       rows.push([backend, 'MLP / CNN', 'unavailable', '-', err instanceof BackendError ? err.message : String(err)]);
       continue;
     }
-    const iters = backend === 'cpu' ? Math.max(3, Math.ceil(iterations / 3)) : iterations;
-    const t = timeGradientStep(REFERENCE, BATCH, iters);
+    const iters = backend === 'cpu' ? Math.max(3, Math.ceil(iterations / 3)) : iterations * 3;
+    const t = timeGradientStep(REFERENCE, BATCH, iters, { warmup: 10 });
+    mlpMs.set(backend, t.msPerStep);
     rows.push([backend, `MLP 784-128-64-4, batch ${BATCH}`, t.msPerStep.toFixed(2), t.samplesPerSecond.toFixed(0), `${iters} steps`]);
     // A CNN step on cpu takes seconds: time few.
-    const cnnIters = backend === 'cpu' ? 2 : Math.max(3, Math.ceil(iterations / 3));
-    const c = timeGradientStep(CNN, CNN_BATCH, cnnIters, { warmup: 1 });
+    const cnnIters = backend === 'cpu' ? 2 : iterations;
+    const c = timeGradientStep(CNN, CNN_BATCH, cnnIters, { warmup: backend === 'cpu' ? 1 : 3 });
     cnnMs.set(backend, c.msPerStep);
     rows.push([backend, `CNN 5x5x8, 5x5x16, batch ${CNN_BATCH}`, c.msPerStep.toFixed(2), c.samplesPerSecond.toFixed(0), `${cnnIters} steps`]);
   }
-  const wasm = cnnMs.get('wasm');
-  const cpu = cnnMs.get('cpu');
-  if (wasm && cpu) rows.push(['wasm vs cpu', 'CNN speed-up', (cpu / wasm).toFixed(0) + 'x', '-', 'wasm has our Conv2DBackpropFilter kernel']);
+  const speedUp = (a: BackendName, b: BackendName, ms: Map<BackendName, number>, what: string, note: string) => {
+    const x = ms.get(a);
+    const y = ms.get(b);
+    if (x && y) rows.push([`${a} vs ${b}`, `${what} speed-up`, (y / x).toFixed(y / x >= 10 ? 0 : 2) + 'x', '-', note]);
+  };
+  speedUp('native', 'wasm', mlpMs, 'MLP', 'OpenBLAS sgemm vs XNNPACK');
+  speedUp('native', 'wasm', cnnMs, 'CNN', 'im2col + sgemm vs XNNPACK conv');
+  speedUp('wasm', 'cpu', cnnMs, 'CNN', 'wasm has our Conv2DBackpropFilter kernel');
+  return { rows, mlpMs };
+}
+
+async function endToEnd(steps: number, counts: number[], backends: string[], mlpMs: Map<BackendName, number>): Promise<string[][]> {
+  const rows: string[][] = [];
+  const cores = availableParallelism();
+  for (const backend of backends as BackendName[]) {
+    const stepMs = mlpMs.get(backend);
+    if (stepMs === undefined) {
+      rows.push([backend, '-', 'unavailable (see section 1)', '-', '-', '-', '-']);
+      continue;
+    }
+    for (const workers of counts) {
+      const out = mkdtempSync(join(tmpdir(), 'shardlab-bench-'));
+      try {
+        const config = resolveConfig({ strategy: 'iid', workers, batchSize: BATCH, steps, evalEvery: steps, samples: 20000, testSamples: 500, backend });
+        const { summary } = await runEmbedded(config, { out, port: 0, quiet: true });
+        if (summary.status !== 'completed') throw new Error(summary.error ?? 'run failed');
+        const samplesPerSecond = (workers * BATCH * summary.stepsCompleted) / summary.wallSeconds;
+        // Compute only: every trainer busy computing gradients, the processes spread over the cores.
+        const bound = (BATCH * Math.min(workers, cores) * 1000) / stepMs;
+        rows.push([
+          backend,
+          String(workers),
+          summary.stepsPerSecond.toFixed(1),
+          samplesPerSecond.toFixed(0),
+          bound.toFixed(0),
+          (100 * (samplesPerSecond / bound)).toFixed(0) + '%',
+          summary.communicationShare === null ? '-' : (100 * summary.communicationShare).toFixed(0) + '%',
+        ]);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    }
+  }
   return rows;
 }
 
-async function endToEnd(steps: number, counts: number[]): Promise<string[][]> {
-  const rows: string[][] = [];
-  for (const workers of counts) {
-    const out = mkdtempSync(join(tmpdir(), 'shardlab-bench-'));
-    try {
-      const config = resolveConfig({ strategy: 'iid', workers, batchSize: BATCH, steps, evalEvery: steps, samples: 20000, testSamples: 500 });
-      const { summary } = await runEmbedded(config, { out, port: 0, quiet: true });
-      if (summary.status !== 'completed') throw new Error(summary.error ?? 'run failed');
-      const samplesPerSecond = (workers * BATCH * summary.stepsCompleted) / summary.wallSeconds;
-      rows.push([
-        String(workers),
-        summary.trainerBackends[0] ?? '-',
-        summary.stepsPerSecond.toFixed(1),
-        samplesPerSecond.toFixed(0),
-        summary.communicationShare === null ? '-' : (100 * summary.communicationShare).toFixed(0) + '%',
-      ]);
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
+/** Section 4: what the data layer costs (formerly timed in unit tests, where timings do not belong). */
+function dataTimes(): string[][] {
+  const time = <T>(f: () => T): [T, number] => {
+    const t0 = performance.now();
+    const r = f();
+    return [r, performance.now() - t0];
+  };
+  const [{ train }, loadMs] = time(() => loadDataset({ dataset: 'synthetic', seed: 42, samples: 10_000_000 }));
+  const ids = Array.from({ length: BATCH }, (_, i) => 1000 + i);
+  train.features(ids);
+  const [, batchMs] = time(() => {
+    for (let r = 0; r < 50; r++) train.features(ids);
+  });
+  const rows = [
+    ['synthetic, 10M samples', 'load (labels only)', loadMs.toFixed(0) + ' ms'],
+    ['synthetic', `features of a ${BATCH} x 784 batch`, (batchMs / 50).toFixed(2) + ' ms'],
+  ];
+  for (const name of ['iid', 'label-per-node', 'dirichlet'] as const) {
+    const s = createStrategy(name, { labels: train.labels, numClasses: 4, workers: 4, batchSize: BATCH, seed: 1 });
+    const [, firstMs] = time(() => s.batch(100_000, 0));
+    const [, nextMs] = time(() => {
+      for (let t = 100_001; t < 100_051; t++) for (let w = 0; w < 4; w++) s.batch(t, w);
+    });
+    rows.push([`${name}, 10M samples, 4 workers`, 'step 100000 (first, then 200 more batches)', `${firstMs.toFixed(0)} ms, then ${(nextMs / 200).toFixed(3)} ms/batch`]);
   }
   return rows;
 }
@@ -163,12 +222,16 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   const params = paramCount(REFERENCE);
   say(`shardlab bench: MLP 784-128-64-4 (${params} parameters, ${((params * 4) / 1e6).toFixed(2)} MB of gradient), batch ${BATCH}\n`);
 
-  say('1. Trainer gradient step (forward + backward), per backend');
-  say(formatTable(['backend', 'model', 'ms/step', 'samples/s', 'note'], await stepTimes(o.iterations as number)) + '\n');
+  say('1. Trainer gradient step (forward + backward), per backend, one thread');
+  const steps = await stepTimes(o.iterations as number);
+  say(formatTable(['backend', 'model', 'ms/step', 'samples/s', 'note'], steps.rows) + '\n');
 
-  say(`2. End-to-end synchronous training (iid, synthetic, ${o.steps} steps, trainers as processes on 127.0.0.1)`);
-  say(formatTable(['trainers', 'backend', 'steps/s', 'samples/s', 'non-compute share'], await endToEnd(o.steps as number, o.workerCounts as number[])));
-  say('non-compute share: 1 - mean trainer gradient time / step wall time (transport, batch building, averaging, waiting).\n');
+  const backends = String(o.backends).split(',').map((b) => b.trim()).filter(Boolean);
+  say(`2. End-to-end synchronous training (iid, synthetic, ${o.steps} steps, trainers as processes on 127.0.0.1, ${availableParallelism()} cores)`);
+  say(formatTable(['backend', 'trainers', 'steps/s', 'samples/s', 'compute-only bound', 'of bound', 'non-compute share'], await endToEnd(o.steps as number, o.workerCounts as number[], backends, steps.mlpMs)));
+  say('compute-only bound: batch x min(trainers, cores) / the single-step time of section 1 (all cores computing, nothing else).');
+  say('non-compute share: 1 - mean trainer gradient time / step wall time (transport, batch building, averaging, waiting).');
+  say('PyTorch DDP on this machine: bash ../shared/anchors/ddp-anchor.sh (compare its "ddp_gloo world 4" samplesPerSec_global).\n');
 
   const payload = new Float32Array(params).map((_, i) => Math.sin(i));
   const messages = o.messages as number;
@@ -178,6 +241,9 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   say(formatTable(['transport', 'MB/s', 'ms/message'], [
     ['gRPC (PushGradient, bytes field)', mb(g), ((payload.byteLength / g) * 1000).toFixed(2)],
     ['raw TCP socket', mb(t), ((payload.byteLength / t) * 1000).toFixed(2)],
-  ]));
+  ]) + '\n');
+
+  say('4. Data layer');
+  say(formatTable(['data', 'operation', 'time'], dataTimes()));
   return 0;
 }

@@ -29,7 +29,7 @@ describe('bad input on the command line', () => {
     ['trainer without coordinator', () => ['trainer'], /--coordinator HOST:PORT is required/],
     ['trainer with a malformed address', () => ['trainer', '--coordinator', 'nowhere'], /--coordinator: expected HOST:PORT/],
     ['unreachable coordinator', () => ['trainer', '--coordinator', '127.0.0.1:1', '--connect-timeout', '1'], /cannot reach the coordinator at 127.0.0.1:1/],
-    ['unknown backend', () => ['run', '--backend', 'cuda'], /--backend: unknown value "cuda"; allowed: auto, tensorflow, wasm, cpu/],
+    ['unknown backend', () => ['run', '--backend', 'cuda'], /--backend: unknown value "cuda"; allowed: auto, tensorflow, native, wasm, cpu/],
     ['stratified batch not divisible by classes', () => ['run', '--strategy', 'stratified', '--batch-size', '30', '--workers', '1'], /--batch-size/],
   ];
 

@@ -11,6 +11,7 @@ import {
   type ExperimentConfig,
   type OptionSpec,
 } from '@shardlab/experiment';
+import { describeBackend, initBackend } from '@shardlab/model';
 import { formatComparison, pct, type RunSummary } from '@shardlab/report';
 import { runEmbedded } from './embedded';
 
@@ -111,8 +112,9 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   const why = auto ? (useFashion ? ' (the Debian package dataset-fashion-mnist is installed)' : ' (Fashion-MNIST not installed: apt-get install dataset-fashion-mnist to use it)') : '';
   const dataName = first.dataset === 'synthetic' ? `synthetic ${first.numClasses}-class data` : `${first.dataset}${first.classes ? ` classes ${first.classes.join(',')}` : ''}`;
   const out = (own.out as string | undefined) ?? defaultOutDir('compare');
+  const backend = describeBackend(await initBackend(first.backend));
   process.stderr.write(
-    `compare: ${strategies.join(' vs ')} on ${dataName}${why}; ${first.workers} workers x batch ${first.batchSize}, ${first.steps} steps, ${first.optimizer} lr ${first.lr}, seed ${first.seed}\n`,
+    `compare: ${strategies.join(' vs ')} on ${dataName}${why}; ${first.workers} workers x batch ${first.batchSize}, ${first.steps} steps, ${first.optimizer} lr ${first.lr}, seed ${first.seed}; backend ${backend}\n`,
   );
   const summaries: RunSummary[] = [];
   for (const config of configs) {

@@ -2,9 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { runCoordinator } from '@shardlab/coordinator';
 import type { ExperimentConfig, RunOutcome } from '@shardlab/experiment';
+import type { BackendChoice } from '@shardlab/model';
 
-/** The CLI entry that child trainer processes run (this package's built main). */
-export const CLI_MAIN = join(__dirname, 'main.js');
+/**
+ * The CLI entry that child trainer processes run: this package's built main. Spelled via ../dist so that it
+ * names the same file whether this module runs from dist/ (the CLI) or from src/ (tests, which build first).
+ */
+export const CLI_MAIN = join(__dirname, '..', 'dist', 'main.js');
 
 export interface EmbeddedOptions {
   out: string;
@@ -12,6 +16,8 @@ export interface EmbeddedOptions {
   quiet?: boolean;
   /** Extra flags for every trainer (tests). */
   trainerArgs?: string[];
+  /** Trainer i runs on trainerBackends[i] instead of --backend (a mixed cluster; tests). */
+  trainerBackends?: readonly BackendChoice[];
   /** See RunOptions in @shardlab/experiment: parameter snapshots / weight divergence reference. */
   saveSnapshots?: boolean;
   reference?: string;
@@ -38,7 +44,11 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
           const name = `trainer-${i}`;
           const child = spawn(
             process.execPath,
-            [CLI_MAIN, 'trainer', '--coordinator', address, '--backend', config.backend, '--name', name, ...(opts.trainerArgs ?? [])],
+            [
+              CLI_MAIN, 'trainer', '--coordinator', address, '--name', name,
+              '--backend', opts.trainerBackends?.[i] ?? config.backend, '--blas-threads', String(config.blasThreads),
+              ...(opts.trainerArgs ?? []),
+            ],
             { stdio: ['ignore', 'ignore', 'pipe'] },
           );
           children.push(child);

@@ -1,10 +1,11 @@
 import { FlagError, describeError, formatOptionHelp, parseFlags, resolveOptions, type OptionSpec } from '@shardlab/experiment';
-import { BACKEND_CHOICES, type BackendChoice } from '@shardlab/model';
+import { BACKEND_CHOICES, BACKEND_HELP, type BackendChoice } from '@shardlab/model';
 import { runTrainer } from './trainer';
 
 export const TRAINER_OPTIONS: readonly OptionSpec[] = [
   { key: 'coordinator', type: 'string', valueHint: 'HOST:PORT', help: 'the coordinator to join (required)' },
-  { key: 'backend', type: 'enum', default: 'auto', choices: BACKEND_CHOICES, help: 'TensorFlow.js backend; auto = tensorflow, else wasm, else cpu' },
+  { key: 'backend', type: 'enum', default: 'auto', choices: BACKEND_CHOICES, help: BACKEND_HELP },
+  { key: 'blasThreads', type: 'int', default: 1, min: 1, max: 256, help: 'native backend: OpenBLAS threads (parallelism comes from trainer processes)' },
   { key: 'name', type: 'string', valueHint: 'NAME', help: 'name shown in the coordinator logs (default: host:pid)' },
   { key: 'connectTimeout', type: 'number', default: 120, min: 0.1, max: 86400, help: 'seconds to keep trying to reach the coordinator' },
   { key: 'protocolVersion', type: 'int', min: 0, max: 2 ** 31 - 1, valueHint: 'N', help: 'send this protocol version instead of ours (testing)' },
@@ -35,6 +36,7 @@ export async function trainerMain(argv: readonly string[]): Promise<number> {
     await runTrainer({
       coordinator,
       backend: o.backend as BackendChoice,
+      blasThreads: o.blasThreads as number,
       name: o.name as string | undefined,
       connectTimeout: o.connectTimeout as number,
       protocolVersion: o.protocolVersion as number | undefined,

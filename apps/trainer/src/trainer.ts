@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { AGGREGATION_NAMES, Replica, localUpdate, modelFromWire, type AggregationName } from '@shardlab/experiment';
 import type { OptimizerName } from '@shardlab/aggregation';
-import { createModel, initBackend, type BackendChoice } from '@shardlab/model';
+import { createModel, describeBackend, initBackend, setBlasThreads, type BackendChoice } from '@shardlab/model';
 import {
   CHANNEL_OPTIONS,
   PROTOCOL_VERSION,
@@ -15,6 +15,8 @@ import { hostname } from 'node:os';
 export interface TrainerOptions {
   coordinator: string;
   backend: BackendChoice;
+  /** OpenBLAS threads when the backend is native (default 1). */
+  blasThreads?: number;
   name?: string;
   /** Seconds to keep trying to reach the coordinator before giving up. */
   connectTimeout: number;
@@ -57,6 +59,7 @@ function describeRpcError(what: string, err: unknown): TrainerError {
 export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
   const log = opts.log ?? (() => undefined);
   const backend = await initBackend(opts.backend);
+  if (backend === 'native') setBlasThreads(opts.blasThreads ?? 1);
   const { Coordinator } = loadCoordinatorService();
   const client: CoordinatorClient = new Coordinator(opts.coordinator, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   try {
@@ -82,7 +85,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     const aggregation = joined.aggregation as AggregationName;
     if (!AGGREGATION_NAMES.includes(aggregation)) throw new TrainerError(`the coordinator asks for aggregation ${JSON.stringify(joined.aggregation)}, which this trainer does not know`);
     const model = createModel(spec);
-    log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${backend}, ${replica.params.length} parameters)`);
+    log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters)`);
 
     let step = 0;
     let stopReason = '';

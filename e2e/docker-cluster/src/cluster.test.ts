@@ -2,6 +2,7 @@ import { PROTOCOL_VERSION, type RunStatus__Output } from '@shardlab/protocol';
 import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+import { loadNative } from '@shardlab/native';
   CoordinatorClient,
   SMALL_DATA,
   grpcStatus,
@@ -105,6 +106,10 @@ describe('a cluster of containers (coordinator + 4 trainers on a Docker network)
     expect(run.config).toMatchObject({ workers: WORKERS, strategy: 'label-per-node', steps: STEPS, dataset: 'synthetic' });
     expect(run.summary).toMatchObject({ status: 'completed', error: null, workers: WORKERS, steps: STEPS, stepsCompleted: STEPS });
     expect(run.hasModel).toBe(true);
+    // The images carry the addon built on this host and OpenBLAS's library: where the host has the native
+    // backend, every container computes on it (and the coordinator evaluates on it).
+    const backend = loadNative().ok ? 'native' : 'wasm';
+    expect(run.summary).toMatchObject({ backend, trainerBackends: Array(WORKERS).fill(backend) });
     expect(run.steps.map((r) => r.step)).toEqual(Array.from({ length: STEPS }, (_, t) => t));
     for (const r of run.steps) {
       expect(r.workerLoss, `step ${r.step}`).toHaveLength(WORKERS);

@@ -88,14 +88,13 @@ describe('createStrategy', () => {
     }
   });
 
-  it('every strategy answers step 10^5 on 10^7 samples quickly (O(batch), not O(step))', () => {
+  // Its speed (O(batch), not O(step)) is measured in `npm run bench` (section "data").
+  it('every strategy answers step 10^5 on 10^7 samples', () => {
     const big = new Uint8Array(10_000_000);
     for (let i = 0; i < big.length; i++) big[i] = Math.imul(i, 0x9e3779b1) >>> 30; // scrambled, roughly balanced
     for (const name of STRATEGY_NAMES) {
       const s = createStrategy(name, { labels: big, numClasses: 4, workers: 4, batchSize: 128, seed: 1 });
-      const t0 = performance.now();
       for (let t = 100_000; t < 100_050; t++) for (let w = 0; w < 4; w++) expect(s.batch(t, w)).toHaveLength(128);
-      expect(performance.now() - t0).toBeLessThan(5000); // dominated by one or two epoch shuffles
     }
   });
 });

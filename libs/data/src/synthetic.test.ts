@@ -88,26 +88,15 @@ describe('synthetic dataset', () => {
     expect(train.labels[9]).toBe(0);
   });
 
-  it('N = 10^7 loads quickly and serves any sample', () => {
-    const t0 = performance.now();
+  // How fast it loads and how fast a batch is generated are in `npm run bench` (section "data").
+  it('N = 10^7 loads and serves any sample', () => {
     const { train } = loadDataset({ dataset: 'synthetic', seed: 42, samples: 10_000_000 });
-    const loadMs = performance.now() - t0;
     expect(train.size).toBe(10_000_000);
     expect(train.labels).toHaveLength(10_000_000);
-    expect(loadMs).toBeLessThan(3000);
     const f = train.features([0, 5_000_000, 9_999_999]);
     expect(f).toHaveLength(3 * 784);
     expect(f.every(Number.isFinite)).toBe(true);
     expect(train.labels[9_999_999]).toBe(9_999_999 % 4);
-  });
-
-  it('generates a 128x784 batch in a few milliseconds', () => {
-    const { train } = small(1);
-    const ids = range(128, 1000);
-    train.features(ids); // warm up the JIT
-    const t0 = performance.now();
-    for (let r = 0; r < 20; r++) train.features(ids);
-    expect((performance.now() - t0) / 20).toBeLessThan(15); // ~1.5 ms on a 2-core box; loose for CI
   });
 
   it('rejects ids outside the split', () => {

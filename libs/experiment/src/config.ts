@@ -1,4 +1,4 @@
-import { BACKEND_CHOICES, type BackendChoice } from '@shardlab/model';
+import { BACKEND_CHOICES, BACKEND_HELP, type BackendChoice } from '@shardlab/model';
 import { OPTIMIZER_NAMES, type OptimizerName } from '@shardlab/aggregation';
 import { STRATEGY_NAMES, type StrategyName } from '@shardlab/data';
 import { flagOf, type OptionSpec } from './options';
@@ -34,6 +34,7 @@ export interface ExperimentConfig {
   checksumEvery: number;
   lossWindow: number;
   backend: BackendChoice;
+  blasThreads: number;
   stepTimeout: number;
   joinTimeout: number;
 }
@@ -84,7 +85,8 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'evalEvery', type: 'int', default: 25, min: 1, max: 10_000_000, help: 'evaluate test accuracy every N steps (and at the end)' },
   { key: 'checksumEvery', type: 'int', default: 10, min: 1, max: 10_000_000, help: 'compare replica parameter checksums every N steps' },
   { key: 'lossWindow', type: 'int', default: 50, min: 2, max: 1_000_000, help: 'window (steps) for the loss swing statistic' },
-  { key: 'backend', type: 'enum', default: 'auto', choices: BACKEND_CHOICES, help: 'TensorFlow.js backend; auto = tensorflow, else wasm, else cpu' },
+  { key: 'backend', type: 'enum', default: 'auto', choices: BACKEND_CHOICES, help: BACKEND_HELP },
+  { key: 'blasThreads', type: 'int', default: 1, min: 1, max: 256, help: 'native backend: OpenBLAS threads per process (parallelism comes from trainer processes)' },
   { key: 'stepTimeout', type: 'number', default: 30, min: 0.1, max: 86400, help: 'seconds to wait for every gradient of a step before declaring a worker lost' },
   { key: 'joinTimeout', type: 'number', default: 300, min: 0.1, max: 86400, help: 'seconds to wait for all workers to join' },
 ];

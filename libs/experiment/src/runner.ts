@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { labelHistogram } from '@shardlab/data';
-import { createModel, initBackend, saveLayersModel, type BackendName, type Model } from '@shardlab/model';
+import { createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type Model } from '@shardlab/model';
 import { JsonlWriter, writeJsonFile, type RunSummary } from '@shardlab/report';
 import type { ExperimentConfig } from './config';
 import { prepareData } from './prepare';
@@ -38,8 +38,9 @@ export interface RunOutcome {
 export async function runExperiment(config: ExperimentConfig, opts: RunOptions): Promise<RunOutcome> {
   const log = opts.log ?? (() => undefined);
   const backend: BackendName = await initBackend(config.backend);
+  if (backend === 'native') setBlasThreads(config.blasThreads);
   const data = prepareData(config);
-  log(`data: ${data.description}; strategy: ${data.strategy.describe()}; coordinator backend: ${backend}`);
+  log(`data: ${data.description}; strategy: ${data.strategy.describe()}; coordinator backend: ${describeBackend(backend)}`);
 
   const metrics = new JsonlWriter(join(opts.out, 'metrics.jsonl'));
   const testIds = Uint32Array.from({ length: data.test.size }, (_, i) => i);
