@@ -118,17 +118,22 @@ describe.runIf(nativeAvailable())('native backend kernels equal the cpu kernels'
     expect(Array.from(nan.native)).toEqual(Array.from(nan.cpu));
   });
 
-  it('Sum over leading, trailing and other axes; same-shape and broadcast Multiply; Step with NaN and alpha', async () => {
+  it('Sum over leading, trailing and other axes; Add, Sub, Multiply, RealDiv with broadcasting; Step with NaN and alpha', async () => {
     for (const axis of [0, [0, 1], [0, 1, 2], 2, [1, 2], 1, [0, 2], -1]) {
       for (const keepDims of [false, true]) {
         const r = await onBoth(() => [random([4, 5, 6])], (x) => tf.sum(x!, axis, keepDims));
         expectClose(r.native, r.cpu, `sum axis ${JSON.stringify(axis)} keepDims ${keepDims}`);
       }
     }
-    const same = await onBoth(() => [random([3, 4]), random([3, 4])], (a, b) => tf.mul(a!, b!));
-    expect(Array.from(same.native)).toEqual(Array.from(same.cpu));
-    const broadcast = await onBoth(() => [random([3, 4]), random([4])], (a, b) => tf.mul(a!, b!));
-    expect(Array.from(broadcast.native)).toEqual(Array.from(broadcast.cpu));
+    const ops = { add: tf.add, sub: tf.sub, mul: tf.mul, div: tf.div };
+    const shapes: [number[], number[]][] = [[[3, 4], [3, 4]], [[3, 4], [4]], [[128, 4], [128, 1]], [[2, 1, 4], [3, 1]], [[1], [2, 3]], [[2, 3, 4], []], [[5, 1, 1, 2], [1, 3, 4, 1]]];
+    for (const [name, op] of Object.entries(ops)) {
+      for (const [sa, sb] of shapes) {
+        const r = await onBoth(() => [random(sa), random(sb)], (a, b) => op(a!, b!));
+        // The same double-precision operation rounded once: bit-identical, not just close.
+        expect(Array.from(r.native), `${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`).toEqual(Array.from(r.cpu));
+      }
+    }
     const special = () => [tf.tensor1d([-2, -0, 0, 0.5, NaN, Infinity, -Infinity])];
     for (const alpha of [0, 0.25]) {
       const r = await onBoth(special, (x) => tf.step(x!, alpha));
