@@ -2,6 +2,7 @@ export { DataError } from './errors';
 export type { Dataset, DatasetSpec } from './dataset';
 export { DATASET_NAMES } from './dataset';
 export { loadDataset, fashionMnistAvailable, FASHION_MNIST_DIR, FASHION_MNIST_CLASS_NAMES } from './load';
+export { dataFingerprint, fingerprintDifferences, fingerprintIds, FINGERPRINT_SAMPLES, type DataFingerprint } from './fingerprint';
 export { createSynthetic, SyntheticDataset, SYNTHETIC_DEFAULTS, SYNTHETIC_MAX_SAMPLES } from './synthetic';
 export type { SyntheticOptions } from './synthetic';
 export { parseIdx, readIdxFile, loadIdxDir, IdxDataset, MNIST_LAYOUT_FILES } from './idx';
