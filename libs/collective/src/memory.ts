@@ -1,0 +1,92 @@
+import type { Collective } from './collective';
+import { ringAverage, ringSum, type RingLink, type RingOptions } from './ring';
+
+/**
+ * W ring links in one process: what rank i sends is delivered to rank i+1's mailbox (copied at send time, as
+ * a network would). For tests of the ring algorithm and of everything built on a Collective.
+ */
+export function memoryRing(world: number): RingLink[] {
+  const mailboxes = Array.from({ length: world }, () => new Mailbox());
+  return Array.from({ length: world }, (_, rank) => ({
+    send: async (key: string, data: Float32Array) => mailboxes[(rank + 1) % world]!.deliver(key, data.slice()),
+    receive: (key: string) => mailboxes[rank]!.take(key),
+  }));
+}
+
+/**
+ * Chunks by key, in either order: a chunk that arrives before anyone waits for it is kept until taken; a
+ * wait that starts first is resolved on arrival. The receiving half of a RingLink.
+ */
+export class Mailbox {
+  private readonly arrived = new Map<string, Float32Array>();
+  private readonly waiting = new Map<string, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>();
+  private failure: Error | null = null;
+
+  deliver(key: string, data: Float32Array): void {
+    const w = this.waiting.get(key);
+    if (w) {
+      this.waiting.delete(key);
+      w.resolve(data);
+    } else this.arrived.set(key, data);
+  }
+
+  take(key: string, timeoutMs?: number, onTimeout?: () => Error): Promise<Float32Array> {
+    if (this.failure) return Promise.reject(this.failure);
+    const data = this.arrived.get(key);
+    if (data) {
+      this.arrived.delete(key);
+      return Promise.resolve(data);
+    }
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.waiting.delete(key);
+          reject(onTimeout ? onTimeout() : new Error(`nothing arrived for ${key} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        timer.unref?.();
+      }
+      this.waiting.set(key, {
+        resolve: (d) => {
+          clearTimeout(timer);
+          resolve(d);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+  }
+
+  /** Fails every wait, now and later (the link is closed or the run stopped). */
+  fail(err: Error): void {
+    this.failure = err;
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+    this.arrived.clear();
+  }
+
+  /** Drops chunks nobody will take any more (those of finished steps), keeping memory bounded. */
+  dropWhere(stale: (key: string) => boolean): void {
+    for (const key of this.arrived.keys()) if (stale(key)) this.arrived.delete(key);
+  }
+}
+
+/** A Collective over a RingLink: ring all-reduce for averages, ring all-gather for small sums. */
+export class RingCollective implements Collective {
+  constructor(
+    readonly rank: number,
+    readonly world: number,
+    private readonly link: RingLink,
+    private readonly options: RingOptions = {},
+  ) {}
+
+  average(values: Float32Array, weight: number, step: number): Promise<Float32Array> {
+    return ringAverage(values, weight, this.rank, this.world, this.link, `${step}/avg`, this.options);
+  }
+
+  sum(values: Float64Array, step: number, tag: number): Promise<Float64Array> {
+    return ringSum(values, this.rank, this.world, this.link, `${step}/${tag}`);
+  }
+}

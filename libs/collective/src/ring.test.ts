@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { RingCollective, memoryRing } from './memory';
+import { partRange, ringAllReduce, ringSum, type RingLink } from './ring';
+
+/** Deterministic values of mixed sign and magnitude, so float32 rounding actually happens. */
+function data(rank: number, n: number): Float32Array {
+  let s = (rank + 1) * 2654435761;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return ((s / 2 ** 32) * 2 - 1) * 10 ** ((s % 7) - 3);
+  });
+}
+
+/**
+ * The ring's documented result, computed the slow way: element i of segment s is
+ * (((x[s] + x[s+1]) + ...) + x[s-1]) in float32, segment bounds as partRange cuts them.
+ */
+function expectedRingSum(inputs: Float32Array[]): Float32Array {
+  const W = inputs.length;
+  const n = inputs[0]!.length;
+  const out = new Float32Array(n);
+  for (let s = 0; s < W; s++) {
+    const [a, b] = partRange(0, n, s, W);
+    for (let i = a; i < b; i++) {
+      let acc = inputs[s]![i]!;
+      for (let k = 1; k < W; k++) acc = Math.fround(inputs[(s + k) % W]![i]! + acc);
+      out[i] = acc;
+    }
+  }
+  return out;
+}
+
+/** Index of the first element whose bits differ, or -1 (toEqual on 10^5-element arrays is slow). */
+function firstBitDifference(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return -1;
+}
+
+describe('ringAllReduce', () => {
+  for (const world of [1, 2, 3, 5, 8]) {
+    for (const n of [1, 7, 1000, 108_997]) {
+      if (n < 1) continue;
+      it(`${world} workers, ${n} values: every worker gets the identical, documented float32 sum`, async () => {
+        const links = memoryRing(world);
+        const inputs = Array.from({ length: world }, (_, r) => data(r, n));
+        const results = await Promise.all(inputs.map((x, r) => ringAllReduce(x.slice(), r, world, links[r]!, 'g', { pieces: 3 })));
+        const expected = world === 1 ? inputs[0]! : expectedRingSum(inputs);
+        for (const r of results) expect(firstBitDifference(r, expected)).toBe(-1);
+        // And it is the sum: within float32 rounding of the float64 sum.
+        for (let i = 0; i < n; i += Math.max(1, Math.floor(n / 50))) {
+          let exact = 0;
+          let scale = 0;
+          for (const x of inputs) {
+            exact += x[i]!;
+            scale += Math.abs(x[i]!);
+          }
+          expect(Math.abs(results[0]![i]! - exact)).toBeLessThanOrEqual(world * 1.2e-7 * scale);
+        }
+      });
+    }
+  }
+
+  it('runs two reductions with different tags at once on the same links', async () => {
+    const links = memoryRing(3);
+    const a = [0, 1, 2].map((r) => ringAllReduce(Float32Array.of(r, 1), r, 3, links[r]!, 'a'));
+    const b = [0, 1, 2].map((r) => ringAllReduce(Float32Array.of(10 * r, 2, 3), r, 3, links[r]!, 'b'));
+    for (const x of await Promise.all(a)) expect(Array.from(x)).toEqual([3, 3]);
+    for (const x of await Promise.all(b)) expect(Array.from(x)).toEqual([30, 6, 9]);
+  });
+
+  it('rejects (instead of hanging) when a link fails, naming what failed', async () => {
+    const links = memoryRing(3);
+    const broken: RingLink = { send: () => Promise.reject(new Error('worker 2 unreachable')), receive: links[1]!.receive };
+    await expect(ringAllReduce(new Float32Array(9), 1, 3, broken, 'g')).rejects.toThrow('worker 2 unreachable');
+    await expect(ringAllReduce(new Float32Array(4), 3, 3, links[0]!, 'g')).rejects.toThrow(RangeError);
+  });
+});
+
+describe('RingCollective', () => {
+  it('average: sample-weighted, identical bytes on every worker', async () => {
+    const world = 4;
+    const links = memoryRing(world);
+    const weights = [32, 32, 64, 16];
+    const inputs = Array.from({ length: world }, (_, r) => data(r, 501));
+    const results = await Promise.all(inputs.map((x, r) => new RingCollective(r, world, links[r]!).average(x, weights[r]!, 0)));
+    const total = weights.reduce((a, b) => a + b, 0);
+    for (const r of results) expect(firstBitDifference(r, results[0]!)).toBe(-1);
+    for (let i = 0; i < 501; i++) {
+      const exact = inputs.reduce((acc, x, r) => acc + x[i]! * weights[r]!, 0) / total;
+      const scale = inputs.reduce((acc, x) => acc + Math.abs(x[i]!), 0);
+      expect(Math.abs(results[0]![i]! - exact)).toBeLessThanOrEqual(1e-6 * scale);
+    }
+  });
+
+  it('sum (SyncBN statistics): the float64 sum in worker order, identical on every worker', async () => {
+    for (const world of [1, 2, 3, 5]) {
+      const links = memoryRing(world);
+      const inputs = Array.from({ length: world }, (_, r) => Float64Array.from({ length: 9 }, (_, i) => Math.sin(r * 9 + i) * 1e3 + 1 / 3));
+      const results = await Promise.all(inputs.map((x, r) => ringSum(x, r, world, links[r]!, 's')));
+      const expected = new Float64Array(9);
+      for (const x of inputs) for (let i = 0; i < 9; i++) expected[i]! += x[i]!;
+      for (const r of results) expect(Array.from(r)).toEqual(Array.from(expected));
+    }
+  });
+});

@@ -1,0 +1,179 @@
+/*
+ * Ring all-reduce (Patarasuk & Yuan 2009; what gloo and NCCL run): W ranks in a ring, the buffer cut into W
+ * segments. Reduce-scatter: in W-1 rounds each rank passes one segment to the next rank, which adds its own
+ * values; afterwards rank i holds the full sum of segment (i+1) mod W. All-gather: in W-1 more rounds those
+ * finished segments travel around the ring and are copied. Each rank sends and receives 2 (W-1)/W of the
+ * buffer, whatever W is, and no rank ever holds more than its own buffer.
+ *
+ * Every segment is further cut into pieces that travel independently: a rank forwards piece p of a round as
+ * soon as it has added it, while later pieces are still on the wire, so sending overlaps adding.
+ *
+ * Exactness: segment s is summed in one fixed order (ranks s, s+1, ..., s-1, left to right in float32) and
+ * then copied, so every rank ends with identical bytes.
+ *
+ * Failure: a send that fails (the next rank is gone) rejects the reduction at once, even while it waits to
+ * receive; a rank that never sends is the link's to time out (RingLink.receive).
+ */
+
+/** Moves float32 chunks to the next rank of the ring and takes them from the previous one. */
+export interface RingLink {
+  /** Sends `data` (copied or serialised before this returns) to rank (rank + 1) mod world under `key`. */
+  send(key: string, data: Float32Array): Promise<void>;
+  /** The chunk that rank (rank - 1) mod world sent under `key`, whenever it arrives (before or after this call). */
+  receive(key: string): Promise<Float32Array>;
+}
+
+export interface RingOptions {
+  /**
+   * Pieces per segment: a piece is forwarded as soon as it is added, overlapping sending with adding. Default 1:
+   * on 2 shared cores every message costs more CPU than the overlap saves (measured at 4 workers, 0.44 MB:
+   * 15.7 ms with 1 piece, 24 ms with 4, 27 ms with 8).
+   */
+  pieces?: number;
+}
+
+/** [start, end) of part `k` of `n` equal parts (sizes differ by at most one) of the range [from, to). */
+export function partRange(from: number, to: number, k: number, n: number): [number, number] {
+  const len = to - from;
+  return [from + Math.floor((k * len) / n), from + Math.floor(((k + 1) * len) / n)];
+}
+
+const mod = (a: number, n: number) => ((a % n) + n) % n;
+
+/**
+ * Sums `buffer` element-wise over the ring, in place, and returns it. Every rank calls it with a buffer of the
+ * same length and the same `tag` (which names this reduction among all others on the link).
+ */
+export async function ringAllReduce(buffer: Float32Array, rank: number, world: number, link: RingLink, tag: string, options: RingOptions = {}): Promise<Float32Array> {
+  if (!Number.isInteger(world) || world < 1) throw new RangeError(`world must be a positive integer, got ${world}`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= world) throw new RangeError(`rank must be in 0..${world - 1}, got ${rank}`);
+  if (world === 1) return buffer;
+  const pieces = Math.max(1, Math.min(options.pieces ?? 1, Math.ceil(buffer.length / world)));
+  const segment = (s: number) => partRange(0, buffer.length, mod(s, world), world);
+  const piece = (s: number, p: number) => {
+    const [a, b] = segment(s);
+    return partRange(a, b, p, pieces);
+  };
+  const key = (phase: 'rs' | 'ag', round: number, p: number) => `${tag}/${phase}/${round}/${p}`;
+  const sends = new Sends(link);
+  const sendPiece = (phase: 'rs' | 'ag', round: number, s: number, p: number) => {
+    const [a, b] = piece(s, p);
+    sends.send(key(phase, round, p), buffer.subarray(a, b));
+  };
+
+  try {
+    // Reduce-scatter. Round r: send segment rank - r, receive segment rank - r - 1 and add it.
+    for (let p = 0; p < pieces; p++) sendPiece('rs', 0, rank, p);
+    for (let r = 0; r < world - 1; r++) {
+      const s = rank - r - 1;
+      for (let p = 0; p < pieces; p++) {
+        const [a, b] = piece(s, p);
+        const incoming = await sends.receive(key('rs', r, p));
+        if (incoming.length !== b - a) throw new Error(`ring ${tag}: piece ${p} of round ${r} has ${incoming.length} values, expected ${b - a}`);
+        for (let i = a, j = 0; i < b; i++, j++) buffer[i] = incoming[j]! + buffer[i]!;
+        if (r < world - 2) sendPiece('rs', r + 1, s, p);
+      }
+    }
+    // All-gather. This rank owns segment rank + 1; round r: send segment rank + 1 - r, receive rank - r.
+    for (let p = 0; p < pieces; p++) sendPiece('ag', 0, rank + 1, p);
+    for (let r = 0; r < world - 1; r++) {
+      const s = rank - r;
+      for (let p = 0; p < pieces; p++) {
+        const [a, b] = piece(s, p);
+        const incoming = await sends.receive(key('ag', r, p));
+        if (incoming.length !== b - a) throw new Error(`ring ${tag}: piece ${p} of gather round ${r} has ${incoming.length} values, expected ${b - a}`);
+        buffer.set(incoming, a);
+        if (r < world - 2) sendPiece('ag', r + 1, s, p);
+      }
+    }
+  } finally {
+    sends.abandon();
+  }
+  await sends.settled();
+  return buffer;
+}
+
+/**
+ * The sends of one reduction: the first failure is kept and rejects every receive from then on (a waiting
+ * one included), so a dead next rank ends the reduction at once instead of leaving it waiting.
+ */
+class Sends {
+  private readonly pending: Promise<void>[] = [];
+  private failed: ((err: Error) => void) | null = null;
+  private readonly failure: Promise<never>;
+
+  constructor(private readonly link: RingLink) {
+    this.failure = new Promise<never>((_, reject) => (this.failed = reject));
+    this.failure.catch(() => undefined);
+  }
+
+  send(key: string, data: Float32Array): void {
+    this.pending.push(
+      this.link.send(key, data).catch((err: unknown) => {
+        this.failed?.(err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      }),
+    );
+  }
+
+  receive(key: string): Promise<Float32Array> {
+    return Promise.race([this.link.receive(key), this.failure]);
+  }
+
+  settled(): Promise<unknown> {
+    return Promise.all(this.pending);
+  }
+
+  /** After a failure: the remaining sends may still reject; nobody awaits them any more. */
+  abandon(): void {
+    for (const p of this.pending) p.catch(() => undefined);
+  }
+}
+
+/**
+ * The sample-weighted average over the ring: sum of weight_k * values_k over sum of weight_k. The weight rides
+ * along as one extra element, so nobody needs to know the others' weights in advance; every rank divides the
+ * same bytes by the same total and gets identical results.
+ */
+export async function ringAverage(values: Float32Array, weight: number, rank: number, world: number, link: RingLink, tag: string, options?: RingOptions): Promise<Float32Array> {
+  if (!(weight > 0)) throw new RangeError(`weight must be positive, got ${weight}`);
+  const n = values.length;
+  const buffer = new Float32Array(n + 1);
+  for (let i = 0; i < n; i++) buffer[i] = values[i]! * weight;
+  buffer[n] = weight;
+  await ringAllReduce(buffer, rank, world, link, tag, options);
+  const total = buffer[n]!;
+  for (let i = 0; i < n; i++) buffer[i] = buffer[i]! / total;
+  return buffer.subarray(0, n);
+}
+
+/**
+ * Element-wise sum of small float64 vectors (SyncBN statistics) over the ring: every vector travels around
+ * the ring once (all-gather), then every rank adds them in rank order 0..W-1, so all get identical bytes. The
+ * float64 bytes ride the float32 link unchanged (a Float32Array view of the same memory).
+ */
+export async function ringSum(values: Float64Array, rank: number, world: number, link: RingLink, tag: string): Promise<Float64Array> {
+  if (world === 1) return values.slice();
+  const all: Float64Array[] = new Array(world);
+  all[rank] = values;
+  const asFloat32 = (v: Float64Array) => new Float32Array(v.buffer, v.byteOffset, v.length * 2);
+  const sends = new Sends(link);
+  sends.send(`${tag}/sum/0`, asFloat32(values));
+  try {
+    for (let r = 0; r < world - 1; r++) {
+      const from = mod(rank - r - 1, world);
+      const incoming = await sends.receive(`${tag}/sum/${r}`);
+      if (incoming.length !== values.length * 2) throw new Error(`ring ${tag}: worker ${from} sent ${incoming.length / 2} values to sum, expected ${values.length}`);
+      const copy = new Float64Array(values.length);
+      new Float32Array(copy.buffer).set(incoming);
+      all[from] = copy;
+      if (r < world - 2) sends.send(`${tag}/sum/${r + 1}`, incoming);
+    }
+  } finally {
+    sends.abandon();
+  }
+  await sends.settled();
+  const out = new Float64Array(values.length);
+  for (let w = 0; w < world; w++) for (let i = 0; i < out.length; i++) out[i]! += all[w]![i]!;
+  return out;
+}
