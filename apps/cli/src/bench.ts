@@ -14,17 +14,19 @@ const BENCH_OPTIONS: readonly OptionSpec[] = [
   { key: 'steps', type: 'int', default: 60, min: 5, max: 100_000, help: 'steps per end-to-end run' },
   { key: 'iterations', type: 'int', default: 30, min: 3, max: 100_000, help: 'gradient steps timed per backend' },
   { key: 'messages', type: 'int', default: 200, min: 10, max: 100_000, help: 'gradient messages per transport measurement' },
-  { key: 'workerCounts', type: 'int-list', default: [1, 2, 4], min: 1, max: 64, help: 'trainer counts for the end-to-end runs' },
-  { key: 'backends', type: 'string', default: 'native,wasm', valueHint: 'A,B,..', help: 'trainer backends for the end-to-end runs (unavailable ones are skipped)' },
+  { key: 'workerCounts', type: 'int-list', default: [1, 2, 4, 8], min: 1, max: 64, help: 'trainer counts for the end-to-end runs' },
+  { key: 'backends', type: 'string', default: 'native', valueHint: 'A,B,..', help: 'trainer backends for the end-to-end runs (unavailable ones fall back to wasm)' },
+  { key: 'collectives', type: 'string', default: 'relay,ring', valueHint: 'A,B,..', help: 'collectives for the end-to-end runs' },
 ];
 
 export const BENCH_USAGE = `Usage: shardlab bench [options]
 
 Figures for the reference MLP 784-128-64-4 at batch 128 (no pass/fail):
   1. trainer gradient step time and samples/s per TensorFlow.js backend (MLP; CNN at batch 32);
-  2. end-to-end samples/s of synchronous training with 1, 2 and 4 trainer processes per backend,
-     the compute-only bound on this machine's cores and the fraction of it reached, and the share
-     of a step not spent computing gradients (communication and waiting);
+  2. end-to-end samples/s of synchronous training with 1, 2, 4 and 8 trainer processes, relay and
+     ring (and the previous path: relay with shipped features), the compute-only bound on this
+     machine's cores and the fraction of it reached, the share of a step not spent computing
+     gradients, and the bytes a trainer moves per step;
   3. gradient bytes/s over gRPC beside a raw TCP socket on the same machine;
   4. data: loading 10M synthetic samples, generating a batch, a batch plan far into a run.
 Absolute figures vary 2-3x between machines: run PyTorch DDP beside it on the same machine
@@ -78,35 +80,52 @@ async function stepTimes(iterations: number): Promise<StepFigures> {
   return { rows, mlpMs };
 }
 
-async function endToEnd(steps: number, counts: number[], backends: string[], mlpMs: Map<BackendName, number>): Promise<string[][]> {
+/**
+ * Payload bytes one trainer sends plus receives per step (protobuf framing aside), by the protocol: relay sends
+ * the gradient and receives the average (plus the batch under feed features); a ring moves 2 (W-1)/W of the
+ * buffer (gradient + weight) each way. Sample ids (4 bytes each) travel under feed ids.
+ */
+function bytesPerStep(collective: string, feed: string, workers: number, params: number, features: number): number {
+  const batch = feed === 'features' ? BATCH * features * 4 + BATCH * 4 : BATCH * 4;
+  if (collective === 'relay') return 2 * params * 4 + batch;
+  return 2 * ((2 * (workers - 1)) / workers) * (params + 1) * 4 + batch;
+}
+
+async function endToEnd(steps: number, counts: number[], backends: string[], collectives: string[], mlpMs: Map<BackendName, number>): Promise<string[][]> {
   const rows: string[][] = [];
   const cores = availableParallelism();
-  for (const backend of backends as BackendName[]) {
-    const stepMs = mlpMs.get(backend);
-    if (stepMs === undefined) {
-      rows.push([backend, '-', 'unavailable (see section 1)', '-', '-', '-', '-']);
-      continue;
-    }
-    for (const workers of counts) {
-      const out = mkdtempSync(join(tmpdir(), 'shardlab-bench-'));
-      try {
-        const config = resolveConfig({ strategy: 'iid', workers, batchSize: BATCH, steps, evalEvery: steps, samples: 20000, testSamples: 500, backend });
-        const { summary } = await runEmbedded(config, { out, port: 0, quiet: true });
-        if (summary.status !== 'completed') throw new Error(summary.error ?? 'run failed');
-        const samplesPerSecond = (workers * BATCH * summary.stepsCompleted) / summary.wallSeconds;
-        // Compute only: every trainer busy computing gradients, the processes spread over the cores.
-        const bound = (BATCH * Math.min(workers, cores) * 1000) / stepMs;
-        rows.push([
-          backend,
-          String(workers),
-          summary.stepsPerSecond.toFixed(1),
-          samplesPerSecond.toFixed(0),
-          bound.toFixed(0),
-          (100 * (samplesPerSecond / bound)).toFixed(0) + '%',
-          summary.communicationShare === null ? '-' : (100 * summary.communicationShare).toFixed(0) + '%',
-        ]);
-      } finally {
-        rmSync(out, { recursive: true, force: true });
+  const params = paramCount(REFERENCE);
+  // The previous data path (the coordinator ships features and relays) first, as the baseline.
+  const arms = [{ collective: 'relay', feed: 'features' }, ...collectives.map((collective) => ({ collective, feed: 'ids' }))];
+  for (const requested of backends as BackendName[]) {
+    const backend: BackendName = mlpMs.has(requested) ? requested : 'wasm';
+    const stepMs = mlpMs.get(backend)!;
+    for (const { collective, feed } of arms) {
+      for (const workers of counts) {
+        const out = mkdtempSync(join(tmpdir(), 'shardlab-bench-'));
+        try {
+          // Gradient cosines only at step 0: with --collective ring every gradient-metrics step ships full gradients.
+          const config = resolveConfig({ strategy: 'iid', workers, batchSize: BATCH, steps, evalEvery: steps, gradientMetricsEvery: steps, samples: 20000, testSamples: 500, backend, collective, feed });
+          const { summary } = await runEmbedded(config, { out, port: 0, quiet: true });
+          if (summary.status !== 'completed') throw new Error(summary.error ?? 'run failed');
+          const samplesPerSecond = (workers * BATCH * summary.stepsCompleted) / summary.wallSeconds;
+          // Compute only: every trainer busy computing gradients, the processes spread over the cores.
+          const bound = (BATCH * Math.min(workers, cores) * 1000) / stepMs;
+          rows.push([
+            backend,
+            collective,
+            feed,
+            String(workers),
+            summary.stepsPerSecond.toFixed(1),
+            samplesPerSecond.toFixed(0),
+            bound.toFixed(0),
+            (100 * (samplesPerSecond / bound)).toFixed(0) + '%',
+            summary.communicationShare === null ? '-' : (100 * summary.communicationShare).toFixed(0) + '%',
+            (bytesPerStep(collective, feed, workers, params, REFERENCE.inputSize) / 1e6).toFixed(2),
+          ]);
+        } finally {
+          rmSync(out, { recursive: true, force: true });
+        }
       }
     }
   }
@@ -228,9 +247,11 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
 
   const backends = String(o.backends).split(',').map((b) => b.trim()).filter(Boolean);
   say(`2. End-to-end synchronous training (iid, synthetic, ${o.steps} steps, trainers as processes on 127.0.0.1, ${availableParallelism()} cores)`);
-  say(formatTable(['backend', 'trainers', 'steps/s', 'samples/s', 'compute-only bound', 'of bound', 'non-compute share'], await endToEnd(o.steps as number, o.workerCounts as number[], backends, steps.mlpMs)));
+  const collectives = String(o.collectives).split(',').map((b) => b.trim()).filter(Boolean);
+  say(formatTable(['backend', 'collective', 'feed', 'trainers', 'steps/s', 'samples/s', 'compute-only bound', 'of bound', 'non-compute share', 'MB/step/trainer'], await endToEnd(o.steps as number, o.workerCounts as number[], backends, collectives, steps.mlpMs)));
   say('compute-only bound: batch x min(trainers, cores) / the single-step time of section 1 (all cores computing, nothing else).');
   say('non-compute share: 1 - mean trainer gradient time / step wall time (transport, batch building, averaging, waiting).');
+  say('MB/step/trainer: payload a trainer sends + receives per step by the protocol (relay + features is the previous data path).');
   say('PyTorch DDP on this machine: bash ../shared/anchors/ddp-anchor.sh (compare its "ddp_gloo world 4" samplesPerSec_global).\n');
 
   const payload = new Float32Array(params).map((_, i) => Math.sin(i));

@@ -2,6 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { dataFingerprint, loadDataset, type DataFingerprint } from '@shardlab/data';
+import { datasetSpecFromWire, type DatasetDescriptionMessage } from '@shardlab/experiment';
 import { paramCount } from '@shardlab/model';
 import {
   CHANNEL_OPTIONS,
@@ -24,7 +26,7 @@ const { Coordinator } = loadCoordinatorService();
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function rpc<Req, Res>(client: CoordinatorClient, method: 'join' | 'nextStep' | 'pushGradient' | 'getStatus', req: Req): Promise<Res> {
+function rpc<Req, Res>(client: CoordinatorClient, method: 'getDataset' | 'join' | 'nextStep' | 'pushGradient' | 'getStatus', req: Req): Promise<Res> {
   return new Promise((resolve, reject) =>
     (client[method] as (r: Req, o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => void).call(client, req, { deadline: Date.now() + 20_000 }, (err, res) =>
       err ? reject(err) : resolve(res!),
@@ -42,9 +44,16 @@ async function startCoordinator(name: string, extra: string[] = []) {
   return { ...proc, client, out };
 }
 
+/** What a trainer does first under --feed ids: load the dataset the coordinator describes, and fingerprint it. */
+async function trainerData(client: CoordinatorClient): Promise<DataFingerprint> {
+  const d = await rpc<object, DatasetDescriptionMessage>(client, 'getDataset', {});
+  return dataFingerprint(loadDataset(datasetSpecFromWire(d.dataset)).train);
+}
+
 async function joinBoth(client: CoordinatorClient): Promise<JoinReply__Output[]> {
+  const data = await trainerData(client);
   const replies: JoinReply__Output[] = [];
-  for (let i = 0; i < 2; i++) replies.push(await rpc(client, 'join', { protocolVersion: PROTOCOL_VERSION, name: `fake-${i}`, backend: 'cpu' }));
+  for (let i = 0; i < 2; i++) replies.push(await rpc(client, 'join', { protocolVersion: PROTOCOL_VERSION, name: `fake-${i}`, backend: 'cpu', data }));
   return replies;
 }
 
@@ -96,6 +105,28 @@ describe('bad input on the wire', () => {
     }
   }, 60_000);
 
+  it('refuses a trainer whose data differs, naming what differs, before it takes a slot', async () => {
+    const c = await startCoordinator('other-data');
+    try {
+      // The same description with another seed: a trainer that generated other synthetic data.
+      const d = await rpc<object, DatasetDescriptionMessage>(c.client, 'getDataset', {});
+      expect(d.feed).toBe('ids');
+      const other = dataFingerprint(loadDataset({ ...datasetSpecFromWire(d.dataset), seed: d.dataset.seed + 1 }).train);
+      await expectStatus(
+        rpc(c.client, 'join', { protocolVersion: PROTOCOL_VERSION, name: 'elsewhere', backend: 'cpu', data: other }),
+        grpc.status.FAILED_PRECONDITION,
+        /^trainer "elsewhere" has other data than the coordinator \(synthetic\): features differ/,
+      );
+      const fewer = { ...(await trainerData(c.client)), samples: 1999 };
+      await expectStatus(rpc(c.client, 'join', { protocolVersion: PROTOCOL_VERSION, name: 'short', backend: 'cpu', data: fewer }), grpc.status.FAILED_PRECONDITION, /samples 2000 here, 1999 there/);
+      expect(await rpc<object, { joined: number }>(c.client, 'getStatus', {})).toMatchObject({ joined: 0 });
+      expect(await joinBoth(c.client)).toHaveLength(2);
+    } finally {
+      c.client.close();
+      c.child.kill();
+    }
+  }, 60_000);
+
   const faults: [string, (r: JoinReply__Output) => GradientUpdate, grpc.status, RegExp][] = [
     ['a gradient of the wrong length', (r) => gradientFor(r, 0, new Float32Array(12)), grpc.status.INVALID_ARGUMENT, /gradient: expected \d+ floats, got 12/],
     ['a gradient with NaN', (r) => gradientFor(r, 0, new Float32Array(parameters(r)).fill(NaN, 100, 101)), grpc.status.INVALID_ARGUMENT, /gradient element 100 is NaN/],
@@ -122,8 +153,13 @@ describe('bad input on the wire', () => {
     try {
       const [a, b] = await joinBoth(c.client);
       await rpc(c.client, 'nextStep', { runId: a!.runId, worker: a!.worker, step: 0 });
-      await rpc(c.client, 'pushGradient', gradientFor(a!, 0, new Float32Array(parameters(a!))));
-      // worker b never answers; a's next long poll is released with the reason.
+      // Worker b never answers: a's push, which waits for the average, is answered with the reason ...
+      await expectStatus(
+        rpc(c.client, 'pushGradient', gradientFor(a!, 0, new Float32Array(parameters(a!)))),
+        grpc.status.FAILED_PRECONDITION,
+        new RegExp(`^run stopped: step 0: no gradient from worker ${b!.worker} \\(fake-1\\) within 2 s`),
+      );
+      // ... and so is its next long poll.
       const next = await rpc<object, { done: boolean; stopReason: string }>(c.client, 'nextStep', { runId: a!.runId, worker: a!.worker, step: 1 });
       expect(next.done).toBe(true);
       expect(next.stopReason).toMatch(new RegExp(`no gradient from worker ${b!.worker} \\(fake-1\\) within 2 s`));

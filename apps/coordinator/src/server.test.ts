@@ -1,9 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStrategy, loadDataset } from '@shardlab/data';
-import { TrainingSession, resolveConfig } from '@shardlab/experiment';
-import { CHANNEL_OPTIONS, PROTOCOL_VERSION, loadCoordinatorService, type CoordinatorClient } from '@shardlab/protocol';
+import { createStrategy, dataFingerprint, loadDataset } from '@shardlab/data';
+import { TrainingSession, datasetSpecFromWire, resolveConfig } from '@shardlab/experiment';
+import { CHANNEL_OPTIONS, PROTOCOL_VERSION, loadCoordinatorService, type CoordinatorClient, type DatasetDescription__Output } from '@shardlab/protocol';
 import { ListenError, serveSession, type RunningServer } from './server';
 
 function session() {
@@ -29,7 +29,11 @@ describe('coordinator gRPC server', () => {
     const { Coordinator } = loadCoordinatorService();
     client = new Coordinator(server.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
     const c = client;
-    const reply = await call<{ runId: string; worker: number }>((cb) => c.join({ protocolVersion: PROTOCOL_VERSION, name: 't', backend: 'cpu' }, cb));
+    // What a trainer does under feed ids: ask for the dataset, load it, join with its fingerprint.
+    const described = await call<DatasetDescription__Output>((cb) => c.getDataset({}, cb));
+    expect(described).toEqual({ feed: 'ids', dataset: { dataset: 'synthetic', classes: [], seed: 1, samples: 200, testSamples: 20, features: 8, numClasses: 4 }, collective: 'relay' });
+    const data = dataFingerprint(loadDataset(datasetSpecFromWire(described.dataset!)).train);
+    const reply = await call<{ runId: string; worker: number }>((cb) => c.join({ protocolVersion: PROTOCOL_VERSION, name: 't', backend: 'cpu', data }, cb));
     expect(reply).toMatchObject({ runId: s.runId, worker: 0 });
     const err = await call((cb) => c.pushGradient({ runId: 'other', worker: 0, step: 0 }, cb)).catch((e: grpc.ServiceError) => e);
     expect((err as grpc.ServiceError).code).toBe(grpc.status.PERMISSION_DENIED);

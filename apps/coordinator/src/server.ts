@@ -13,6 +13,9 @@ export class ListenError extends Error {
  */
 export function coordinatorHandlers(session: TrainingSession): CoordinatorHandlers {
   return {
+    GetDataset(_call, callback) {
+      callback(null, session.describeDataset());
+    },
     Join(call, callback) {
       try {
         callback(null, session.join(call.request));
@@ -34,12 +37,18 @@ export function coordinatorHandlers(session: TrainingSession): CoordinatorHandle
       );
     },
     PushGradient(call, callback) {
+      let answer: Promise<{ shape: number[]; data: Buffer } | null>;
       try {
-        session.pushGradient(call.request);
-        callback(null, {});
+        answer = session.pushGradient(call.request);
       } catch (err) {
         callback(toServiceError(err));
+        return;
       }
+      // Relay: answered with the averaged update once every worker has pushed; ring: at once.
+      answer.then(
+        (update) => callback(null, update ? { update } : {}),
+        (err: unknown) => callback(toServiceError(err)),
+      );
     },
     GetStatus(_call, callback) {
       callback(null, session.status());

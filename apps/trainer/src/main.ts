@@ -8,13 +8,18 @@ export const TRAINER_OPTIONS: readonly OptionSpec[] = [
   { key: 'blasThreads', type: 'int', default: 1, min: 1, max: 256, help: 'native backend: OpenBLAS threads (parallelism comes from trainer processes)' },
   { key: 'name', type: 'string', valueHint: 'NAME', help: 'name shown in the coordinator logs (default: host:pid)' },
   { key: 'connectTimeout', type: 'number', default: 120, min: 0.1, max: 86400, help: 'seconds to keep trying to reach the coordinator' },
+  { key: 'peerHost', type: 'string', default: '127.0.0.1', valueHint: 'HOST', help: 'ring (--collective ring on the coordinator): address this trainer listens on for its ring neighbour; 0.0.0.0 to accept other hosts' },
+  { key: 'peerPort', type: 'int', default: 0, min: 0, max: 65535, help: 'ring: port of the peer service (0 = any free port)' },
+  { key: 'peerAddress', type: 'string', valueHint: 'HOST:PORT', help: 'ring: the address other trainers dial (default: the bound one; this host name when bound to 0.0.0.0)' },
   { key: 'protocolVersion', type: 'int', min: 0, max: 2 ** 31 - 1, valueHint: 'N', help: 'send this protocol version instead of ours (testing)' },
 ];
 
 export const TRAINER_USAGE = `Usage: shardlab trainer --coordinator HOST:PORT [options]
 
 Joins a coordinator and computes gradients for the batches it assigns, until the run ends.
-It needs no dataset: batches arrive over gRPC.
+Under --feed ids (the coordinator's setting, the default) it loads the coordinator's dataset itself
+(synthetic: nothing to read; fashion-mnist, idx:<dir>: the same files on this host) and proves it
+is the same data before it joins; under --feed features every batch arrives over gRPC.
 
 Options:
 ${formatOptionHelp(TRAINER_OPTIONS)}
@@ -37,6 +42,9 @@ export async function trainerMain(argv: readonly string[]): Promise<number> {
       coordinator,
       backend: o.backend as BackendChoice,
       blasThreads: o.blasThreads as number,
+      peerHost: o.peerHost as string,
+      peerPort: o.peerPort as number,
+      peerAddress: o.peerAddress as string | undefined,
       name: o.name as string | undefined,
       connectTimeout: o.connectTimeout as number,
       protocolVersion: o.protocolVersion as number | undefined,

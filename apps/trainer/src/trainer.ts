@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { AGGREGATION_NAMES, Replica, localUpdate, modelFromWire, type AggregationName } from '@shardlab/experiment';
-import type { OptimizerName } from '@shardlab/aggregation';
+import { dataFingerprint, loadDataset, type Dataset } from '@shardlab/data';
+import { AGGREGATION_NAMES, Replica, datasetSpecFromWire, localUpdate, modelFromWire, type AggregationName, type LocalBatch } from '@shardlab/experiment';
 import { createModel, describeBackend, initBackend, setBlasThreads, type BackendChoice } from '@shardlab/model';
 import {
   CHANNEL_OPTIONS,
@@ -11,6 +11,9 @@ import {
   type CoordinatorClient,
 } from '@shardlab/protocol';
 import { hostname } from 'node:os';
+import type { RingCollective } from '@shardlab/collective';
+import { l2Norm, type OptimizerName } from '@shardlab/aggregation';
+import { PeerEndpoint } from './peer';
 
 export interface TrainerOptions {
   coordinator: string;
@@ -20,6 +23,11 @@ export interface TrainerOptions {
   name?: string;
   /** Seconds to keep trying to reach the coordinator before giving up. */
   connectTimeout: number;
+  /** Ring: where this trainer's Peer service listens (default 127.0.0.1, any free port). */
+  peerHost?: string;
+  peerPort?: number;
+  /** Ring: the host:port other trainers dial (default: the bound address; the host name when bound to 0.0.0.0). */
+  peerAddress?: string;
   /** Overrides the protocol version sent at join (tests of version checks). */
   protocolVersion?: number;
   log?: (line: string) => void;
@@ -52,6 +60,25 @@ function describeRpcError(what: string, err: unknown): TrainerError {
   return new TrainerError(`${what}: ${code}: ${e.details || e.message}`);
 }
 
+/** The address other trainers dial for a bound host:port: a wildcard bind is announced under this host's name. */
+function advertised(bound: string): string {
+  const i = bound.lastIndexOf(':');
+  const host = bound.slice(0, i);
+  return host === '0.0.0.0' || host === '::' || host === '[::]' ? `${hostname()}:${bound.slice(i + 1)}` : bound;
+}
+
+/** One batch as the model wants it: built from the local training set (feed ids) or decoded from the message. */
+function localBatch(b: { ids: number[]; labels: number[]; features: { shape: number[]; data: Buffer } | null }, train: Dataset | null, inputSize: number): LocalBatch {
+  if (!train) return { features: decodeTensor(b.features!, { length: b.labels.length * inputSize, field: 'batch.features' }), labels: b.labels };
+  const labels = new Uint8Array(b.ids.length);
+  for (let i = 0; i < b.ids.length; i++) {
+    const id = b.ids[i]!;
+    if (!(id < train.size)) throw new TrainerError(`batch.ids: sample id ${id} is outside the training set (0..${train.size - 1})`);
+    labels[i] = train.labels[id]!;
+  }
+  return { features: train.features(b.ids), labels };
+}
+
 /**
  * Joins a coordinator and trains until the run is over: for each step, apply the averaged
  * gradient of the previous step to the local replica, compute this step's gradient, push it.
@@ -62,16 +89,45 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
   if (backend === 'native') setBlasThreads(opts.blasThreads ?? 1);
   const { Coordinator } = loadCoordinatorService();
   const client: CoordinatorClient = new Coordinator(opts.coordinator, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  let peer: PeerEndpoint | null = null;
   try {
     const name = opts.name ?? `${hostname()}:${process.pid}`;
     // Keep retrying the connection until the deadline, so trainers may start before the coordinator.
     await waitForReady(client, opts.connectTimeout).catch(() => {
       throw new TrainerError(`cannot reach the coordinator at ${opts.coordinator} within ${opts.connectTimeout} s (--connect-timeout)`);
     });
-    const joined = await call(client.join.bind(client), { protocolVersion: opts.protocolVersion ?? PROTOCOL_VERSION, name, backend }).catch((err) => {
+    const description = await call(client.getDataset.bind(client), {}).catch((err) => {
+      throw describeRpcError(`ask ${opts.coordinator} for its dataset`, err);
+    });
+    // Feed "ids": load the training set here and prove it is the coordinator's before taking a slot.
+    let train: Dataset | null = null;
+    if (description.feed === 'ids') {
+      try {
+        const loaded = loadDataset(datasetSpecFromWire(description.dataset!));
+        train = loaded.train;
+        log(`data: ${loaded.description}`);
+      } catch (err) {
+        throw new TrainerError(`cannot load the coordinator's dataset here (--feed ids): ${(err as Error).message}`);
+      }
+    } else if (description.feed !== 'features') {
+      throw new TrainerError(`the coordinator feeds ${JSON.stringify(description.feed)}, which this trainer does not know (ids, features)`);
+    }
+    const data = train ? dataFingerprint(train) : undefined;
+    // Ring: serve Peer before joining, so the address sent at join answers.
+    if (description.collective === 'ring') {
+      peer = await PeerEndpoint.listen(opts.peerHost ?? '127.0.0.1', opts.peerPort ?? 0).catch((err: Error) => {
+        throw new TrainerError(`${err.message} (--peer-host, --peer-port)`);
+      });
+    } else if (description.collective !== 'relay') {
+      throw new TrainerError(`the coordinator averages by ${JSON.stringify(description.collective)}, which this trainer does not know (relay, ring)`);
+    }
+    const peerAddress = peer ? (opts.peerAddress ?? advertised(peer.boundAddress)) : undefined;
+    const joined = await call(client.join.bind(client), { protocolVersion: opts.protocolVersion ?? PROTOCOL_VERSION, name, backend, data, peerAddress }).catch((err) => {
       throw describeRpcError(`join ${opts.coordinator}`, err);
     });
     const worker = joined.worker;
+    peer?.attach({ runId: joined.runId, worker, workers: joined.workers });
+    let ring: RingCollective | null = null;
     let built: ReturnType<typeof modelFromWire>;
     try {
       built = modelFromWire(joined.model!);
@@ -85,7 +141,8 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     const aggregation = joined.aggregation as AggregationName;
     if (!AGGREGATION_NAMES.includes(aggregation)) throw new TrainerError(`the coordinator asks for aggregation ${JSON.stringify(joined.aggregation)}, which this trainer does not know`);
     const model = createModel(spec);
-    log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters)`);
+    log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `ring peer at ${peerAddress}` : 'relay'})`);
+    const apply = (update: Float32Array) => (aggregation === 'sync-sgd' ? replica.apply(update) : replica.applyDelta(update));
 
     let step = 0;
     let stopReason = '';
@@ -93,46 +150,64 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       const a = await call(client.nextStep.bind(client), { runId: joined.runId, worker, step }).catch((err) => {
         throw describeRpcError(`step ${step}`, err);
       });
-      if (a.update && a.update.data.length > 0) {
-        const update = decodeTensor(a.update, { length: replica.params.length, field: 'update' });
-        if (aggregation === 'sync-sgd') replica.apply(update);
-        else replica.applyDelta(update);
-      }
       if (a.done) {
         stopReason = a.stopReason;
         break;
       }
-      const batches = a.batches.map((b) => ({
-        features: decodeTensor(b.features!, { length: b.labels.length * spec.inputSize, field: 'batch.features' }),
-        labels: b.labels,
-      }));
+      if (peer && a.peers.length > 0) ring = peer.connect(a.peers, joined.stepTimeout);
+      if (peer && !ring) throw new TrainerError(`step ${step}: the coordinator sent no peer addresses for the ring`);
+      const batches = a.batches.map((b): LocalBatch => localBatch(b, train, spec.inputSize));
+      // The checksum of the parameters this step starts from (before its update), as the coordinator expects.
+      const paramChecksum = a.reportChecksum ? replica.checksum() : '';
       const started = performance.now();
-      // SyncBN: BatchNorm statistics are summed over all workers through the coordinator, in program order.
+      // SyncBN: BatchNorm statistics are summed over all workers (relay: the coordinator; ring: the peers), in program order.
       let tag = 0;
-      const reduce = syncBatchNorm
-        ? async (values: Float64Array) => {
-            const reply = await call(client.allReduce.bind(client), { runId: joined.runId, worker, step, tag: tag++, values: Array.from(values) }).catch((err) => {
-              throw describeRpcError(`all-reduce for step ${step}`, err);
-            });
-            return Float64Array.from(reply.sum);
-          }
-        : undefined;
+      const reduce = !syncBatchNorm
+        ? undefined
+        : ring
+          ? ((r: RingCollective) => (values: Float64Array) => r.sum(values, step, tag++))(ring)
+          : async (values: Float64Array) => {
+              const reply = await call(client.allReduce.bind(client), { runId: joined.runId, worker, step, tag: tag++, values: Array.from(values) }).catch((err) => {
+                throw describeRpcError(`all-reduce for step ${step}`, err);
+              });
+              return Float64Array.from(reply.sum);
+            };
       const c = await localUpdate(model, replica.params, { aggregation, optimizer: localOptimizer, proxMu: joined.proxMu, batches, reduce });
       const buffers = model.bufferSize > 0 ? model.getBuffers() : null;
       const computeMs = performance.now() - started;
-      await call(client.pushGradient.bind(client), {
-        runId: joined.runId,
-        worker,
-        step,
-        samples: c.samples,
-        loss: c.loss,
-        gradient: encodeTensor(c.update, [c.update.length]),
-        paramChecksum: a.reportChecksum ? replica.checksum() : '',
-        computeMs,
-        buffers: buffers ? encodeTensor(buffers, [buffers.length]) : undefined,
-      }).catch((err) => {
-        throw describeRpcError(`push gradient for step ${step}`, err);
-      });
+      const report = { runId: joined.runId, worker, step, samples: c.samples, loss: c.loss, paramChecksum, computeMs, buffers: buffers ? encodeTensor(buffers, [buffers.length]) : undefined };
+      const push = (msg: object) =>
+        call(client.pushGradient.bind(client), msg).catch((err: grpc.ServiceError) => {
+          // A push still waiting when the run stops is answered with the reason: say it as a stop, like NextStep's.
+          const stopped = err.code === grpc.status.FAILED_PRECONDITION && /^run stopped: /.exec(err.details ?? '');
+          if (stopped) throw new TrainerError(`run stopped by the coordinator at step ${step}: ${err.details.slice(stopped[0].length)}`);
+          throw describeRpcError(`push gradient for step ${step}`, err);
+        });
+      if (!ring) {
+        // Relay: the coordinator answers once every worker has pushed, with the average.
+        const ack = await push({ ...report, gradient: encodeTensor(c.update, [c.update.length]) });
+        if (!ack.update) throw new TrainerError(`step ${step}: the coordinator's reply carries no update`);
+        apply(decodeTensor(ack.update, { length: replica.params.length, field: 'update' }));
+      } else {
+        const reduceStarted = performance.now();
+        let average: Float32Array;
+        try {
+          average = await ring.average(c.update, c.samples, step);
+        } catch (err) {
+          // Say why before leaving, so the run stops naming the neighbour instead of timing out on everyone.
+          const reason = `ring all-reduce: ${(err as Error).message}`;
+          await push({ runId: joined.runId, worker, step, error: reason }).catch(() => undefined);
+          throw new TrainerError(`step ${step}: ${reason}`);
+        }
+        apply(average);
+        await push({
+          ...report,
+          gradNorm: l2Norm(c.update),
+          reduceMs: performance.now() - reduceStarted,
+          gradient: a.reportGradient ? encodeTensor(c.update, [c.update.length]) : undefined,
+          params: a.reportParams ? encodeTensor(replica.params, [replica.params.length]) : undefined,
+        });
+      }
       step++;
     }
     model.dispose();
@@ -140,6 +215,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     log(`worker ${worker}: run finished after ${step} steps`);
     return { worker, steps: step, backend, stopReason };
   } finally {
+    peer?.close();
     client.close();
   }
 }

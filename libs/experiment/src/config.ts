@@ -1,11 +1,13 @@
 import { BACKEND_CHOICES, BACKEND_HELP, type BackendChoice } from '@shardlab/model';
 import { OPTIMIZER_NAMES, type OptimizerName } from '@shardlab/aggregation';
 import { STRATEGY_NAMES, type StrategyName } from '@shardlab/data';
+import { COLLECTIVE_NAMES, type CollectiveName } from '@shardlab/collective';
 import { flagOf, type OptionSpec } from './options';
 
 /** The fully resolved settings of one experiment; written as config.json. */
 export interface ExperimentConfig {
   dataset: string;
+  feed: FeedName;
   classes: number[] | null;
   samples: number;
   testSamples: number;
@@ -24,6 +26,8 @@ export interface ExperimentConfig {
   model: 'mlp' | 'cnn';
   norm: NormName;
   aggregation: AggregationName;
+  collective: CollectiveName;
+  gradientMetricsEvery: number;
   localSteps: number;
   proxMu: number;
   classesPerNode: number;
@@ -38,6 +42,15 @@ export interface ExperimentConfig {
   stepTimeout: number;
   joinTimeout: number;
 }
+
+/**
+ * How a step's batches reach the trainers:
+ *   ids       trainers load the training set themselves (from the dataset description the coordinator
+ *             sends at join, proven equal by a fingerprint) and receive sample ids only: the default;
+ *   features  the coordinator ships every batch's features and labels: for trainers that cannot have the data.
+ */
+export type FeedName = 'ids' | 'features';
+export const FEED_NAMES: readonly FeedName[] = ['ids', 'features'];
 
 export type NormName = 'none' | 'batch' | 'sync-batch' | 'group' | 'layer';
 export const NORM_NAMES: readonly NormName[] = ['none', 'batch', 'sync-batch', 'group', 'layer'];
@@ -58,6 +71,13 @@ export class ConfigError extends Error {
 
 export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'dataset', type: 'string', default: 'synthetic', valueHint: 'synthetic|fashion-mnist|idx:<dir>', help: 'training data' },
+  {
+    key: 'feed',
+    type: 'enum',
+    default: 'ids',
+    choices: FEED_NAMES,
+    help: 'ids: trainers load the dataset themselves and get sample ids; features: the coordinator ships every batch (trainers without the data)',
+  },
   { key: 'classes', type: 'int-list', help: 'keep only these classes of the data, relabelled 0..k-1 (e.g. 0,1,2,3)' },
   { key: 'samples', type: 'int', default: 60000, min: 100, max: 10_000_000, help: 'synthetic: training samples' },
   { key: 'testSamples', type: 'int', default: 4000, min: 10, max: 1_000_000, help: 'synthetic: test samples' },
@@ -76,6 +96,14 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'model', type: 'enum', default: 'mlp', choices: ['mlp', 'cnn'], help: 'mlp, or cnn (two conv layers; 28x28 images)' },
   { key: 'norm', type: 'enum', default: 'none', choices: NORM_NAMES, help: 'normalisation after hidden layers; batch = per-worker statistics, sync-batch = combined across workers every step' },
   { key: 'aggregation', type: 'enum', default: 'sync-sgd', choices: AGGREGATION_NAMES, help: 'sync-sgd: average gradients every step; fedavg/fedprox: --local-steps local steps, then average parameters' },
+  {
+    key: 'collective',
+    type: 'enum',
+    default: 'relay',
+    choices: COLLECTIVE_NAMES,
+    help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps)',
+  },
+  { key: 'gradientMetricsEvery', type: 'int', default: 1, min: 1, max: 10_000_000, help: 'per-pair gradient cosines every N steps (ring: trainers then send their full gradient)' },
   { key: 'localSteps', type: 'int', default: 1, min: 1, max: 100_000, help: 'fedavg/fedprox: local optimizer steps per round (a round is one step of --steps)' },
   { key: 'proxMu', type: 'number', default: 0.01, min: 0, max: 1000, help: 'fedprox: proximal term weight mu' },
   { key: 'classesPerNode', type: 'int', default: 2, min: 1, max: 255, help: 'k-classes-per-node: labels per worker (NIID-Bench #C=k)' },

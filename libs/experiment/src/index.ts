@@ -9,3 +9,4 @@ export * from './local-update';
 export * from './snapshots';
 export * from './sweep';
 export * from './model-spec';
+export * from './dataset-spec';

@@ -1,4 +1,4 @@
-import { createStrategy, loadDataset, type Dataset, type Strategy } from '@shardlab/data';
+import { createStrategy, loadDataset, type Dataset, type DatasetSpec, type Strategy } from '@shardlab/data';
 import type { ExperimentConfig } from './config';
 
 export interface PreparedData {
@@ -8,9 +8,9 @@ export interface PreparedData {
   description: string;
 }
 
-/** Loads the data and builds the batch plan. Throws DataError (one line, names the setting) on bad input. */
-export function prepareData(config: ExperimentConfig): PreparedData {
-  const { train, test, description } = loadDataset({
+/** The training data an experiment describes: what the coordinator loads, and what it tells trainers to load (feed ids). */
+export function datasetSpecOf(config: ExperimentConfig): DatasetSpec {
+  return {
     dataset: config.dataset,
     classes: config.classes ?? undefined,
     seed: config.seed,
@@ -18,7 +18,12 @@ export function prepareData(config: ExperimentConfig): PreparedData {
     testSamples: config.testSamples,
     features: config.features,
     numClasses: config.numClasses,
-  });
+  };
+}
+
+/** Loads the data and builds the batch plan. Throws DataError (one line, names the setting) on bad input. */
+export function prepareData(config: ExperimentConfig): PreparedData {
+  const { train, test, description } = loadDataset(datasetSpecOf(config));
   const strategy = createStrategy(config.strategy, {
     labels: train.labels,
     numClasses: train.numClasses,

@@ -113,6 +113,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     optimizer: config.optimizer,
     lr: config.lr,
     aggregation: config.aggregation,
+    collective: config.collective,
+    feed: config.feed,
     localSteps: config.localSteps,
     model: config.model,
     norm: config.norm,

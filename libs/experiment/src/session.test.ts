@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { paramChecksum } from '@shardlab/aggregation';
-import { createStrategy, loadDataset } from '@shardlab/data';
+import { l2Norm, paramChecksum } from '@shardlab/aggregation';
+import { RingCollective, memoryRing, type RingLink } from '@shardlab/collective';
+import { createStrategy, dataFingerprint, loadDataset, type DataFingerprint } from '@shardlab/data';
 import { PROTOCOL_VERSION, WireError, encodeTensor } from '@shardlab/protocol';
 import { resolveConfig, type ExperimentConfig } from './config';
+import { datasetSpecFromWire } from './dataset-spec';
 import { Replica } from './replica';
 import { TrainingSession, meanPairwiseCosine, pairwiseCosines, type MetricsRecord } from './session';
 
@@ -27,22 +29,43 @@ function makeSession(overrides: Record<string, unknown> = {}) {
   return { session, config, records };
 }
 
-const join = (s: TrainingSession, name: string) => s.join({ protocolVersion: PROTOCOL_VERSION, name, backend: 'cpu' });
+/** What a trainer does under feed "ids": load the dataset the coordinator describes, and fingerprint it. */
+const trainerFingerprint = (s: TrainingSession): DataFingerprint => dataFingerprint(loadDataset(datasetSpecFromWire(s.describeDataset().dataset)).train);
+let nextPeerPort = 7000;
+const join = (s: TrainingSession, name: string) => s.join({ protocolVersion: PROTOCOL_VERSION, name, backend: 'cpu', data: trainerFingerprint(s), peerAddress: `127.0.0.1:${nextPeerPort++}` });
 
 /** A well-behaved worker whose gradient at every step is `value` everywhere. */
-async function fakeWorker(session: TrainingSession, name: string, value: number, opts: { checksum?: (r: Replica) => string } = {}) {
+const floats = (t: { data: Buffer }) => new Float32Array(t.data.buffer, t.data.byteOffset, t.data.byteLength / 4);
+
+/**
+ * A well-behaved worker whose gradient at every step is `value` everywhere. Relay: it pushes the gradient and
+ * applies the average the coordinator answers with. Ring (`ring` given): it averages through the ring itself
+ * and reports the step's scalars (the gradient only when asked, its parameters when asked).
+ */
+async function fakeWorker(session: TrainingSession, name: string, value: number, opts: { checksum?: (r: Replica) => string; ring?: RingLink[] } = {}) {
   const reply = join(session, name);
   const replica = new Replica(session.model, { name: 'sgd', lr: reply.optimizer.lr });
+  const ring = opts.ring ? new RingCollective(reply.worker, reply.workers, opts.ring[reply.worker]!) : null;
   for (let step = 0; ; step++) {
     const a = await session.nextStep({ runId: reply.runId, worker: reply.worker, step });
-    if (a.update) replica.apply(new Float32Array(a.update.data.buffer, a.update.data.byteOffset, a.update.data.byteLength / 4));
     if (a.done) return { replica, stopReason: a.stopReason, steps: step };
     const g = new Float32Array(replica.params.length).fill(value);
-    const samples = a.batches[0]!.labels.length;
-    session.pushGradient({
-      runId: reply.runId, worker: reply.worker, step, samples, loss: value, gradient: encodeTensor(g, [g.length]),
+    const samples = a.batches[0]!.ids.length;
+    const report = {
+      runId: reply.runId, worker: reply.worker, step, samples, loss: value,
       paramChecksum: a.reportChecksum ? (opts.checksum ?? ((r) => r.checksum()))(replica) : '', computeMs: 1,
-    });
+    };
+    if (!ring) {
+      const update = await session.pushGradient({ ...report, gradient: encodeTensor(g, [g.length]) }).catch(() => null);
+      if (update) replica.apply(floats(update));
+      continue;
+    }
+    replica.apply(await ring.average(g, samples, step));
+    await session.pushGradient({
+      ...report, gradNorm: l2Norm(g), reduceMs: 1,
+      gradient: a.reportGradient ? encodeTensor(g, [g.length]) : undefined,
+      params: a.reportParams ? encodeTensor(replica.params, [replica.params.length]) : undefined,
+    }).catch(() => null);
   }
 }
 
@@ -65,6 +88,47 @@ describe('TrainingSession', () => {
     expect(steps[0]).toMatchObject({ loss: 2, workerLoss: [1, 3], samples: 16 });
     expect(records.filter((r) => r.kind === 'eval').map((r) => r.step)).toEqual([2, 3]);
     expect(session.status()).toMatchObject({ state: 'finished', step: 3, joined: 2, contributions: [3, 3] });
+  });
+
+  it('feed ids: a trainer joins only with the same data; one with other data is refused before it takes a slot', () => {
+    const { session, records } = makeSession();
+    expect(session.describeDataset()).toEqual({
+      feed: 'ids',
+      dataset: { dataset: 'synthetic', classes: [], seed: 1, samples: 400, testSamples: 40, features: 6, numClasses: 4 },
+      collective: 'relay',
+    });
+    const other = dataFingerprint(loadDataset({ dataset: 'synthetic', seed: 2, samples: 400, testSamples: 40, features: 6, numClasses: 4 }).train);
+    const refused = (() => {
+      try {
+        session.join({ protocolVersion: PROTOCOL_VERSION, name: 'elsewhere', backend: 'cpu', data: other });
+      } catch (err) {
+        return err as WireError;
+      }
+      return expect.unreachable();
+    })();
+    expect(refused).toBeInstanceOf(WireError);
+    expect(refused.code).toBe(9); // FAILED_PRECONDITION
+    expect(refused.message).toMatch(/^trainer "elsewhere" has other data than the coordinator \(synthetic\): features differ \(sha256 of 64 sampled rows [0-9a-f]{12} here, [0-9a-f]{12} there\)$/);
+    expect(() => session.join({ protocolVersion: PROTOCOL_VERSION, name: 'nodata', backend: 'cpu' })).toThrow(/JoinRequest.data: this run feeds sample ids/);
+    expect(session.status().joined).toBe(0);
+    expect(records.filter((r) => r.kind === 'event' && r.event === 'refused')).toHaveLength(1);
+    expect(join(session, 'a')).toMatchObject({ worker: 0, feed: 'ids' });
+  });
+
+  it('feed ids: batches carry sample ids only; feed features: features and labels too', async () => {
+    for (const feed of ['ids', 'features'] as const) {
+      const { session } = makeSession({ feed, workers: 1 });
+      const reply = feed === 'ids' ? join(session, 'a') : session.join({ protocolVersion: PROTOCOL_VERSION, name: 'a', backend: 'cpu' });
+      const run = session.run();
+      const a = await session.nextStep({ runId: reply.runId, worker: 0, step: 0 });
+      const batch = a.batches[0]!;
+      expect(batch.ids).toHaveLength(8);
+      if (feed === 'ids') expect(batch).toMatchObject({ features: null, labels: [] });
+      else expect(batch.features!.data.length).toBe(8 * 6 * 4);
+      if (feed === 'features') expect(batch.labels).toHaveLength(8);
+      session.fail('test over');
+      await run;
+    }
   });
 
   it('refuses joins with another protocol version, without a backend, or beyond the worker count', () => {
@@ -128,14 +192,63 @@ describe('TrainingSession', () => {
     expect(first.batches).toHaveLength(2);
     const start = new Replica(session.model, { name: 'sgd', lr: 1 });
     const delta = new Float32Array(start.params.length).fill(0.25);
-    for (const w of [0, 1]) {
-      session.pushGradient({ runId: reply.runId, worker: w, step: 0, samples: 16, loss: 1, gradient: encodeTensor(delta, [delta.length]), paramChecksum: start.checksum(), computeMs: 1 });
-    }
-    const second = await session.nextStep({ runId: reply.runId, worker: 0, step: 1 });
-    expect(Array.from(new Float32Array(second.update!.data.buffer, second.update!.data.byteOffset, 3))).toEqual([0.25, 0.25, 0.25]);
+    const updates = [0, 1].map((w) =>
+      session.pushGradient({ runId: reply.runId, worker: w, step: 0, samples: 16, loss: 1, gradient: encodeTensor(delta, [delta.length]), paramChecksum: start.checksum(), computeMs: 1 }),
+    );
+    for (const u of await Promise.all(updates)) expect(Array.from(floats(u!).subarray(0, 3))).toEqual([0.25, 0.25, 0.25]);
+    await session.nextStep({ runId: reply.runId, worker: 0, step: 1 });
     session.fail('enough');
     const result = await run;
     expect(result.params[0]).toBe(Math.fround(start.params[0]! - 0.25));
+  });
+});
+
+describe('TrainingSession with --collective ring', () => {
+  it('the trainers average among themselves; the coordinator checks, records and evaluates worker 0\'s parameters', async () => {
+    const { session, config, records } = makeSession({ collective: 'ring', gradientMetricsEvery: 2 });
+    const peers = memoryRing(2);
+    const run = session.run();
+    const [a, b] = await Promise.all([fakeWorker(session, 'a', 1, { ring: peers }), fakeWorker(session, 'b', 3, { ring: peers })]);
+    const result = await run;
+    expect(result.error).toBeNull();
+    const expected = new Replica(session.model, { name: 'sgd', lr: config.lr });
+    for (let i = 0; i < 3; i++) expected.apply(new Float32Array(expected.params.length).fill(2));
+    expect(a.replica.checksum()).toBe(expected.checksum());
+    expect(b.replica.checksum()).toBe(expected.checksum());
+    // The final parameters are worker 0's, sent with its last report.
+    expect(paramChecksum(result.params)).toBe(expected.checksum());
+    const steps = records.filter((r) => r.kind === 'step');
+    expect(steps.map((r) => r.step)).toEqual([0, 1, 2]);
+    const size = expected.params.length;
+    expect(steps[0]).toMatchObject({ loss: 2, workerLoss: [1, 3], gradNorm: [Math.sqrt(size), 3 * Math.sqrt(size)], reduceMs: [1, 1] });
+    // Gradient cosines only on gradient-metrics steps (0 and 2), when the trainers sent their gradients.
+    expect(steps.map((r) => r.kind === 'step' && r.gradCosine)).toEqual([1, null, 1]);
+    expect(records.filter((r) => r.kind === 'event' && r.event === 'checksum')).toHaveLength(3);
+    expect(records.filter((r) => r.kind === 'eval').map((r) => r.step)).toEqual([2, 3]);
+  });
+
+  it('a join without a peer address is refused; replicas that disagree stop the run naming the odd one', async () => {
+    const { session } = makeSession({ collective: 'ring', workers: 3 });
+    expect(() => session.join({ protocolVersion: PROTOCOL_VERSION, name: 'x', backend: 'cpu', data: trainerFingerprint(session) })).toThrow(/peer_address/);
+    const peers = memoryRing(3);
+    const run = session.run();
+    void fakeWorker(session, 'a', 1, { ring: peers });
+    void fakeWorker(session, 'b', 1, { ring: peers, checksum: () => 'forged' });
+    void fakeWorker(session, 'c', 1, { ring: peers });
+    const result = await run;
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/^replicas diverged before step 0: most workers have [0-9a-f]+, worker 1 has forged$/);
+  });
+
+  it('a worker that reports an error (its ring neighbour is gone) stops the run with that reason', async () => {
+    const { session } = makeSession({ collective: 'ring' });
+    const run = session.run();
+    const a = join(session, 'a');
+    join(session, 'b');
+    await session.nextStep({ runId: a.runId, worker: 0, step: 0 });
+    expect(() => session.pushGradient({ runId: a.runId, worker: 0, step: 0, samples: 0, loss: 0, computeMs: 0, paramChecksum: '', error: 'ring all-reduce: cannot send to worker 1 at 127.0.0.1:9: UNAVAILABLE' })).toThrow(/run stopped/);
+    const result = await run;
+    expect(result.error).toBe('worker 0 (a), step 0: ring all-reduce: cannot send to worker 1 at 127.0.0.1:9: UNAVAILABLE');
   });
 });
 

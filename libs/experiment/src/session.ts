@@ -1,22 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { cosineSimilarity, l2Norm, weightedAverage } from '@shardlab/aggregation';
-import type { Dataset, Strategy } from '@shardlab/data';
+import { dataFingerprint, type DataFingerprint, type Dataset, type Strategy } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
 import {
   PROTOCOL_VERSION,
   WireError,
   alreadyExists,
-  checkProtocolVersion,
   decodeTensor,
   encodeTensor,
   failedPrecondition,
   firstNonFinite,
   invalidArgument,
-  permissionDenied,
-  resourceExhausted,
 } from '@shardlab/protocol';
-import { lossSwing } from '@shardlab/report';
-import type { ExperimentConfig } from './config';
+import { lossSwing, type EventRecord, type MetricsRecord } from '@shardlab/report';
+import type { CollectiveName } from '@shardlab/collective';
+import type { ExperimentConfig, FeedName } from './config';
+import { wireDatasetSpec, type WireDatasetSpec } from './dataset-spec';
+import { Membership } from './membership';
 import { modelFromWire, wireModelSpec, type WireModelSpec } from './model-spec';
 import { Replica } from './replica';
 
@@ -55,6 +55,16 @@ export interface JoinRequestMessage {
   protocolVersion: number;
   name: string;
   backend: string;
+  /** The trainer's copy of the training set; required with feed "ids". */
+  data?: DataFingerprint | null;
+  /** host:port of the trainer's Peer service; required with collective "ring". */
+  peerAddress?: string;
+}
+
+export interface DatasetDescriptionMessage {
+  feed: FeedName;
+  dataset: WireDatasetSpec;
+  collective: CollectiveName;
 }
 
 export interface JoinReplyMessage {
@@ -69,10 +79,14 @@ export interface JoinReplyMessage {
   aggregation: string;
   localSteps: number;
   proxMu: number;
+  feed: FeedName;
+  collective: CollectiveName;
+  stepTimeout: number;
 }
 
+/** Feed "ids": ids only; feed "features": the features and labels too. */
 export interface BatchMessage {
-  features: TensorMessage;
+  features: TensorMessage | null;
   labels: number[];
   ids: number[];
 }
@@ -80,11 +94,16 @@ export interface BatchMessage {
 export interface StepAssignmentMessage {
   step: number;
   done: boolean;
-  update: TensorMessage | null;
   /** One batch per local step: exactly one under sync-sgd. */
   batches: BatchMessage[];
   reportChecksum: boolean;
   stopReason: string;
+  /** Ring, step 0: every worker's Peer address, by worker index. */
+  peers: string[];
+  /** Ring: send the full gradient with this step's report (gradient metrics). */
+  reportGradient: boolean;
+  /** Ring, worker 0: send the parameters after this step (evaluation, the final model). */
+  reportParams: boolean;
 }
 
 export interface GradientMessage {
@@ -93,10 +112,18 @@ export interface GradientMessage {
   step: number;
   samples: number;
   loss: number;
-  gradient: { shape?: number[]; data?: Uint8Array } | null | undefined;
+  /** Relay: always; ring: on gradient-metrics steps. */
+  gradient?: { shape?: number[]; data?: Uint8Array } | null;
   paramChecksum: string;
   computeMs: number;
   buffers?: { shape?: number[]; data?: Uint8Array } | null;
+  /** Ring: the L2 norm of the gradient (which is sent only on gradient-metrics steps). */
+  gradNorm?: number;
+  reduceMs?: number;
+  /** Ring: the parameters after this step, when reportParams asked. */
+  params?: { shape?: number[]; data?: Uint8Array } | null;
+  /** The worker cannot finish this step; the run stops with this reason. */
+  error?: string;
 }
 
 export interface AllReduceMessage {
@@ -123,41 +150,7 @@ export interface RunStatusMessage {
 
 export type SessionState = 'waiting' | 'running' | 'finished' | 'failed';
 
-export interface StepRecord {
-  kind: 'step';
-  step: number;
-  loss: number;
-  workerLoss: number[];
-  samples: number;
-  stepMs: number;
-  computeMs: number[];
-  elapsedSeconds: number;
-  /** L2 norm of each worker's gradient. */
-  gradNorm: number[];
-  /** Mean cosine similarity over all pairs of worker gradients (null with one worker). */
-  gradCosine: number | null;
-  /** Cosine similarity of each pair of worker gradients: (0,1), (0,2), ..., (1,2), ... */
-  gradCosinePairs: number[];
-}
-
-export interface EvalRecord {
-  kind: 'eval';
-  step: number;
-  testAccuracy: number;
-  testLoss: number;
-  perClassAccuracy: number[];
-  weightDivergence?: number;
-}
-
-export interface EventRecord {
-  kind: 'event';
-  step: number;
-  event: 'joined' | 'refused' | 'checksum' | 'stopped';
-  message: string;
-  worker?: number;
-}
-
-export type MetricsRecord = StepRecord | EvalRecord | EventRecord;
+export type { EvalRecord, EventRecord, MetricsRecord, StepRecord } from '@shardlab/report';
 
 export interface Evaluation {
   accuracy: number;
@@ -202,22 +195,27 @@ export interface SessionResult {
   communicationShare: number | null;
 }
 
-interface Member {
-  name: string;
-  backend: string;
-  contributions: number;
-}
 
 interface StepState {
   step: number;
   assignments: StepAssignmentMessage[];
+  /** Which workers have pushed (reported) this step. */
+  pushed: boolean[];
+  /** Relay: every worker's gradient; ring: only on gradient-metrics steps. */
   gradients: (Float32Array | null)[];
+  gradNorms: number[];
+  reduceMs: number[];
+  /** Ring: worker 0's parameters after this step, when asked (evaluation, final model). */
+  params: Float32Array | null;
+  /** Relay: pushes waiting for the averaged update. */
+  pushWaiters: { resolve: (update: TensorMessage) => void; reject: (err: Error) => void }[];
   samples: number[];
   losses: number[];
   computeMs: number[];
   checksums: string[];
   buffers: (Float32Array | null)[];
   reductions: Map<number, Reduction>;
+  reportChecksum: boolean;
   expectedChecksum: string | null;
   startedAt: number;
 }
@@ -230,6 +228,15 @@ interface Reduction {
 interface Waiter {
   worker: number;
   resolve: (a: StepAssignmentMessage) => void;
+}
+
+/** The value most entries have (the first of them on a tie). */
+function majority(values: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best = values[0]!;
+  for (const v of values) if (counts.get(v)! > counts.get(best)!) best = v;
+  return best;
 }
 
 /** Cosine similarity of every pair of worker gradients, in the order (0,1), (0,2), ..., (1,2), ... */
@@ -251,12 +258,13 @@ export class TrainingSession {
   /** The model as sent to trainers at join. */
   readonly wireModel: WireModelSpec;
   private readonly replica: Replica;
-  private readonly members: Member[] = [];
+  private readonly membership: Membership;
   private stateValue: SessionState = 'waiting';
   private errorValue: string | null = null;
   private current: StepState | null = null;
   private stepsCompleted = 0;
-  private lastUpdate: TensorMessage | null = null;
+  /** Ring: the latest parameters worker 0 sent (the coordinator keeps no replica under ring). */
+  private ringParams: Float32Array | null = null;
   private waiters = new Map<number, Waiter[]>();
   /** Workers that have been told the run is over. */
   private readonly departed = new Set<number>();
@@ -275,6 +283,7 @@ export class TrainingSession {
     this.wireModel = wireModelSpec(config, train.numFeatures, train.numClasses);
     this.model = modelFromWire(this.wireModel).spec;
     this.replica = new Replica(this.model, { name: config.optimizer, lr: config.lr, momentum: config.momentum });
+    this.membership = new Membership(this.runId, config, config.feed === 'ids' ? dataFingerprint(train) : null);
   }
 
   get state(): SessionState {
@@ -287,16 +296,17 @@ export class TrainingSession {
 
   // ---- RPC surface -------------------------------------------------------------------------
 
-  join(req: JoinRequestMessage): JoinReplyMessage {
-    checkProtocolVersion(req.protocolVersion);
-    if (!req.backend) throw invalidArgument('JoinRequest.backend must name the trainer backend (tensorflow, wasm or cpu)');
+  /** What a trainer needs to know before it joins: the feed, and the training set to load under feed "ids". */
+  describeDataset(): DatasetDescriptionMessage {
     const { config } = this.deps;
-    if (this.members.length >= config.workers) throw resourceExhausted(`all ${config.workers} worker slots are taken`);
-    if (this.stateValue !== 'waiting') throw failedPrecondition(`run ${this.runId} is ${this.stateValue}; it takes no new workers`);
-    const worker = this.members.length;
-    this.members.push({ name: req.name || `worker-${worker}`, backend: req.backend, contributions: 0 });
+    return { feed: config.feed, dataset: wireDatasetSpec(config), collective: config.collective };
+  }
+
+  join(req: JoinRequestMessage): JoinReplyMessage {
+    const { config } = this.deps;
+    const worker = this.membership.admit(req, this.stateValue, (message) => this.event({ kind: 'event', step: 0, event: 'refused', message }));
     this.event({ kind: 'event', step: 0, event: 'joined', worker, message: `worker ${worker} joined: ${req.name} (${req.backend})` });
-    if (this.members.length === config.workers) this.poke();
+    if (this.membership.full) this.poke();
     const opt = { name: config.optimizer, lr: config.lr, momentum: config.momentum, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
     return {
       protocolVersion: PROTOCOL_VERSION,
@@ -310,6 +320,9 @@ export class TrainingSession {
       aggregation: config.aggregation,
       localSteps: config.localSteps,
       proxMu: config.proxMu,
+      feed: config.feed,
+      collective: config.collective,
+      stepTimeout: config.stepTimeout,
     };
   }
 
@@ -322,11 +335,11 @@ export class TrainingSession {
     this.checkMember(msg.runId, msg.worker);
     const current = this.current;
     if (this.stateValue !== 'running' || !current) throw failedPrecondition(`run is ${this.stateValue}; no step is in progress`);
-    const where = `worker ${msg.worker} (${this.members[msg.worker]!.name}), step ${msg.step}, all-reduce ${msg.tag}`;
+    const where = `${this.membership.describe(msg.worker)}, step ${msg.step}, all-reduce ${msg.tag}`;
     let reduction: Reduction;
     try {
       if (msg.step !== current.step) throw failedPrecondition(`all-reduce for step ${msg.step}, but the run is at step ${current.step}`);
-      reduction = current.reductions.get(msg.tag) ?? { values: new Array(this.members.length).fill(null), waiting: [] };
+      reduction = current.reductions.get(msg.tag) ?? { values: new Array(this.membership.members.length).fill(null), waiting: [] };
       if (reduction.values[msg.worker]) throw alreadyExists(`worker ${msg.worker} already sent all-reduce ${msg.tag} of step ${msg.step}`);
       const other = reduction.values.find((v) => v !== null);
       if (other && other.length !== msg.values.length) throw invalidArgument(`all-reduce values: expected ${other.length} values like the other workers, got ${msg.values.length}`);
@@ -365,28 +378,55 @@ export class TrainingSession {
     });
   }
 
-  pushGradient(msg: GradientMessage): void {
+  /**
+   * One worker's contribution to a step. Relay: its gradient; resolves with the averaged update once every
+   * worker's is in. Ring: the step's scalars after the trainers' own all-reduce (the full gradient only on
+   * gradient-metrics steps, worker 0's parameters when asked); resolves with null at once.
+   */
+  pushGradient(msg: GradientMessage): Promise<TensorMessage | null> {
     this.checkMember(msg.runId, msg.worker);
     const current = this.current;
-    if (this.stateValue !== 'running' || !current) {
-      throw failedPrecondition(`run is ${this.stateValue}; no step is in progress`);
-    }
-    const where = `worker ${msg.worker} (${this.members[msg.worker]!.name}), step ${msg.step}`;
+    if (this.stateValue === 'failed') throw failedPrecondition(`run stopped: ${this.errorValue}`);
+    if (this.stateValue !== 'running' || !current) throw failedPrecondition(`run is ${this.stateValue}; no step is in progress`);
+    const where = `${this.membership.describe(msg.worker)}, step ${msg.step}`;
+    const ring = this.deps.config.collective === 'ring';
+    const size = this.replica.params.length;
     try {
       if (msg.step !== current.step) throw failedPrecondition(`gradient for step ${msg.step}, but the run is at step ${current.step}`);
-      if (current.gradients[msg.worker]) throw alreadyExists(`a gradient for step ${msg.step} from worker ${msg.worker} was already received`);
-      const expectedSamples = current.assignments[msg.worker]!.batches.reduce((n, b) => n + b.labels.length, 0);
+      if (current.pushed[msg.worker]) throw alreadyExists(`a gradient for step ${msg.step} from worker ${msg.worker} was already received`);
+      if (msg.error) {
+        // A member that cannot go on (its ring neighbour is gone): stop with its reason rather than wait for the timeout.
+        this.fail(`${where}: ${msg.error}`);
+        throw failedPrecondition(`run stopped: ${where}: ${msg.error}`);
+      }
+      const a = current.assignments[msg.worker]!;
+      const expectedSamples = a.batches.reduce((n, b) => n + b.ids.length, 0);
       if (msg.samples !== expectedSamples) throw invalidArgument(`samples is ${msg.samples}, but the batch had ${expectedSamples}`);
       if (!Number.isFinite(msg.loss)) throw invalidArgument(`loss is ${msg.loss}`);
-      if (!msg.gradient) throw invalidArgument('gradient is missing');
-      const gradient = decodeTensor(msg.gradient, { length: this.replica.params.length, field: 'gradient' });
-      const bad = firstNonFinite(gradient);
-      if (bad >= 0) throw invalidArgument(`gradient element ${bad} is ${gradient[bad]}: training diverged (lower --lr?) or the trainer is faulty`);
-      if (current.expectedChecksum !== null && !msg.paramChecksum) throw invalidArgument('param_checksum was requested for this step but is missing');
-      current.gradients[msg.worker] = gradient;
+      const wantGradient = !ring || a.reportGradient;
+      const hasGradient = !!msg.gradient && !!msg.gradient.data && msg.gradient.data.length > 0;
+      if (wantGradient && !hasGradient) throw invalidArgument('gradient is missing');
+      if (hasGradient) {
+        const gradient = decodeTensor(msg.gradient!, { length: size, field: 'gradient' });
+        const bad = firstNonFinite(gradient);
+        if (bad >= 0) throw invalidArgument(`gradient element ${bad} is ${gradient[bad]}: training diverged (lower --lr?) or the trainer is faulty`);
+        current.gradients[msg.worker] = gradient;
+      }
+      if (ring && !(Number.isFinite(msg.gradNorm) && msg.gradNorm! >= 0)) throw invalidArgument(`grad_norm is ${msg.gradNorm}`);
+      if (a.reportParams) {
+        if (!msg.params || !msg.params.data || msg.params.data.length === 0) throw invalidArgument('params were requested for this step but are missing');
+        const params = decodeTensor(msg.params, { length: size, field: 'params' });
+        const bad = firstNonFinite(params);
+        if (bad >= 0) throw invalidArgument(`params element ${bad} is ${params[bad]}`);
+        current.params = params;
+      }
+      if (current.reportChecksum && !msg.paramChecksum) throw invalidArgument('param_checksum was requested for this step but is missing');
+      current.pushed[msg.worker] = true;
       current.samples[msg.worker] = msg.samples;
       current.losses[msg.worker] = msg.loss;
       current.computeMs[msg.worker] = msg.computeMs;
+      current.reduceMs[msg.worker] = msg.reduceMs ?? 0;
+      current.gradNorms[msg.worker] = hasGradient ? l2Norm(current.gradients[msg.worker]!) : msg.gradNorm!;
       current.checksums[msg.worker] = msg.paramChecksum;
       if (msg.buffers && msg.buffers.data && msg.buffers.data.length > 0) {
         const buffers = decodeTensor(msg.buffers, { field: 'buffers' });
@@ -398,7 +438,9 @@ export class TrainingSession {
       if (err instanceof WireError) this.fail(`${where}: ${err.message}`);
       throw err;
     }
-    if (current.gradients.every((g) => g !== null)) this.poke();
+    const answer = ring ? Promise.resolve(null) : new Promise<TensorMessage>((resolve, reject) => current.pushWaiters.push({ resolve, reject }));
+    if (current.pushed.every(Boolean)) this.poke();
+    return answer;
   }
 
   status(): RunStatusMessage {
@@ -408,12 +450,12 @@ export class TrainingSession {
       step: this.stepsCompleted,
       steps: this.deps.config.steps,
       workers: this.deps.config.workers,
-      joined: this.members.length,
+      joined: this.membership.members.length,
       strategy: this.deps.config.strategy,
       lastLoss: this.stepLosses.at(-1) ?? NaN,
       testAccuracy: this.lastEval?.accuracy ?? -1,
       error: this.errorValue ?? '',
-      contributions: this.members.map((m) => m.contributions),
+      contributions: this.membership.members.map((m) => m.contributions),
     };
   }
 
@@ -424,8 +466,11 @@ export class TrainingSession {
     this.errorValue = reason;
     this.event({ kind: 'event', step: this.current?.step ?? 0, event: 'stopped', message: reason });
     this.releaseWaiters();
-    // Workers blocked in an all-reduce would otherwise wait for peers that will never send.
-    for (const r of this.current?.reductions.values() ?? []) for (const w of r.waiting.splice(0)) w.reject(failedPrecondition(`run stopped: ${reason}`));
+    // Workers blocked in an all-reduce or waiting for the averaged update would otherwise wait for peers
+    // that will never send.
+    const stopped = () => failedPrecondition(`run stopped: ${reason}`);
+    for (const r of this.current?.reductions.values() ?? []) for (const w of r.waiting.splice(0)) w.reject(stopped());
+    for (const w of this.current?.pushWaiters.splice(0) ?? []) w.reject(stopped());
     this.poke();
   }
 
@@ -435,10 +480,10 @@ export class TrainingSession {
     const { config } = this.deps;
     const log = this.deps.log ?? (() => undefined);
     const joinDeadline = Date.now() + config.joinTimeout * 1000;
-    while (this.members.length < config.workers && this.stateValue === 'waiting') {
+    while (this.membership.members.length < config.workers && this.stateValue === 'waiting') {
       const left = joinDeadline - Date.now();
       if (left <= 0) {
-        this.fail(`only ${this.members.length} of ${config.workers} workers joined within ${config.joinTimeout} s (--join-timeout)`);
+        this.fail(`only ${this.membership.members.length} of ${config.workers} workers joined within ${config.joinTimeout} s (--join-timeout)`);
         break;
       }
       await this.sleepUntilPoked(left);
@@ -446,15 +491,15 @@ export class TrainingSession {
     if (this.stateValue === 'waiting') {
       this.stateValue = 'running';
       this.startedAt = Date.now();
-      log(`all ${config.workers} workers joined: ${this.members.map((m) => `${m.name} [${m.backend}]`).join(', ')}`);
+      log(`all ${config.workers} workers joined: ${this.membership.members.map((m) => `${m.name} [${m.backend}]`).join(', ')}`);
     }
     for (let t = 0; t < config.steps && this.stateValue === 'running'; t++) {
       const st = this.beginStep(t);
       const deadline = st.startedAt + config.stepTimeout * 1000;
-      while (this.stateValue === 'running' && st.gradients.some((g) => g === null)) {
+      while (this.stateValue === 'running' && !st.pushed.every(Boolean)) {
         const left = deadline - Date.now();
         if (left <= 0) {
-          const lost = st.gradients.flatMap((g, w) => (g === null ? [`${w} (${this.members[w]!.name})`] : []));
+          const lost = st.pushed.flatMap((pushed, w) => (pushed ? [] : [`${w} (${this.membership.members[w]!.name})`]));
           this.fail(`step ${t}: no gradient from worker ${lost.join(', ')} within ${config.stepTimeout} s (--step-timeout); treating it as lost and stopping the run`);
           break;
         }
@@ -475,21 +520,36 @@ export class TrainingSession {
     const W = config.workers;
     const assignments: StepAssignmentMessage[] = [];
     const reportChecksum = t % config.checksumEvery === 0;
+    const ring = config.collective === 'ring';
+    const reportGradient = ring && t % config.gradientMetricsEvery === 0;
+    // Ring: the coordinator keeps no replica; worker 0 sends the parameters it evaluates and saves.
+    const evaluates = (t + 1) % config.evalEvery === 0 || t + 1 === config.steps;
+    const peers = ring && t === 0 ? this.membership.members.map((m) => m.peerAddress) : [];
     for (let w = 0; w < W; w++) {
       const batches: BatchMessage[] = [];
       // Under local SGD, step t is round t: its local steps use the strategy's steps t*H .. t*H+H-1.
       for (let h = 0; h < config.localSteps; h++) {
         const ids = strategy.batch(t * config.localSteps + h, w);
+        if (config.feed === 'ids') {
+          batches.push({ features: null, labels: [], ids: Array.from(ids) });
+          continue;
+        }
         const labels = new Array<number>(ids.length);
         for (let i = 0; i < ids.length; i++) labels[i] = train.labels[ids[i]!]!;
         batches.push({ features: encodeTensor(train.features(ids), [ids.length, train.numFeatures]), labels, ids: Array.from(ids) });
       }
-      assignments.push({ step: t, done: false, update: this.lastUpdate, batches, reportChecksum, stopReason: '' });
+      assignments.push({ step: t, done: false, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams: ring && evaluates && w === 0 });
     }
     const st: StepState = {
       step: t,
       assignments,
+      pushed: new Array(W).fill(false),
       gradients: new Array(W).fill(null),
+      gradNorms: new Array(W).fill(0),
+      reduceMs: new Array(W).fill(0),
+      params: null,
+      pushWaiters: [],
+      reportChecksum,
       samples: new Array(W).fill(0),
       losses: new Array(W).fill(NaN),
       computeMs: new Array(W).fill(0),
@@ -497,7 +557,8 @@ export class TrainingSession {
       buffers: new Array(W).fill(null),
       reductions: new Map(),
       // The checksum a replica must report for step t: parameters after the updates of steps < t.
-      expectedChecksum: reportChecksum ? this.replica.checksum() : null,
+      // Ring: no replica here; the workers' checksums are compared with each other.
+      expectedChecksum: reportChecksum && !ring ? this.replica.checksum() : null,
       startedAt: Date.now(),
     };
     this.current = st;
@@ -516,16 +577,29 @@ export class TrainingSession {
         return;
       }
       this.event({ kind: 'event', step: st.step, event: 'checksum', message: `all ${st.checksums.length} replicas at ${st.expectedChecksum}` });
+    } else if (st.reportChecksum) {
+      // Ring: no replica here, so the workers must agree with each other; the ones off the majority are named.
+      const reference = majority(st.checksums);
+      const off = st.checksums.flatMap((c, w) => (c !== reference ? [`worker ${w} has ${c}`] : []));
+      if (off.length > 0) {
+        this.fail(`replicas diverged before step ${st.step}: most workers have ${reference}, ${off.join(', ')}`);
+        return;
+      }
+      this.event({ kind: 'event', step: st.step, event: 'checksum', message: `all ${st.checksums.length} replicas at ${reference}` });
     }
-    const grads = st.gradients as Float32Array[];
-    const average = weightedAverage(grads, st.samples);
-    if (config.aggregation === 'sync-sgd') this.replica.apply(average);
-    else this.replica.applyDelta(average);
+    if (config.collective === 'relay') {
+      const average = weightedAverage(st.gradients as Float32Array[], st.samples);
+      if (config.aggregation === 'sync-sgd') this.replica.apply(average);
+      else this.replica.applyDelta(average);
+      const update = encodeTensor(average, [average.length]);
+      for (const w of st.pushWaiters.splice(0)) w.resolve(update);
+    } else if (st.params) {
+      this.ringParams = st.params;
+    }
     // BatchNorm running statistics are not averaged: like DDP (broadcast_buffers), every replica
     // and the evaluation use worker 0's.
     if (st.buffers[0]) this.buffers = st.buffers[0];
-    this.lastUpdate = encodeTensor(average, [average.length]);
-    for (const m of this.members) m.contributions++;
+    for (const m of this.membership.members) m.contributions++;
     this.stepsCompleted = st.step + 1;
 
     const total = st.samples.reduce((a, b) => a + b, 0);
@@ -546,12 +620,12 @@ export class TrainingSession {
       stepMs,
       computeMs: [...st.computeMs],
       elapsedSeconds: (Date.now() - this.startedAt) / 1000,
-      gradNorm: grads.map(l2Norm),
-      gradCosine: meanPairwiseCosine(grads),
-      gradCosinePairs: pairwiseCosines(grads),
+      gradNorm: [...st.gradNorms],
+      ...this.gradientMetrics(st),
+      ...(config.collective === 'ring' ? { reduceMs: [...st.reduceMs] } : {}),
     });
     if (this.stepsCompleted % config.evalEvery === 0 || this.stepsCompleted === config.steps) {
-      const ev = this.deps.evaluate(this.replica.params, this.buffers, this.stepsCompleted);
+      const ev = this.deps.evaluate(this.params(), this.buffers, this.stepsCompleted);
       this.lastEval = { ...ev, step: this.stepsCompleted };
       this.deps.record({
         kind: 'eval',
@@ -572,18 +646,31 @@ export class TrainingSession {
     });
   }
 
+  /** Pairwise gradient cosines, on gradient-metrics steps (every --gradient-metrics-every steps); null elsewhere. */
+  private gradientMetrics(st: StepState): { gradCosine: number | null; gradCosinePairs: number[] } {
+    const due = st.step % this.deps.config.gradientMetricsEvery === 0 && st.gradients.every((g) => g !== null);
+    if (!due) return { gradCosine: null, gradCosinePairs: [] };
+    const grads = st.gradients as Float32Array[];
+    return { gradCosine: meanPairwiseCosine(grads), gradCosinePairs: pairwiseCosines(grads) };
+  }
+
+  /** The current parameters: the coordinator's replica (relay), or the latest ones worker 0 sent (ring). */
+  private params(): Float32Array {
+    return this.deps.config.collective === 'ring' ? (this.ringParams ?? this.replica.params) : this.replica.params;
+  }
+
   private result(): SessionResult {
     const window = this.deps.config.lossWindow;
     return {
       status: this.stateValue === 'finished' ? 'completed' : 'failed',
       error: this.errorValue,
       stepsCompleted: this.stepsCompleted,
-      params: this.replica.params,
+      params: this.params(),
       lastEval: this.lastEval,
       stepLosses: this.stepLosses,
       finalLoss: this.stepLosses.at(-1) ?? null,
       lossSwing: this.stepLosses.length >= 2 ? lossSwing(this.stepLosses, window) : null,
-      trainerBackends: this.members.map((m) => m.backend),
+      trainerBackends: this.membership.members.map((m) => m.backend),
       buffers: this.buffers,
       wallSeconds: this.startedAt ? (Date.now() - this.startedAt) / 1000 : 0,
       communicationShare: this.computeShareCount ? 1 - this.computeShareSum / this.computeShareCount : null,
@@ -593,30 +680,20 @@ export class TrainingSession {
   /** After run(): waits (at most `ms`) until every worker has been told the run is over. */
   async waitForDeparture(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
-    while (this.departed.size < this.members.length && Date.now() < deadline) await this.sleepUntilPoked(deadline - Date.now());
+    while (this.departed.size < this.membership.members.length && Date.now() < deadline) await this.sleepUntilPoked(deadline - Date.now());
   }
 
   // ---- helpers -----------------------------------------------------------------------------
 
   private checkMember(runId: string, worker: number): void {
-    if (runId !== this.runId || !Number.isInteger(worker) || worker < 0 || worker >= this.members.length) {
-      const message = runId !== this.runId ? `unknown run id ${JSON.stringify(runId)}` : `worker ${worker} never joined this run`;
-      this.event({ kind: 'event', step: this.current?.step ?? 0, event: 'refused', message });
-      throw permissionDenied(message);
-    }
+    this.membership.check(runId, worker, (message) => this.event({ kind: 'event', step: this.current?.step ?? 0, event: 'refused', message }));
   }
+
 
   private doneMessage(step: number, worker: number): StepAssignmentMessage {
     this.departed.add(worker);
-    if (this.departed.size === this.members.length) this.poke();
-    return {
-      step,
-      done: true,
-      update: this.stateValue === 'finished' ? this.lastUpdate : null,
-      batches: [],
-      reportChecksum: false,
-      stopReason: this.errorValue ?? '',
-    };
+    if (this.departed.size === this.membership.members.length) this.poke();
+    return { step, done: true, batches: [], reportChecksum: false, stopReason: this.errorValue ?? '', peers: [], reportGradient: false, reportParams: false };
   }
 
   private releaseWaiters(): void {

@@ -72,7 +72,12 @@ describe('proto loading', () => {
       paramChecksum: '',
       computeMs: 0,
       buffers: null,
+      gradNorm: 0,
+      reduceMs: 0,
+      params: null,
+      error: '',
     });
     expect(Object.keys(packageDefinition)).toContain('shardlab.v1.Coordinator');
+    expect(Object.keys(packageDefinition)).toContain('shardlab.v1.Peer');
   });
 });

@@ -79,8 +79,11 @@ const handlers: CoordinatorHandlers = {
     const features = pattern(6, 99);
     callback(null, {
       step: n,
-      update: encodeTensor(pattern(n, n)),
-      batches: [{ features: encodeTensor(features, [2, 3]), labels: [3, 9], ids: [41, 4_000_000_000] }],
+      // The second batch's features carry the server -> client tensor of n floats.
+      batches: [
+        { features: encodeTensor(features, [2, 3]), labels: [3, 9], ids: [41, 4_000_000_000] },
+        { features: encodeTensor(pattern(n, n)), labels: [], ids: [] },
+      ],
       reportChecksum: true,
     });
   },
@@ -100,6 +103,9 @@ const handlers: CoordinatorHandlers = {
     callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in this test' });
   },
   GetStatus(_call, callback) {
+    callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in this test' });
+  },
+  GetDataset(_call, callback) {
     callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in this test' });
   },
 };
@@ -156,7 +162,7 @@ describe('gRPC loopback with SERVER_OPTIONS / CHANNEL_OPTIONS', () => {
     const reply = await unary<JoinReply__Output>((cb) =>
       c.join({ protocolVersion: PROTOCOL_VERSION, name: 'host-1', backend: 'cpu' }, opts(), cb),
     );
-    expect(reply.protocolVersion).toBe(1);
+    expect(reply.protocolVersion).toBe(PROTOCOL_VERSION);
     expect(reply.runId).toBe('run-for-host-1');
     // Unset strings arrive as '' (proto3 defaults).
     expect(reply.model).toEqual({ kind: 'mlp', inputSize: 784, hidden: [128, 64], classes: 10, initSeed: 7, norm: '' });
@@ -167,9 +173,9 @@ describe('gRPC loopback with SERVER_OPTIONS / CHANNEL_OPTIONS', () => {
 
   it('answers a protocol version mismatch with FAILED_PRECONDITION and both versions', async () => {
     const c = client(tuned.address, CHANNEL_OPTIONS);
-    const err = await rejection(unary((cb) => c.join({ protocolVersion: 2, name: 'old', backend: 'cpu' }, opts(), cb)));
+    const err = await rejection(unary((cb) => c.join({ protocolVersion: 1, name: 'old', backend: 'cpu' }, opts(), cb)));
     expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
-    expect(err.details).toBe('protocol version mismatch: trainer speaks shardlab.v1 protocol 2, coordinator speaks 1');
+    expect(err.details).toBe('protocol version mismatch: trainer speaks shardlab.v1 protocol 1, coordinator speaks 2');
   });
 
   it('carries Tensor bytes exactly, client -> server', async () => {
@@ -193,9 +199,10 @@ describe('gRPC loopback with SERVER_OPTIONS / CHANNEL_OPTIONS', () => {
     for (const n of [1, 3, 257, 1000]) {
       const a = await unary<StepAssignment__Output>((cb) => c.nextStep({ step: n }, opts(), cb));
       const expected = pattern(n, n);
-      expect(a.update!.shape).toEqual([n]);
-      expect(sameBytes(a.update!.data, expected)).toBe(true);
-      const decoded = decodeTensor(a.update, { length: n, field: 'update' });
+      const big = a.batches[1]!.features!;
+      expect(big.shape).toEqual([n]);
+      expect(sameBytes(big.data, expected)).toBe(true);
+      const decoded = decodeTensor(big, { length: n, field: 'features' });
       expect(sameBytes(new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength), expected)).toBe(true);
       expect(a.batches[0]!.labels).toEqual([3, 9]);
       expect(a.batches[0]!.ids).toEqual([41, 4_000_000_000]);
@@ -211,7 +218,7 @@ describe('gRPC loopback with SERVER_OPTIONS / CHANNEL_OPTIONS', () => {
     await unary((cb) => c.pushGradient({ samples: BIG, gradient: encodeTensor(v) }, opts(), cb));
     expect(sameBytes(received.gradient!.data, v)).toBe(true);
     const a = await unary<StepAssignment__Output>((cb) => c.nextStep({ step: BIG }, opts(), cb));
-    expect(sameBytes(a.update!.data, pattern(BIG, BIG))).toBe(true);
+    expect(sameBytes(a.batches[1]!.features!.data, pattern(BIG, BIG))).toBe(true);
   });
 
   it('fails the same >4 MiB request with grpc defaults (server receive limit)', async () => {

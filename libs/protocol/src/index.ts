@@ -30,7 +30,10 @@ export {
   loaderOptions,
   loadProto,
   loadCoordinatorService,
+  loadPeerService,
   type LoaderOptionsJson,
+  type PeerConstructor,
+  type PeerServiceDefinition,
   type CoordinatorConstructor,
   type CoordinatorServiceDefinition,
 } from './proto';

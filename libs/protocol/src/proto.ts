@@ -100,3 +100,12 @@ export function loadCoordinatorService(): { Coordinator: CoordinatorConstructor;
   const Coordinator = loadProto().proto.shardlab.v1.Coordinator;
   return { Coordinator, service: Coordinator.service };
 }
+
+export type PeerConstructor = ProtoGrpcType['shardlab']['v1']['Peer'];
+export type PeerServiceDefinition = PeerConstructor['service'];
+
+/** The trainers' Peer service (ring all-reduce chunks): the client constructor and the service definition. */
+export function loadPeerService(): { Peer: PeerConstructor; service: PeerServiceDefinition } {
+  const Peer = loadProto().proto.shardlab.v1.Peer;
+  return { Peer, service: Peer.service };
+}

@@ -30,3 +30,10 @@ export type { RunStatus, RunStatus__Output } from './generated/shardlab/v1/RunSt
 export type { StatusRequest, StatusRequest__Output } from './generated/shardlab/v1/StatusRequest';
 export type { StepAssignment, StepAssignment__Output } from './generated/shardlab/v1/StepAssignment';
 export type { Tensor, Tensor__Output } from './generated/shardlab/v1/Tensor';
+export type { DataFingerprint, DataFingerprint__Output } from './generated/shardlab/v1/DataFingerprint';
+export type { DatasetDescription, DatasetDescription__Output } from './generated/shardlab/v1/DatasetDescription';
+export type { DatasetRequest, DatasetRequest__Output } from './generated/shardlab/v1/DatasetRequest';
+export type { DatasetSpec, DatasetSpec__Output } from './generated/shardlab/v1/DatasetSpec';
+export type { PeerClient, PeerDefinition, PeerHandlers } from './generated/shardlab/v1/Peer';
+export type { PeerChunk, PeerChunk__Output } from './generated/shardlab/v1/PeerChunk';
+export type { PeerAck, PeerAck__Output } from './generated/shardlab/v1/PeerAck';

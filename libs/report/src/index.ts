@@ -2,6 +2,7 @@ export * from './files';
 export * from './stats';
 export * from './table';
 export * from './summary';
+export * from './records';
 export * from './progress';
 export * from './results';
 export * from './html-data';

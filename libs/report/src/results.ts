@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mean, std } from './stats';
+import type { EvalRecord, StepRecord } from './records';
 import type { RunSummary } from './summary';
 
 /*
@@ -35,21 +36,11 @@ export interface RunRef {
   error?: string | null;
 }
 
-export interface StepPoint {
-  step: number;
-  loss: number;
-  workerLoss: number[];
-  gradCosine: number | null;
-}
+/** The fields of a step record (records.ts) that the report draws. */
+export type StepPoint = Pick<StepRecord, 'step' | 'loss' | 'workerLoss' | 'gradCosine'>;
 
-export interface EvalPoint {
-  step: number;
-  testAccuracy: number;
-  testLoss: number;
-  perClassAccuracy: number[];
-  /** Distance of the weights from the reference (IID) run's at the same step, when recorded. */
-  weightDivergence?: number | null;
-}
+/** The fields of an eval record (records.ts) that the report draws; weightDivergence null when not recorded. */
+export type EvalPoint = Pick<EvalRecord, 'step' | 'testAccuracy' | 'testLoss' | 'perClassAccuracy'> & { weightDivergence?: number | null };
 
 /** label-histogram.json: per worker, how many samples of each class it was handed. */
 export interface LabelHistogram {

@@ -13,6 +13,10 @@ export interface RunSummary {
   optimizer: string;
   lr: number;
   aggregation: string;
+  /** relay | ring: how gradients were averaged. */
+  collective: string;
+  /** ids | features: how batches reached the trainers. */
+  feed: string;
   localSteps: number;
   model: string;
   norm: string;

@@ -14,6 +14,7 @@ import {
 } from 'testcontainers';
 import { inject } from 'vitest';
 import type { ClusterImages } from './env';
+import type { EvalRecord, EventRecord, MetricsRecord, StepRecord } from '@shardlab/report';
 
 export const PORT = 50051;
 
@@ -50,26 +51,8 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export interface StepRecord {
-  kind: 'step';
-  step: number;
-  loss: number;
-  workerLoss: number[];
-}
-export interface EvalRecord {
-  kind: 'eval';
-  step: number;
-  testAccuracy: number;
-  perClassAccuracy: number[];
-}
-export interface EventRecord {
-  kind: 'event';
-  step: number;
-  event: string;
-  message: string;
-  worker?: number;
-}
-export type MetricsRecord = StepRecord | EvalRecord | EventRecord | { kind: string; [key: string]: unknown };
+// The schema shardlab writes metrics.jsonl with (@shardlab/report's records.ts): one definition for writer and readers.
+export type { EvalRecord, EventRecord, MetricsRecord, StepRecord } from '@shardlab/report';
 
 export interface RunFiles {
   config: Record<string, unknown>;
@@ -153,11 +136,12 @@ export async function startTrainer(
   network: StartedNetwork,
   name: string,
   extraArgs: readonly string[] = [],
-  { waitForJoin = true }: { waitForJoin?: boolean } = {},
+  { waitForJoin = true, alias }: { waitForJoin?: boolean; alias?: string } = {},
 ): Promise<StartedTestContainer> {
   let container = new GenericContainer(images().trainer)
     .withPullPolicy(NEVER_PULL)
     .withNetwork(network)
+    .withNetworkAliases(...(alias ? [alias] : []))
     .withCommand(['--coordinator', `coordinator:${PORT}`, '--name', name, '--connect-timeout', '60', ...extraArgs])
     .withLabels({ 'org.shardlab.e2e': name })
     .withStartupTimeout(60_000);

@@ -5,6 +5,10 @@ import type { AllReduceReply as _shardlab_v1_AllReduceReply, AllReduceReply__Out
 import type { AllReduceRequest as _shardlab_v1_AllReduceRequest, AllReduceRequest__Output as _shardlab_v1_AllReduceRequest__Output } from './shardlab/v1/AllReduceRequest';
 import type { Batch as _shardlab_v1_Batch, Batch__Output as _shardlab_v1_Batch__Output } from './shardlab/v1/Batch';
 import type { CoordinatorClient as _shardlab_v1_CoordinatorClient, CoordinatorDefinition as _shardlab_v1_CoordinatorDefinition } from './shardlab/v1/Coordinator';
+import type { DataFingerprint as _shardlab_v1_DataFingerprint, DataFingerprint__Output as _shardlab_v1_DataFingerprint__Output } from './shardlab/v1/DataFingerprint';
+import type { DatasetDescription as _shardlab_v1_DatasetDescription, DatasetDescription__Output as _shardlab_v1_DatasetDescription__Output } from './shardlab/v1/DatasetDescription';
+import type { DatasetRequest as _shardlab_v1_DatasetRequest, DatasetRequest__Output as _shardlab_v1_DatasetRequest__Output } from './shardlab/v1/DatasetRequest';
+import type { DatasetSpec as _shardlab_v1_DatasetSpec, DatasetSpec__Output as _shardlab_v1_DatasetSpec__Output } from './shardlab/v1/DatasetSpec';
 import type { GradientAck as _shardlab_v1_GradientAck, GradientAck__Output as _shardlab_v1_GradientAck__Output } from './shardlab/v1/GradientAck';
 import type { GradientUpdate as _shardlab_v1_GradientUpdate, GradientUpdate__Output as _shardlab_v1_GradientUpdate__Output } from './shardlab/v1/GradientUpdate';
 import type { JoinReply as _shardlab_v1_JoinReply, JoinReply__Output as _shardlab_v1_JoinReply__Output } from './shardlab/v1/JoinReply';
@@ -12,6 +16,9 @@ import type { JoinRequest as _shardlab_v1_JoinRequest, JoinRequest__Output as _s
 import type { ModelSpec as _shardlab_v1_ModelSpec, ModelSpec__Output as _shardlab_v1_ModelSpec__Output } from './shardlab/v1/ModelSpec';
 import type { NextStepRequest as _shardlab_v1_NextStepRequest, NextStepRequest__Output as _shardlab_v1_NextStepRequest__Output } from './shardlab/v1/NextStepRequest';
 import type { OptimizerSpec as _shardlab_v1_OptimizerSpec, OptimizerSpec__Output as _shardlab_v1_OptimizerSpec__Output } from './shardlab/v1/OptimizerSpec';
+import type { PeerClient as _shardlab_v1_PeerClient, PeerDefinition as _shardlab_v1_PeerDefinition } from './shardlab/v1/Peer';
+import type { PeerAck as _shardlab_v1_PeerAck, PeerAck__Output as _shardlab_v1_PeerAck__Output } from './shardlab/v1/PeerAck';
+import type { PeerChunk as _shardlab_v1_PeerChunk, PeerChunk__Output as _shardlab_v1_PeerChunk__Output } from './shardlab/v1/PeerChunk';
 import type { RunStatus as _shardlab_v1_RunStatus, RunStatus__Output as _shardlab_v1_RunStatus__Output } from './shardlab/v1/RunStatus';
 import type { StatusRequest as _shardlab_v1_StatusRequest, StatusRequest__Output as _shardlab_v1_StatusRequest__Output } from './shardlab/v1/StatusRequest';
 import type { StepAssignment as _shardlab_v1_StepAssignment, StepAssignment__Output as _shardlab_v1_StepAssignment__Output } from './shardlab/v1/StepAssignment';
@@ -28,6 +35,10 @@ export interface ProtoGrpcType {
       AllReduceRequest: MessageTypeDefinition<_shardlab_v1_AllReduceRequest, _shardlab_v1_AllReduceRequest__Output>
       Batch: MessageTypeDefinition<_shardlab_v1_Batch, _shardlab_v1_Batch__Output>
       Coordinator: SubtypeConstructor<typeof grpc.Client, _shardlab_v1_CoordinatorClient> & { service: _shardlab_v1_CoordinatorDefinition }
+      DataFingerprint: MessageTypeDefinition<_shardlab_v1_DataFingerprint, _shardlab_v1_DataFingerprint__Output>
+      DatasetDescription: MessageTypeDefinition<_shardlab_v1_DatasetDescription, _shardlab_v1_DatasetDescription__Output>
+      DatasetRequest: MessageTypeDefinition<_shardlab_v1_DatasetRequest, _shardlab_v1_DatasetRequest__Output>
+      DatasetSpec: MessageTypeDefinition<_shardlab_v1_DatasetSpec, _shardlab_v1_DatasetSpec__Output>
       GradientAck: MessageTypeDefinition<_shardlab_v1_GradientAck, _shardlab_v1_GradientAck__Output>
       GradientUpdate: MessageTypeDefinition<_shardlab_v1_GradientUpdate, _shardlab_v1_GradientUpdate__Output>
       JoinReply: MessageTypeDefinition<_shardlab_v1_JoinReply, _shardlab_v1_JoinReply__Output>
@@ -35,6 +46,16 @@ export interface ProtoGrpcType {
       ModelSpec: MessageTypeDefinition<_shardlab_v1_ModelSpec, _shardlab_v1_ModelSpec__Output>
       NextStepRequest: MessageTypeDefinition<_shardlab_v1_NextStepRequest, _shardlab_v1_NextStepRequest__Output>
       OptimizerSpec: MessageTypeDefinition<_shardlab_v1_OptimizerSpec, _shardlab_v1_OptimizerSpec__Output>
+      /**
+       * Served by every trainer under --collective ring: the chunks of every ring all-reduce of the run, on one
+       * stream from the previous worker of the ring, (w - 1) mod W (one stream, not a call per chunk: a unary
+       * call costs ~1 ms of CPU here, a streamed message a fraction of that). The stream ends with the run.
+       * PERMISSION_DENIED for another run or a sender that is not the previous worker; INVALID_ARGUMENT for a
+       * chunk that is not float32 data.
+       */
+      Peer: SubtypeConstructor<typeof grpc.Client, _shardlab_v1_PeerClient> & { service: _shardlab_v1_PeerDefinition }
+      PeerAck: MessageTypeDefinition<_shardlab_v1_PeerAck, _shardlab_v1_PeerAck__Output>
+      PeerChunk: MessageTypeDefinition<_shardlab_v1_PeerChunk, _shardlab_v1_PeerChunk__Output>
       RunStatus: MessageTypeDefinition<_shardlab_v1_RunStatus, _shardlab_v1_RunStatus__Output>
       StatusRequest: MessageTypeDefinition<_shardlab_v1_StatusRequest, _shardlab_v1_StatusRequest__Output>
       StepAssignment: MessageTypeDefinition<_shardlab_v1_StepAssignment, _shardlab_v1_StepAssignment__Output>

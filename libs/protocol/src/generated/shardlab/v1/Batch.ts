@@ -4,30 +4,30 @@ import type { Tensor as _shardlab_v1_Tensor, Tensor__Output as _shardlab_v1_Tens
 
 export interface Batch {
   /**
-   * [n, input_size]
+   * [n, input_size]; feed "features" only
    */
   'features'?: (_shardlab_v1_Tensor | null);
   /**
-   * n class indices
+   * n class indices; feed "features" only
    */
   'labels'?: (number)[];
   /**
-   * n sample ids in the coordinator's training set (for tracing)
+   * n sample ids in the training set
    */
   'ids'?: (number)[];
 }
 
 export interface Batch__Output {
   /**
-   * [n, input_size]
+   * [n, input_size]; feed "features" only
    */
   'features': (_shardlab_v1_Tensor__Output | null);
   /**
-   * n class indices
+   * n class indices; feed "features" only
    */
   'labels': (number)[];
   /**
-   * n sample ids in the coordinator's training set (for tracing)
+   * n sample ids in the training set
    */
   'ids': (number)[];
 }

@@ -4,6 +4,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AllReduceReply as _shardlab_v1_AllReduceReply, AllReduceReply__Output as _shardlab_v1_AllReduceReply__Output } from '../../shardlab/v1/AllReduceReply';
 import type { AllReduceRequest as _shardlab_v1_AllReduceRequest, AllReduceRequest__Output as _shardlab_v1_AllReduceRequest__Output } from '../../shardlab/v1/AllReduceRequest';
+import type { DatasetDescription as _shardlab_v1_DatasetDescription, DatasetDescription__Output as _shardlab_v1_DatasetDescription__Output } from '../../shardlab/v1/DatasetDescription';
+import type { DatasetRequest as _shardlab_v1_DatasetRequest, DatasetRequest__Output as _shardlab_v1_DatasetRequest__Output } from '../../shardlab/v1/DatasetRequest';
 import type { GradientAck as _shardlab_v1_GradientAck, GradientAck__Output as _shardlab_v1_GradientAck__Output } from '../../shardlab/v1/GradientAck';
 import type { GradientUpdate as _shardlab_v1_GradientUpdate, GradientUpdate__Output as _shardlab_v1_GradientUpdate__Output } from '../../shardlab/v1/GradientUpdate';
 import type { JoinReply as _shardlab_v1_JoinReply, JoinReply__Output as _shardlab_v1_JoinReply__Output } from '../../shardlab/v1/JoinReply';
@@ -16,7 +18,8 @@ import type { StepAssignment as _shardlab_v1_StepAssignment, StepAssignment__Out
 export interface CoordinatorClient extends grpc.Client {
   /**
    * Element-wise sum over all workers of a small vector, within one step (e.g. SyncBN batch
-   * statistics). Answers once every worker has sent the same (step, tag). Same statuses as PushGradient.
+   * statistics), with --collective relay. Answers once every worker has sent the same (step, tag).
+   * Same statuses as PushGradient.
    */
   AllReduce(argument: _shardlab_v1_AllReduceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
   AllReduce(argument: _shardlab_v1_AllReduceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
@@ -24,12 +27,28 @@ export interface CoordinatorClient extends grpc.Client {
   AllReduce(argument: _shardlab_v1_AllReduceRequest, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
   /**
    * Element-wise sum over all workers of a small vector, within one step (e.g. SyncBN batch
-   * statistics). Answers once every worker has sent the same (step, tag). Same statuses as PushGradient.
+   * statistics), with --collective relay. Answers once every worker has sent the same (step, tag).
+   * Same statuses as PushGradient.
    */
   allReduce(argument: _shardlab_v1_AllReduceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
   allReduce(argument: _shardlab_v1_AllReduceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
   allReduce(argument: _shardlab_v1_AllReduceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
   allReduce(argument: _shardlab_v1_AllReduceRequest, callback: grpc.requestCallback<_shardlab_v1_AllReduceReply__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * What a trainer needs before it joins: the feed and the dataset to load. Needs no membership.
+   */
+  GetDataset(argument: _shardlab_v1_DatasetRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_DatasetDescription__Output>): grpc.ClientUnaryCall;
+  GetDataset(argument: _shardlab_v1_DatasetRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_DatasetDescription__Output>): grpc.ClientUnaryCall;
+  GetDataset(argument: _shardlab_v1_DatasetRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_DatasetDescription__Output>): grpc.ClientUnaryCall;
+  GetDataset(argument: _shardlab_v1_DatasetRequest, callback: grpc.requestCallback<_shardlab_v1_DatasetDescription__Output>): grpc.ClientUnaryCall;
+  /**
+   * What a trainer needs before it joins: the feed and the dataset to load. Needs no membership.
+   */
+  getDataset(argument: _shardlab_v1_DatasetRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_DatasetDescription__Output>): grpc.ClientUnaryCall;
+  getDataset(argument: _shardlab_v1_DatasetRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_DatasetDescription__Output>): grpc.ClientUnaryCall;
+  getDataset(argument: _shardlab_v1_DatasetRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_DatasetDescription__Output>): grpc.ClientUnaryCall;
+  getDataset(argument: _shardlab_v1_DatasetRequest, callback: grpc.requestCallback<_shardlab_v1_DatasetDescription__Output>): grpc.ClientUnaryCall;
   
   /**
    * A snapshot of the run, for observers (tests, dashboards). Needs no membership.
@@ -47,16 +66,18 @@ export interface CoordinatorClient extends grpc.Client {
   getStatus(argument: _shardlab_v1_StatusRequest, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
   
   /**
-   * A trainer announces itself. FAILED_PRECONDITION when protocol versions differ,
-   * INVALID_ARGUMENT for a malformed request, RESOURCE_EXHAUSTED when every worker slot is taken.
+   * A trainer announces itself. FAILED_PRECONDITION when protocol versions differ or (feed "ids") its
+   * data fingerprint differs from the coordinator's, naming what differs; INVALID_ARGUMENT for a
+   * malformed request, RESOURCE_EXHAUSTED when every worker slot is taken.
    */
   Join(argument: _shardlab_v1_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
   Join(argument: _shardlab_v1_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
   Join(argument: _shardlab_v1_JoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
   Join(argument: _shardlab_v1_JoinRequest, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
   /**
-   * A trainer announces itself. FAILED_PRECONDITION when protocol versions differ,
-   * INVALID_ARGUMENT for a malformed request, RESOURCE_EXHAUSTED when every worker slot is taken.
+   * A trainer announces itself. FAILED_PRECONDITION when protocol versions differ or (feed "ids") its
+   * data fingerprint differs from the coordinator's, naming what differs; INVALID_ARGUMENT for a
+   * malformed request, RESOURCE_EXHAUSTED when every worker slot is taken.
    */
   join(argument: _shardlab_v1_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
   join(argument: _shardlab_v1_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
@@ -102,9 +123,15 @@ export interface CoordinatorClient extends grpc.Client {
 export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
   /**
    * Element-wise sum over all workers of a small vector, within one step (e.g. SyncBN batch
-   * statistics). Answers once every worker has sent the same (step, tag). Same statuses as PushGradient.
+   * statistics), with --collective relay. Answers once every worker has sent the same (step, tag).
+   * Same statuses as PushGradient.
    */
   AllReduce: grpc.handleUnaryCall<_shardlab_v1_AllReduceRequest__Output, _shardlab_v1_AllReduceReply>;
+  
+  /**
+   * What a trainer needs before it joins: the feed and the dataset to load. Needs no membership.
+   */
+  GetDataset: grpc.handleUnaryCall<_shardlab_v1_DatasetRequest__Output, _shardlab_v1_DatasetDescription>;
   
   /**
    * A snapshot of the run, for observers (tests, dashboards). Needs no membership.
@@ -112,8 +139,9 @@ export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
   GetStatus: grpc.handleUnaryCall<_shardlab_v1_StatusRequest__Output, _shardlab_v1_RunStatus>;
   
   /**
-   * A trainer announces itself. FAILED_PRECONDITION when protocol versions differ,
-   * INVALID_ARGUMENT for a malformed request, RESOURCE_EXHAUSTED when every worker slot is taken.
+   * A trainer announces itself. FAILED_PRECONDITION when protocol versions differ or (feed "ids") its
+   * data fingerprint differs from the coordinator's, naming what differs; INVALID_ARGUMENT for a
+   * malformed request, RESOURCE_EXHAUSTED when every worker slot is taken.
    */
   Join: grpc.handleUnaryCall<_shardlab_v1_JoinRequest__Output, _shardlab_v1_JoinReply>;
   
@@ -133,6 +161,7 @@ export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
 
 export interface CoordinatorDefinition extends grpc.ServiceDefinition {
   AllReduce: MethodDefinition<_shardlab_v1_AllReduceRequest, _shardlab_v1_AllReduceReply, _shardlab_v1_AllReduceRequest__Output, _shardlab_v1_AllReduceReply__Output>
+  GetDataset: MethodDefinition<_shardlab_v1_DatasetRequest, _shardlab_v1_DatasetDescription, _shardlab_v1_DatasetRequest__Output, _shardlab_v1_DatasetDescription__Output>
   GetStatus: MethodDefinition<_shardlab_v1_StatusRequest, _shardlab_v1_RunStatus, _shardlab_v1_StatusRequest__Output, _shardlab_v1_RunStatus__Output>
   Join: MethodDefinition<_shardlab_v1_JoinRequest, _shardlab_v1_JoinReply, _shardlab_v1_JoinRequest__Output, _shardlab_v1_JoinReply__Output>
   NextStep: MethodDefinition<_shardlab_v1_NextStepRequest, _shardlab_v1_StepAssignment, _shardlab_v1_NextStepRequest__Output, _shardlab_v1_StepAssignment__Output>

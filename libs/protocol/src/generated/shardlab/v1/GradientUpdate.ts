@@ -30,6 +30,22 @@ export interface GradientUpdate {
    * non-trainable state after this step (BatchNorm running statistics); empty without
    */
   'buffers'?: (_shardlab_v1_Tensor | null);
+  /**
+   * L2 norm of `gradient` (ring: reported even when the gradient is not sent)
+   */
+  'gradNorm'?: (number | string);
+  /**
+   * ring: time spent in the all-reduce
+   */
+  'reduceMs'?: (number | string);
+  /**
+   * ring: the parameters after this step, when report_params asked for them
+   */
+  'params'?: (_shardlab_v1_Tensor | null);
+  /**
+   * this worker cannot finish the step (e.g. a ring neighbour is unreachable):
+   */
+  'error'?: (string);
 }
 
 export interface GradientUpdate__Output {
@@ -60,4 +76,20 @@ export interface GradientUpdate__Output {
    * non-trainable state after this step (BatchNorm running statistics); empty without
    */
   'buffers': (_shardlab_v1_Tensor__Output | null);
+  /**
+   * L2 norm of `gradient` (ring: reported even when the gradient is not sent)
+   */
+  'gradNorm': (number);
+  /**
+   * ring: time spent in the all-reduce
+   */
+  'reduceMs': (number);
+  /**
+   * ring: the parameters after this step, when report_params asked for them
+   */
+  'params': (_shardlab_v1_Tensor__Output | null);
+  /**
+   * this worker cannot finish the step (e.g. a ring neighbour is unreachable):
+   */
+  'error': (string);
 }

@@ -30,6 +30,18 @@ export interface JoinReply {
    * fedprox: weight of the proximal term
    */
   'proxMu'?: (number | string);
+  /**
+   * "ids": batches carry sample ids only; "features": features and labels too
+   */
+  'feed'?: (string);
+  /**
+   * "relay" | "ring"
+   */
+  'collective'?: (string);
+  /**
+   * seconds; a ring waits this long for a neighbour before giving up
+   */
+  'stepTimeout'?: (number | string);
 }
 
 export interface JoinReply__Output {
@@ -59,4 +71,16 @@ export interface JoinReply__Output {
    * fedprox: weight of the proximal term
    */
   'proxMu': (number);
+  /**
+   * "ids": batches carry sample ids only; "features": features and labels too
+   */
+  'feed': (string);
+  /**
+   * "relay" | "ring"
+   */
+  'collective': (string);
+  /**
+   * seconds; a ring waits this long for a neighbour before giving up
+   */
+  'stepTimeout': (number);
 }

@@ -1,5 +1,6 @@
 // Original file: proto/shardlab/v1/shardlab.proto
 
+import type { DataFingerprint as _shardlab_v1_DataFingerprint, DataFingerprint__Output as _shardlab_v1_DataFingerprint__Output } from '../../shardlab/v1/DataFingerprint';
 
 export interface JoinRequest {
   'protocolVersion'?: (number);
@@ -11,6 +12,14 @@ export interface JoinRequest {
    * the TensorFlow.js backend this trainer runs
    */
   'backend'?: (string);
+  /**
+   * the trainer's copy of the training set; required with feed "ids"
+   */
+  'data'?: (_shardlab_v1_DataFingerprint | null);
+  /**
+   * host:port of this trainer's Peer service; required with collective "ring"
+   */
+  'peerAddress'?: (string);
 }
 
 export interface JoinRequest__Output {
@@ -23,4 +32,12 @@ export interface JoinRequest__Output {
    * the TensorFlow.js backend this trainer runs
    */
   'backend': (string);
+  /**
+   * the trainer's copy of the training set; required with feed "ids"
+   */
+  'data': (_shardlab_v1_DataFingerprint__Output | null);
+  /**
+   * host:port of this trainer's Peer service; required with collective "ring"
+   */
+  'peerAddress': (string);
 }

@@ -1,18 +1,13 @@
 // Original file: proto/shardlab/v1/shardlab.proto
 
-import type { Tensor as _shardlab_v1_Tensor, Tensor__Output as _shardlab_v1_Tensor__Output } from '../../shardlab/v1/Tensor';
 import type { Batch as _shardlab_v1_Batch, Batch__Output as _shardlab_v1_Batch__Output } from '../../shardlab/v1/Batch';
 
 export interface StepAssignment {
   'step'?: (number);
   /**
-   * the run is over: apply `update`, if any, and leave
+   * the run is over: leave
    */
   'done'?: (boolean);
-  /**
-   * averaged gradient of step-1; empty at step 0
-   */
-  'update'?: (_shardlab_v1_Tensor | null);
   /**
    * one per local step (exactly one for sync-sgd)
    */
@@ -25,18 +20,26 @@ export interface StepAssignment {
    * set when done before the planned last step
    */
   'stopReason'?: (string);
+  /**
+   * ring, step 0: every worker's Peer address, by worker index
+   */
+  'peers'?: (string)[];
+  /**
+   * ring: send the full gradient with this step's report (gradient metrics)
+   */
+  'reportGradient'?: (boolean);
+  /**
+   * ring, worker 0: send the parameters after this step (evaluation)
+   */
+  'reportParams'?: (boolean);
 }
 
 export interface StepAssignment__Output {
   'step': (number);
   /**
-   * the run is over: apply `update`, if any, and leave
+   * the run is over: leave
    */
   'done': (boolean);
-  /**
-   * averaged gradient of step-1; empty at step 0
-   */
-  'update': (_shardlab_v1_Tensor__Output | null);
   /**
    * one per local step (exactly one for sync-sgd)
    */
@@ -49,4 +52,16 @@ export interface StepAssignment__Output {
    * set when done before the planned last step
    */
   'stopReason': (string);
+  /**
+   * ring, step 0: every worker's Peer address, by worker index
+   */
+  'peers': (string)[];
+  /**
+   * ring: send the full gradient with this step's report (gradient metrics)
+   */
+  'reportGradient': (boolean);
+  /**
+   * ring, worker 0: send the parameters after this step (evaluation)
+   */
+  'reportParams': (boolean);
 }

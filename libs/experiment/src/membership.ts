@@ -1,0 +1,87 @@
+import { fingerprintDifferences, type DataFingerprint } from '@shardlab/data';
+import { checkProtocolVersion, failedPrecondition, invalidArgument, permissionDenied, resourceExhausted } from '@shardlab/protocol';
+import type { ExperimentConfig } from './config';
+
+/** One trainer of the run, by worker index. */
+export interface Member {
+  name: string;
+  backend: string;
+  /** Steps whose contribution was averaged in. */
+  contributions: number;
+  /** Ring: host:port of its Peer service; '' under relay. */
+  peerAddress: string;
+}
+
+/** What a trainer says about itself when it joins. */
+export interface Applicant {
+  protocolVersion: number;
+  name: string;
+  backend: string;
+  data?: DataFingerprint | null;
+  peerAddress?: string;
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[^\s:/]+):\d{1,5}$/;
+
+/**
+ * Who may join a run and who is in it. Every check on a joining trainer happens before it gets a slot, so a
+ * trainer with the wrong protocol, other data or no peer address never becomes a member; and every later
+ * request names a run id and a worker index that must be a member's.
+ */
+export class Membership {
+  readonly members: Member[] = [];
+
+  constructor(
+    readonly runId: string,
+    private readonly config: ExperimentConfig,
+    /** Our copy of the training set, which a trainer's must equal under feed "ids"; null under feed "features". */
+    private readonly fingerprint: DataFingerprint | null,
+  ) {}
+
+  get full(): boolean {
+    return this.members.length >= this.config.workers;
+  }
+
+  /**
+   * Checks an applicant and gives it the next worker index. Throws a WireError (the gRPC status the trainer
+   * gets) otherwise; `onRefused` hears about refusals that a well-configured cluster should never see.
+   */
+  admit(req: Applicant, state: string, onRefused: (message: string) => void): number {
+    const { config } = this;
+    checkProtocolVersion(req.protocolVersion);
+    if (!req.backend) throw invalidArgument('JoinRequest.backend must name the trainer backend (tensorflow, native, wasm or cpu)');
+    if (this.full) throw resourceExhausted(`all ${config.workers} worker slots are taken`);
+    if (state !== 'waiting') throw failedPrecondition(`run ${this.runId} is ${state}; it takes no new workers`);
+    if (this.fingerprint) {
+      if (!req.data) throw invalidArgument('JoinRequest.data: this run feeds sample ids (--feed ids), so a trainer must load the dataset and send its fingerprint');
+      const diffs = fingerprintDifferences(this.fingerprint, req.data);
+      if (diffs.length > 0) {
+        const message = `trainer ${JSON.stringify(req.name)} has other data than the coordinator (${config.dataset}): ${diffs.join('; ')}`;
+        onRefused(message);
+        throw failedPrecondition(message);
+      }
+    }
+    const peerAddress = req.peerAddress ?? '';
+    if (config.collective === 'ring' && !HOST_PORT.test(peerAddress)) {
+      throw invalidArgument(`JoinRequest.peer_address: this run averages in a ring among the trainers (--collective ring), so a trainer must send the host:port of its Peer service, got ${JSON.stringify(peerAddress)}`);
+    }
+    const worker = this.members.length;
+    this.members.push({ name: req.name || `worker-${worker}`, backend: req.backend, contributions: 0, peerAddress });
+    return worker;
+  }
+
+  /** PERMISSION_DENIED unless (runId, worker) is a member of this run; `onRefused` hears the reason first. */
+  check(runId: string, worker: number, onRefused: (message: string) => void): Member {
+    if (runId !== this.runId || !Number.isInteger(worker) || worker < 0 || worker >= this.members.length) {
+      const message = runId !== this.runId ? `unknown run id ${JSON.stringify(runId)}` : `worker ${worker} never joined this run`;
+      onRefused(message);
+      throw permissionDenied(message);
+    }
+    return this.members[worker]!;
+  }
+
+  /** "worker 2 (trainer-2)", for messages. */
+  describe(worker: number): string {
+    return `worker ${worker} (${this.members[worker]!.name})`;
+  }
+}

@@ -1,0 +1,34 @@
+// Original file: proto/shardlab/v1/shardlab.proto
+
+
+export interface PeerChunk {
+  'runId'?: (string);
+  /**
+   * the sending worker
+   */
+  'from'?: (number);
+  /**
+   * which chunk: step / reduction / phase / round / piece
+   */
+  'key'?: (string);
+  /**
+   * little-endian float32
+   */
+  'data'?: (Buffer | Uint8Array | string);
+}
+
+export interface PeerChunk__Output {
+  'runId': (string);
+  /**
+   * the sending worker
+   */
+  'from': (number);
+  /**
+   * which chunk: step / reduction / phase / round / piece
+   */
+  'key': (string);
+  /**
+   * little-endian float32
+   */
+  'data': (Buffer);
+}
