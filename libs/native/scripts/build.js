@@ -13,6 +13,8 @@ const buildDir = path.join(root, 'build');
 const INSTALL_HINT = 'install the Debian package libopenblas-dev, then run npm ci (or npm rebuild @shardlab/native)';
 
 function record(status) {
+  // Not built now: an addon left by an earlier build (OpenBLAS since removed) must not be loaded.
+  if (!status.built) fs.rmSync(path.join(buildDir, 'Release'), { recursive: true, force: true });
   fs.mkdirSync(buildDir, { recursive: true });
   fs.writeFileSync(path.join(buildDir, 'status.json'), JSON.stringify({ ...status, at: new Date().toISOString() }, null, 2) + '\n');
   console.log(`@shardlab/native: ${status.built ? 'built with OpenBLAS' : `not built: ${status.reason}`}`);
