@@ -4,6 +4,7 @@ import {
   checkBatch,
   evaluateInChunks,
   oneHot,
+  overwriteParams,
   readAndDispose,
   softmaxCrossEntropyWithGrad,
   transposedMatMul,
@@ -80,6 +81,7 @@ export class Cnn implements Model {
   setParams(flat: Float32Array): void {
     this.assertLive();
     if (flat.length !== this.size) throw new Error(`setParams: expected ${this.size} values, got ${flat.length}`);
+    if (this.convs.length > 0 && overwriteParams([...this.convs, ...this.layers].flatMap((l) => [l.kernel, l.bias]), flat)) return;
     let offset = 0;
     // slice() copies: the cpu backend keeps a reference to the array it is given.
     const take = (shape: number[]): Float32Array => flat.slice(offset, (offset += shape.reduce((a, b) => a * b, 1)));

@@ -3,6 +3,7 @@ import {
   checkBatch,
   evaluateInChunks,
   oneHot,
+  overwriteParams,
   readAndDispose,
   softmaxCrossEntropyWithGrad,
   transposedMatMul,
@@ -95,6 +96,7 @@ export class Mlp implements Model {
     if (flat.length !== this.size) {
       throw new Error(`setParams: expected ${this.size} values, got ${flat.length}`);
     }
+    if (this.layers.length > 0 && overwriteParams(this.paramTensors(), flat)) return;
     const next: DenseLayer[] = [];
     const nextNorms: NormLayer[] = [];
     let offset = 0;
@@ -117,6 +119,14 @@ export class Mlp implements Model {
     this.disposeLayers();
     this.layers = next;
     this.norms = nextNorms;
+  }
+
+  /** The parameter tensors in canonical order (dense kernel, bias, then norm gamma, beta, per layer). */
+  private paramTensors(): tf.Tensor[] {
+    return this.layers.flatMap((l, i) => {
+      const norm = this.norms[i];
+      return norm ? [l.kernel, l.bias, norm.gamma, norm.beta] : [l.kernel, l.bias];
+    });
   }
 
   /** Current parameters, flat in canonical order. */

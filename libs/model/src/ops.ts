@@ -132,3 +132,31 @@ export function evaluateInChunks(
   });
   return { loss: lossSum / n, accuracy: correct / n, perClassAccuracy, confusion };
 }
+
+/**
+ * Writes `flat` into the model's own parameter tensors in place, in their order, when the active backend keeps
+ * tensor data in JS typed arrays (cpu, and native, which is the cpu backend with BLAS kernels); returns false
+ * (nothing written) elsewhere or when the tensors do not fit. A trainer sets its parameters every step, and
+ * creating fresh tensors there costs 0.19 ms of a ~1.1 ms native MLP step. Safe because these tensors are the
+ * model's alone: kept, never handed out, and every op on them makes new tensors.
+ */
+export function overwriteParams(tensors: readonly tf.Tensor[], flat: Float32Array): boolean {
+  const name = tf.getBackend();
+  if (name !== 'cpu' && name !== 'native') return false;
+  const data = (tf.backend() as unknown as { data: { get(id: object): { values?: unknown } | undefined } }).data;
+  const views: Float32Array[] = [];
+  let total = 0;
+  for (const t of tensors) {
+    const values = t.isDisposed ? undefined : data.get(t.dataId)?.values;
+    if (!(values instanceof Float32Array) || values.length !== t.size) return false;
+    views.push(values);
+    total += values.length;
+  }
+  if (total !== flat.length) return false;
+  let offset = 0;
+  for (const v of views) {
+    v.set(flat.subarray(offset, offset + v.length));
+    offset += v.length;
+  }
+  return true;
+}
