@@ -103,7 +103,7 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
     choices: COLLECTIVE_NAMES,
     help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps)',
   },
-  { key: 'gradientMetricsEvery', type: 'int', default: 1, min: 1, max: 10_000_000, help: 'per-pair gradient cosines every N steps (ring: trainers then send their full gradient)' },
+  { key: 'gradientMetricsEvery', type: 'int', default: 10, min: 1, max: 10_000_000, help: 'per-pair gradient cosines every N steps (ring: trainers then send their full gradient)' },
   { key: 'localSteps', type: 'int', default: 1, min: 1, max: 100_000, help: 'fedavg/fedprox: local optimizer steps per round (a round is one step of --steps)' },
   { key: 'proxMu', type: 'number', default: 0.01, min: 0, max: 1000, help: 'fedprox: proximal term weight mu' },
   { key: 'classesPerNode', type: 'int', default: 2, min: 1, max: 255, help: 'k-classes-per-node: labels per worker (NIID-Bench #C=k)' },

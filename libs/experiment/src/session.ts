@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { cosineSimilarity, l2Norm, weightedAverage } from '@shardlab/aggregation';
+import { l2Norm, weightedAverage } from '@shardlab/aggregation';
 import { dataFingerprint, type DataFingerprint, type Dataset, type Strategy } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
 import {
@@ -17,6 +17,8 @@ import type { CollectiveName } from '@shardlab/collective';
 import type { ExperimentConfig, FeedName } from './config';
 import { wireDatasetSpec, type WireDatasetSpec } from './dataset-spec';
 import { Membership } from './membership';
+import { planBatches } from './batch-planner';
+import { majority, meanPairwiseCosine, pairwiseCosines } from './step-metrics';
 import { modelFromWire, wireModelSpec, type WireModelSpec } from './model-spec';
 import { Replica } from './replica';
 
@@ -230,27 +232,7 @@ interface Waiter {
   resolve: (a: StepAssignmentMessage) => void;
 }
 
-/** The value most entries have (the first of them on a tie). */
-function majority(values: readonly string[]): string {
-  const counts = new Map<string, number>();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  let best = values[0]!;
-  for (const v of values) if (counts.get(v)! > counts.get(best)!) best = v;
-  return best;
-}
-
-/** Cosine similarity of every pair of worker gradients, in the order (0,1), (0,2), ..., (1,2), ... */
-export function pairwiseCosines(grads: readonly Float32Array[]): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < grads.length; i++) for (let j = i + 1; j < grads.length; j++) out.push(cosineSimilarity(grads[i]!, grads[j]!));
-  return out;
-}
-
-/** How aligned the workers' gradients are: 1 = identical directions; near 0 or below under label skew. */
-export function meanPairwiseCosine(grads: readonly Float32Array[]): number | null {
-  const pairs = pairwiseCosines(grads);
-  return pairs.length ? pairs.reduce((a, b) => a + b, 0) / pairs.length : null;
-}
+export { meanPairwiseCosine, pairwiseCosines } from './step-metrics';
 
 export class TrainingSession {
   readonly runId = randomUUID();
@@ -526,18 +508,7 @@ export class TrainingSession {
     const evaluates = (t + 1) % config.evalEvery === 0 || t + 1 === config.steps;
     const peers = ring && t === 0 ? this.membership.members.map((m) => m.peerAddress) : [];
     for (let w = 0; w < W; w++) {
-      const batches: BatchMessage[] = [];
-      // Under local SGD, step t is round t: its local steps use the strategy's steps t*H .. t*H+H-1.
-      for (let h = 0; h < config.localSteps; h++) {
-        const ids = strategy.batch(t * config.localSteps + h, w);
-        if (config.feed === 'ids') {
-          batches.push({ features: null, labels: [], ids: Array.from(ids) });
-          continue;
-        }
-        const labels = new Array<number>(ids.length);
-        for (let i = 0; i < ids.length; i++) labels[i] = train.labels[ids[i]!]!;
-        batches.push({ features: encodeTensor(train.features(ids), [ids.length, train.numFeatures]), labels, ids: Array.from(ids) });
-      }
+      const batches = planBatches(t, w, config, strategy, train);
       assignments.push({ step: t, done: false, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams: ring && evaluates && w === 0 });
     }
     const st: StepState = {
