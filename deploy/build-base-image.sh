@@ -33,7 +33,12 @@ need_cmd docker "run deploy/ensure-docker.sh first"
 timeout 20 docker info >/dev/null 2>&1 \
   || die "the Docker engine is not reachable ('docker info' fails); run deploy/ensure-docker.sh first"
 
-if [[ ${FORCE:-0} != 1 ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+# An image built by an older recipe (e.g. without OpenBLAS) is rebuilt; one from elsewhere is left alone.
+present_recipe=$(docker image inspect -f '{{index .Config.Labels "org.shardlab.recipe"}}' "$IMAGE" 2>/dev/null || true)
+present_builder=$(docker image inspect -f '{{index .Config.Labels "org.shardlab.built-by"}}' "$IMAGE" 2>/dev/null || true)
+if [[ ${FORCE:-0} != 1 && -n $present_builder && $present_recipe != "$RECIPE_VERSION" ]]; then
+  log "image $IMAGE was built by recipe ${present_recipe:-1}, this is recipe $RECIPE_VERSION: rebuilding"
+elif [[ ${FORCE:-0} != 1 ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
   log "image $IMAGE already present ($(docker image inspect -f '{{index .Config.Labels "org.shardlab.node-version"}} {{.Size}} bytes' "$IMAGE")); nothing to do"
   exit 0
 fi
@@ -189,7 +194,7 @@ log "importing into docker as $IMAGE"
 tar --numeric-owner -C "$root" -c . | docker import \
   --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
   --change "ENV NODE_VERSION=$NODE_VERSION" \
-  --change "LABEL org.shardlab.node-version=$NODE_VERSION org.shardlab.base=debian-$SUITE-minbase org.shardlab.built-by=deploy/build-base-image.sh" \
+  --change "LABEL org.shardlab.node-version=$NODE_VERSION org.shardlab.base=debian-$SUITE-minbase org.shardlab.built-by=deploy/build-base-image.sh org.shardlab.recipe=$RECIPE_VERSION" \
   --change 'CMD ["node"]' \
   --message "shardlab offline base: debian $SUITE minbase + host node v$NODE_VERSION" \
   - "$IMAGE" >/dev/null
