@@ -33,3 +33,16 @@ export default [
     },
   },
 ];
+
+/**
+ * For libraries other than libs/protocol: gRPC is transport, and stays in the wire-contract lib and the apps
+ * (thin shells). Every other lib works on domain types and typed arrays, testable without a network.
+ */
+export const libConfig = [
+  {
+    files: ['**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: '@grpc/grpc-js', message: 'gRPC belongs in libs/protocol and the apps; libs speak domain types.' }] }],
+    },
+  },
+];
