@@ -26,6 +26,11 @@ export default [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:app', 'type:lib'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:cli', 'type:app', 'type:lib'] },
+            // The trainer side never reaches into the coordinator side, and the coordinator side never into the
+            // trainer app: what both need (the replica, a worker's step, options, data, model, wire) is side:shared.
+            { sourceTag: 'side:trainer', onlyDependOnLibsWithTags: ['side:shared'] },
+            { sourceTag: 'side:coordinator', onlyDependOnLibsWithTags: ['side:coordinator', 'side:shared'] },
+            { sourceTag: 'side:shared', onlyDependOnLibsWithTags: ['side:shared'] },
           ],
         },
       ],

@@ -1,4 +1,4 @@
-import { FlagError, describeError, formatOptionHelp, parseFlags, resolveOptions, type OptionSpec } from '@shardlab/experiment';
+import { FlagError, describeError, formatOptionHelp, parseFlags, resolveOptions, type OptionSpec } from '@shardlab/options';
 import { BACKEND_CHOICES, BACKEND_HELP, type BackendChoice } from '@shardlab/model';
 import { runTrainer } from './trainer';
 

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { dataFingerprint, loadDataset, type Dataset } from '@shardlab/data';
-import { AGGREGATION_NAMES, Replica, datasetSpecFromWire, localUpdate, modelFromWire, type AggregationName, type LocalBatch } from '@shardlab/experiment';
+import { Replica, datasetSpecFromWire, localUpdate, modelFromWire, type LocalBatch } from '@shardlab/worker';
 import { createModel, describeBackend, initBackend, setBlasThreads, type BackendChoice } from '@shardlab/model';
 import {
   CHANNEL_OPTIONS,
@@ -12,7 +12,7 @@ import {
 } from '@shardlab/protocol';
 import { hostname } from 'node:os';
 import type { RingCollective } from '@shardlab/collective';
-import { l2Norm, type OptimizerName } from '@shardlab/aggregation';
+import { AGGREGATION_NAMES, l2Norm, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
 import { PeerEndpoint } from './peer';
 
 export interface TrainerOptions {

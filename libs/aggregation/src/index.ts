@@ -9,3 +9,4 @@ export {
   type OptimizerSpec,
 } from './optimizer';
 export { paramChecksum, l2Norm, maxAbsDiff, cosineSimilarity } from './metrics';
+export * from './rules';

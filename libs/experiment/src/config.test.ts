@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, EXPERIMENT_OPTIONS, defaultConfig, resolveConfig, resolveOptions } from './config';
-import { FlagError, flagOf, keyOfFlag, parseFlags } from './options';
+import { ConfigError, flagOf, keyOfFlag, parseFlags } from '@shardlab/options';
+import { EXPERIMENT_OPTIONS, defaultConfig, resolveConfig } from './config';
 
 describe('settings', () => {
   it('defaults are valid and complete', () => {
@@ -44,16 +44,4 @@ describe('settings', () => {
     expect(() => resolveConfig({ workers: 0 }, (k) => `x.yaml: arms[1].${k}`)).toThrow(/^x\.yaml: arms\[1\]\.workers: must be an integer/);
   });
 
-  it('parseFlags refuses unknown flags and missing values', () => {
-    expect(() => parseFlags(['--nope'], EXPERIMENT_OPTIONS)).toThrow(FlagError);
-    expect(() => parseFlags(['--steps'], EXPERIMENT_OPTIONS)).toThrow(/--steps needs a value/);
-    expect(() => parseFlags(['--steps', '--workers', '2'], EXPERIMENT_OPTIONS)).toThrow(/--steps needs a value/);
-    expect(parseFlags(['-h'], EXPERIMENT_OPTIONS).help).toBe(true);
-  });
-
-  it('resolveOptions fills defaults and checks a command’s own flags', () => {
-    const own = [{ key: 'port', type: 'int' as const, default: 50051, min: 0, max: 65535, help: '' }];
-    expect(resolveOptions({}, own)).toEqual({ port: 50051 });
-    expect(() => resolveOptions({ port: '70000' }, own)).toThrow(/^--port: must be an integer from 0 to 65535/);
-  });
 });

@@ -1,8 +1,8 @@
 import { BACKEND_CHOICES, BACKEND_HELP, type BackendChoice } from '@shardlab/model';
-import { OPTIMIZER_NAMES, type OptimizerName } from '@shardlab/aggregation';
+import { AGGREGATION_NAMES, OPTIMIZER_NAMES, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
 import { STRATEGY_NAMES, type StrategyName } from '@shardlab/data';
 import { COLLECTIVE_NAMES, type CollectiveName } from '@shardlab/collective';
-import { flagOf, type OptionSpec } from './options';
+import { ConfigError, checkOption, flagOf, type OptionSpec } from '@shardlab/options';
 
 /** The fully resolved settings of one experiment; written as config.json. */
 export interface ExperimentConfig {
@@ -54,20 +54,8 @@ export const FEED_NAMES: readonly FeedName[] = ['ids', 'features'];
 
 export type NormName = 'none' | 'batch' | 'sync-batch' | 'group' | 'layer';
 export const NORM_NAMES: readonly NormName[] = ['none', 'batch', 'sync-batch', 'group', 'layer'];
-/**
- * How worker contributions become one update:
- *   sync-sgd  every step each worker sends its mean gradient; the average goes through the optimizer;
- *   fedavg    each worker runs --local-steps optimizer steps on its own copy, then parameters are
- *             averaged weighted by samples (McMahan et al. 2017);
- *   fedprox   fedavg plus a proximal term (--prox-mu / 2) * ||w - w_round_start||^2 in the local loss (Li et al. 2020).
- */
-export type AggregationName = 'sync-sgd' | 'fedavg' | 'fedprox';
-export const AGGREGATION_NAMES: readonly AggregationName[] = ['sync-sgd', 'fedavg', 'fedprox'];
+export { AGGREGATION_NAMES, type AggregationName } from '@shardlab/aggregation';
 
-/** A bad setting. The message names the flag/key and what is allowed; the CLI prints it as one line. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'dataset', type: 'string', default: 'synthetic', valueHint: 'synthetic|fashion-mnist|idx:<dir>', help: 'training data' },
@@ -127,52 +115,7 @@ export function defaultConfig(): ExperimentConfig {
   return cfg as unknown as ExperimentConfig;
 }
 
-function describeRange(o: OptionSpec): string {
-  if (o.choices) return `one of ${o.choices.join(', ')}`;
-  const kind = o.type === 'int' || o.type === 'int-list' ? 'an integer' : 'a number';
-  if (o.min !== undefined && o.max !== undefined) return `${kind} from ${o.min} to ${o.max}`;
-  return kind;
-}
 
-/** Checks one value against its option spec; returns the normalised value or throws ConfigError. */
-export function checkOption(o: OptionSpec, value: unknown, where = flagOf(o.key)): unknown {
-  const fail = (what: string): never => {
-    throw new ConfigError(`${where}: ${what}`);
-  };
-  const inRange = (n: number) => (o.min === undefined || n >= o.min) && (o.max === undefined || n <= o.max);
-  switch (o.type) {
-    case 'int':
-    case 'number': {
-      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isFinite(n) || (o.type === 'int' && !Number.isInteger(n)) || !inRange(n)) {
-        fail(`must be ${describeRange(o)}, got ${JSON.stringify(value)}`);
-      }
-      return n;
-    }
-    case 'enum':
-      if (typeof value !== 'string' || !o.choices!.includes(value)) fail(`unknown value ${JSON.stringify(value)}; allowed: ${o.choices!.join(', ')}`);
-      return value;
-    case 'string':
-      if (typeof value !== 'string' || value === '') fail(`must be a non-empty string, got ${JSON.stringify(value)}`);
-      return value;
-    case 'bool':
-      if (typeof value === 'boolean') return value;
-      if (value === 'true' || value === 'false') return value === 'true';
-      return fail(`must be true or false, got ${JSON.stringify(value)}`);
-    case 'int-list': {
-      const items = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
-      if (!Array.isArray(items) || items.length === 0) return fail(`must be a comma-separated list of integers, got ${JSON.stringify(value)}`);
-      return items.map((item) => {
-        const n = typeof item === 'string' && item !== '' ? Number(item) : item;
-        if (typeof n !== 'number' || !Number.isInteger(n) || !inRange(n)) {
-          fail(`each entry must be ${describeRange({ ...o, type: 'int' })}${o.min === undefined ? ' >= 0' : ''}, got ${JSON.stringify(item)}`);
-        }
-        if (o.min === undefined && (n as number) < 0) fail(`entries must be >= 0, got ${n}`);
-        return n as number;
-      });
-    }
-  }
-}
 
 /**
  * Builds a validated config from partial settings (parsed flags, a config file...).
@@ -203,12 +146,3 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   return c;
 }
 
-/** Validates `values` against `options` (not experiment settings: a command's own flags) and fills defaults. */
-export function resolveOptions(values: Record<string, unknown>, options: readonly OptionSpec[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const o of options) {
-    const v = values[o.key];
-    out[o.key] = v === undefined ? o.default : checkOption(o, v);
-  }
-  return out;
-}

@@ -1,12 +1,11 @@
-export * from './options';
+export * from '@shardlab/options';
 export * from './config';
 export * from './prepare';
-export * from './replica';
 export * from './session';
 export * from './runner';
-export * from './errors';
-export * from './local-update';
 export * from './snapshots';
 export * from './sweep';
 export * from './model-spec';
 export * from './dataset-spec';
+// What a worker holds and computes, for the coordinator's own replica and for callers of this lib.
+export * from '@shardlab/worker';

@@ -4,8 +4,8 @@ import { RingCollective, memoryRing, type RingLink } from '@shardlab/collective'
 import { createStrategy, dataFingerprint, loadDataset, type DataFingerprint } from '@shardlab/data';
 import { PROTOCOL_VERSION, WireError, encodeTensor } from '@shardlab/protocol';
 import { resolveConfig, type ExperimentConfig } from './config';
-import { datasetSpecFromWire } from './dataset-spec';
-import { Replica } from './replica';
+import { datasetSpecFromWire } from '@shardlab/worker';
+import { Replica } from '@shardlab/worker';
 import { TrainingSession, meanPairwiseCosine, pairwiseCosines, type MetricsRecord } from './session';
 
 /*

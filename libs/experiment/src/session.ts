@@ -15,12 +15,14 @@ import {
 import { lossSwing, type EventRecord, type MetricsRecord } from '@shardlab/report';
 import type { CollectiveName } from '@shardlab/collective';
 import type { ExperimentConfig, FeedName } from './config';
-import { wireDatasetSpec, type WireDatasetSpec } from './dataset-spec';
+import type { WireDatasetSpec } from '@shardlab/worker';
+import { wireDatasetSpec } from './dataset-spec';
 import { Membership } from './membership';
 import { planBatches } from './batch-planner';
 import { majority, meanPairwiseCosine, pairwiseCosines } from './step-metrics';
-import { modelFromWire, wireModelSpec, type WireModelSpec } from './model-spec';
-import { Replica } from './replica';
+import { modelFromWire, type WireModelSpec } from '@shardlab/worker';
+import { wireModelSpec } from './model-spec';
+import { Replica } from '@shardlab/worker';
 
 /*
  * The synchronous step engine the coordinator runs. It knows nothing of gRPC: the

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STRATEGY_NAMES } from '@shardlab/data';
-import { ConfigError, EXPERIMENT_OPTIONS } from './config';
+import { ConfigError } from '@shardlab/options';
+import { EXPERIMENT_OPTIONS } from './config';
 import { isRunComplete, loadSweepFile, parseSweep, recordedConfigDiff } from './sweep';
 
 const GOOD = `

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { fashionMnistAvailable } from '@shardlab/data';
-import { ConfigError, EXPERIMENT_OPTIONS, checkOption, resolveConfig, type ExperimentConfig } from './config';
+import { ConfigError, checkOption } from '@shardlab/options';
+import { EXPERIMENT_OPTIONS, resolveConfig, type ExperimentConfig } from './config';
 
 /*
  * Sweep files: a named set of arms (experiment settings), each run once per seed.

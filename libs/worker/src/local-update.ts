@@ -1,6 +1,6 @@
 import { createOptimizer, type OptimizerSpec } from '@shardlab/aggregation';
 import type { AllReduce } from '@shardlab/model';
-import type { AggregationName } from './config';
+import type { AggregationName } from '@shardlab/aggregation';
 
 /** The part of a model a worker needs to compute its contribution. */
 export interface GradientModel {

@@ -1,0 +1,3 @@
+export * from './replica';
+export * from './local-update';
+export * from './wire-specs';

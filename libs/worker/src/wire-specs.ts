@@ -1,0 +1,56 @@
+import type { DatasetSpec } from '@shardlab/data';
+import type { ModelSpec } from '@shardlab/model';
+
+/*
+ * The model and the training data as the coordinator describes them on the wire (shardlab.v1.ModelSpec,
+ * DatasetSpec), and what a worker builds from them. The coordinator's side (from an ExperimentConfig) is in
+ * @shardlab/experiment; both sides build through here, so they build the same thing.
+ */
+
+/** The model as the wire carries it (shardlab.v1.ModelSpec): the settings, not the derived details. */
+export interface WireModelSpec {
+  kind: string;
+  inputSize: number;
+  hidden: number[];
+  classes: number;
+  initSeed: number;
+  /** The --norm setting, including 'sync-batch'. */
+  norm: string;
+}
+
+/**
+ * What a replica builds from the wire spec; coordinator and trainers both go through here, so
+ * they build the same model. SyncBN is BatchNorm whose statistics are all-reduced every step.
+ */
+export function modelFromWire(w: WireModelSpec): { spec: ModelSpec; syncBatchNorm: boolean } {
+  if (w.kind !== 'mlp' && w.kind !== 'cnn') throw new Error(`model kind ${JSON.stringify(w.kind)} is not one this trainer knows (mlp, cnn)`);
+  const norm = w.norm || 'none';
+  if (!['none', 'batch', 'sync-batch', 'group', 'layer'].includes(norm)) throw new Error(`norm ${JSON.stringify(norm)} is not one this trainer knows`);
+  const spec: ModelSpec = { kind: w.kind, inputSize: w.inputSize, hidden: [...w.hidden], classes: w.classes, initSeed: w.initSeed };
+  if (w.kind === 'mlp') spec.norm = norm === 'sync-batch' ? 'batch' : (norm as ModelSpec['norm']);
+  return { spec, syncBatchNorm: norm === 'sync-batch' };
+}
+
+/** The training data as the wire carries it (shardlab.v1.DatasetSpec): every field present, `classes` empty for all. */
+export interface WireDatasetSpec {
+  dataset: string;
+  classes: number[];
+  seed: number;
+  samples: number;
+  testSamples: number;
+  features: number;
+  numClasses: number;
+}
+
+/** What a trainer loads from the coordinator's description: the same DatasetSpec the coordinator loaded. */
+export function datasetSpecFromWire(w: WireDatasetSpec): DatasetSpec {
+  return {
+    dataset: w.dataset,
+    classes: w.classes.length > 0 ? [...w.classes] : undefined,
+    seed: w.seed,
+    samples: w.samples,
+    testSamples: w.testSamples,
+    features: w.features,
+    numClasses: w.numClasses,
+  };
+}
