@@ -80,8 +80,9 @@ function localBatch(b: { ids: number[]; labels: number[]; features: { shape: num
 }
 
 /**
- * Joins a coordinator and trains until the run is over: for each step, apply the averaged
- * gradient of the previous step to the local replica, compute this step's gradient, push it.
+ * Joins a coordinator and trains until the run is over: for each step, compute the gradient of the assigned
+ * batch, average it with every other worker's (relay: the coordinator answers the push with the average;
+ * ring: the peers), and apply the average to the local replica.
  */
 export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
   const log = opts.log ?? (() => undefined);

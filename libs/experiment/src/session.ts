@@ -30,11 +30,15 @@ import { Replica } from '@shardlab/worker';
  * thrown here carries the gRPC status the handler returns.
  *
  * One step t:
- *   1. beginStep(t): every worker's batch for t is built from the strategy, together with the
- *      averaged gradient of t-1 ("update"); long-polling NextStep(t) calls are answered.
- *   2. each worker applies the update to its replica, computes its gradient, PushGradient(t).
- *   3. when all W gradients are in: weighted average (by samples), checksums compared,
- *      the coordinator's replica applies it, metrics written, maybe an evaluation.
+ *   1. beginStep(t): every worker's batch for t is planned (batch-planner.ts: ids, or features
+ *      under --feed features); long-polling NextStep(t) calls are answered.
+ *   2. each worker computes its gradient and averages it with the others':
+ *      relay  PushGradient(t) with the gradient, answered with the average once all W are in
+ *             (the coordinator's replica applies it too);
+ *      ring   the trainers' own all-reduce, then PushGradient(t) with the step's scalars.
+ *   3. when all W pushes are in: checksums compared (relay: against the coordinator's replica;
+ *      ring: against each other), metrics written, maybe an evaluation (ring: on the parameters
+ *      worker 0 sent).
  *
  * Failure policy (documented in the README):
  *   - a request from outside the run (unknown run id, a worker index that never joined) is
@@ -45,9 +49,11 @@ import { Replica } from '@shardlab/worker';
  *     nothing of that step is averaged in;
  *   - a worker that has not pushed its gradient `stepTimeout` seconds after the step began is
  *     declared lost and the run stops with an error naming it;
- *   - replicas whose checksums differ from the coordinator's stop the run.
- * On a stop every trainer's pending or next NextStep is answered `done` with the reason, so
- * nobody hangs, and everything already written stays on disk.
+ *   - replicas whose checksums differ (from the coordinator's, or under ring from the majority's)
+ *     stop the run naming the workers;
+ *   - a worker that reports an error (its ring neighbour is gone) stops the run with that reason.
+ * On a stop every trainer's pending push or next NextStep is answered with the reason, so nobody
+ * hangs, and everything already written stays on disk.
  */
 
 export interface TensorMessage {
