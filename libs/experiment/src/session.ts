@@ -15,14 +15,12 @@ import {
 import { lossSwing, type EventRecord, type MetricsRecord } from '@shardlab/report';
 import type { CollectiveName } from '@shardlab/collective';
 import type { ExperimentConfig, FeedName } from './config';
-import type { WireDatasetSpec } from '@shardlab/worker';
 import { wireDatasetSpec } from './dataset-spec';
 import { Membership } from './membership';
 import { planBatches } from './batch-planner';
 import { majority, meanPairwiseCosine, pairwiseCosines } from './step-metrics';
-import { modelFromWire, type WireModelSpec } from '@shardlab/worker';
+import { Replica, modelFromWire, type WireDatasetSpec, type WireModelSpec } from '@shardlab/worker';
 import { wireModelSpec } from './model-spec';
-import { Replica } from '@shardlab/worker';
 
 /*
  * The synchronous step engine the coordinator runs. It knows nothing of gRPC: the
@@ -549,19 +547,14 @@ export class TrainingSession {
 
   private completeStep(st: StepState): void {
     const { config } = this.deps;
-    if (st.expectedChecksum !== null) {
-      const off = st.checksums.flatMap((c, w) => (c !== st.expectedChecksum ? [`worker ${w} has ${c}`] : []));
-      if (off.length > 0) {
-        this.fail(`replicas diverged before step ${st.step}: coordinator parameters ${st.expectedChecksum}, ${off.join(', ')}`);
-        return;
-      }
-      this.event({ kind: 'event', step: st.step, event: 'checksum', message: `all ${st.checksums.length} replicas at ${st.expectedChecksum}` });
-    } else if (st.reportChecksum) {
-      // Ring: no replica here, so the workers must agree with each other; the ones off the majority are named.
-      const reference = majority(st.checksums);
+    if (st.reportChecksum) {
+      // Relay: every replica must equal the coordinator's own. Ring: the coordinator keeps none, so the
+      // workers must agree with each other; the ones off the majority are named.
+      const reference = st.expectedChecksum ?? majority(st.checksums);
       const off = st.checksums.flatMap((c, w) => (c !== reference ? [`worker ${w} has ${c}`] : []));
       if (off.length > 0) {
-        this.fail(`replicas diverged before step ${st.step}: most workers have ${reference}, ${off.join(', ')}`);
+        const whose = st.expectedChecksum !== null ? 'coordinator parameters' : 'most workers have';
+        this.fail(`replicas diverged before step ${st.step}: ${whose} ${reference}, ${off.join(', ')}`);
         return;
       }
       this.event({ kind: 'event', step: st.step, event: 'checksum', message: `all ${st.checksums.length} replicas at ${reference}` });
