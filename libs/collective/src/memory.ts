@@ -66,11 +66,6 @@ export class Mailbox {
     this.waiting.clear();
     this.arrived.clear();
   }
-
-  /** Drops chunks nobody will take any more (those of finished steps), keeping memory bounded. */
-  dropWhere(stale: (key: string) => boolean): void {
-    for (const key of this.arrived.keys()) if (stale(key)) this.arrived.delete(key);
-  }
 }
 
 /** A Collective over a RingLink: ring all-reduce for averages, ring all-gather for small sums. */
