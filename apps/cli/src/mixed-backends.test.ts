@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '@shardlab/experiment';
-import { nativeUnavailableReason } from '@shardlab/model';
+import { nativeAvailable } from '@shardlab/native';
 import { runEmbedded } from './embedded';
 import { tempDir } from './testing/cli';
 
@@ -12,10 +12,7 @@ import { tempDir } from './testing/cli';
  * wasm: their gradients differ in the last bits (different summation orders), but the parameter checksums that
  * the coordinator compares at every step (--checksum-every 1) must agree, or the run stops with "diverged".
  */
-const native = nativeUnavailableReason() === null;
-if (!native && process.env['SHARDLAB_REQUIRE_NATIVE'] === '1') throw new Error(`SHARDLAB_REQUIRE_NATIVE=1 but: ${nativeUnavailableReason()}`);
-
-describe.runIf(native)('a cluster of native and wasm trainers', () => {
+describe.runIf(nativeAvailable())('a cluster of native and wasm trainers', () => {
   const dir = tempDir();
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

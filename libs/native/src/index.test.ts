@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadNative, loadNativeFrom } from './index';
+import { loadNative, loadNativeFrom, nativeAvailable } from './index';
 
 describe('loadNativeFrom (what a machine without the addon reports)', () => {
   const dirs: string[] = [];
@@ -39,9 +39,8 @@ describe('loadNativeFrom (what a machine without the addon reports)', () => {
 });
 
 const native = loadNative();
-if (!native.ok && process.env['SHARDLAB_REQUIRE_NATIVE'] === '1') throw new Error(`SHARDLAB_REQUIRE_NATIVE=1 but: ${native.reason}`);
 
-describe.runIf(native.ok)('the addon', () => {
+describe.runIf(nativeAvailable())('the addon', () => {
   const addon = native.ok ? native.addon : (undefined as never);
 
   it('sgemm computes op(a) op(b), with and without accumulation', () => {

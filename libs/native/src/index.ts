@@ -81,3 +81,15 @@ export function loadNativeFrom(root: string): NativeStatus {
     return { ok: false, reason: `${file} failed to load: ${(err as Error).message.split('\n')[0]}` };
   }
 }
+
+/**
+ * Whether the native backend's tests can run here: the addon loads. Where SHARDLAB_REQUIRE_NATIVE=1 (CI, which
+ * installs libopenblas-dev before npm ci) a missing addon throws, so those tests fail rather than skip.
+ */
+export function nativeAvailable(): boolean {
+  const native = loadNative();
+  if (!native.ok && process.env['SHARDLAB_REQUIRE_NATIVE'] === '1') {
+    throw new Error(`SHARDLAB_REQUIRE_NATIVE=1 but the native backend is unavailable: ${native.reason}`);
+  }
+  return native.ok;
+}
