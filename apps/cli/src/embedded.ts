@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { runCoordinator } from '@shardlab/coordinator';
-import type { ExperimentConfig, RunOutcome } from '@shardlab/experiment';
+import { TOKEN_ENV, type ExperimentConfig, type RunOutcome } from '@shardlab/experiment';
+import { generateToken } from '@shardlab/protocol';
 import type { BackendChoice } from '@shardlab/model';
 
 /**
@@ -27,12 +28,16 @@ export interface EmbeddedOptions {
  * Embedded mode: the coordinator in this process, N trainers as child OS processes,
  * all talking gRPC on 127.0.0.1. A trainer that exits early stops the run with its last
  * words; on the way out every trainer is waited for (and killed if it lingers).
+ * Loopback is not private on a shared machine, so the run has a fresh token all the same; the
+ * trainers get it through their environment (never argv, which every user can read in ps).
  */
 export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOptions): Promise<RunOutcome> {
   const children: ChildProcess[] = [];
   const exited: Promise<void>[] = [];
+  const token = generateToken();
   try {
     return await runCoordinator(config, {
+      security: { token, tls: null, insecure: false },
       host: '127.0.0.1',
       port: opts.port,
       out: opts.out,
@@ -49,7 +54,7 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
               '--backend', opts.trainerBackends?.[i] ?? config.backend, '--blas-threads', String(config.blasThreads),
               ...(opts.trainerArgs ?? []),
             ],
-            { stdio: ['ignore', 'ignore', 'pipe'] },
+            { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [TOKEN_ENV]: token } },
           );
           children.push(child);
           let tail = '';

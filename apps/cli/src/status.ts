@@ -1,17 +1,19 @@
 import * as grpc from '@grpc/grpc-js';
-import { FlagError, formatOptionHelp, parseFlags, resolveOptions, type OptionSpec } from '@shardlab/experiment';
-import { CHANNEL_OPTIONS, loadCoordinatorService, type RunStatus__Output } from '@shardlab/protocol';
+import { FlagError, SECURITY_OPTIONS, formatOptionHelp, parseFlags, resolveOptions, resolveSecurity, type OptionSpec } from '@shardlab/experiment';
+import { CHANNEL_OPTIONS, channelCredentials, identityInterceptor, loadCoordinatorService, type RunStatus__Output } from '@shardlab/protocol';
 
 const STATUS_OPTIONS: readonly OptionSpec[] = [
   { key: 'coordinator', type: 'string', default: '127.0.0.1:50051', valueHint: 'HOST:PORT', help: 'the coordinator to ask' },
   { key: 'timeout', type: 'number', default: 5, min: 0.1, max: 3600, help: 'seconds to wait for an answer' },
+  ...SECURITY_OPTIONS.filter((o) => o.key !== 'insecure'),
 ];
 
 export const STATUS_USAGE = `Usage: shardlab status [--coordinator HOST:PORT]
 
 Prints the coordinator's run status as JSON (state, step, workers joined, per-worker
 contributions, last loss and test accuracy). Exits 0 when the coordinator answers, 1 when
-it does not: usable as a container health check.
+it does not: usable as a container health check. A coordinator with a run token answers a
+caller without it only state, step, steps, workers and joined.
 
 Options:
 ${formatOptionHelp(STATUS_OPTIONS)}
@@ -27,7 +29,8 @@ export async function statusCommand(argv: readonly string[]): Promise<number> {
   const o = resolveOptions(flags.values, STATUS_OPTIONS);
   const address = o.coordinator as string;
   const { Coordinator } = loadCoordinatorService();
-  const client = new Coordinator(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  const security = resolveSecurity(o);
+  const client = new Coordinator(address, channelCredentials(security.tls), { ...CHANNEL_OPTIONS, interceptors: [identityInterceptor({ token: security.token })] });
   try {
     const status = await new Promise<RunStatus__Output>((resolve, reject) =>
       client.getStatus({}, { deadline: Date.now() + (o.timeout as number) * 1000 }, (err, res) => (err ? reject(err) : resolve(res!))),

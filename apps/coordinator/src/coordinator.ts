@@ -1,4 +1,5 @@
-import { runExperiment, type ExperimentConfig, type RunOutcome, type TrainingSession } from '@shardlab/experiment';
+import { runExperiment, type ExperimentConfig, type RunOutcome, type Security, type TrainingSession } from '@shardlab/experiment';
+import { RunSecret, serverCredentials } from '@shardlab/protocol';
 import { ProgressLine, formatDuration } from '@shardlab/report';
 import { serveSession } from './server';
 
@@ -6,6 +7,8 @@ export interface CoordinatorOptions {
   host: string;
   port: number;
   out: string;
+  /** The run token and TLS material; none: plaintext, no token (loopback only, see checkExposure). */
+  security?: Security;
   /** Called once listening, with the address trainers should dial. */
   onListening?: (address: string, session: TrainingSession) => void;
   quiet?: boolean;
@@ -27,7 +30,11 @@ export async function runCoordinator(config: ExperimentConfig, opts: Coordinator
       out: opts.out,
       saveSnapshots: opts.saveSnapshots,
       reference: opts.reference,
-      serve: (session) => serveSession(session, opts.host, opts.port),
+      serve: (session) =>
+        serveSession(session, opts.host, opts.port, {
+          secret: opts.security?.token ? new RunSecret(opts.security.token) : null,
+          credentials: serverCredentials(opts.security?.tls ?? null),
+        }),
       onListening: (address, session) => {
         log(`listening on ${address}; waiting for ${config.workers} trainer(s); writing to ${opts.out}`);
         // Ctrl-C or `docker stop`: stop the run properly (trainers told, summary.json written) instead

@@ -1,8 +1,20 @@
-import { EXPERIMENT_OPTIONS, FlagError, describeError, formatOptionHelp, parseFlags, resolveConfig, resolveOptions, type OptionSpec } from '@shardlab/experiment';
+import {
+  EXPERIMENT_OPTIONS,
+  FlagError,
+  SECURITY_OPTIONS,
+  checkExposure,
+  describeError,
+  formatOptionHelp,
+  parseFlags,
+  resolveConfig,
+  resolveOptions,
+  resolveSecurity,
+  type OptionSpec,
+} from '@shardlab/experiment';
 import { runCoordinator } from './coordinator';
 
 export const COORDINATOR_OPTIONS: readonly OptionSpec[] = [
-  { key: 'host', type: 'string', default: '0.0.0.0', help: 'address to listen on' },
+  { key: 'host', type: 'string', default: '127.0.0.1', help: 'address to listen on; 0.0.0.0 for trainers on other hosts or containers (then a token, --token-file / SHARDLAB_TOKEN, or --insecure)' },
   { key: 'port', type: 'int', default: 50051, min: 0, max: 65535, help: 'port to listen on (0 = any free port)' },
   { key: 'out', type: 'string', valueHint: 'DIR', help: 'results directory (default: runs/<strategy>-<time>)' },
 ];
@@ -22,14 +34,17 @@ export function splitValues(values: Record<string, unknown>, own: readonly Optio
 export const COORDINATOR_USAGE = `Usage: shardlab coordinator [options]
 
 Runs the coordinator of a cluster: listens for trainers (shardlab trainer --coordinator HOST:PORT),
-waits for --workers of them, runs the experiment and writes its files to --out.
+waits for --workers of them, runs the experiment and writes its files to --out. Listens on
+127.0.0.1 unless --host says otherwise; with a run token (--token-file or SHARDLAB_TOKEN) every
+call must carry it, and only GetStatus answers without it (state and step counts, nothing else).
 
 Options:
-${formatOptionHelp([...COORDINATOR_OPTIONS, ...EXPERIMENT_OPTIONS])}
+${formatOptionHelp([...COORDINATOR_OPTIONS, ...SECURITY_OPTIONS, ...EXPERIMENT_OPTIONS])}
   -h, --help`;
 
 export async function coordinatorMain(argv: readonly string[]): Promise<number> {
-  const options = [...COORDINATOR_OPTIONS, ...EXPERIMENT_OPTIONS];
+  const own = [...COORDINATOR_OPTIONS, ...SECURITY_OPTIONS];
+  const options = [...own, ...EXPERIMENT_OPTIONS];
   try {
     const flags = parseFlags(argv, options);
     if (flags.help) {
@@ -37,13 +52,15 @@ export async function coordinatorMain(argv: readonly string[]): Promise<number> 
       return 0;
     }
     if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
-    const { mine, experiment } = splitValues(flags.values, COORDINATOR_OPTIONS);
+    const { mine, experiment } = splitValues(flags.values, own);
     const config = resolveConfig(experiment);
-    const own = resolveOptions(mine, COORDINATOR_OPTIONS);
-    const host = own.host as string;
-    const port = own.port as number;
-    const out = (own.out as string | undefined) ?? defaultOutDir(config.strategy);
-    const { summary } = await runCoordinator(config, { host, port, out });
+    const values = resolveOptions(mine, own);
+    const host = values.host as string;
+    const port = values.port as number;
+    const security = resolveSecurity(values);
+    checkExposure(host, security, '--host');
+    const out = (values.out as string | undefined) ?? defaultOutDir(config.strategy);
+    const { summary } = await runCoordinator(config, { host, port, out, security });
     if (summary.status !== 'completed') {
       process.stderr.write(`shardlab coordinator: run failed: ${summary.error}\nfiles so far: ${out}\n`);
       return 1;

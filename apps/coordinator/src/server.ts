@@ -1,24 +1,63 @@
 import * as grpc from '@grpc/grpc-js';
 import type { TrainingSession } from '@shardlab/experiment';
-import { SERVER_OPTIONS, loadCoordinatorService, toServiceError, type CoordinatorHandlers } from '@shardlab/protocol';
+import {
+  SERVER_OPTIONS,
+  authenticatedWorker,
+  coordinatorRequestLimits,
+  guardInterceptor,
+  hasToken,
+  limitRequests,
+  loadCoordinatorService,
+  permissionDenied,
+  toServiceError,
+  type Access,
+  type CoordinatorHandlers,
+  type RunSecret,
+  type RunStatus__Output,
+} from '@shardlab/protocol';
 
 /** Thrown when the port cannot be bound; the message names the address. */
 export class ListenError extends Error {
   override name = 'ListenError';
 }
 
+/** Who may call what (see auth.ts in @shardlab/protocol): status is open, acting as a worker needs its credential. */
+export const COORDINATOR_ACCESS: Readonly<Record<string, Access>> = {
+  GetStatus: 'open',
+  GetDataset: 'token',
+  Join: 'token',
+  NextStep: 'worker',
+  PushGradient: 'worker',
+  AllReduce: 'worker',
+};
+
+/** What a caller without the token learns: enough for a health check, nothing that identifies the run. */
+export function publicStatus(full: RunStatus__Output): RunStatus__Output {
+  return { runId: '', state: full.state, step: full.step, steps: full.steps, workers: full.workers, joined: full.joined, strategy: '', lastLoss: 0, testAccuracy: -1, error: '', contributions: [] };
+}
+
 /**
  * gRPC handlers: each one decodes nothing itself, it hands the request to the session and
- * maps a WireError to its status. The step logic lives in @shardlab/experiment.
+ * maps a WireError to its status. The step logic lives in @shardlab/experiment; who may call
+ * was settled by the guard before the request was read, except one thing only the request
+ * says: the worker it acts for, which must be the one its credential names.
  */
-export function coordinatorHandlers(session: TrainingSession): CoordinatorHandlers {
+export function coordinatorHandlers(session: TrainingSession, secret: RunSecret | null = null): CoordinatorHandlers {
+  const actsAsItself = (metadata: grpc.Metadata, claimed: number): void => {
+    const proven = authenticatedWorker(secret, metadata);
+    if (secret !== null && proven !== claimed) {
+      session.noteRefused('impersonation', `a caller with worker ${proven}'s credential claimed worker ${claimed}`);
+      throw permissionDenied(`this call's credential is worker ${proven}'s; it cannot act as worker ${claimed}`);
+    }
+  };
   return {
     GetDataset(_call, callback) {
       callback(null, session.describeDataset());
     },
     Join(call, callback) {
       try {
-        callback(null, session.join(call.request));
+        const reply = session.join(call.request);
+        callback(null, { ...reply, credential: secret ? secret.credentialFor(reply.worker) : '' });
       } catch (err) {
         callback(toServiceError(err));
       }
@@ -26,6 +65,7 @@ export function coordinatorHandlers(session: TrainingSession): CoordinatorHandle
     NextStep(call, callback) {
       let answer: Promise<unknown>;
       try {
+        actsAsItself(call.metadata, call.request.worker);
         answer = session.nextStep(call.request);
       } catch (err) {
         callback(toServiceError(err));
@@ -39,6 +79,7 @@ export function coordinatorHandlers(session: TrainingSession): CoordinatorHandle
     PushGradient(call, callback) {
       let answer: Promise<{ shape: number[]; data: Buffer } | null>;
       try {
+        actsAsItself(call.metadata, call.request.worker);
         answer = session.pushGradient(call.request);
       } catch (err) {
         callback(toServiceError(err));
@@ -50,12 +91,14 @@ export function coordinatorHandlers(session: TrainingSession): CoordinatorHandle
         (err: unknown) => callback(toServiceError(err)),
       );
     },
-    GetStatus(_call, callback) {
-      callback(null, session.status());
+    GetStatus(call, callback) {
+      const full = session.status();
+      callback(null, hasToken(secret, call.metadata) ? full : publicStatus(full));
     },
     AllReduce(call, callback) {
       let answer: Promise<number[]>;
       try {
+        actsAsItself(call.metadata, call.request.worker);
         answer = session.allReduce(call.request);
       } catch (err) {
         callback(toServiceError(err));
@@ -75,12 +118,26 @@ export interface RunningServer {
   close: () => Promise<void>;
 }
 
-/** Binds host:port (port 0 picks a free one) and serves the session. */
-export async function serveSession(session: TrainingSession, host: string, port: number): Promise<RunningServer> {
-  const server = new grpc.Server(SERVER_OPTIONS);
-  server.addService(loadCoordinatorService().service, coordinatorHandlers(session));
+/**
+ * Binds host:port (port 0 picks a free one) and serves the session. With a secret, every call is
+ * checked by the guard before its request is read; every request is held to its method's size limit
+ * (derived from the model) before it is decoded.
+ */
+export async function serveSession(
+  session: TrainingSession,
+  host: string,
+  port: number,
+  security: { secret: RunSecret | null; credentials?: grpc.ServerCredentials } = { secret: null },
+): Promise<RunningServer> {
+  const limits = coordinatorRequestLimits(session.parameters);
+  const server = new grpc.Server({
+    ...SERVER_OPTIONS,
+    'grpc.max_receive_message_length': limits.maxReceive,
+    interceptors: [guardInterceptor({ secret: security.secret, access: COORDINATOR_ACCESS, onRefused: (kind, method) => session.noteRefused(kind, `${method} call`) })],
+  });
+  server.addService(limitRequests(loadCoordinatorService().service, limits.perMethod), coordinatorHandlers(session, security.secret));
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
+    server.bindAsync(`${host}:${port}`, security.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => {
       if (err) {
         const inUse = /EADDRINUSE|address already in use|No address added/i.test(err.message);
         reject(new ListenError(inUse ? `cannot listen on ${host}:${port}: port in use (--port)` : `cannot listen on ${host}:${port}: ${err.message}`));

@@ -1,4 +1,4 @@
-import { FlagError, describeError, formatOptionHelp, parseFlags, resolveOptions, type OptionSpec } from '@shardlab/options';
+import { FlagError, SECURITY_OPTIONS, describeError, formatOptionHelp, parseFlags, resolveOptions, resolveSecurity, type OptionSpec } from '@shardlab/options';
 import { BACKEND_CHOICES, BACKEND_HELP, type BackendChoice } from '@shardlab/model';
 import { runTrainer } from './trainer';
 
@@ -8,7 +8,7 @@ export const TRAINER_OPTIONS: readonly OptionSpec[] = [
   { key: 'blasThreads', type: 'int', default: 1, min: 1, max: 256, help: 'native backend: OpenBLAS threads (parallelism comes from trainer processes)' },
   { key: 'name', type: 'string', valueHint: 'NAME', help: 'name shown in the coordinator logs (default: host:pid)' },
   { key: 'connectTimeout', type: 'number', default: 120, min: 0.1, max: 86400, help: 'seconds to keep trying to reach the coordinator' },
-  { key: 'peerHost', type: 'string', default: '127.0.0.1', valueHint: 'HOST', help: 'ring (--collective ring on the coordinator): address this trainer listens on for its ring neighbour; 0.0.0.0 to accept other hosts' },
+  { key: 'peerHost', type: 'string', default: '127.0.0.1', valueHint: 'HOST', help: 'ring (--collective ring on the coordinator): address this trainer listens on for its ring neighbour; 0.0.0.0 to accept other hosts (then a run token, or --insecure)' },
   { key: 'peerPort', type: 'int', default: 0, min: 0, max: 65535, help: 'ring: port of the peer service (0 = any free port)' },
   { key: 'peerAddress', type: 'string', valueHint: 'HOST:PORT', help: 'ring: the address other trainers dial (default: the bound one; this host name when bound to 0.0.0.0)' },
   { key: 'protocolVersion', type: 'int', min: 0, max: 2 ** 31 - 1, valueHint: 'N', help: 'send this protocol version instead of ours (testing)' },
@@ -20,20 +20,22 @@ Joins a coordinator and computes gradients for the batches it assigns, until the
 Under --feed ids (the coordinator's setting, the default) it loads the coordinator's dataset itself
 (synthetic: nothing to read; fashion-mnist, idx:<dir>: the same files on this host) and proves it
 is the same data before it joins; under --feed features every batch arrives over gRPC.
+With a run token (--token-file or SHARDLAB_TOKEN, the coordinator's) every call carries it.
 
 Options:
-${formatOptionHelp(TRAINER_OPTIONS)}
+${formatOptionHelp([...TRAINER_OPTIONS, ...SECURITY_OPTIONS])}
   -h, --help`;
 
 export async function trainerMain(argv: readonly string[]): Promise<number> {
   try {
-    const flags = parseFlags(argv, TRAINER_OPTIONS);
+    const options = [...TRAINER_OPTIONS, ...SECURITY_OPTIONS];
+    const flags = parseFlags(argv, options);
     if (flags.help) {
       process.stdout.write(TRAINER_USAGE + '\n');
       return 0;
     }
     if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
-    const o = resolveOptions(flags.values, TRAINER_OPTIONS);
+    const o = resolveOptions(flags.values, options);
     const coordinator = o.coordinator as string | undefined;
     if (!coordinator) throw new FlagError('--coordinator HOST:PORT is required');
     if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(coordinator)) throw new FlagError(`--coordinator: expected HOST:PORT, got ${JSON.stringify(coordinator)}`);
@@ -48,6 +50,7 @@ export async function trainerMain(argv: readonly string[]): Promise<number> {
       name: o.name as string | undefined,
       connectTimeout: o.connectTimeout as number,
       protocolVersion: o.protocolVersion as number | undefined,
+      security: resolveSecurity(o),
       log: (line) => process.stderr.write(`[${tag}] ${line}\n`),
     });
     return 0;

@@ -1,6 +1,25 @@
 import * as grpc from '@grpc/grpc-js';
 import { Mailbox, RingCollective, type RingLink } from '@shardlab/collective';
-import { CHANNEL_OPTIONS, SERVER_OPTIONS, invalidArgument, loadPeerService, permissionDenied, toServiceError, unavailable, type PeerChunk, type PeerClient, type PeerHandlers } from '@shardlab/protocol';
+import {
+  CHANNEL_OPTIONS,
+  SERVER_OPTIONS,
+  RunSecret,
+  channelCredentials,
+  guardInterceptor,
+  identityInterceptor,
+  invalidArgument,
+  limitRequests,
+  loadPeerService,
+  peerRequestLimits,
+  permissionDenied,
+  serverCredentials,
+  toServiceError,
+  unavailable,
+  type PeerChunk,
+  type PeerClient,
+  type PeerHandlers,
+} from '@shardlab/protocol';
+import type { Security } from '@shardlab/options';
 
 /** Who this trainer is in the ring, once it has joined. */
 interface Membership {
@@ -24,24 +43,33 @@ export class PeerEndpoint {
     private readonly server: grpc.Server,
     /** host:port this trainer listens on. */
     readonly boundAddress: string,
+    private readonly security: Security | null,
   ) {}
 
-  /** Listens on host:port (port 0: any free one). */
-  static async listen(host: string, port: number): Promise<PeerEndpoint> {
-    const server = new grpc.Server(SERVER_OPTIONS);
+  /**
+   * Listens on host:port (port 0: any free one). With a run token, a neighbour's stream must carry it
+   * (checked before any chunk is read); with TLS material, the ring runs over TLS (mutual with a CA).
+   */
+  static async listen(host: string, port: number, security: Security | null = null): Promise<PeerEndpoint> {
+    const server = new grpc.Server({
+      ...SERVER_OPTIONS,
+      interceptors: [guardInterceptor({ secret: security?.token ? new RunSecret(security.token) : null, access: { Deliver: 'token' } })],
+    });
     const bound = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      server.bindAsync(`${host}:${port}`, serverCredentials(security?.tls ?? null), (err, p) =>
         err ? reject(new Error(`cannot listen for ring peers on ${host}:${port}: ${err.message}`)) : resolve(p),
       ),
     );
-    const endpoint = new PeerEndpoint(server, `${host}:${bound}`);
-    server.addService(loadPeerService().service, endpoint.handlers());
-    return endpoint;
+    return new PeerEndpoint(server, `${host}:${bound}`, security);
   }
 
-  /** After Join: which run, which worker of how many (chunks are accepted from the previous worker only). */
-  attach(membership: Membership): void {
+  /**
+   * After Join: which run, which worker of how many (chunks are accepted from the previous worker only), and
+   * the model's size, which bounds a chunk. The service is served from now on (nobody has a reason to call before).
+   */
+  attach(membership: Membership, parameters: number): void {
     this.membership = membership;
+    this.server.addService(limitRequests(loadPeerService().service, peerRequestLimits(parameters).perMethod), this.handlers());
   }
 
   /**
@@ -56,7 +84,10 @@ export class PeerEndpoint {
     const prevWorker = (m.worker + m.workers - 1) % m.workers;
     const { Peer } = loadPeerService();
     this.closeStream();
-    const next: PeerClient = new Peer(peers[nextWorker]!, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const next: PeerClient = new Peer(peers[nextWorker]!, channelCredentials(this.security?.tls ?? null), {
+      ...CHANNEL_OPTIONS,
+      interceptors: [identityInterceptor({ token: this.security?.token ?? null })],
+    });
     this.next = next;
     const timeoutMs = timeoutSeconds * 1000;
     // One stream to the next worker for the whole run. Its first failure (the neighbour is gone, or refused

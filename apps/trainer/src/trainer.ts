@@ -5,11 +5,15 @@ import { createModel, describeBackend, initBackend, setBlasThreads, type Backend
 import {
   CHANNEL_OPTIONS,
   PROTOCOL_VERSION,
+  channelCredentials,
   decodeTensor,
   encodeTensor,
+  identityInterceptor,
   loadCoordinatorService,
+  type CallerIdentity,
   type CoordinatorClient,
 } from '@shardlab/protocol';
+import { checkExposure, type Security } from '@shardlab/options';
 import { hostname } from 'node:os';
 import type { RingCollective } from '@shardlab/collective';
 import { AGGREGATION_NAMES, l2Norm, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
@@ -28,6 +32,8 @@ export interface TrainerOptions {
   peerPort?: number;
   /** Ring: the host:port other trainers dial (default: the bound address; the host name when bound to 0.0.0.0). */
   peerAddress?: string;
+  /** Run token and TLS material (default: none). */
+  security?: Security;
   /** Overrides the protocol version sent at join (tests of version checks). */
   protocolVersion?: number;
   log?: (line: string) => void;
@@ -89,7 +95,12 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
   const backend = await initBackend(opts.backend);
   if (backend === 'native') setBlasThreads(opts.blasThreads ?? 1);
   const { Coordinator } = loadCoordinatorService();
-  const client: CoordinatorClient = new Coordinator(opts.coordinator, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  // Every call carries the run token; after Join also this worker's credential.
+  const identity: CallerIdentity = { token: opts.security?.token ?? null };
+  const client: CoordinatorClient = new Coordinator(opts.coordinator, channelCredentials(opts.security?.tls ?? null), {
+    ...CHANNEL_OPTIONS,
+    interceptors: [identityInterceptor(identity)],
+  });
   let peer: PeerEndpoint | null = null;
   try {
     const name = opts.name ?? `${hostname()}:${process.pid}`;
@@ -116,7 +127,9 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     const data = train ? dataFingerprint(train) : undefined;
     // Ring: serve Peer before joining, so the address sent at join answers.
     if (description.collective === 'ring') {
-      peer = await PeerEndpoint.listen(opts.peerHost ?? '127.0.0.1', opts.peerPort ?? 0).catch((err: Error) => {
+      const peerHost = opts.peerHost ?? '127.0.0.1';
+      checkExposure(peerHost, opts.security ?? { token: null, tls: null, insecure: false }, '--peer-host');
+      peer = await PeerEndpoint.listen(peerHost, opts.peerPort ?? 0, opts.security ?? null).catch((err: Error) => {
         throw new TrainerError(`${err.message} (--peer-host, --peer-port)`);
       });
     } else if (description.collective !== 'relay') {
@@ -127,7 +140,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       throw describeRpcError(`join ${opts.coordinator}`, err);
     });
     const worker = joined.worker;
-    peer?.attach({ runId: joined.runId, worker, workers: joined.workers });
+    if (joined.credential) identity.worker = { index: worker, credential: joined.credential };
     let ring: RingCollective | null = null;
     let built: ReturnType<typeof modelFromWire>;
     try {
@@ -142,6 +155,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     const aggregation = joined.aggregation as AggregationName;
     if (!AGGREGATION_NAMES.includes(aggregation)) throw new TrainerError(`the coordinator asks for aggregation ${JSON.stringify(joined.aggregation)}, which this trainer does not know`);
     const model = createModel(spec);
+    peer?.attach({ runId: joined.runId, worker, workers: joined.workers }, replica.params.length);
     log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `ring peer at ${peerAddress}` : 'relay'})`);
     const apply = (update: Float32Array) => (aggregation === 'sync-sgd' ? replica.apply(update) : replica.applyDelta(update));
 

@@ -234,6 +234,13 @@ describe('a cluster of containers (coordinator + 4 trainers on a Docker network)
       `FAILED_PRECONDITION: protocol version mismatch: trainer speaks shardlab.v1 protocol 99, coordinator speaks ${PROTOCOL_VERSION}`,
     );
 
+    // A trainer without the run token: refused before its Join is read, exits 1, says why.
+    const outsider = await startTrainer(network, 'trainer-no-token', [], { waitForJoin: false, token: '' });
+    containers.push(outsider);
+    const outsiderCode = await waitForExit(outsider, 60_000, 'the trainer without a token');
+    expect(outsiderCode, logsOf(outsider)).toBe(1);
+    expect(logsOf(outsider)).toMatch(/UNAUTHENTICATED: \w+: this run requires its token/);
+
     // Malformed joins straight from the test: no backend; protocol_version never set (proto3 default 0).
     const noBackend = await client.join({ protocolVersion: PROTOCOL_VERSION, name: 'no-backend', backend: '' });
     expect(noBackend.code).toBe(grpcStatus.INVALID_ARGUMENT);

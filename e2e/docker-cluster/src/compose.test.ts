@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NEVER_PULL, images, logsOf, makeResultsDir, readRunFiles, removeDir, resultsOwner, waitForExit } from './support/cluster';
+import { CLUSTER_TOKEN, NEVER_PULL, images, logsOf, makeResultsDir, readRunFiles, removeDir, resultsOwner, waitForExit } from './support/cluster';
 import { DEPLOY_DIR } from './support/env';
 
 /** deploy/compose.yaml itself: the file users run, brought up with Compose v2 by testcontainers. */
@@ -69,6 +69,7 @@ describe('deploy/compose.yaml', () => {
         SHARDLAB_SAMPLES: '4000',
         SHARDLAB_TEST_SAMPLES: '400',
         SHARDLAB_COORDINATOR_ARGS: '--features 784',
+        SHARDLAB_TOKEN: CLUSTER_TOKEN,
       })
       .withWaitStrategy('coordinator-1', Wait.forHealthCheck())
       .withStartupTimeout(120_000)

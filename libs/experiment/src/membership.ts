@@ -1,6 +1,7 @@
 import { fingerprintDifferences, type DataFingerprint } from '@shardlab/data';
 import { checkProtocolVersion, failedPrecondition, invalidArgument, permissionDenied, resourceExhausted } from '@shardlab/protocol';
 import type { ExperimentConfig } from './config';
+import { escapeUntrusted } from './refusals';
 
 /** One trainer of the run, by worker index. */
 export interface Member {
@@ -46,7 +47,7 @@ export class Membership {
    * Checks an applicant and gives it the next worker index. Throws a WireError (the gRPC status the trainer
    * gets) otherwise; `onRefused` hears about refusals that a well-configured cluster should never see.
    */
-  admit(req: Applicant, state: string, onRefused: (message: string) => void): number {
+  admit(req: Applicant, state: string, onRefused: (kind: string, message: string) => void): number {
     const { config } = this;
     checkProtocolVersion(req.protocolVersion);
     if (!req.backend) throw invalidArgument('JoinRequest.backend must name the trainer backend (tensorflow, native, wasm or cpu)');
@@ -56,8 +57,8 @@ export class Membership {
       if (!req.data) throw invalidArgument('JoinRequest.data: this run feeds sample ids (--feed ids), so a trainer must load the dataset and send its fingerprint');
       const diffs = fingerprintDifferences(this.fingerprint, req.data);
       if (diffs.length > 0) {
-        const message = `trainer ${JSON.stringify(req.name)} has other data than the coordinator (${config.dataset}): ${diffs.join('; ')}`;
-        onRefused(message);
+        const message = `trainer "${escapeUntrusted(req.name, 64)}" has other data than the coordinator (${config.dataset}): ${diffs.join('; ')}`;
+        onRefused('other data', message);
         throw failedPrecondition(message);
       }
     }
@@ -66,15 +67,16 @@ export class Membership {
       throw invalidArgument(`JoinRequest.peer_address: this run averages in a ring among the trainers (--collective ring), so a trainer must send the host:port of its Peer service, got ${JSON.stringify(peerAddress)}`);
     }
     const worker = this.members.length;
-    this.members.push({ name: req.name || `worker-${worker}`, backend: req.backend, contributions: 0, peerAddress });
+    // Names and backends are printed in logs and written to files: escaped, so a newline cannot forge a line.
+    this.members.push({ name: escapeUntrusted(req.name || `worker-${worker}`, 64), backend: escapeUntrusted(req.backend, 16), contributions: 0, peerAddress });
     return worker;
   }
 
   /** PERMISSION_DENIED unless (runId, worker) is a member of this run; `onRefused` hears the reason first. */
-  check(runId: string, worker: number, onRefused: (message: string) => void): Member {
+  check(runId: string, worker: number, onRefused: (kind: string, message: string) => void): Member {
     if (runId !== this.runId || !Number.isInteger(worker) || worker < 0 || worker >= this.members.length) {
-      const message = runId !== this.runId ? `unknown run id ${JSON.stringify(runId)}` : `worker ${worker} never joined this run`;
-      onRefused(message);
+      const message = runId !== this.runId ? `unknown run id "${escapeUntrusted(runId, 40)}"` : `worker ${worker} never joined this run`;
+      onRefused('not a member', message);
       throw permissionDenied(message);
     }
     return this.members[worker]!;

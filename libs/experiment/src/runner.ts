@@ -130,6 +130,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     wallSeconds: result.wallSeconds,
     stepsPerSecond: result.wallSeconds > 0 ? result.stepsCompleted / result.wallSeconds : 0,
     communicationShare: result.communicationShare,
+    refused: result.refused,
   };
   writeJsonFile(join(opts.out, 'summary.json'), summary);
   (evaluator as Model | null)?.dispose();

@@ -6,7 +6,7 @@ import { PROTOCOL_VERSION, WireError, encodeTensor } from '@shardlab/protocol';
 import { resolveConfig, type ExperimentConfig } from './config';
 import { datasetSpecFromWire } from '@shardlab/worker';
 import { Replica } from '@shardlab/worker';
-import { TrainingSession, meanPairwiseCosine, pairwiseCosines, type MetricsRecord } from './session';
+import { MAX_REDUCTIONS_PER_STEP, TrainingSession, meanPairwiseCosine, pairwiseCosines, type MetricsRecord } from './session';
 
 /*
  * The step engine without a network: fake workers call join / nextStep / pushGradient directly.
@@ -111,7 +111,8 @@ describe('TrainingSession', () => {
     expect(refused.message).toMatch(/^trainer "elsewhere" has other data than the coordinator \(synthetic\): features differ \(sha256 of 64 sampled rows [0-9a-f]{12} here, [0-9a-f]{12} there\)$/);
     expect(() => session.join({ protocolVersion: PROTOCOL_VERSION, name: 'nodata', backend: 'cpu' })).toThrow(/JoinRequest.data: this run feeds sample ids/);
     expect(session.status().joined).toBe(0);
-    expect(records.filter((r) => r.kind === 'event' && r.event === 'refused')).toHaveLength(1);
+    // Counted, and written later as one summary event per kind (never a metrics line per request).
+    expect(records.filter((r) => r.kind === 'event' && r.event === 'refused')).toHaveLength(0);
     expect(join(session, 'a')).toMatchObject({ worker: 0, feed: 'ids' });
   });
 
@@ -181,6 +182,29 @@ describe('TrainingSession', () => {
     // The run stopped: a worker still waiting in the all-reduce is answered, not left hanging.
     await expect(pending).rejects.toThrow(/run stopped: worker 1 \(b\), step 0, all-reduce 1: all-reduce values: expected 1 values/);
     expect((await run).status).toBe('failed');
+  });
+
+  it('in-step reductions are bounded: a member cannot make the coordinator hold more than MAX_REDUCTIONS_PER_STEP, nor longer than the model', async () => {
+    const { session } = makeSession();
+    const run = session.run();
+    const a = join(session, 'a');
+    join(session, 'b');
+    await session.nextStep({ runId: a.runId, worker: 0, step: 0 });
+    expect(() => session.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 0, values: new Array(session.parameters + 1).fill(0) })).toThrow(/more than the model's \d+ parameters/);
+    expect((await run).status).toBe('failed');
+
+    const second = makeSession();
+    const run2 = second.session.run();
+    const x = join(second.session, 'x');
+    join(second.session, 'y');
+    await second.session.nextStep({ runId: x.runId, worker: 0, step: 0 });
+    const held = Array.from({ length: MAX_REDUCTIONS_PER_STEP }, (_, tag) => second.session.allReduce({ runId: x.runId, worker: 0, step: 0, tag, values: [1] }));
+    expect(() => second.session.allReduce({ runId: x.runId, worker: 0, step: 0, tag: MAX_REDUCTIONS_PER_STEP, values: [1] })).toThrow(
+      new RegExp(`already ${MAX_REDUCTIONS_PER_STEP} reductions in step 0`),
+    );
+    // The run stopped, and every reduction it held was answered.
+    for (const p of held) await expect(p).rejects.toThrow(/run stopped/);
+    expect((await run2).status).toBe('failed');
   });
 
   it('fedavg subtracts the averaged pseudo-gradient on every replica', async () => {

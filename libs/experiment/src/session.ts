@@ -11,12 +11,14 @@ import {
   failedPrecondition,
   firstNonFinite,
   invalidArgument,
+  resourceExhausted,
 } from '@shardlab/protocol';
 import { lossSwing, type EventRecord, type MetricsRecord } from '@shardlab/report';
 import type { CollectiveName } from '@shardlab/collective';
 import type { ExperimentConfig, FeedName } from './config';
 import { wireDatasetSpec } from './dataset-spec';
 import { Membership } from './membership';
+import { RefusalTally } from './refusals';
 import { planBatches } from './batch-planner';
 import { majority, meanPairwiseCosine, pairwiseCosines } from './step-metrics';
 import { Replica, modelFromWire, type WireDatasetSpec, type WireModelSpec } from '@shardlab/worker';
@@ -53,6 +55,9 @@ import { wireModelSpec } from './model-spec';
  * On a stop every trainer's pending push or next NextStep is answered with the reason, so nobody
  * hangs, and everything already written stays on disk.
  */
+
+/** The most distinct in-step reductions (tags) one step may hold; a model with k SyncBN layers needs k. */
+export const MAX_REDUCTIONS_PER_STEP = 64;
 
 export interface TensorMessage {
   shape: number[];
@@ -201,6 +206,8 @@ export interface SessionResult {
   buffers: Float32Array | null;
   wallSeconds: number;
   communicationShare: number | null;
+  /** Requests refused during the run, by kind (no token, not a member, oversized ...). */
+  refused: Record<string, number>;
 }
 
 
@@ -265,6 +272,7 @@ export class TrainingSession {
   private startedAt = 0;
   /** Wakes run() when all workers joined, a step completed, or the run failed. */
   private wake: (() => void) | null = null;
+  private readonly refusals = new RefusalTally(10_000);
 
   constructor(private readonly deps: SessionDeps) {
     const { config, train } = deps;
@@ -272,6 +280,11 @@ export class TrainingSession {
     this.model = modelFromWire(this.wireModel).spec;
     this.replica = new Replica(this.model, { name: config.optimizer, lr: config.lr, momentum: config.momentum });
     this.membership = new Membership(this.runId, config, config.feed === 'ids' ? dataFingerprint(train) : null);
+  }
+
+  /** Number of model parameters (the length of a gradient). */
+  get parameters(): number {
+    return this.replica.params.length;
   }
 
   get state(): SessionState {
@@ -292,8 +305,9 @@ export class TrainingSession {
 
   join(req: JoinRequestMessage): JoinReplyMessage {
     const { config } = this.deps;
-    const worker = this.membership.admit(req, this.stateValue, (message) => this.event({ kind: 'event', step: 0, event: 'refused', message }));
-    this.event({ kind: 'event', step: 0, event: 'joined', worker, message: `worker ${worker} joined: ${req.name} (${req.backend})` });
+    const worker = this.membership.admit(req, this.stateValue, (kind, message) => this.noteRefused(kind, message));
+    const member = this.membership.members[worker]!;
+    this.event({ kind: 'event', step: 0, event: 'joined', worker, message: `worker ${worker} joined: ${member.name} (${member.backend})` });
     if (this.membership.full) this.poke();
     const opt = { name: config.optimizer, lr: config.lr, momentum: config.momentum, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
     return {
@@ -327,6 +341,12 @@ export class TrainingSession {
     let reduction: Reduction;
     try {
       if (msg.step !== current.step) throw failedPrecondition(`all-reduce for step ${msg.step}, but the run is at step ${current.step}`);
+      // Bounded: a member cannot make us hold more than MAX_REDUCTIONS_PER_STEP vectors per worker, none
+      // longer than the model (a SyncBN statistic never is).
+      if (!current.reductions.has(msg.tag) && current.reductions.size >= MAX_REDUCTIONS_PER_STEP) {
+        throw resourceExhausted(`all-reduce ${msg.tag}: already ${MAX_REDUCTIONS_PER_STEP} reductions in step ${msg.step}, the most one step may hold`);
+      }
+      if (msg.values.length > this.replica.params.length) throw invalidArgument(`all-reduce values: ${msg.values.length} values, more than the model's ${this.replica.params.length} parameters`);
       reduction = current.reductions.get(msg.tag) ?? { values: new Array(this.membership.members.length).fill(null), waiting: [] };
       if (reduction.values[msg.worker]) throw alreadyExists(`worker ${msg.worker} already sent all-reduce ${msg.tag} of step ${msg.step}`);
       const other = reduction.values.find((v) => v !== null);
@@ -495,11 +515,13 @@ export class TrainingSession {
       }
       if (this.stateValue !== 'running') break;
       this.completeStep(st);
+      this.flushRefusals();
     }
     if (this.stateValue === 'running') {
       this.stateValue = 'finished';
       this.releaseWaiters();
     }
+    this.flushRefusals(true);
     return this.result();
   }
 
@@ -646,6 +668,7 @@ export class TrainingSession {
       buffers: this.buffers,
       wallSeconds: this.startedAt ? (Date.now() - this.startedAt) / 1000 : 0,
       communicationShare: this.computeShareCount ? 1 - this.computeShareSum / this.computeShareCount : null,
+      refused: Object.fromEntries(this.refusals.totals),
     };
   }
 
@@ -658,7 +681,7 @@ export class TrainingSession {
   // ---- helpers -----------------------------------------------------------------------------
 
   private checkMember(runId: string, worker: number): void {
-    this.membership.check(runId, worker, (message) => this.event({ kind: 'event', step: this.current?.step ?? 0, event: 'refused', message }));
+    this.membership.check(runId, worker, (kind, message) => this.noteRefused(kind, message));
   }
 
 
@@ -666,6 +689,20 @@ export class TrainingSession {
     this.departed.add(worker);
     if (this.departed.size === this.membership.members.length) this.poke();
     return { step, done: true, batches: [], reportChecksum: false, stopReason: this.errorValue ?? '', peers: [], reportGradient: false, reportParams: false };
+  }
+
+  /**
+   * A refused request (from the membership checks here, or from the coordinator app's guard: no token,
+   * oversized message). Counted, and written as one 'refused' event per kind per 10 s at most.
+   */
+  noteRefused(kind: string, message: string): void {
+    this.refusals.note(kind, message);
+  }
+
+  private flushRefusals(force = false): void {
+    for (const r of this.refusals.take(force)) {
+      this.event({ kind: 'event', step: this.stepsCompleted, event: 'refused', message: `${r.count} request(s) refused (${r.kind}), first: ${r.example}` });
+    }
   }
 
   private releaseWaiters(): void {

@@ -1,3 +1,4 @@
 export * from './options';
 export * from './check';
 export * from './errors';
+export * from './security';

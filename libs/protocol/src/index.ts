@@ -21,7 +21,27 @@ export {
   type TensorLike,
   type TensorExpectation,
 } from './tensor';
-export { MAX_MESSAGE_BYTES, SERVER_OPTIONS, CHANNEL_OPTIONS } from './options';
+export { MAX_MESSAGE_BYTES, SERVER_OPTIONS, CHANNEL_OPTIONS, coordinatorRequestLimits, peerRequestLimits } from './options';
+export {
+  TOKEN_HEADER,
+  WORKER_HEADER,
+  CREDENTIAL_HEADER,
+  RunSecret,
+  OversizedMessage,
+  generateToken,
+  presentedToken,
+  hasToken,
+  authenticatedWorker,
+  refusal,
+  guardInterceptor,
+  limitRequests,
+  identityInterceptor,
+  serverCredentials,
+  channelCredentials,
+  type Access,
+  type GuardPolicy,
+  type CallerIdentity,
+} from './auth';
 export {
   PROTO_ROOT,
   PROTO_FILE,

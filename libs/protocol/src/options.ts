@@ -52,3 +52,29 @@ export const CHANNEL_OPTIONS: Readonly<ChannelOptions> = {
   // finds a verified or freshly reconnected transport rather than a dead one.
   'grpc.keepalive_permit_without_calls': 1,
 };
+
+/**
+ * Per-method request limits for the coordinator, from the model's parameter count: the control
+ * messages are small whatever the model; a pushed gradient carries at most a gradient and the
+ * parameters (4 bytes a value each) plus scalars; an AllReduce carries normalisation statistics,
+ * never more values than the model has parameters. The 64 KiB slack covers ids, names, hashes and
+ * framing. The server's overall receive limit is the largest of them.
+ */
+export function coordinatorRequestLimits(parameters: number): { perMethod: Record<string, number>; maxReceive: number } {
+  const slack = 64 * 1024;
+  const perMethod = {
+    GetDataset: 1024,
+    GetStatus: 1024,
+    NextStep: 4096,
+    Join: 16 * 1024,
+    AllReduce: 8 * parameters + slack,
+    PushGradient: 2 * 4 * parameters + slack,
+  };
+  return { perMethod, maxReceive: Math.min(MAX_MESSAGE_BYTES, Math.max(...Object.values(perMethod))) };
+}
+
+/** The Peer service's limit: a ring chunk is at most a whole buffer (float32 or float64 sums) plus slack. */
+export function peerRequestLimits(parameters: number): { perMethod: Record<string, number>; maxReceive: number } {
+  const limit = Math.min(MAX_MESSAGE_BYTES, 8 * parameters + 64 * 1024);
+  return { perMethod: { Deliver: limit }, maxReceive: limit };
+}

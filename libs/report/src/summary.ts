@@ -33,6 +33,8 @@ export interface RunSummary {
   stepsPerSecond: number;
   /** Share of a step's wall time not spent computing gradients (transport, waiting, averaging). */
   communicationShare: number | null;
+  /** Requests refused during the run, by kind ('no token', 'not a member', 'oversized Join' ...). */
+  refused?: Record<string, number>;
 }
 
 /** The seed-question table: one row per run. */

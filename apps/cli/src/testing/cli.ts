@@ -13,9 +13,9 @@ export interface CliResult {
 }
 
 /** Runs `shardlab ...args` as a real process; kills it after `timeoutMs` (the test then fails on the code). */
-export function runCli(args: readonly string[], timeoutMs = 120_000): Promise<CliResult> {
+export function runCli(args: readonly string[], timeoutMs = 120_000, env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [BUILT_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BUILT_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
@@ -29,9 +29,14 @@ export function runCli(args: readonly string[], timeoutMs = 120_000): Promise<Cl
 }
 
 /** Starts `shardlab ...args` and resolves once a line of stderr matches `pattern`. */
-export function startCli(args: readonly string[], pattern: RegExp, timeoutMs = 60_000): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string; exited: Promise<number | null> }> {
+export function startCli(
+  args: readonly string[],
+  pattern: RegExp,
+  timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string; exited: Promise<number | null> }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BUILT_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BUILT_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let text = '';
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const timer = setTimeout(() => {

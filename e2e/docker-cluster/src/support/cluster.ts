@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS, loadCoordinatorService, type RunStatus__Output } from '@shardlab/protocol';
+import { CHANNEL_OPTIONS, identityInterceptor, loadCoordinatorService, type RunStatus__Output } from '@shardlab/protocol';
 import {
   GenericContainer,
   Wait,
@@ -17,6 +17,9 @@ import type { ClusterImages } from './env';
 import type { EvalRecord, EventRecord, MetricsRecord, StepRecord } from '@shardlab/report';
 
 export const PORT = 50051;
+
+/** The run token every container of a test cluster shares (SHARDLAB_TOKEN), as compose.yaml asks for. */
+export const CLUSTER_TOKEN = 'e2e-cluster-token-6f1d2c9a';
 
 /** Small synthetic data set: a run of ~100 steps takes ~20 s with 4 trainer containers on 2 cores. */
 export const SMALL_DATA = ['--samples', '4000', '--test-samples', '400', '--features', '784'] as const;
@@ -117,10 +120,10 @@ export async function startCoordinator(network: StartedNetwork, resultsDir: stri
     .withNetwork(network)
     .withNetworkAliases('coordinator')
     .withUser('0:0')
-    .withEnvironment({ SHARDLAB_UID: String(owner.uid), SHARDLAB_GID: String(owner.gid) })
+    .withEnvironment({ SHARDLAB_UID: String(owner.uid), SHARDLAB_GID: String(owner.gid), SHARDLAB_TOKEN: CLUSTER_TOKEN })
     .withBindMounts([{ source: resultsDir, target: '/results', mode: 'rw' }])
     .withExposedPorts(PORT)
-    .withCommand(['--out', '/results', ...args])
+    .withCommand(['--out', '/results', '--host', '0.0.0.0', ...args])
     .withHealthCheck(HEALTH_CHECK)
     .withWaitStrategy(Wait.forHealthCheck())
     .withStartupTimeout(90_000)
@@ -136,12 +139,13 @@ export async function startTrainer(
   network: StartedNetwork,
   name: string,
   extraArgs: readonly string[] = [],
-  { waitForJoin = true, alias }: { waitForJoin?: boolean; alias?: string } = {},
+  { waitForJoin = true, alias, token = CLUSTER_TOKEN }: { waitForJoin?: boolean; alias?: string; token?: string } = {},
 ): Promise<StartedTestContainer> {
   let container = new GenericContainer(images().trainer)
     .withPullPolicy(NEVER_PULL)
     .withNetwork(network)
     .withNetworkAliases(...(alias ? [alias] : []))
+    .withEnvironment({ SHARDLAB_TOKEN: token })
     .withCommand(['--coordinator', `coordinator:${PORT}`, '--name', name, '--connect-timeout', '60', ...extraArgs])
     .withLabels({ 'org.shardlab.e2e': name })
     .withStartupTimeout(60_000);
@@ -198,7 +202,10 @@ export class CoordinatorClient {
     // 127.0.0.1 rather than "localhost": Node may resolve that to ::1 first.
     const host = container.getHost() === 'localhost' ? '127.0.0.1' : container.getHost();
     const { Coordinator } = loadCoordinatorService();
-    this.client = new Coordinator(`${host}:${container.getMappedPort(PORT)}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.client = new Coordinator(`${host}:${container.getMappedPort(PORT)}`, grpc.credentials.createInsecure(), {
+      ...CHANNEL_OPTIONS,
+      interceptors: [identityInterceptor({ token: CLUSTER_TOKEN })],
+    });
   }
 
   status(timeoutMs = 3000): Promise<RunStatus__Output> {

@@ -34,6 +34,13 @@ export interface ProtoGrpcType {
       AllReduceReply: MessageTypeDefinition<_shardlab_v1_AllReduceReply, _shardlab_v1_AllReduceReply__Output>
       AllReduceRequest: MessageTypeDefinition<_shardlab_v1_AllReduceRequest, _shardlab_v1_AllReduceRequest__Output>
       Batch: MessageTypeDefinition<_shardlab_v1_Batch, _shardlab_v1_Batch__Output>
+      /**
+       * Access (with a run token, --token-file / SHARDLAB_TOKEN): every call carries "authorization: Bearer
+       * <token>" except GetStatus, which answers a caller without it only what a health check needs; NextStep,
+       * PushGradient and AllReduce also carry the worker credential Join issued (JoinReply.credential). Checked
+       * before the request is read: UNAUTHENTICATED without the token, PERMISSION_DENIED with another worker's
+       * credential; RESOURCE_EXHAUSTED for a request over its method's size limit (derived from the model).
+       */
       Coordinator: SubtypeConstructor<typeof grpc.Client, _shardlab_v1_CoordinatorClient> & { service: _shardlab_v1_CoordinatorDefinition }
       DataFingerprint: MessageTypeDefinition<_shardlab_v1_DataFingerprint, _shardlab_v1_DataFingerprint__Output>
       DatasetDescription: MessageTypeDefinition<_shardlab_v1_DatasetDescription, _shardlab_v1_DatasetDescription__Output>

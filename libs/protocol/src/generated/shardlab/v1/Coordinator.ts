@@ -15,6 +15,13 @@ import type { RunStatus as _shardlab_v1_RunStatus, RunStatus__Output as _shardla
 import type { StatusRequest as _shardlab_v1_StatusRequest, StatusRequest__Output as _shardlab_v1_StatusRequest__Output } from '../../shardlab/v1/StatusRequest';
 import type { StepAssignment as _shardlab_v1_StepAssignment, StepAssignment__Output as _shardlab_v1_StepAssignment__Output } from '../../shardlab/v1/StepAssignment';
 
+/**
+ * Access (with a run token, --token-file / SHARDLAB_TOKEN): every call carries "authorization: Bearer
+ * <token>" except GetStatus, which answers a caller without it only what a health check needs; NextStep,
+ * PushGradient and AllReduce also carry the worker credential Join issued (JoinReply.credential). Checked
+ * before the request is read: UNAUTHENTICATED without the token, PERMISSION_DENIED with another worker's
+ * credential; RESOURCE_EXHAUSTED for a request over its method's size limit (derived from the model).
+ */
 export interface CoordinatorClient extends grpc.Client {
   /**
    * Element-wise sum over all workers of a small vector, within one step (e.g. SyncBN batch
@@ -51,14 +58,16 @@ export interface CoordinatorClient extends grpc.Client {
   getDataset(argument: _shardlab_v1_DatasetRequest, callback: grpc.requestCallback<_shardlab_v1_DatasetDescription__Output>): grpc.ClientUnaryCall;
   
   /**
-   * A snapshot of the run, for observers (tests, dashboards). Needs no membership.
+   * A snapshot of the run, for observers (tests, dashboards). Needs no membership. Without the token:
+   * state, step, steps, workers and joined only (no run id, no error text, no losses).
    */
   GetStatus(argument: _shardlab_v1_StatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
   GetStatus(argument: _shardlab_v1_StatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
   GetStatus(argument: _shardlab_v1_StatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
   GetStatus(argument: _shardlab_v1_StatusRequest, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
   /**
-   * A snapshot of the run, for observers (tests, dashboards). Needs no membership.
+   * A snapshot of the run, for observers (tests, dashboards). Needs no membership. Without the token:
+   * state, step, steps, workers and joined only (no run id, no error text, no losses).
    */
   getStatus(argument: _shardlab_v1_StatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
   getStatus(argument: _shardlab_v1_StatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_RunStatus__Output>): grpc.ClientUnaryCall;
@@ -120,6 +129,13 @@ export interface CoordinatorClient extends grpc.Client {
   
 }
 
+/**
+ * Access (with a run token, --token-file / SHARDLAB_TOKEN): every call carries "authorization: Bearer
+ * <token>" except GetStatus, which answers a caller without it only what a health check needs; NextStep,
+ * PushGradient and AllReduce also carry the worker credential Join issued (JoinReply.credential). Checked
+ * before the request is read: UNAUTHENTICATED without the token, PERMISSION_DENIED with another worker's
+ * credential; RESOURCE_EXHAUSTED for a request over its method's size limit (derived from the model).
+ */
 export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
   /**
    * Element-wise sum over all workers of a small vector, within one step (e.g. SyncBN batch
@@ -134,7 +150,8 @@ export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
   GetDataset: grpc.handleUnaryCall<_shardlab_v1_DatasetRequest__Output, _shardlab_v1_DatasetDescription>;
   
   /**
-   * A snapshot of the run, for observers (tests, dashboards). Needs no membership.
+   * A snapshot of the run, for observers (tests, dashboards). Needs no membership. Without the token:
+   * state, step, steps, workers and joined only (no run id, no error text, no losses).
    */
   GetStatus: grpc.handleUnaryCall<_shardlab_v1_StatusRequest__Output, _shardlab_v1_RunStatus>;
   

@@ -42,6 +42,10 @@ export interface JoinReply {
    * seconds; a ring waits this long for a neighbour before giving up
    */
   'stepTimeout'?: (number | string);
+  /**
+   * with a run token: this worker's credential, sent with every later call as
+   */
+  'credential'?: (string);
 }
 
 export interface JoinReply__Output {
@@ -83,4 +87,8 @@ export interface JoinReply__Output {
    * seconds; a ring waits this long for a neighbour before giving up
    */
   'stepTimeout': (number);
+  /**
+   * with a run token: this worker's credential, sent with every later call as
+   */
+  'credential': (string);
 }
