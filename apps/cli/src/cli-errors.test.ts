@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { PROTOCOL_VERSION } from '@shardlab/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './testing/cli';
 
@@ -31,6 +34,9 @@ describe('bad input on the command line', () => {
     ['unreachable coordinator', () => ['trainer', '--coordinator', '127.0.0.1:1', '--connect-timeout', '1'], /cannot reach the coordinator at 127.0.0.1:1/],
     ['unknown backend', () => ['run', '--backend', 'cuda'], /--backend: unknown value "cuda"; allowed: auto, tensorflow, native, wasm, cpu/],
     ['stratified batch not divisible by classes', () => ['run', '--strategy', 'stratified', '--batch-size', '30', '--workers', '1'], /--batch-size/],
+    ['coordinator on all interfaces without a token', () => ['coordinator', '--host', '0.0.0.0', '--port', '0'], /--host 0.0.0.0: listening beyond this machine without a run token/],
+    ['an unreadable token file', () => ['coordinator', '--token-file', '/dev/null/x'], /--token-file: cannot read \/dev\/null\/x/],
+    ['TLS certificate without its key', () => ['coordinator', '--tls-cert', '/etc/hostname'], /--tls-cert and --tls-key go together/],
   ];
 
   it.each(cases)('%s', async (_name, args, message) => {
@@ -44,8 +50,15 @@ describe('bad input on the command line', () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
+  it('--version names the package and protocol version', async () => {
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    expect(r.stdout.trim()).toBe(`shardlab ${version} (protocol ${PROTOCOL_VERSION}, node ${process.version})`);
+  });
+
   it('every command answers --help', async () => {
-    for (const command of [[], ['compare'], ['run'], ['coordinator'], ['trainer'], ['status'], ['histogram'], ['bench']]) {
+    for (const command of [[], ['compare'], ['run'], ['coordinator'], ['trainer'], ['status'], ['histogram'], ['bench'], ['sweep']]) {
       const r = await runCli([...command, '--help']);
       expect(r.code, command.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/Usage: shardlab/);

@@ -1,4 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROTOCOL_VERSION } from '@shardlab/protocol';
 import { COORDINATOR_USAGE, coordinatorMain } from '@shardlab/coordinator';
 import { describeError } from '@shardlab/experiment';
 import { TRAINER_USAGE, trainerMain } from '@shardlab/trainer';
@@ -23,7 +26,13 @@ Commands:
   status        ask a running coordinator for its status (JSON)
   bench         step time, throughput and transport figures
 
-Run 'shardlab <command> --help' for a command's options.`;
+Run 'shardlab <command> --help' for a command's options; 'shardlab --version' for the version.`;
+
+/** "shardlab 0.1.0 (protocol 2, node v20.19.2)": the package version, from the package.json next to dist/ and src/. */
+export function versionLine(): string {
+  const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return `shardlab ${version} (protocol ${PROTOCOL_VERSION}, node ${process.version})`;
+}
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; usage: string }> = {
   compare: { run: compareCommand, usage: COMPARE_USAGE },
@@ -44,6 +53,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(USAGE + '\n');
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(versionLine() + '\n');
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
