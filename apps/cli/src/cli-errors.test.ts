@@ -57,6 +57,13 @@ describe('bad input on the command line', () => {
     expect(r.stdout.trim()).toBe(`shardlab ${version} (protocol ${PROTOCOL_VERSION}, node ${process.version})`);
   });
 
+  it("compare --help shows compare's own defaults, not run's", async () => {
+    const r = await runCli(['compare', '--help']);
+    expect(r.stdout).toMatch(/--steps INT +synchronous steps \(default: 200\)/);
+    expect(r.stdout).toMatch(/--eval-every INT +.*\(default: 50\)/);
+    expect(r.stdout).toMatch(/default: fashion-mnist classes 0-3 when installed, else synthetic/);
+  });
+
   it('every command answers --help', async () => {
     for (const command of [[], ['compare'], ['run'], ['coordinator'], ['trainer'], ['status'], ['histogram'], ['bench'], ['sweep']]) {
       const r = await runCli([...command, '--help']);

@@ -73,7 +73,15 @@ const COMPARE_OPTIONS: readonly OptionSpec[] = [
 ];
 
 /** The seed question's defaults: 4 workers, batch 128, Fashion-MNIST classes 0-3 when installed. */
-const COMPARE_DEFAULTS = { workers: 4, batchSize: 128, steps: 200, evalEvery: 50 };
+const COMPARE_DEFAULTS: Readonly<Record<string, unknown>> = { workers: 4, batchSize: 128, steps: 200, evalEvery: 50 };
+
+/** The experiment options as compare uses them: its own defaults shown, the dataset's automatic choice said. */
+function compareExperimentOptions(): OptionSpec[] {
+  return EXPERIMENT_OPTIONS.filter((o) => o.key !== 'strategy').map((o) => {
+    if (o.key === 'dataset') return { ...o, default: undefined, help: `${o.help} (default: fashion-mnist classes 0-3 when installed, else synthetic)` };
+    return o.key in COMPARE_DEFAULTS ? { ...o, default: COMPARE_DEFAULTS[o.key] } : o;
+  });
+}
 
 export const COMPARE_USAGE = `Usage: shardlab compare [options]
 
@@ -81,10 +89,10 @@ The seed question ("batch 128, 4 labels: how bad is it if every batch holds one 
 answered by running it: the same data, model, seed and steps under each strategy, one after
 another, then a table of final test accuracy, per-class accuracy and loss swing.
 Uses Fashion-MNIST classes 0-3 when the Debian package dataset-fashion-mnist is installed,
-else synthetic 4-class data (it says which). Defaults: ${Object.entries(COMPARE_DEFAULTS).map(([k, v]) => `${k} ${v}`).join(', ')}.
+else synthetic 4-class data (it says which). 
 
 Options:
-${formatOptionHelp([...COMPARE_OPTIONS, ...EXPERIMENT_OPTIONS.filter((o) => o.key !== 'strategy')])}
+${formatOptionHelp([...COMPARE_OPTIONS, ...compareExperimentOptions()])}
   -h, --help`;
 
 export async function compareCommand(argv: readonly string[]): Promise<number> {
