@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { TrainingSession } from '@shardlab/experiment';
+import { isRequestError, type RequestFault, type TrainingSession } from '@shardlab/experiment';
 import {
   SERVER_OPTIONS,
   authenticatedWorker,
@@ -10,6 +10,7 @@ import {
   loadCoordinatorService,
   permissionDenied,
   toServiceError,
+  WireError,
   type Access,
   type CoordinatorHandlers,
   type RunSecret,
@@ -19,6 +20,20 @@ import {
 /** Thrown when the port cannot be bound; the message names the address. */
 export class ListenError extends Error {
   override name = 'ListenError';
+}
+
+/** The gRPC status of each fault the step engine reports (see errors.ts in @shardlab/experiment). */
+const FAULT_STATUS: Readonly<Record<RequestFault, grpc.status>> = {
+  malformed: grpc.status.INVALID_ARGUMENT,
+  'wrong-state': grpc.status.FAILED_PRECONDITION,
+  'not-member': grpc.status.PERMISSION_DENIED,
+  duplicate: grpc.status.ALREADY_EXISTS,
+  'over-limit': grpc.status.RESOURCE_EXHAUSTED,
+};
+
+/** The error a handler answers with: the engine's faults mapped here, at the edge; codec errors keep theirs. */
+export function statusOf(err: unknown): grpc.ServerErrorResponse {
+  return isRequestError(err) ? new WireError(FAULT_STATUS[err.fault], err.message) : toServiceError(err);
 }
 
 /** Who may call what (see auth.ts in @shardlab/protocol): status is open, acting as a worker needs its credential. */
@@ -38,7 +53,7 @@ export function publicStatus(full: RunStatus__Output): RunStatus__Output {
 
 /**
  * gRPC handlers: each one decodes nothing itself, it hands the request to the session and
- * maps a WireError to its status. The step logic lives in @shardlab/experiment; who may call
+ * maps the session's faults to statuses (statusOf). The step logic lives in @shardlab/experiment; who may call
  * was settled by the guard before the request was read, except one thing only the request
  * says: the worker it acts for, which must be the one its credential names.
  */
@@ -59,7 +74,7 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
         const reply = session.join(call.request);
         callback(null, { ...reply, credential: secret ? secret.credentialFor(reply.worker) : '' });
       } catch (err) {
-        callback(toServiceError(err));
+        callback(statusOf(err));
       }
     },
     NextStep(call, callback) {
@@ -68,12 +83,12 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
         actsAsItself(call.metadata, call.request.worker);
         answer = session.nextStep(call.request);
       } catch (err) {
-        callback(toServiceError(err));
+        callback(statusOf(err));
         return;
       }
       answer.then(
         (assignment) => callback(null, assignment as never),
-        (err: unknown) => callback(toServiceError(err)),
+        (err: unknown) => callback(statusOf(err)),
       );
     },
     PushGradient(call, callback) {
@@ -82,13 +97,13 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
         actsAsItself(call.metadata, call.request.worker);
         answer = session.pushGradient(call.request);
       } catch (err) {
-        callback(toServiceError(err));
+        callback(statusOf(err));
         return;
       }
       // Relay: answered with the averaged update once every worker has pushed; ring: at once.
       answer.then(
         (update) => callback(null, update ? { update } : {}),
-        (err: unknown) => callback(toServiceError(err)),
+        (err: unknown) => callback(statusOf(err)),
       );
     },
     GetStatus(call, callback) {
@@ -101,12 +116,12 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
         actsAsItself(call.metadata, call.request.worker);
         answer = session.allReduce(call.request);
       } catch (err) {
-        callback(toServiceError(err));
+        callback(statusOf(err));
         return;
       }
       answer.then(
         (sum) => callback(null, { sum }),
-        (err: unknown) => callback(toServiceError(err)),
+        (err: unknown) => callback(statusOf(err)),
       );
     },
   };

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { dataFingerprint, loadDataset, type Dataset } from '@shardlab/data';
-import { Replica, datasetSpecFromWire, localUpdate, modelFromWire, type LocalBatch } from '@shardlab/worker';
+import { Replica, aggregationRule, datasetSpecFromWire, modelFromWire, type LocalBatch } from '@shardlab/worker';
 import { createModel, describeBackend, initBackend, setBlasThreads, type BackendChoice } from '@shardlab/model';
 import {
   CHANNEL_OPTIONS,
@@ -157,7 +157,8 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     const model = createModel(spec);
     peer?.attach({ runId: joined.runId, worker, workers: joined.workers }, replica.params.length);
     log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `ring peer at ${peerAddress}` : 'relay'})`);
-    const apply = (update: Float32Array) => (aggregation === 'sync-sgd' ? replica.apply(update) : replica.applyDelta(update));
+    const rule = aggregationRule(aggregation, { optimizer: localOptimizer, proxMu: joined.proxMu });
+    const apply = (average: Float32Array) => rule.applyAverage(replica, average);
 
     let step = 0;
     let stopReason = '';
@@ -187,7 +188,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
               });
               return Float64Array.from(reply.sum);
             };
-      const c = await localUpdate(model, replica.params, { aggregation, optimizer: localOptimizer, proxMu: joined.proxMu, batches, reduce });
+      const c = await rule.contribute(model, replica.params, { batches, reduce });
       const buffers = model.bufferSize > 0 ? model.getBuffers() : null;
       const computeMs = performance.now() - started;
       const report = { runId: joined.runId, worker, step, samples: c.samples, loss: c.loss, paramChecksum, computeMs, buffers: buffers ? encodeTensor(buffers, [buffers.length]) : undefined };

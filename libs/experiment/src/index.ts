@@ -3,6 +3,7 @@ export * from './config';
 export * from './prepare';
 export * from './session';
 export * from './refusals';
+export * from './errors';
 export * from './runner';
 export * from './snapshots';
 export * from './sweep';

@@ -1,5 +1,6 @@
 import { fingerprintDifferences, type DataFingerprint } from '@shardlab/data';
-import { checkProtocolVersion, failedPrecondition, invalidArgument, permissionDenied, resourceExhausted } from '@shardlab/protocol';
+import { checkProtocolVersion } from '@shardlab/protocol';
+import { malformed, notMember, overLimit, wrongState } from './errors';
 import type { ExperimentConfig } from './config';
 import { escapeUntrusted } from './refusals';
 
@@ -44,27 +45,27 @@ export class Membership {
   }
 
   /**
-   * Checks an applicant and gives it the next worker index. Throws a WireError (the gRPC status the trainer
+   * Checks an applicant and gives it the next worker index. Throws a RequestError (which the coordinator app maps to the gRPC status the trainer
    * gets) otherwise; `onRefused` hears about refusals that a well-configured cluster should never see.
    */
   admit(req: Applicant, state: string, onRefused: (kind: string, message: string) => void): number {
     const { config } = this;
     checkProtocolVersion(req.protocolVersion);
-    if (!req.backend) throw invalidArgument('JoinRequest.backend must name the trainer backend (tensorflow, native, wasm or cpu)');
-    if (this.full) throw resourceExhausted(`all ${config.workers} worker slots are taken`);
-    if (state !== 'waiting') throw failedPrecondition(`run ${this.runId} is ${state}; it takes no new workers`);
+    if (!req.backend) throw malformed('JoinRequest.backend must name the trainer backend (tensorflow, native, wasm or cpu)');
+    if (this.full) throw overLimit(`all ${config.workers} worker slots are taken`);
+    if (state !== 'waiting') throw wrongState(`run ${this.runId} is ${state}; it takes no new workers`);
     if (this.fingerprint) {
-      if (!req.data) throw invalidArgument('JoinRequest.data: this run feeds sample ids (--feed ids), so a trainer must load the dataset and send its fingerprint');
+      if (!req.data) throw malformed('JoinRequest.data: this run feeds sample ids (--feed ids), so a trainer must load the dataset and send its fingerprint');
       const diffs = fingerprintDifferences(this.fingerprint, req.data);
       if (diffs.length > 0) {
         const message = `trainer "${escapeUntrusted(req.name, 64)}" has other data than the coordinator (${config.dataset}): ${diffs.join('; ')}`;
         onRefused('other data', message);
-        throw failedPrecondition(message);
+        throw wrongState(message);
       }
     }
     const peerAddress = req.peerAddress ?? '';
     if (config.collective === 'ring' && !HOST_PORT.test(peerAddress)) {
-      throw invalidArgument(`JoinRequest.peer_address: this run averages in a ring among the trainers (--collective ring), so a trainer must send the host:port of its Peer service, got ${JSON.stringify(peerAddress)}`);
+      throw malformed(`JoinRequest.peer_address: this run averages in a ring among the trainers (--collective ring), so a trainer must send the host:port of its Peer service, got ${JSON.stringify(peerAddress)}`);
     }
     const worker = this.members.length;
     // Names and backends are printed in logs and written to files: escaped, so a newline cannot forge a line.
@@ -77,7 +78,7 @@ export class Membership {
     if (runId !== this.runId || !Number.isInteger(worker) || worker < 0 || worker >= this.members.length) {
       const message = runId !== this.runId ? `unknown run id "${escapeUntrusted(runId, 40)}"` : `worker ${worker} never joined this run`;
       onRefused('not a member', message);
-      throw permissionDenied(message);
+      throw notMember(message);
     }
     return this.members[worker]!;
   }

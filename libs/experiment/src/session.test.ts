@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { l2Norm, paramChecksum } from '@shardlab/aggregation';
 import { RingCollective, memoryRing, type RingLink } from '@shardlab/collective';
 import { createStrategy, dataFingerprint, loadDataset, type DataFingerprint } from '@shardlab/data';
-import { PROTOCOL_VERSION, WireError, encodeTensor } from '@shardlab/protocol';
+import { PROTOCOL_VERSION, encodeTensor } from '@shardlab/protocol';
+import { RequestError } from './errors';
 import { resolveConfig, type ExperimentConfig } from './config';
 import { datasetSpecFromWire } from '@shardlab/worker';
 import { Replica } from '@shardlab/worker';
@@ -102,12 +103,12 @@ describe('TrainingSession', () => {
       try {
         session.join({ protocolVersion: PROTOCOL_VERSION, name: 'elsewhere', backend: 'cpu', data: other });
       } catch (err) {
-        return err as WireError;
+        return err as RequestError;
       }
       return expect.unreachable();
     })();
-    expect(refused).toBeInstanceOf(WireError);
-    expect(refused.code).toBe(9); // FAILED_PRECONDITION
+    expect(refused).toBeInstanceOf(RequestError);
+    expect(refused.fault).toBe('wrong-state'); // FAILED_PRECONDITION at the coordinator's edge
     expect(refused.message).toMatch(/^trainer "elsewhere" has other data than the coordinator \(synthetic\): features differ \(sha256 of 64 sampled rows [0-9a-f]{12} here, [0-9a-f]{12} there\)$/);
     expect(() => session.join({ protocolVersion: PROTOCOL_VERSION, name: 'nodata', backend: 'cpu' })).toThrow(/JoinRequest.data: this run feeds sample ids/);
     expect(session.status().joined).toBe(0);
@@ -142,8 +143,8 @@ describe('TrainingSession', () => {
       join(session, 'c');
       expect.unreachable();
     } catch (err) {
-      expect(err).toBeInstanceOf(WireError);
-      expect((err as WireError).message).toMatch(/all 2 worker slots are taken/);
+      expect(err).toMatchObject({ fault: 'over-limit' });
+      expect((err as RequestError).message).toMatch(/all 2 worker slots are taken/);
     }
   });
 

@@ -1,33 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { l2Norm, weightedAverage } from '@shardlab/aggregation';
-import { dataFingerprint, type DataFingerprint, type Dataset, type Strategy } from '@shardlab/data';
+import { dataFingerprint, type Dataset, type Strategy } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
-import {
-  PROTOCOL_VERSION,
-  WireError,
-  alreadyExists,
-  decodeTensor,
-  encodeTensor,
-  failedPrecondition,
-  firstNonFinite,
-  invalidArgument,
-  resourceExhausted,
-} from '@shardlab/protocol';
-import { lossSwing, type EventRecord, type MetricsRecord } from '@shardlab/report';
-import type { CollectiveName } from '@shardlab/collective';
-import type { ExperimentConfig, FeedName } from './config';
-import { wireDatasetSpec } from './dataset-spec';
-import { Membership } from './membership';
-import { RefusalTally } from './refusals';
+import { PROTOCOL_VERSION, decodeTensor, encodeTensor, firstNonFinite, isWireError } from '@shardlab/protocol';
+import type { EventRecord, MetricsRecord } from '@shardlab/report';
+import { Replica, aggregationRule, modelFromWire, type AggregationRule, type WireModelSpec } from '@shardlab/worker';
 import { planBatches } from './batch-planner';
-import { majority, meanPairwiseCosine, pairwiseCosines } from './step-metrics';
-import { Replica, modelFromWire, type WireDatasetSpec, type WireModelSpec } from '@shardlab/worker';
+import type { ExperimentConfig } from './config';
+import { wireDatasetSpec } from './dataset-spec';
+import { duplicate, isRequestError, malformed, wrongState } from './errors';
+import { InStepReductions } from './in-step-reductions';
+import { Membership } from './membership';
 import { wireModelSpec } from './model-spec';
+import { RefusalTally } from './refusals';
+import { majority } from './step-metrics';
+import { StepObserver, type Evaluation, type Progress } from './step-observer';
+
+export type { Evaluation, Progress } from './step-observer';
 
 /*
  * The synchronous step engine the coordinator runs. It knows nothing of gRPC: the
- * coordinator app maps RPCs onto join / nextStep / pushGradient / status, and a WireError
- * thrown here carries the gRPC status the handler returns.
+ * coordinator app maps RPCs onto join / nextStep / pushGradient / status, and maps the
+ * RequestError thrown here (errors.ts: malformed, wrong-state, not-member...) to a gRPC status.
  *
  * One step t:
  *   1. beginStep(t): every worker's batch for t is planned (batch-planner.ts: ids, or features
@@ -42,7 +36,7 @@ import { wireModelSpec } from './model-spec';
  *
  * Failure policy (documented in the README):
  *   - a request from outside the run (unknown run id, a worker index that never joined) is
- *     refused with PERMISSION_DENIED and the run goes on: an outsider cannot stop it;
+ *     refused with not-member (PERMISSION_DENIED) and the run goes on: an outsider cannot stop it;
  *   - a member that sends a bad gradient (wrong length, NaN/Inf, wrong sample count), a gradient
  *     for the wrong step or twice for one step is refused (INVALID_ARGUMENT / FAILED_PRECONDITION /
  *     ALREADY_EXISTS) and the run stops with an error naming the worker, the step and the fault;
@@ -56,122 +50,33 @@ import { wireModelSpec } from './model-spec';
  * hangs, and everything already written stays on disk.
  */
 
-/** The most distinct in-step reductions (tags) one step may hold; a model with k SyncBN layers needs k. */
-export const MAX_REDUCTIONS_PER_STEP = 64;
+export { MAX_REDUCTIONS_PER_STEP } from './in-step-reductions';
 
-export interface TensorMessage {
-  shape: number[];
-  data: Buffer;
-}
-
-export interface JoinRequestMessage {
-  protocolVersion: number;
-  name: string;
-  backend: string;
-  /** The trainer's copy of the training set; required with feed "ids". */
-  data?: DataFingerprint | null;
-  /** host:port of the trainer's Peer service; required with collective "ring". */
-  peerAddress?: string;
-}
-
-export interface DatasetDescriptionMessage {
-  feed: FeedName;
-  dataset: WireDatasetSpec;
-  collective: CollectiveName;
-}
-
-export interface JoinReplyMessage {
-  protocolVersion: number;
-  runId: string;
-  worker: number;
-  workers: number;
-  model: WireModelSpec;
-  optimizer: { name: string; lr: number; momentum: number; beta1: number; beta2: number; epsilon: number };
-  steps: number;
-  checksumEvery: number;
-  aggregation: string;
-  localSteps: number;
-  proxMu: number;
-  feed: FeedName;
-  collective: CollectiveName;
-  stepTimeout: number;
-}
-
-/** Feed "ids": ids only; feed "features": the features and labels too. */
-export interface BatchMessage {
-  features: TensorMessage | null;
-  labels: number[];
-  ids: number[];
-}
-
-export interface StepAssignmentMessage {
-  step: number;
-  done: boolean;
-  /** One batch per local step: exactly one under sync-sgd. */
-  batches: BatchMessage[];
-  reportChecksum: boolean;
-  stopReason: string;
-  /** Ring, step 0: every worker's Peer address, by worker index. */
-  peers: string[];
-  /** Ring: send the full gradient with this step's report (gradient metrics). */
-  reportGradient: boolean;
-  /** Ring, worker 0: send the parameters after this step (evaluation, the final model). */
-  reportParams: boolean;
-}
-
-export interface GradientMessage {
-  runId: string;
-  worker: number;
-  step: number;
-  samples: number;
-  loss: number;
-  /** Relay: always; ring: on gradient-metrics steps. */
-  gradient?: { shape?: number[]; data?: Uint8Array } | null;
-  paramChecksum: string;
-  computeMs: number;
-  buffers?: { shape?: number[]; data?: Uint8Array } | null;
-  /** Ring: the L2 norm of the gradient (which is sent only on gradient-metrics steps). */
-  gradNorm?: number;
-  reduceMs?: number;
-  /** Ring: the parameters after this step, when reportParams asked. */
-  params?: { shape?: number[]; data?: Uint8Array } | null;
-  /** The worker cannot finish this step; the run stops with this reason. */
-  error?: string;
-}
-
-export interface AllReduceMessage {
-  runId: string;
-  worker: number;
-  step: number;
-  tag: number;
-  values: number[];
-}
-
-export interface RunStatusMessage {
-  runId: string;
-  state: SessionState;
-  step: number;
-  steps: number;
-  workers: number;
-  joined: number;
-  strategy: string;
-  lastLoss: number;
-  testAccuracy: number;
-  error: string;
-  contributions: number[];
-}
-
-export type SessionState = 'waiting' | 'running' | 'finished' | 'failed';
+export type {
+  TensorMessage,
+  JoinRequestMessage,
+  DatasetDescriptionMessage,
+  JoinReplyMessage,
+  BatchMessage,
+  StepAssignmentMessage,
+  GradientMessage,
+  AllReduceMessage,
+  RunStatusMessage,
+  SessionState,
+} from './messages';
+import type {
+  TensorMessage,
+  JoinRequestMessage,
+  DatasetDescriptionMessage,
+  JoinReplyMessage,
+  StepAssignmentMessage,
+  GradientMessage,
+  AllReduceMessage,
+  RunStatusMessage,
+  SessionState,
+} from './messages';
 
 export type { EvalRecord, EventRecord, MetricsRecord, StepRecord } from '@shardlab/report';
-
-export interface Evaluation {
-  accuracy: number;
-  loss: number;
-  perClassAccuracy: number[];
-  /** ||w - w_ref|| / ||w_ref|| against a reference run at the same step (Zhao et al. 2018), when one is given. */
-  weightDivergence?: number;
-}
 
 export interface SessionDeps {
   config: ExperimentConfig;
@@ -182,14 +87,6 @@ export interface SessionDeps {
   record: (r: MetricsRecord) => void;
   log?: (line: string) => void;
   onProgress?: (p: Progress) => void;
-}
-
-export interface Progress {
-  step: number;
-  steps: number;
-  loss: number;
-  testAccuracy: number | null;
-  stepsPerSecond: number;
 }
 
 export interface SessionResult {
@@ -229,15 +126,10 @@ interface StepState {
   computeMs: number[];
   checksums: string[];
   buffers: (Float32Array | null)[];
-  reductions: Map<number, Reduction>;
+  reductions: InStepReductions;
   reportChecksum: boolean;
   expectedChecksum: string | null;
   startedAt: number;
-}
-
-interface Reduction {
-  values: (number[] | null)[];
-  waiting: { resolve: (sum: number[]) => void; reject: (err: Error) => void }[];
 }
 
 interface Waiter {
@@ -253,7 +145,9 @@ export class TrainingSession {
   /** The model as sent to trainers at join. */
   readonly wireModel: WireModelSpec;
   private readonly replica: Replica;
+  private readonly rule: AggregationRule;
   private readonly membership: Membership;
+  private readonly observer: StepObserver;
   private stateValue: SessionState = 'waiting';
   private errorValue: string | null = null;
   private current: StepState | null = null;
@@ -263,12 +157,8 @@ export class TrainingSession {
   private waiters = new Map<number, Waiter[]>();
   /** Workers that have been told the run is over. */
   private readonly departed = new Set<number>();
-  private readonly stepLosses: number[] = [];
-  private lastEval: (Evaluation & { step: number }) | null = null;
   /** Worker 0's non-trainable state (BatchNorm running statistics), used for evaluation. */
   private buffers: Float32Array | null = null;
-  private computeShareSum = 0;
-  private computeShareCount = 0;
   private startedAt = 0;
   /** Wakes run() when all workers joined, a step completed, or the run failed. */
   private wake: (() => void) | null = null;
@@ -278,7 +168,10 @@ export class TrainingSession {
     const { config, train } = deps;
     this.wireModel = wireModelSpec(config, train.numFeatures, train.numClasses);
     this.model = modelFromWire(this.wireModel).spec;
-    this.replica = new Replica(this.model, { name: config.optimizer, lr: config.lr, momentum: config.momentum });
+    const optimizer = { name: config.optimizer, lr: config.lr, momentum: config.momentum };
+    this.replica = new Replica(this.model, optimizer);
+    this.rule = aggregationRule(config.aggregation, { optimizer, proxMu: config.proxMu });
+    this.observer = new StepObserver(deps);
     this.membership = new Membership(this.runId, config, config.feed === 'ids' ? dataFingerprint(train) : null);
   }
 
@@ -336,37 +229,14 @@ export class TrainingSession {
   allReduce(msg: AllReduceMessage): Promise<number[]> {
     this.checkMember(msg.runId, msg.worker);
     const current = this.current;
-    if (this.stateValue !== 'running' || !current) throw failedPrecondition(`run is ${this.stateValue}; no step is in progress`);
-    const where = `${this.membership.describe(msg.worker)}, step ${msg.step}, all-reduce ${msg.tag}`;
-    let reduction: Reduction;
+    if (this.stateValue !== 'running' || !current) throw wrongState(`run is ${this.stateValue}; no step is in progress`);
     try {
-      if (msg.step !== current.step) throw failedPrecondition(`all-reduce for step ${msg.step}, but the run is at step ${current.step}`);
-      // Bounded: a member cannot make us hold more than MAX_REDUCTIONS_PER_STEP vectors per worker, none
-      // longer than the model (a SyncBN statistic never is).
-      if (!current.reductions.has(msg.tag) && current.reductions.size >= MAX_REDUCTIONS_PER_STEP) {
-        throw resourceExhausted(`all-reduce ${msg.tag}: already ${MAX_REDUCTIONS_PER_STEP} reductions in step ${msg.step}, the most one step may hold`);
-      }
-      if (msg.values.length > this.replica.params.length) throw invalidArgument(`all-reduce values: ${msg.values.length} values, more than the model's ${this.replica.params.length} parameters`);
-      reduction = current.reductions.get(msg.tag) ?? { values: new Array(this.membership.members.length).fill(null), waiting: [] };
-      if (reduction.values[msg.worker]) throw alreadyExists(`worker ${msg.worker} already sent all-reduce ${msg.tag} of step ${msg.step}`);
-      const other = reduction.values.find((v) => v !== null);
-      if (other && other.length !== msg.values.length) throw invalidArgument(`all-reduce values: expected ${other.length} values like the other workers, got ${msg.values.length}`);
-      const bad = msg.values.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw invalidArgument(`all-reduce value ${bad} is ${msg.values[bad]}`);
+      if (msg.step !== current.step) throw wrongState(`all-reduce for step ${msg.step}, but the run is at step ${current.step}`);
+      return current.reductions.add(msg.worker, msg.step, msg.tag, msg.values);
     } catch (err) {
-      if (err instanceof WireError) this.fail(`${where}: ${err.message}`);
+      if (isRequestError(err)) this.fail(`${this.membership.describe(msg.worker)}, step ${msg.step}, all-reduce ${msg.tag}: ${err.message}`);
       throw err;
     }
-    current.reductions.set(msg.tag, reduction);
-    reduction.values[msg.worker] = msg.values;
-    const answer = new Promise<number[]>((resolve, reject) => reduction.waiting.push({ resolve, reject }));
-    if (reduction.values.every((v) => v !== null)) {
-      const sum = new Array<number>(msg.values.length).fill(0);
-      for (const v of reduction.values) for (let i = 0; i < sum.length; i++) sum[i]! += v![i]!;
-      for (const w of reduction.waiting) w.resolve(sum);
-      reduction.waiting = [];
-    }
-    return answer;
   }
 
   /** Long poll: resolves when the assignment for `step` exists, or the run ended. */
@@ -377,7 +247,7 @@ export class TrainingSession {
     if (current && req.step === current.step) return Promise.resolve(current.assignments[req.worker]!);
     const next = current ? current.step + 1 : 0;
     if (req.step !== next) {
-      throw failedPrecondition(`worker ${req.worker} asked for step ${req.step}, but the run is at step ${current?.step ?? 0}`);
+      throw wrongState(`worker ${req.worker} asked for step ${req.step}, but the run is at step ${current?.step ?? 0}`);
     }
     return new Promise((resolve) => {
       const list = this.waiters.get(req.step) ?? [];
@@ -394,41 +264,41 @@ export class TrainingSession {
   pushGradient(msg: GradientMessage): Promise<TensorMessage | null> {
     this.checkMember(msg.runId, msg.worker);
     const current = this.current;
-    if (this.stateValue === 'failed') throw failedPrecondition(`run stopped: ${this.errorValue}`);
-    if (this.stateValue !== 'running' || !current) throw failedPrecondition(`run is ${this.stateValue}; no step is in progress`);
+    if (this.stateValue === 'failed') throw wrongState(`run stopped: ${this.errorValue}`);
+    if (this.stateValue !== 'running' || !current) throw wrongState(`run is ${this.stateValue}; no step is in progress`);
     const where = `${this.membership.describe(msg.worker)}, step ${msg.step}`;
     const ring = this.deps.config.collective === 'ring';
     const size = this.replica.params.length;
     try {
-      if (msg.step !== current.step) throw failedPrecondition(`gradient for step ${msg.step}, but the run is at step ${current.step}`);
-      if (current.pushed[msg.worker]) throw alreadyExists(`a gradient for step ${msg.step} from worker ${msg.worker} was already received`);
+      if (msg.step !== current.step) throw wrongState(`gradient for step ${msg.step}, but the run is at step ${current.step}`);
+      if (current.pushed[msg.worker]) throw duplicate(`a gradient for step ${msg.step} from worker ${msg.worker} was already received`);
       if (msg.error) {
         // A member that cannot go on (its ring neighbour is gone): stop with its reason rather than wait for the timeout.
         this.fail(`${where}: ${msg.error}`);
-        throw failedPrecondition(`run stopped: ${where}: ${msg.error}`);
+        throw wrongState(`run stopped: ${where}: ${msg.error}`);
       }
       const a = current.assignments[msg.worker]!;
       const expectedSamples = a.batches.reduce((n, b) => n + b.ids.length, 0);
-      if (msg.samples !== expectedSamples) throw invalidArgument(`samples is ${msg.samples}, but the batch had ${expectedSamples}`);
-      if (!Number.isFinite(msg.loss)) throw invalidArgument(`loss is ${msg.loss}`);
+      if (msg.samples !== expectedSamples) throw malformed(`samples is ${msg.samples}, but the batch had ${expectedSamples}`);
+      if (!Number.isFinite(msg.loss)) throw malformed(`loss is ${msg.loss}`);
       const wantGradient = !ring || a.reportGradient;
       const hasGradient = !!msg.gradient && !!msg.gradient.data && msg.gradient.data.length > 0;
-      if (wantGradient && !hasGradient) throw invalidArgument('gradient is missing');
+      if (wantGradient && !hasGradient) throw malformed('gradient is missing');
       if (hasGradient) {
         const gradient = decodeTensor(msg.gradient!, { length: size, field: 'gradient' });
         const bad = firstNonFinite(gradient);
-        if (bad >= 0) throw invalidArgument(`gradient element ${bad} is ${gradient[bad]}: training diverged (lower --lr?) or the trainer is faulty`);
+        if (bad >= 0) throw malformed(`gradient element ${bad} is ${gradient[bad]}: training diverged (lower --lr?) or the trainer is faulty`);
         current.gradients[msg.worker] = gradient;
       }
-      if (ring && !(Number.isFinite(msg.gradNorm) && msg.gradNorm! >= 0)) throw invalidArgument(`grad_norm is ${msg.gradNorm}`);
+      if (ring && !(Number.isFinite(msg.gradNorm) && msg.gradNorm! >= 0)) throw malformed(`grad_norm is ${msg.gradNorm}`);
       if (a.reportParams) {
-        if (!msg.params || !msg.params.data || msg.params.data.length === 0) throw invalidArgument('params were requested for this step but are missing');
+        if (!msg.params || !msg.params.data || msg.params.data.length === 0) throw malformed('params were requested for this step but are missing');
         const params = decodeTensor(msg.params, { length: size, field: 'params' });
         const bad = firstNonFinite(params);
-        if (bad >= 0) throw invalidArgument(`params element ${bad} is ${params[bad]}`);
+        if (bad >= 0) throw malformed(`params element ${bad} is ${params[bad]}`);
         current.params = params;
       }
-      if (current.reportChecksum && !msg.paramChecksum) throw invalidArgument('param_checksum was requested for this step but is missing');
+      if (current.reportChecksum && !msg.paramChecksum) throw malformed('param_checksum was requested for this step but is missing');
       current.pushed[msg.worker] = true;
       current.samples[msg.worker] = msg.samples;
       current.losses[msg.worker] = msg.loss;
@@ -439,11 +309,11 @@ export class TrainingSession {
       if (msg.buffers && msg.buffers.data && msg.buffers.data.length > 0) {
         const buffers = decodeTensor(msg.buffers, { field: 'buffers' });
         const badBuffer = firstNonFinite(buffers);
-        if (badBuffer >= 0) throw invalidArgument(`buffers element ${badBuffer} is ${buffers[badBuffer]}`);
+        if (badBuffer >= 0) throw malformed(`buffers element ${badBuffer} is ${buffers[badBuffer]}`);
         current.buffers[msg.worker] = buffers;
       }
     } catch (err) {
-      if (err instanceof WireError) this.fail(`${where}: ${err.message}`);
+      if (isRequestError(err) || isWireError(err)) this.fail(`${where}: ${err.message}`);
       throw err;
     }
     const answer = ring ? Promise.resolve(null) : new Promise<TensorMessage>((resolve, reject) => current.pushWaiters.push({ resolve, reject }));
@@ -460,8 +330,8 @@ export class TrainingSession {
       workers: this.deps.config.workers,
       joined: this.membership.members.length,
       strategy: this.deps.config.strategy,
-      lastLoss: this.stepLosses.at(-1) ?? NaN,
-      testAccuracy: this.lastEval?.accuracy ?? -1,
+      lastLoss: this.observer.stepLosses.at(-1) ?? NaN,
+      testAccuracy: this.observer.lastEval?.accuracy ?? -1,
       error: this.errorValue ?? '',
       contributions: this.membership.members.map((m) => m.contributions),
     };
@@ -476,8 +346,8 @@ export class TrainingSession {
     this.releaseWaiters();
     // Workers blocked in an all-reduce or waiting for the averaged update would otherwise wait for peers
     // that will never send.
-    const stopped = () => failedPrecondition(`run stopped: ${reason}`);
-    for (const r of this.current?.reductions.values() ?? []) for (const w of r.waiting.splice(0)) w.reject(stopped());
+    const stopped = () => wrongState(`run stopped: ${reason}`);
+    this.current?.reductions.failAll(stopped);
     for (const w of this.current?.pushWaiters.splice(0) ?? []) w.reject(stopped());
     this.poke();
   }
@@ -554,7 +424,7 @@ export class TrainingSession {
       computeMs: new Array(W).fill(0),
       checksums: new Array(W).fill(''),
       buffers: new Array(W).fill(null),
-      reductions: new Map(),
+      reductions: new InStepReductions(W, this.replica.params.length),
       // The checksum a replica must report for step t: parameters after the updates of steps < t.
       // Ring: no replica here; the workers' checksums are compared with each other.
       expectedChecksum: reportChecksum && !ring ? this.replica.checksum() : null,
@@ -583,8 +453,7 @@ export class TrainingSession {
     }
     if (config.collective === 'relay') {
       const average = weightedAverage(st.gradients as Float32Array[], st.samples);
-      if (config.aggregation === 'sync-sgd') this.replica.apply(average);
-      else this.replica.applyDelta(average);
+      this.rule.applyAverage(this.replica, average);
       const update = encodeTensor(average, [average.length]);
       for (const w of st.pushWaiters.splice(0)) w.resolve(update);
     } else if (st.params) {
@@ -596,56 +465,7 @@ export class TrainingSession {
     for (const m of this.membership.members) m.contributions++;
     this.stepsCompleted = st.step + 1;
 
-    const total = st.samples.reduce((a, b) => a + b, 0);
-    const loss = st.losses.reduce((acc, l, w) => acc + (l * st.samples[w]!) / total, 0);
-    const stepMs = Date.now() - st.startedAt;
-    this.stepLosses.push(loss);
-    if (stepMs > 0) {
-      const meanCompute = st.computeMs.reduce((a, b) => a + b, 0) / st.computeMs.length;
-      this.computeShareSum += Math.min(1, meanCompute / stepMs);
-      this.computeShareCount++;
-    }
-    this.deps.record({
-      kind: 'step',
-      step: st.step,
-      loss,
-      workerLoss: [...st.losses],
-      samples: total,
-      stepMs,
-      computeMs: [...st.computeMs],
-      elapsedSeconds: (Date.now() - this.startedAt) / 1000,
-      gradNorm: [...st.gradNorms],
-      ...this.gradientMetrics(st),
-      ...(config.collective === 'ring' ? { reduceMs: [...st.reduceMs] } : {}),
-    });
-    if (this.stepsCompleted % config.evalEvery === 0 || this.stepsCompleted === config.steps) {
-      const ev = this.deps.evaluate(this.params(), this.buffers, this.stepsCompleted);
-      this.lastEval = { ...ev, step: this.stepsCompleted };
-      this.deps.record({
-        kind: 'eval',
-        step: this.stepsCompleted,
-        testAccuracy: ev.accuracy,
-        testLoss: ev.loss,
-        perClassAccuracy: ev.perClassAccuracy,
-        ...(ev.weightDivergence === undefined ? {} : { weightDivergence: ev.weightDivergence }),
-      });
-    }
-    const elapsed = (Date.now() - this.startedAt) / 1000;
-    this.deps.onProgress?.({
-      step: this.stepsCompleted,
-      steps: config.steps,
-      loss,
-      testAccuracy: this.lastEval?.accuracy ?? null,
-      stepsPerSecond: elapsed > 0 ? this.stepsCompleted / elapsed : 0,
-    });
-  }
-
-  /** Pairwise gradient cosines, on gradient-metrics steps (every --gradient-metrics-every steps); null elsewhere. */
-  private gradientMetrics(st: StepState): { gradCosine: number | null; gradCosinePairs: number[] } {
-    const due = st.step % this.deps.config.gradientMetricsEvery === 0 && st.gradients.every((g) => g !== null);
-    if (!due) return { gradCosine: null, gradCosinePairs: [] };
-    const grads = st.gradients as Float32Array[];
-    return { gradCosine: meanPairwiseCosine(grads), gradCosinePairs: pairwiseCosines(grads) };
+    this.observer.observe(st, this.startedAt, () => this.params(), this.buffers);
   }
 
   /** The current parameters: the coordinator's replica (relay), or the latest ones worker 0 sent (ring). */
@@ -654,20 +474,20 @@ export class TrainingSession {
   }
 
   private result(): SessionResult {
-    const window = this.deps.config.lossWindow;
+    const { stepLosses, lastEval } = this.observer;
     return {
       status: this.stateValue === 'finished' ? 'completed' : 'failed',
       error: this.errorValue,
       stepsCompleted: this.stepsCompleted,
       params: this.params(),
-      lastEval: this.lastEval,
-      stepLosses: this.stepLosses,
-      finalLoss: this.stepLosses.at(-1) ?? null,
-      lossSwing: this.stepLosses.length >= 2 ? lossSwing(this.stepLosses, window) : null,
+      lastEval,
+      stepLosses,
+      finalLoss: stepLosses.at(-1) ?? null,
+      lossSwing: this.observer.lossSwing,
       trainerBackends: this.membership.members.map((m) => m.backend),
       buffers: this.buffers,
       wallSeconds: this.startedAt ? (Date.now() - this.startedAt) / 1000 : 0,
-      communicationShare: this.computeShareCount ? 1 - this.computeShareSum / this.computeShareCount : null,
+      communicationShare: this.observer.communicationShare,
       refused: Object.fromEntries(this.refusals.totals),
     };
   }

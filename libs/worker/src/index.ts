@@ -1,3 +1,3 @@
 export * from './replica';
-export * from './local-update';
+export * from './aggregation-rules';
 export * from './wire-specs';

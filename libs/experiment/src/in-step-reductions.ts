@@ -1,0 +1,54 @@
+import { duplicate, malformed, overLimit } from './errors';
+
+/** The most distinct in-step reductions (tags) one step may hold; a model with k SyncBN layers needs k. */
+export const MAX_REDUCTIONS_PER_STEP = 64;
+
+interface Reduction {
+  values: (number[] | null)[];
+  waiting: { resolve: (sum: number[]) => void; reject: (err: Error) => void }[];
+}
+
+/**
+ * One step's reductions inside the step under --collective relay (SyncBN statistics through the AllReduce
+ * RPC): per tag, every worker's vector, summed element-wise in worker order in float64, so every worker
+ * receives the identical sum. Bounded: at most MAX_REDUCTIONS_PER_STEP tags, none longer than the model.
+ * (Under ring the same sums go through the trainers' collective and never reach the coordinator.)
+ */
+export class InStepReductions {
+  private readonly reductions = new Map<number, Reduction>();
+
+  constructor(
+    private readonly workers: number,
+    /** The longest vector accepted: the model's parameter count. */
+    private readonly maxLength: number,
+  ) {}
+
+  /** Worker `worker`'s vector for `tag`: resolves with the sum once every worker's is in. Throws a RequestError for a bad one. */
+  add(worker: number, step: number, tag: number, values: number[]): Promise<number[]> {
+    if (!this.reductions.has(tag) && this.reductions.size >= MAX_REDUCTIONS_PER_STEP) {
+      throw overLimit(`all-reduce ${tag}: already ${MAX_REDUCTIONS_PER_STEP} reductions in step ${step}, the most one step may hold`);
+    }
+    if (values.length > this.maxLength) throw malformed(`all-reduce values: ${values.length} values, more than the model's ${this.maxLength} parameters`);
+    const reduction = this.reductions.get(tag) ?? { values: new Array<number[] | null>(this.workers).fill(null), waiting: [] };
+    if (reduction.values[worker]) throw duplicate(`worker ${worker} already sent all-reduce ${tag} of step ${step}`);
+    const other = reduction.values.find((v) => v !== null);
+    if (other && other.length !== values.length) throw malformed(`all-reduce values: expected ${other.length} values like the other workers, got ${values.length}`);
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw malformed(`all-reduce value ${bad} is ${values[bad]}`);
+    this.reductions.set(tag, reduction);
+    reduction.values[worker] = values;
+    const answer = new Promise<number[]>((resolve, reject) => reduction.waiting.push({ resolve, reject }));
+    if (reduction.values.every((v) => v !== null)) {
+      const sum = new Array<number>(values.length).fill(0);
+      for (const v of reduction.values) for (let i = 0; i < sum.length; i++) sum[i]! += v![i]!;
+      for (const w of reduction.waiting) w.resolve(sum);
+      reduction.waiting = [];
+    }
+    return answer;
+  }
+
+  /** The run stopped: every worker still waiting for a sum is answered with `err`. */
+  failAll(err: () => Error): void {
+    for (const r of this.reductions.values()) for (const w of r.waiting.splice(0)) w.reject(err());
+  }
+}
