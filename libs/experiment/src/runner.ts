@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { labelHistogram } from '@shardlab/data';
 import { createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type Model } from '@shardlab/model';
-import { JsonlWriter, writeJsonFile, type RunSummary } from '@shardlab/report';
+import { JsonlWriter, TensorBoardWriter, writeJsonFile, type RunSummary } from '@shardlab/report';
 import type { ExperimentConfig } from './config';
 import { prepareData } from './prepare';
 import { readSnapshot, weightDivergence, writeSnapshot } from './snapshots';
@@ -43,6 +43,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   log(`data: ${data.description}; strategy: ${data.strategy.describe()}; coordinator backend: ${describeBackend(backend)}`);
 
   const metrics = new JsonlWriter(join(opts.out, 'metrics.jsonl'));
+  // The same records as TensorBoard scalars, in the run directory: `tensorboard --logdir runs/` shows every run.
+  const tensorboard = new TensorBoardWriter(opts.out, data.train.classNames);
   const testIds = Uint32Array.from({ length: data.test.size }, (_, i) => i);
   const testFeatures = data.test.features(testIds);
   let evaluator: Model | null = null;
@@ -60,7 +62,10 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       const ref = opts.reference ? readSnapshot(opts.reference, step, params.length) : null;
       return ref ? { ...ev, weightDivergence: weightDivergence(params, ref) } : ev;
     },
-    record: (r) => metrics.write(r),
+    record: (r) => {
+      metrics.write(r);
+      tensorboard.record(r);
+    },
     log,
     onProgress: opts.onProgress,
   });
@@ -91,6 +96,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     await session.waitForDeparture(5000);
   } finally {
     await server.close();
+    tensorboard.close();
   }
   if (result.status === 'completed') {
     try {

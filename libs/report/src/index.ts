@@ -7,3 +7,4 @@ export * from './progress';
 export * from './results';
 export * from './html-data';
 export * from './html';
+export * from './tensorboard';
