@@ -36,6 +36,9 @@ describe('bad input on the command line', () => {
     ['stratified batch not divisible by classes', () => ['run', '--strategy', 'stratified', '--batch-size', '30', '--workers', '1'], /--batch-size/],
     ['coordinator on all interfaces without a token', () => ['coordinator', '--host', '0.0.0.0', '--port', '0'], /--host 0.0.0.0: listening beyond this machine without a run token/],
     ['an unreadable token file', () => ['coordinator', '--token-file', '/dev/null/x'], /--token-file: cannot read \/dev\/null\/x/],
+    ['a malformed fault', () => ['run', '--faults', 'explode:1@2'], /--faults: fault "explode:1@2": expected KIND:WORKER@STEP\[:ARG\]/],
+    ['a fault for a worker the run does not have', () => ['run', '--workers', '2', '--faults', 'kill:5@2'], /--faults: kill:5@2 names worker 5, but the run has workers 0..1/],
+    ['continue with the ring', () => ['run', '--lost-worker', 'continue', '--collective', 'ring'], /--lost-worker: continue is not supported with --collective ring/],
     ['TLS certificate without its key', () => ['coordinator', '--tls-cert', '/etc/hostname'], /--tls-cert and --tls-key go together/],
   ];
 

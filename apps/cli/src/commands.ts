@@ -34,7 +34,7 @@ ${formatOptionHelp([...RUN_OPTIONS, ...EXPERIMENT_OPTIONS])}
 function describeSummary(s: RunSummary, out: string): string {
   const perClass = s.perClassAccuracy?.map((a) => pct(a)).join(' ') ?? '-';
   return [
-    `${s.strategy}: ${s.workers} worker(s) x ${s.batchSize}, ${s.stepsCompleted}/${s.steps} steps, trainers on ${s.trainerBackends.join(',') || '-'}`,
+    `${s.strategy}: ${s.workers} worker(s) x ${s.batchSize}, ${s.stepsCompleted}/${s.steps} steps, trainers on ${s.trainerBackends.join(',') || '-'}${s.lostWorkers?.length ? `; lost worker(s) ${s.lostWorkers.join(', ')}` : ''}`,
     `  test accuracy ${pct(s.finalTestAccuracy)}% (per class: ${perClass}), final loss ${s.finalLoss?.toFixed(4) ?? '-'}, loss swing ${s.lossSwing?.toFixed(4) ?? '-'}`,
     `  ${s.stepsPerSecond.toFixed(1)} steps/s, ${s.wallSeconds.toFixed(1)} s; files in ${out}`,
   ].join('\n');

@@ -67,7 +67,8 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
               child.on('exit', (code, signal) => {
                 if (code !== 0 && (session.state === 'waiting' || session.state === 'running')) {
                   const last = tail.trim().split('\n').filter(Boolean).at(-1) ?? '';
-                  session.fail(`${name} exited with ${signal ?? `code ${code}`}${last ? `: ${last}` : ''}`);
+                  // Stops the run (or, under --lost-worker continue, takes the worker out of it).
+                  session.workerGone(name, `${name} exited with ${signal ?? `code ${code}`}${last ? `: ${last}` : ''}`);
                 }
                 resolve();
               }),

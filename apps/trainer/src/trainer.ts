@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { dataFingerprint, loadDataset, type Dataset } from '@shardlab/data';
-import { Replica, aggregationRule, datasetSpecFromWire, modelFromWire, type LocalBatch } from '@shardlab/worker';
+import { FaultPlan, Replica, aggregationRule, datasetSpecFromWire, modelFromWire, parseFault, type LocalBatch } from '@shardlab/worker';
 import { createModel, describeBackend, initBackend, setBlasThreads, type BackendChoice } from '@shardlab/model';
 import {
   CHANNEL_OPTIONS,
@@ -49,6 +49,11 @@ export interface TrainerResult {
 /** A failure a trainer reports as one line (coordinator unreachable, refused, run stopped). */
 export class TrainerError extends Error {
   override name = 'TrainerError';
+}
+
+/** Blocks the whole process (timers, gRPC keepalives, everything) like SIGSTOP would: fault injection's pause. */
+function freeze(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Promise form of a unary call. */
@@ -158,6 +163,13 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     peer?.attach({ runId: joined.runId, worker, workers: joined.workers }, replica.params.length);
     log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `ring peer at ${peerAddress}` : 'relay'})`);
     const rule = aggregationRule(aggregation, { optimizer: localOptimizer, proxMu: joined.proxMu });
+    let faults: FaultPlan;
+    try {
+      faults = new FaultPlan(joined.faults.map(parseFault), worker, spec.initSeed);
+    } catch (err) {
+      throw new TrainerError(`the coordinator's faults: ${(err as Error).message}`);
+    }
+    if (!faults.empty) log(`fault injection for worker ${worker}: ${joined.faults.filter((f) => parseFault(f).worker === worker).join(', ')}`);
     const apply = (average: Float32Array) => rule.applyAverage(replica, average);
 
     let step = 0;
@@ -169,6 +181,15 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       if (a.done) {
         stopReason = a.stopReason;
         break;
+      }
+      const fault = faults.at(step);
+      if (fault.kill) {
+        log(`fault injection: worker ${worker} dies at step ${step} (SIGKILL)`);
+        process.kill(process.pid, 'SIGKILL');
+      }
+      if (fault.pauseMs > 0) {
+        log(`fault injection: worker ${worker} freezes for ${fault.pauseMs / 1000} s at step ${step}`);
+        freeze(fault.pauseMs);
       }
       if (peer && a.peers.length > 0) ring = peer.connect(a.peers, joined.stepTimeout);
       if (peer && !ring) throw new TrainerError(`step ${step}: the coordinator sent no peer addresses for the ring`);
@@ -199,6 +220,13 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
           if (stopped) throw new TrainerError(`run stopped by the coordinator at step ${step}: ${err.details.slice(stopped[0].length)}`);
           throw describeRpcError(`push gradient for step ${step}`, err);
         });
+      if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault.drop) {
+        // The push is lost on the way: this worker never learns the average (and is declared lost, or the run stops).
+        log(`fault injection: worker ${worker} drops its push of step ${step}`);
+        step++;
+        continue;
+      }
       if (!ring) {
         // Relay: the coordinator answers once every worker has pushed, with the average.
         const ack = await push({ ...report, gradient: encodeTensor(c.update, [c.update.length]) });

@@ -3,6 +3,7 @@ import { AGGREGATION_NAMES, OPTIMIZER_NAMES, type AggregationName, type Optimize
 import { STRATEGY_NAMES, type StrategyName } from '@shardlab/data';
 import { COLLECTIVE_NAMES, type CollectiveName } from '@shardlab/collective';
 import { ConfigError, checkOption, flagOf, type OptionSpec } from '@shardlab/options';
+import { parseFault, type Fault } from '@shardlab/worker';
 
 /** The fully resolved settings of one experiment; written as config.json. */
 export interface ExperimentConfig {
@@ -41,7 +42,20 @@ export interface ExperimentConfig {
   blasThreads: number;
   stepTimeout: number;
   joinTimeout: number;
+  lostWorker: LostWorkerPolicy;
+  /** Fault injection, as written (see libs/worker faults.ts): e.g. ['kill:2@100']. */
+  faults: string[];
 }
+
+/**
+ * What a lost worker (silent for --step-timeout, or its process gone) does to the run:
+ *   stop      the run stops with an error naming it (the default; what DDP does);
+ *   continue  the run goes on with the survivors: the step completes with their contributions and
+ *             the batch plan is rebuilt for them from the next step (the survivors, in worker order,
+ *             take the strategy's worker ranks 0..W'-1).
+ */
+export type LostWorkerPolicy = 'stop' | 'continue';
+export const LOST_WORKER_POLICIES: readonly LostWorkerPolicy[] = ['stop', 'continue'];
 
 /**
  * How a step's batches reach the trainers:
@@ -105,6 +119,14 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'blasThreads', type: 'int', default: 1, min: 1, max: 256, help: 'native backend: OpenBLAS threads per process (parallelism comes from trainer processes)' },
   { key: 'stepTimeout', type: 'number', default: 30, min: 0.1, max: 86400, help: 'seconds to wait for every gradient of a step before declaring a worker lost' },
   { key: 'joinTimeout', type: 'number', default: 300, min: 0.1, max: 86400, help: 'seconds to wait for all workers to join' },
+  {
+    key: 'lostWorker',
+    type: 'enum',
+    default: 'stop',
+    choices: LOST_WORKER_POLICIES,
+    help: 'what a lost worker (silent for --step-timeout, or its process gone) does to the run: stop it, or continue with the survivors (the batch plan is rebuilt for them; relay only)',
+  },
+  { key: 'faults', type: 'string-list', default: [], valueHint: 'KIND:W@STEP[:ARG],..', help: 'inject faults: kill:2@100 (worker 2 dies at step 100), pause:2@100:20 (freezes 20 s), slow:2@0:50 (+50 ms a step), drop:2@100:0.1 (drops 10% of its pushes)' },
 ];
 
 const BY_KEY = new Map(EXPERIMENT_OPTIONS.map((o) => [o.key, o]));
@@ -143,6 +165,21 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   }
   if (c.model === 'cnn' && c.norm !== 'none') throw new ConfigError(`${where('norm')}: the cnn model has no normalisation layers; use --model mlp`);
   if (c.classes && c.classes.length < 2) throw new ConfigError(`${where('classes')}: need at least 2 classes, got ${c.classes.join(',')}`);
+  if (c.lostWorker === 'continue' && c.collective === 'ring') {
+    throw new ConfigError(`${where('lostWorker')}: continue is not supported with --collective ring yet (the ring would have to be re-formed); use relay`);
+  }
+  if (c.lostWorker === 'continue' && c.norm === 'sync-batch') {
+    throw new ConfigError(`${where('lostWorker')}: continue is not supported with --norm sync-batch (a lost worker would stall the in-step reductions)`);
+  }
+  for (const text of c.faults) {
+    let f: Fault;
+    try {
+      f = parseFault(text);
+    } catch (err) {
+      throw new ConfigError(`${where('faults')}: ${(err as Error).message}`);
+    }
+    if (f.worker >= c.workers) throw new ConfigError(`${where('faults')}: ${text} names worker ${f.worker}, but the run has workers 0..${c.workers - 1}`);
+  }
   return c;
 }
 

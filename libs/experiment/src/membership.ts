@@ -12,6 +12,8 @@ export interface Member {
   contributions: number;
   /** Ring: host:port of its Peer service; '' under relay. */
   peerAddress: string;
+  /** Declared lost under --lost-worker continue: out of the run, its calls refused. */
+  lost: boolean;
 }
 
 /** What a trainer says about itself when it joins. */
@@ -69,7 +71,7 @@ export class Membership {
     }
     const worker = this.members.length;
     // Names and backends are printed in logs and written to files: escaped, so a newline cannot forge a line.
-    this.members.push({ name: escapeUntrusted(req.name || `worker-${worker}`, 64), backend: escapeUntrusted(req.backend, 16), contributions: 0, peerAddress });
+    this.members.push({ name: escapeUntrusted(req.name || `worker-${worker}`, 64), backend: escapeUntrusted(req.backend, 16), contributions: 0, peerAddress, lost: false });
     return worker;
   }
 
@@ -80,7 +82,17 @@ export class Membership {
       onRefused('not a member', message);
       throw notMember(message);
     }
-    return this.members[worker]!;
+    const member = this.members[worker]!;
+    if (member.lost) {
+      onRefused('lost worker', `worker ${worker} was declared lost`);
+      throw wrongState(`run stopped for this worker: worker ${worker} was declared lost and is no longer part of the run`);
+    }
+    return member;
+  }
+
+  /** The workers still in the run, in worker order. */
+  active(): number[] {
+    return this.members.flatMap((m, w) => (m.lost ? [] : [w]));
   }
 
   /** "worker 2 (trainer-2)", for messages. */

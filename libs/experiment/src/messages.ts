@@ -46,6 +46,7 @@ export interface JoinReplyMessage {
   feed: FeedName;
   collective: CollectiveName;
   stepTimeout: number;
+  faults: string[];
 }
 
 /** Feed "ids": ids only; feed "features": the features and labels too. */

@@ -24,10 +24,15 @@ export function datasetSpecOf(config: ExperimentConfig): DatasetSpec {
 /** Loads the data and builds the batch plan. Throws DataError (one line, names the setting) on bad input. */
 export function prepareData(config: ExperimentConfig): PreparedData {
   const { train, test, description } = loadDataset(datasetSpecOf(config));
-  const strategy = createStrategy(config.strategy, {
+  return { train, test, strategy: strategyFor(config, train, config.workers), description };
+}
+
+/** The experiment's batch plan for `workers` workers (fewer than configured once some are lost). */
+export function strategyFor(config: ExperimentConfig, train: Dataset, workers: number): Strategy {
+  return createStrategy(config.strategy, {
     labels: train.labels,
     numClasses: train.numClasses,
-    workers: config.workers,
+    workers,
     batchSize: config.batchSize,
     seed: config.seed,
     order: config.order,
@@ -36,5 +41,4 @@ export function prepareData(config: ExperimentConfig): PreparedData {
     alpha: config.alpha,
     shardsPerNode: config.shardsPerNode,
   });
-  return { train, test, strategy, description };
 }

@@ -3,7 +3,7 @@ import { labelHistogram } from '@shardlab/data';
 import { createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type Model } from '@shardlab/model';
 import { JsonlWriter, TensorBoardWriter, writeJsonFile, type RunSummary } from '@shardlab/report';
 import type { ExperimentConfig } from './config';
-import { prepareData } from './prepare';
+import { prepareData, strategyFor } from './prepare';
 import { readSnapshot, weightDivergence, writeSnapshot } from './snapshots';
 import { TrainingSession, type Evaluation, type Progress, type SessionResult } from './session';
 
@@ -52,6 +52,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     config,
     train: data.train,
     strategy: data.strategy,
+    strategyFor: (workers) => strategyFor(config, data.train, workers),
     evaluate: (params, buffers, step): Evaluation => {
       evaluator ??= createModel(session.model);
       evaluator.setParams(params);
@@ -137,6 +138,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     stepsPerSecond: result.wallSeconds > 0 ? result.stepsCompleted / result.wallSeconds : 0,
     communicationShare: result.communicationShare,
     refused: result.refused,
+    lostWorkers: result.lostWorkers,
   };
   writeJsonFile(join(opts.out, 'summary.json'), summary);
   (evaluator as Model | null)?.dispose();

@@ -158,6 +158,47 @@ describe('TrainingSession', () => {
     expect(results.every((r) => r.stopReason === result.error)).toBe(true);
   });
 
+  it('--lost-worker continue: a silent worker is declared lost, the step completes with the survivors, the plan is rebuilt for them', async () => {
+    const { session, records } = makeSession({ workers: 3, stepTimeout: 0.3, lostWorker: 'continue', steps: 4, strategy: 'label-per-node' });
+    const run = session.run();
+    const workers = [fakeWorker(session, 'a', 1), fakeWorker(session, 'b', 3)];
+    const silent = join(session, 'silent');
+    // The silent worker takes its step-0 assignment, then never pushes.
+    await session.nextStep({ runId: silent.runId, worker: 2, step: 0 });
+    const result = await run;
+    expect(result.status).toBe('completed');
+    expect(result.stepsCompleted).toBe(4);
+    expect(result.lostWorkers).toEqual([2]);
+    const lost = records.filter((r) => r.kind === 'event' && r.event === 'lost');
+    expect(lost).toEqual([expect.objectContaining({ step: 0, worker: 2, message: expect.stringMatching(/worker 2 \(silent\) lost: step 0: no gradient within 0.3 s/) })]);
+    // Every step averages the two survivors only (gradients 1 and 3, equal samples: 2), so both replicas agree.
+    const [a, b] = await Promise.all(workers);
+    expect(a.replica.checksum()).toBe(b.replica.checksum());
+    const steps = records.filter((r) => r.kind === 'step');
+    expect(steps.map((r) => r.samples)).toEqual([16, 16, 16, 16]);
+    expect(steps.every((r) => r.kind === 'step' && r.loss === 2)).toBe(true);
+    // The lost worker's calls are refused (and counted), without stopping the run.
+    expect(() => session.nextStep({ runId: silent.runId, worker: 2, step: 1 })).toThrow(/worker 2 was declared lost/);
+  });
+
+  it('--lost-worker continue: a trainer process that exits is taken out at once; the last one standing stops the run', async () => {
+    const { session } = makeSession({ workers: 2, stepTimeout: 30, lostWorker: 'continue', steps: 3 });
+    const run = session.run();
+    const a = fakeWorker(session, 'a', 1);
+    join(session, 'b');
+    await new Promise((r) => setTimeout(r, 50));
+    session.workerGone('b', 'b exited with SIGKILL');
+    expect((await a).steps).toBe(3);
+    expect((await run).lostWorkers).toEqual([1]);
+
+    const second = makeSession({ workers: 1, lostWorker: 'continue' });
+    const run2 = second.session.run();
+    join(second.session, 'only');
+    await new Promise((r) => setTimeout(r, 50));
+    second.session.workerGone('only', 'only exited with code 1');
+    expect(await run2).toMatchObject({ status: 'failed', error: 'only exited with code 1' });
+  });
+
   it('declares a worker lost after the step timeout', async () => {
     const { session } = makeSession({ stepTimeout: 0.2 });
     const run = session.run();

@@ -82,6 +82,8 @@ export interface SessionDeps {
   config: ExperimentConfig;
   train: Dataset;
   strategy: Strategy;
+  /** The batch plan for fewer workers (--lost-worker continue rebuilds it for the survivors). */
+  strategyFor?: (workers: number) => Strategy;
   /** Test accuracy of the given parameters (the coordinator's replica) and buffers (worker 0's, if any). */
   evaluate: (params: Float32Array, buffers: Float32Array | null, step: number) => Evaluation;
   record: (r: MetricsRecord) => void;
@@ -105,6 +107,8 @@ export interface SessionResult {
   communicationShare: number | null;
   /** Requests refused during the run, by kind (no token, not a member, oversized ...). */
   refused: Record<string, number>;
+  /** Workers declared lost under --lost-worker continue. */
+  lostWorkers: number[];
 }
 
 
@@ -148,6 +152,8 @@ export class TrainingSession {
   private readonly rule: AggregationRule;
   private readonly membership: Membership;
   private readonly observer: StepObserver;
+  /** The batch plan and which worker takes which of its ranks (all of them, until a worker is lost). */
+  private plan: { strategy: Strategy; ranks: number[] };
   private stateValue: SessionState = 'waiting';
   private errorValue: string | null = null;
   private current: StepState | null = null;
@@ -172,6 +178,7 @@ export class TrainingSession {
     this.replica = new Replica(this.model, optimizer);
     this.rule = aggregationRule(config.aggregation, { optimizer, proxMu: config.proxMu });
     this.observer = new StepObserver(deps);
+    this.plan = { strategy: deps.strategy, ranks: Array.from({ length: config.workers }, (_, w) => w) };
     this.membership = new Membership(this.runId, config, config.feed === 'ids' ? dataFingerprint(train) : null);
   }
 
@@ -218,6 +225,7 @@ export class TrainingSession {
       feed: config.feed,
       collective: config.collective,
       stepTimeout: config.stepTimeout,
+      faults: config.faults,
     };
   }
 
@@ -377,8 +385,14 @@ export class TrainingSession {
       while (this.stateValue === 'running' && !st.pushed.every(Boolean)) {
         const left = deadline - Date.now();
         if (left <= 0) {
-          const lost = st.pushed.flatMap((pushed, w) => (pushed ? [] : [`${w} (${this.membership.members[w]!.name})`]));
-          this.fail(`step ${t}: no gradient from worker ${lost.join(', ')} within ${config.stepTimeout} s (--step-timeout); treating it as lost and stopping the run`);
+          const missing = st.pushed.flatMap((pushed, w) => (pushed ? [] : [w]));
+          const why = `no gradient within ${config.stepTimeout} s (--step-timeout)`;
+          if (config.lostWorker === 'continue' && missing.length < this.membership.active().length) {
+            this.declareLost(missing, `step ${t}: ${why}`);
+            continue;
+          }
+          const names = missing.map((w) => `${w} (${this.membership.members[w]!.name})`);
+          this.fail(`step ${t}: no gradient from worker ${names.join(', ')} within ${config.stepTimeout} s (--step-timeout); treating it as lost and stopping the run`);
           break;
         }
         await this.sleepUntilPoked(left);
@@ -396,7 +410,8 @@ export class TrainingSession {
   }
 
   private beginStep(t: number): StepState {
-    const { config, train, strategy } = this.deps;
+    const { config, train } = this.deps;
+    const { strategy, ranks } = this.plan;
     const W = config.workers;
     const assignments: StepAssignmentMessage[] = [];
     const reportChecksum = t % config.checksumEvery === 0;
@@ -406,13 +421,16 @@ export class TrainingSession {
     const evaluates = (t + 1) % config.evalEvery === 0 || t + 1 === config.steps;
     const peers = ring && t === 0 ? this.membership.members.map((m) => m.peerAddress) : [];
     for (let w = 0; w < W; w++) {
-      const batches = planBatches(t, w, config, strategy, train);
-      assignments.push({ step: t, done: false, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams: ring && evaluates && w === 0 });
+      // A lost worker gets nothing (its calls are refused); the survivors take the plan's ranks in worker order.
+      const rank = ranks.indexOf(w);
+      const batches = rank < 0 ? [] : planBatches(t, rank, config, strategy, train);
+      assignments.push({ step: t, done: rank < 0, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams: ring && evaluates && w === 0 });
     }
     const st: StepState = {
       step: t,
       assignments,
-      pushed: new Array(W).fill(false),
+      // A lost worker counts as done: the step waits for the survivors only.
+      pushed: Array.from({ length: W }, (_, w) => this.membership.members[w]?.lost === true),
       gradients: new Array(W).fill(null),
       gradNorms: new Array(W).fill(0),
       reduceMs: new Array(W).fill(0),
@@ -442,17 +460,23 @@ export class TrainingSession {
     if (st.reportChecksum) {
       // Relay: every replica must equal the coordinator's own. Ring: the coordinator keeps none, so the
       // workers must agree with each other; the ones off the majority are named.
-      const reference = st.expectedChecksum ?? majority(st.checksums);
-      const off = st.checksums.flatMap((c, w) => (c !== reference ? [`worker ${w} has ${c}`] : []));
+      const reporting = st.checksums.flatMap((c, w) => (st.samples[w]! > 0 ? [c] : []));
+      const reference = st.expectedChecksum ?? majority(reporting);
+      const off = st.checksums.flatMap((c, w) => (st.samples[w]! > 0 && c !== reference ? [`worker ${w} has ${c}`] : []));
       if (off.length > 0) {
         const whose = st.expectedChecksum !== null ? 'coordinator parameters' : 'most workers have';
         this.fail(`replicas diverged before step ${st.step}: ${whose} ${reference}, ${off.join(', ')}`);
         return;
       }
-      this.event({ kind: 'event', step: st.step, event: 'checksum', message: `all ${st.checksums.length} replicas at ${reference}` });
+      this.event({ kind: 'event', step: st.step, event: 'checksum', message: `all ${reporting.length} replicas at ${reference}` });
     }
     if (config.collective === 'relay') {
-      const average = weightedAverage(st.gradients as Float32Array[], st.samples);
+      // Over the workers that contributed (all of them, unless some were declared lost under --lost-worker continue).
+      const from = st.samples.flatMap((n, w) => (n > 0 ? [w] : []));
+      const average = weightedAverage(
+        from.map((w) => st.gradients[w]!),
+        from.map((w) => st.samples[w]!),
+      );
       this.rule.applyAverage(this.replica, average);
       const update = encodeTensor(average, [average.length]);
       for (const w of st.pushWaiters.splice(0)) w.resolve(update);
@@ -462,7 +486,9 @@ export class TrainingSession {
     // BatchNorm running statistics are not averaged: like DDP (broadcast_buffers), every replica
     // and the evaluation use worker 0's.
     if (st.buffers[0]) this.buffers = st.buffers[0];
-    for (const m of this.membership.members) m.contributions++;
+    st.samples.forEach((n, w) => {
+      if (n > 0) this.membership.members[w]!.contributions++;
+    });
     this.stepsCompleted = st.step + 1;
 
     this.observer.observe(st, this.startedAt, () => this.params(), this.buffers);
@@ -489,6 +515,7 @@ export class TrainingSession {
       wallSeconds: this.startedAt ? (Date.now() - this.startedAt) / 1000 : 0,
       communicationShare: this.observer.communicationShare,
       refused: Object.fromEntries(this.refusals.totals),
+      lostWorkers: this.membership.members.flatMap((m, w) => (m.lost ? [w] : [])),
     };
   }
 
@@ -505,10 +532,48 @@ export class TrainingSession {
   }
 
 
-  private doneMessage(step: number, worker: number): StepAssignmentMessage {
+  /**
+   * A trainer process is gone (the embedded runner saw it exit). Under --lost-worker stop, or before the run
+   * started, the run stops with `reason`; under continue its worker is declared lost and the run goes on.
+   */
+  workerGone(name: string, reason: string): void {
+    const worker = this.membership.members.findIndex((m) => m.name === name);
+    const member = this.membership.members[worker];
+    if (this.deps.config.lostWorker !== 'continue' || this.stateValue !== 'running' || !member || member.lost) {
+      if (!member?.lost) this.fail(reason);
+      return;
+    }
+    if (this.membership.active().length <= 1) this.fail(reason);
+    else this.declareLost([worker], reason);
+  }
+
+  /**
+   * --lost-worker continue: these workers are out of the run from now on. The current step completes with
+   * the survivors' contributions; from the next step the batch plan is rebuilt for the survivors.
+   */
+  private declareLost(workers: readonly number[], why: string): void {
+    const st = this.current;
+    for (const w of workers) {
+      this.membership.members[w]!.lost = true;
+      if (st && !st.pushed[w]) st.pushed[w] = true;
+      this.event({ kind: 'event', step: st?.step ?? 0, event: 'lost', worker: w, message: `${this.membership.describe(w)} lost: ${why}; continuing with ${this.membership.active().length} worker(s)` });
+      this.deps.log?.(`${this.membership.describe(w)} lost (${why}); continuing with the survivors`);
+    }
+    const survivors = this.membership.active();
+    this.plan = { strategy: this.deps.strategyFor ? this.deps.strategyFor(survivors.length) : this.deps.strategy, ranks: survivors };
+    // A lost worker waiting for its next step is told it is out.
+    for (const [step, list] of this.waiters) {
+      const keep = list.filter((x) => !this.membership.members[x.worker]!.lost);
+      for (const x of list) if (this.membership.members[x.worker]!.lost) x.resolve(this.doneMessage(step, x.worker, `worker ${x.worker} was declared lost: ${why}`));
+      this.waiters.set(step, keep);
+    }
+    this.poke();
+  }
+
+  private doneMessage(step: number, worker: number, reason = this.errorValue ?? ''): StepAssignmentMessage {
     this.departed.add(worker);
     if (this.departed.size === this.membership.members.length) this.poke();
-    return { step, done: true, batches: [], reportChecksum: false, stopReason: this.errorValue ?? '', peers: [], reportGradient: false, reportParams: false };
+    return { step, done: true, batches: [], reportChecksum: false, stopReason: reason, peers: [], reportGradient: false, reportParams: false };
   }
 
   /**

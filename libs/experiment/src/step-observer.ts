@@ -59,13 +59,15 @@ export class StepObserver {
   observe(st: CompletedStep, runStartedAt: number, params: () => Float32Array, buffers: Float32Array | null): void {
     const { config } = this.deps;
     const completed = st.step + 1;
+    // Workers with no samples this step (declared lost under --lost-worker continue) do not count.
+    const from = st.samples.flatMap((n, w) => (n > 0 ? [w] : []));
     const total = st.samples.reduce((a, b) => a + b, 0);
-    const loss = st.losses.reduce((acc, l, w) => acc + (l * st.samples[w]!) / total, 0);
+    const loss = from.reduce((acc, w) => acc + (st.losses[w]! * st.samples[w]!) / total, 0);
     const now = Date.now();
     const stepMs = now - st.startedAt;
     this.stepLosses.push(loss);
     if (stepMs > 0) {
-      const meanCompute = st.computeMs.reduce((a, b) => a + b, 0) / st.computeMs.length;
+      const meanCompute = from.reduce((a, w) => a + st.computeMs[w]!, 0) / Math.max(1, from.length);
       this.computeShareSum += Math.min(1, meanCompute / stepMs);
       this.computeShareCount++;
     }
@@ -79,7 +81,7 @@ export class StepObserver {
       computeMs: [...st.computeMs],
       elapsedSeconds: (now - runStartedAt) / 1000,
       gradNorm: [...st.gradNorms],
-      ...this.gradientMetrics(st),
+      ...this.gradientMetrics(st, from),
       ...(config.collective === 'ring' ? { reduceMs: [...st.reduceMs] } : {}),
     });
     if (completed % config.evalEvery === 0 || completed === config.steps) {
@@ -115,10 +117,10 @@ export class StepObserver {
   }
 
   /** Pairwise gradient cosines, on gradient-metrics steps (every --gradient-metrics-every steps); null elsewhere. */
-  private gradientMetrics(st: CompletedStep): { gradCosine: number | null; gradCosinePairs: number[] } {
-    const due = st.step % this.deps.config.gradientMetricsEvery === 0 && st.gradients.every((g) => g !== null);
+  private gradientMetrics(st: CompletedStep, from: readonly number[]): { gradCosine: number | null; gradCosinePairs: number[] } {
+    const due = st.step % this.deps.config.gradientMetricsEvery === 0 && from.every((w) => st.gradients[w] !== null);
     if (!due) return { gradCosine: null, gradCosinePairs: [] };
-    const grads = st.gradients as Float32Array[];
+    const grads = from.map((w) => st.gradients[w]!);
     return { gradCosine: meanPairwiseCosine(grads), gradCosinePairs: pairwiseCosines(grads) };
   }
 }

@@ -37,6 +37,12 @@ export function checkOption(o: OptionSpec, value: unknown, where = flagOf(o.key)
       if (typeof value === 'boolean') return value;
       if (value === 'true' || value === 'false') return value === 'true';
       return fail(`must be true or false, got ${JSON.stringify(value)}`);
+    case 'string-list': {
+      // A comma-separated string (a flag) or a list of strings (a YAML/JSON key); empty means none.
+      const items = typeof value === 'string' ? value.split(',').map((x) => x.trim()).filter((x) => x !== '') : value;
+      if (!Array.isArray(items) || items.some((x) => typeof x !== 'string' || x.trim() === '')) return fail(`must be a comma-separated list, got ${JSON.stringify(value)}`);
+      return items.map((x: string) => x.trim());
+    }
     case 'int-list': {
       const items = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
       if (!Array.isArray(items) || items.length === 0) return fail(`must be a comma-separated list of integers, got ${JSON.stringify(value)}`);

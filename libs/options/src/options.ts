@@ -4,7 +4,7 @@
  * validation and the README's reference all read this one table, so a setting has one
  * name everywhere (config.json key, flag, docs).
  */
-export type OptionType = 'int' | 'number' | 'string' | 'enum' | 'int-list' | 'bool';
+export type OptionType = 'int' | 'number' | 'string' | 'enum' | 'int-list' | 'string-list' | 'bool';
 
 export interface OptionSpec {
   key: string;
@@ -33,7 +33,7 @@ export function formatOptionHelp(options: readonly OptionSpec[]): string {
     const value =
       o.type === 'bool'
         ? ''
-        : ' ' + (o.valueHint ?? (o.choices ? o.choices.join('|') : o.type === 'int-list' ? 'N,N,..' : o.type.toUpperCase()));
+        : ' ' + (o.valueHint ?? (o.choices ? o.choices.join('|') : o.type === 'int-list' ? 'N,N,..' : o.type === 'string-list' ? 'A,B,..' : o.type.toUpperCase()));
     const def = o.default === undefined ? '' : ` (default: ${Array.isArray(o.default) ? o.default.join(',') : String(o.default)})`;
     return { left: flagOf(o.key) + value, right: o.help + def };
   });

@@ -34,7 +34,7 @@ export interface EvalRecord {
 export interface EventRecord {
   kind: 'event';
   step: number;
-  event: 'joined' | 'refused' | 'checksum' | 'stopped';
+  event: 'joined' | 'refused' | 'checksum' | 'stopped' | 'lost';
   message: string;
   worker?: number;
 }

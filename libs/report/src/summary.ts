@@ -35,6 +35,8 @@ export interface RunSummary {
   communicationShare: number | null;
   /** Requests refused during the run, by kind ('no token', 'not a member', 'oversized Join' ...). */
   refused?: Record<string, number>;
+  /** Workers declared lost (--lost-worker continue); the run went on without them. */
+  lostWorkers?: number[];
 }
 
 /** The seed-question table: one row per run. */

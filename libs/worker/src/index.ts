@@ -1,3 +1,4 @@
 export * from './replica';
 export * from './aggregation-rules';
 export * from './wire-specs';
+export * from './faults';

@@ -46,6 +46,10 @@ export interface JoinReply {
    * with a run token: this worker's credential, sent with every later call as
    */
   'credential'?: (string);
+  /**
+   * metadata x-shardlab-worker / x-shardlab-credential (see auth.ts)
+   */
+  'faults'?: (string)[];
 }
 
 export interface JoinReply__Output {
@@ -91,4 +95,8 @@ export interface JoinReply__Output {
    * with a run token: this worker's credential, sent with every later call as
    */
   'credential': (string);
+  /**
+   * metadata x-shardlab-worker / x-shardlab-credential (see auth.ts)
+   */
+  'faults': (string)[];
 }

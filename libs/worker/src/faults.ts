@@ -1,0 +1,93 @@
+/**
+ * Fault injection: what to do to which worker from which step, as an experiment setting, so a sweep can put
+ * "label-per-node, worker 2 killed at step 100" beside the clean run. The coordinator sends the run's faults
+ * to every trainer at Join; each trainer applies those naming its own worker index (so they work the same
+ * in embedded runs and in clusters). Written `KIND:WORKER@STEP[:ARG]`:
+ *   kill:2@100        worker 2 dies at the start of step 100 (SIGKILL: no goodbye, like a crashed host)
+ *   pause:2@100:20    worker 2 freezes for 20 s at step 100 (like SIGSTOP: no progress, no answers)
+ *   slow:2@0:50       from step 0 on, worker 2 takes 50 ms longer every step (a straggler)
+ *   drop:2@100:0.1    from step 100 on, worker 2 silently drops each of its pushes with probability 0.1
+ */
+export type FaultKind = 'kill' | 'pause' | 'slow' | 'drop';
+export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'pause', 'slow', 'drop'];
+
+export interface Fault {
+  kind: FaultKind;
+  worker: number;
+  step: number;
+  /** pause: seconds; slow: milliseconds per step; drop: probability; kill: unused (0). */
+  arg: number;
+}
+
+const FORMAT = /^(kill|pause|slow|drop):(\d{1,6})@(\d{1,9})(?::([0-9.]+))?$/;
+
+/** Parses one fault; the Error names what is wrong in the user's words. */
+export function parseFault(text: string): Fault {
+  const m = FORMAT.exec(text.trim());
+  if (!m) throw new Error(`fault ${JSON.stringify(text)}: expected KIND:WORKER@STEP[:ARG] with KIND one of ${FAULT_KINDS.join(', ')} (e.g. kill:2@100, pause:2@100:20, slow:2@0:50, drop:2@100:0.1)`);
+  const kind = m[1] as FaultKind;
+  const arg = m[4] === undefined ? NaN : Number(m[4]);
+  const fault = { kind, worker: Number(m[2]), step: Number(m[3]), arg: kind === 'kill' ? 0 : arg };
+  if (kind === 'kill' && m[4] !== undefined) throw new Error(`fault ${JSON.stringify(text)}: kill takes no argument`);
+  if (kind === 'pause' && !(arg > 0 && arg <= 86_400)) throw new Error(`fault ${JSON.stringify(text)}: pause needs seconds, e.g. pause:2@100:20`);
+  if (kind === 'slow' && !(arg > 0 && arg <= 3_600_000)) throw new Error(`fault ${JSON.stringify(text)}: slow needs milliseconds per step, e.g. slow:2@0:50`);
+  if (kind === 'drop' && !(arg > 0 && arg <= 1)) throw new Error(`fault ${JSON.stringify(text)}: drop needs a probability in (0, 1], e.g. drop:2@100:0.1`);
+  return fault;
+}
+
+export function formatFault(f: Fault): string {
+  return `${f.kind}:${f.worker}@${f.step}${f.kind === 'kill' ? '' : `:${f.arg}`}`;
+}
+
+/** What a worker does at a step because of its faults. */
+export interface FaultAction {
+  kill: boolean;
+  /** Freeze this long before computing (ms). */
+  pauseMs: number;
+  /** Extra time this step takes (ms). */
+  delayMs: number;
+  /** Do not send this step's push. */
+  drop: boolean;
+}
+
+/**
+ * One worker's faults, step by step. Pure: the drop decisions come from a counter-based hash of
+ * (seed, worker, step), so a run with the same settings drops the same pushes.
+ */
+export class FaultPlan {
+  private readonly mine: Fault[];
+
+  constructor(
+    faults: readonly Fault[],
+    readonly worker: number,
+    private readonly seed: number,
+  ) {
+    this.mine = faults.filter((f) => f.worker === worker);
+  }
+
+  get empty(): boolean {
+    return this.mine.length === 0;
+  }
+
+  at(step: number): FaultAction {
+    const action: FaultAction = { kill: false, pauseMs: 0, delayMs: 0, drop: false };
+    for (const f of this.mine) {
+      if (f.kind === 'kill' && step === f.step) action.kill = true;
+      if (f.kind === 'pause' && step === f.step) action.pauseMs += f.arg * 1000;
+      if (f.kind === 'slow' && step >= f.step) action.delayMs += f.arg;
+      if (f.kind === 'drop' && step >= f.step && unitHash(this.seed, this.worker, step) < f.arg) action.drop = true;
+    }
+    return action;
+  }
+}
+
+/** A number in [0, 1) from (seed, worker, step): murmur3's finaliser over the three. */
+function unitHash(seed: number, worker: number, step: number): number {
+  let h = (seed ^ Math.imul(worker + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b)) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296;
+}
