@@ -4,6 +4,8 @@ import { STRATEGY_NAMES, fashionMnistAvailable } from '@shardlab/data';
 import {
   EXPERIMENT_OPTIONS,
   FlagError,
+  flagOf,
+  resumeConfig,
   formatOptionHelp,
   parseFlags,
   resolveConfig,
@@ -19,6 +21,7 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'out', type: 'string', valueHint: 'DIR', help: 'results directory (default: runs/<strategy>-<time>)' },
   { key: 'port', type: 'int', default: 0, min: 0, max: 65535, help: 'coordinator port on 127.0.0.1 (0 = any free port)' },
   { key: 'quiet', type: 'bool', default: false, help: 'no progress output' },
+  { key: 'resume', type: 'string', valueHint: 'DIR', help: 'continue the run in DIR from its checkpoint.bin (written with --checkpoint-every), with its own settings' },
 ];
 
 export const RUN_USAGE = `Usage: shardlab run [options]
@@ -48,10 +51,14 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   }
   if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
   const { mine, experiment } = splitValues(flags.values, RUN_OPTIONS);
-  const config = resolveConfig(experiment);
   const own = resolveOptions(mine, RUN_OPTIONS);
-  const out = (own.out as string | undefined) ?? defaultOutDir(config.strategy);
-  const { summary } = await runEmbedded(config, { out, port: own.port as number, quiet: own.quiet as boolean });
+  const resume = own.resume as string | undefined;
+  if (resume !== undefined && (Object.keys(experiment).length > 0 || own.out !== undefined)) {
+    throw new FlagError(`--resume ${resume}: the run continues with its own settings and directory; leave out ${Object.keys(experiment).length ? flagOf(Object.keys(experiment)[0]!) : '--out'}`);
+  }
+  const config = resume !== undefined ? resumeConfig(resume) : resolveConfig(experiment);
+  const out = resume ?? (own.out as string | undefined) ?? defaultOutDir(config.strategy);
+  const { summary } = await runEmbedded(config, { out, port: own.port as number, quiet: own.quiet as boolean, resume: resume !== undefined });
   process.stdout.write(describeSummary(summary, out) + '\n');
   if (summary.status !== 'completed') {
     process.stderr.write(`shardlab run: run failed: ${summary.error}\n`);

@@ -22,6 +22,8 @@ export interface EmbeddedOptions {
   /** See RunOptions in @shardlab/experiment: parameter snapshots / weight divergence reference. */
   saveSnapshots?: boolean;
   reference?: string;
+  /** Continue the run in `out` from its checkpoint. */
+  resume?: boolean;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
       quiet: opts.quiet,
       saveSnapshots: opts.saveSnapshots,
       reference: opts.reference,
+      resume: opts.resume,
       onListening: (address, session) => {
         for (let i = 0; i < config.workers; i++) {
           const name = `trainer-${i}`;

@@ -14,6 +14,8 @@ export interface CoordinatorOptions {
   quiet?: boolean;
   saveSnapshots?: boolean;
   reference?: string;
+  /** Continue the run in `out` from its checkpoint. */
+  resume?: boolean;
 }
 
 /** Serves one experiment over gRPC, with a live progress line, and writes its files. */
@@ -30,6 +32,7 @@ export async function runCoordinator(config: ExperimentConfig, opts: Coordinator
       out: opts.out,
       saveSnapshots: opts.saveSnapshots,
       reference: opts.reference,
+      resume: opts.resume,
       serve: (session) =>
         serveSession(session, opts.host, opts.port, {
           secret: opts.security?.token ? new RunSecret(opts.security.token) : null,

@@ -4,7 +4,9 @@ import {
   SECURITY_OPTIONS,
   checkExposure,
   describeError,
+  flagOf,
   formatOptionHelp,
+  resumeConfig,
   parseFlags,
   resolveConfig,
   resolveOptions,
@@ -17,6 +19,7 @@ export const COORDINATOR_OPTIONS: readonly OptionSpec[] = [
   { key: 'host', type: 'string', default: '127.0.0.1', help: 'address to listen on; 0.0.0.0 for trainers on other hosts or containers (then a token, --token-file / SHARDLAB_TOKEN, or --insecure)' },
   { key: 'port', type: 'int', default: 50051, min: 0, max: 65535, help: 'port to listen on (0 = any free port)' },
   { key: 'out', type: 'string', valueHint: 'DIR', help: 'results directory (default: runs/<strategy>-<time>)' },
+  { key: 'resume', type: 'string', valueHint: 'DIR', help: 'continue the run in DIR from its checkpoint.bin (written with --checkpoint-every), with its own settings; trainers join as usual' },
 ];
 
 export function defaultOutDir(prefix: string): string {
@@ -53,14 +56,18 @@ export async function coordinatorMain(argv: readonly string[]): Promise<number> 
     }
     if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
     const { mine, experiment } = splitValues(flags.values, own);
-    const config = resolveConfig(experiment);
     const values = resolveOptions(mine, own);
+    const resume = values.resume as string | undefined;
+    if (resume !== undefined && (Object.keys(experiment).length > 0 || values.out !== undefined)) {
+      throw new FlagError(`--resume ${resume}: the run continues with its own settings and directory; leave out ${Object.keys(experiment).length ? flagOf(Object.keys(experiment)[0]!) : '--out'}`);
+    }
+    const config = resume !== undefined ? resumeConfig(resume) : resolveConfig(experiment);
     const host = values.host as string;
     const port = values.port as number;
     const security = resolveSecurity(values);
     checkExposure(host, security, '--host');
-    const out = (values.out as string | undefined) ?? defaultOutDir(config.strategy);
-    const { summary } = await runCoordinator(config, { host, port, out, security });
+    const out = resume ?? (values.out as string | undefined) ?? defaultOutDir(config.strategy);
+    const { summary } = await runCoordinator(config, { host, port, out, security, resume: resume !== undefined });
     if (summary.status !== 'completed') {
       process.stderr.write(`shardlab coordinator: run failed: ${summary.error}\nfiles so far: ${out}\n`);
       return 1;

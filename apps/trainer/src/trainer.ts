@@ -173,6 +173,18 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     const apply = (average: Float32Array) => rule.applyAverage(replica, average);
 
     let step = 0;
+    if (joined.startStep > 0) {
+      // A resumed run: every replica continues from the checkpoint's state, bit for bit.
+      const params = decodeTensor(joined.params!, { length: replica.params.length, field: 'params' });
+      const state = joined.optimizerState;
+      if (state.length % 8 !== 0) throw new TrainerError(`the coordinator's optimizer_state: ${state.length} bytes is not a whole number of float64 values`);
+      const optimizerState = new Float64Array(state.length / 8);
+      new Uint8Array(optimizerState.buffer).set(state);
+      replica.restore(params, optimizerState);
+      if (joined.buffers && model.bufferSize > 0) model.setBuffers(decodeTensor(joined.buffers, { length: model.bufferSize, field: 'buffers' }));
+      step = joined.startStep;
+      log(`worker ${worker}: resuming at step ${step}`);
+    }
     let stopReason = '';
     for (;;) {
       const a = await call(client.nextStep.bind(client), { runId: joined.runId, worker, step }).catch((err) => {

@@ -143,3 +143,23 @@ describe('createOptimizer', () => {
     }
   });
 });
+
+describe('optimizer state export/import', () => {
+  it.each(['sgd', 'momentum', 'adam'] as const)('%s: a restored optimizer continues bit for bit', (name) => {
+    const size = 50;
+    const grads = Array.from({ length: 12 }, (_, t) => Float32Array.from({ length: size }, (_, j) => Math.sin(t * 7 + j) * (1 + j / 10)));
+    const straight = createOptimizer({ name, lr: 0.01 }, size);
+    const p1 = Float32Array.from({ length: size }, (_, j) => j / size);
+    for (const g of grads) straight.apply(p1, g);
+
+    const first = createOptimizer({ name, lr: 0.01 }, size);
+    const p2 = Float32Array.from({ length: size }, (_, j) => j / size);
+    for (const g of grads.slice(0, 5)) first.apply(p2, g);
+    const resumed = createOptimizer({ name, lr: 0.01 }, size);
+    resumed.importState(first.exportState());
+    expect(resumed.steps).toBe(5);
+    for (const g of grads.slice(5)) resumed.apply(p2, g);
+    expect(Buffer.from(p2.buffer).equals(Buffer.from(p1.buffer))).toBe(true);
+    expect(() => resumed.importState(new Float64Array(3))).toThrow(/optimizer state: expected/);
+  });
+});

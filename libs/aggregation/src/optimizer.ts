@@ -68,6 +68,14 @@ export interface Optimizer {
   readonly steps: number;
   /** params -= update(grad), in place. Both must have the size given at creation. */
   apply(params: Float32Array, grad: Float32Array): void;
+  /** The whole state (step count, and velocity or moments), exactly: for checkpoints and late joiners. */
+  exportState(): Float64Array;
+  /** Restores what exportState returned (of an optimizer with the same spec and size). */
+  importState(state: Float64Array): void;
+}
+
+function checkStateLength(name: string, state: Float64Array, expected: number): void {
+  if (state.length !== expected) throw new RangeError(`${name} optimizer state: expected ${expected} values, got ${state.length}`);
 }
 
 /**
@@ -113,6 +121,15 @@ class Sgd implements Optimizer {
     for (let j = 0; j < params.length; j++) params[j] = params[j]! - lr * grad[j]!;
     this.steps++;
   }
+
+  exportState(): Float64Array {
+    return Float64Array.of(this.steps);
+  }
+
+  importState(state: Float64Array): void {
+    checkStateLength('sgd', state, 1);
+    this.steps = state[0]!;
+  }
 }
 
 class Momentum implements Optimizer {
@@ -136,6 +153,20 @@ class Momentum implements Optimizer {
       params[j] = params[j]! - lr * vj;
     }
     this.steps++;
+  }
+
+  /** [steps, velocity...] */
+  exportState(): Float64Array {
+    const out = new Float64Array(1 + this.velocity.length);
+    out[0] = this.steps;
+    out.set(this.velocity, 1);
+    return out;
+  }
+
+  importState(state: Float64Array): void {
+    checkStateLength('momentum', state, 1 + this.velocity.length);
+    this.steps = state[0]!;
+    this.velocity.set(state.subarray(1));
   }
 }
 
@@ -173,5 +204,27 @@ class Adam implements Optimizer {
       params[j] = params[j]! - (stepSize * mj) / (Math.sqrt(vj) / bc2Sqrt + epsilon);
     }
     this.steps++;
+  }
+
+  /** [steps, beta1^t, beta2^t, m..., v...]: the running products too, so a restored Adam continues bit for bit. */
+  exportState(): Float64Array {
+    const n = this.m.length;
+    const out = new Float64Array(3 + 2 * n);
+    out[0] = this.steps;
+    out[1] = this.beta1Pow;
+    out[2] = this.beta2Pow;
+    out.set(this.m, 3);
+    out.set(this.v, 3 + n);
+    return out;
+  }
+
+  importState(state: Float64Array): void {
+    const n = this.m.length;
+    checkStateLength('adam', state, 3 + 2 * n);
+    this.steps = state[0]!;
+    this.beta1Pow = state[1]!;
+    this.beta2Pow = state[2]!;
+    this.m.set(state.subarray(3, 3 + n));
+    this.v.set(state.subarray(3 + n));
   }
 }

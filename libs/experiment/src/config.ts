@@ -43,6 +43,8 @@ export interface ExperimentConfig {
   stepTimeout: number;
   joinTimeout: number;
   lostWorker: LostWorkerPolicy;
+  /** Write checkpoint.bin every N steps (0: never); `--resume DIR` continues from it. */
+  checkpointEvery: number;
   /** Fault injection, as written (see libs/worker faults.ts): e.g. ['kill:2@100']. */
   faults: string[];
 }
@@ -126,6 +128,7 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
     choices: LOST_WORKER_POLICIES,
     help: 'what a lost worker (silent for --step-timeout, or its process gone) does to the run: stop it, or continue with the survivors (the batch plan is rebuilt for them; relay only)',
   },
+  { key: 'checkpointEvery', type: 'int', default: 0, min: 0, max: 10_000_000, help: 'write checkpoint.bin (parameters, optimizer state, position) every N steps, 0 = never; a killed run continues with --resume DIR' },
   { key: 'faults', type: 'string-list', default: [], valueHint: 'KIND:W@STEP[:ARG],..', help: 'inject faults: kill:2@100 (worker 2 dies at step 100), pause:2@100:20 (freezes 20 s), slow:2@0:50 (+50 ms a step), drop:2@100:0.1 (drops 10% of its pushes)' },
 ];
 
@@ -170,6 +173,9 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   }
   if (c.lostWorker === 'continue' && c.norm === 'sync-batch') {
     throw new ConfigError(`${where('lostWorker')}: continue is not supported with --norm sync-batch (a lost worker would stall the in-step reductions)`);
+  }
+  if (c.checkpointEvery > 0 && c.collective === 'ring') {
+    throw new ConfigError(`${where('checkpointEvery')}: checkpoints need --collective relay (under ring the coordinator keeps no optimizer state)`);
   }
   for (const text of c.faults) {
     let f: Fault;

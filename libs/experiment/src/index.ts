@@ -11,3 +11,4 @@ export * from './model-spec';
 export * from './dataset-spec';
 // What a worker holds and computes, for the coordinator's own replica and for callers of this lib.
 export * from '@shardlab/worker';
+export * from './checkpoint';

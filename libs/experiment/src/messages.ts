@@ -47,6 +47,11 @@ export interface JoinReplyMessage {
   collective: CollectiveName;
   stepTimeout: number;
   faults: string[];
+  /** Resumed run: the first step, and the state every replica starts from. */
+  startStep?: number;
+  params?: TensorMessage;
+  optimizerState?: Buffer;
+  buffers?: TensorMessage | null;
 }
 
 /** Feed "ids": ids only; feed "features": the features and labels too. */

@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labelHistogram } from '@shardlab/data';
 import { createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type Model } from '@shardlab/model';
-import { JsonlWriter, TensorBoardWriter, writeJsonFile, type RunSummary } from '@shardlab/report';
+import { JsonlWriter, TensorBoardWriter, writeJsonFile, type EvalRecord, type MetricsRecord, type RunSummary } from '@shardlab/report';
 import type { ExperimentConfig } from './config';
+import { ConfigError } from '@shardlab/options';
+import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint';
 import { prepareData, strategyFor } from './prepare';
 import { readSnapshot, weightDivergence, writeSnapshot } from './snapshots';
 import { TrainingSession, type Evaluation, type Progress, type SessionResult } from './session';
@@ -22,6 +25,8 @@ export interface RunOptions {
   saveSnapshots?: boolean;
   /** A run directory with snapshots: record weight divergence from it at every evaluation. */
   reference?: string;
+  /** Continue the run in `out` from its checkpoint.bin (metrics.jsonl is cut back to the checkpoint). */
+  resume?: boolean;
 }
 
 export interface RunOutcome {
@@ -42,7 +47,9 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   const data = prepareData(config);
   log(`data: ${data.description}; strategy: ${data.strategy.describe()}; coordinator backend: ${describeBackend(backend)}`);
 
-  const metrics = new JsonlWriter(join(opts.out, 'metrics.jsonl'));
+  const resume = opts.resume ? resumeState(opts.out) : undefined;
+  if (resume) log(`resuming from ${join(opts.out, CHECKPOINT_FILE)} at step ${resume.step} of ${config.steps}`);
+  const metrics = new JsonlWriter(join(opts.out, 'metrics.jsonl'), resume?.metricsBytes);
   // The same records as TensorBoard scalars, in the run directory: `tensorboard --logdir runs/` shows every run.
   const tensorboard = new TensorBoardWriter(opts.out, data.train.classNames);
   const testIds = Uint32Array.from({ length: data.test.size }, (_, i) => i);
@@ -53,6 +60,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     train: data.train,
     strategy: data.strategy,
     strategyFor: (workers) => strategyFor(config, data.train, workers),
+    resume,
+    checkpoint: (state) => writeCheckpoint(opts.out, { ...state, metricsBytes: metrics.bytes }),
     evaluate: (params, buffers, step): Evaluation => {
       evaluator ??= createModel(session.model);
       evaluator.setParams(params);
@@ -143,4 +152,24 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   writeJsonFile(join(opts.out, 'summary.json'), summary);
   (evaluator as Model | null)?.dispose();
   return { summary, result, out: opts.out };
+}
+
+/**
+ * What a resumed run starts from: the checkpoint, plus the step losses and last evaluation of the
+ * metrics.jsonl lines it keeps (so the loss swing and final figures equal an uninterrupted run's).
+ */
+function resumeState(out: string): Checkpoint & { stepLosses: number[]; lastEval: (Evaluation & { step: number }) | null } {
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = readCheckpoint(out);
+  } catch (err) {
+    throw new ConfigError(`--resume ${out}: ${(err as Error).message}`);
+  }
+  const kept = readFileSync(join(out, 'metrics.jsonl')).subarray(0, checkpoint.metricsBytes).toString('utf8');
+  const records = kept.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as MetricsRecord);
+  const stepLosses = records.flatMap((r) => (r.kind === 'step' ? [r.loss] : []));
+  if (stepLosses.length !== checkpoint.step) throw new Error(`${join(out, 'metrics.jsonl')}: ${stepLosses.length} step records before the checkpoint, expected ${checkpoint.step}`);
+  const last = records.filter((r): r is EvalRecord => r.kind === 'eval').at(-1);
+  const lastEval = last ? { accuracy: last.testAccuracy, loss: last.testLoss, perClassAccuracy: last.perClassAccuracy, step: last.step } : null;
+  return { ...checkpoint, stepLosses, lastEval };
 }

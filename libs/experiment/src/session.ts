@@ -82,6 +82,10 @@ export interface SessionDeps {
   config: ExperimentConfig;
   train: Dataset;
   strategy: Strategy;
+  /** Called every --checkpoint-every steps with the state to save (the runner writes checkpoint.bin). */
+  checkpoint?: (state: { step: number; params: Float32Array; optimizerState: Float64Array; buffers: Float32Array | null }) => void;
+  /** Continue a run from a checkpoint: its state, and the losses and last evaluation metrics.jsonl kept. */
+  resume?: { step: number; params: Float32Array; optimizerState: Float64Array; buffers: Float32Array | null; stepLosses: number[]; lastEval: (Evaluation & { step: number }) | null };
   /** The batch plan for fewer workers (--lost-worker continue rebuilds it for the survivors). */
   strategyFor?: (workers: number) => Strategy;
   /** Test accuracy of the given parameters (the coordinator's replica) and buffers (worker 0's, if any). */
@@ -179,6 +183,14 @@ export class TrainingSession {
     this.rule = aggregationRule(config.aggregation, { optimizer, proxMu: config.proxMu });
     this.observer = new StepObserver(deps);
     this.plan = { strategy: deps.strategy, ranks: Array.from({ length: config.workers }, (_, w) => w) };
+    if (deps.resume) {
+      const r = deps.resume;
+      this.replica.restore(r.params, r.optimizerState);
+      this.buffers = r.buffers;
+      this.stepsCompleted = r.step;
+      this.observer.stepLosses.push(...r.stepLosses);
+      this.observer.lastEval = r.lastEval;
+    }
     this.membership = new Membership(this.runId, config, config.feed === 'ids' ? dataFingerprint(train) : null);
   }
 
@@ -226,6 +238,15 @@ export class TrainingSession {
       collective: config.collective,
       stepTimeout: config.stepTimeout,
       faults: config.faults,
+      // A resumed run: the trainer starts from the checkpoint's state instead of the initial weights.
+      ...(this.deps.resume
+        ? {
+            startStep: this.deps.resume.step,
+            params: encodeTensor(this.replica.params, [this.replica.params.length]),
+            optimizerState: Buffer.from(this.replica.optimizerState().buffer),
+            buffers: this.buffers ? encodeTensor(this.buffers, [this.buffers.length]) : null,
+          }
+        : {}),
     };
   }
 
@@ -253,7 +274,7 @@ export class TrainingSession {
     if (this.stateValue === 'failed' || this.stateValue === 'finished') return Promise.resolve(this.doneMessage(req.step, req.worker));
     const current = this.current;
     if (current && req.step === current.step) return Promise.resolve(current.assignments[req.worker]!);
-    const next = current ? current.step + 1 : 0;
+    const next = current ? current.step + 1 : this.stepsCompleted;
     if (req.step !== next) {
       throw wrongState(`worker ${req.worker} asked for step ${req.step}, but the run is at step ${current?.step ?? 0}`);
     }
@@ -379,7 +400,7 @@ export class TrainingSession {
       this.startedAt = Date.now();
       log(`all ${config.workers} workers joined: ${this.membership.members.map((m) => `${m.name} [${m.backend}]`).join(', ')}`);
     }
-    for (let t = 0; t < config.steps && this.stateValue === 'running'; t++) {
+    for (let t = this.stepsCompleted; t < config.steps && this.stateValue === 'running'; t++) {
       const st = this.beginStep(t);
       const deadline = st.startedAt + config.stepTimeout * 1000;
       while (this.stateValue === 'running' && !st.pushed.every(Boolean)) {
@@ -400,6 +421,9 @@ export class TrainingSession {
       if (this.stateValue !== 'running') break;
       this.completeStep(st);
       this.flushRefusals();
+      if (config.checkpointEvery > 0 && this.stepsCompleted % config.checkpointEvery === 0 && this.stepsCompleted < config.steps && this.stateValue === 'running') {
+        this.deps.checkpoint?.({ step: this.stepsCompleted, params: this.replica.params, optimizerState: this.replica.optimizerState(), buffers: this.buffers });
+      }
     }
     if (this.stateValue === 'running') {
       this.stateValue = 'finished';

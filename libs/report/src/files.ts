@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -6,13 +6,24 @@ import { dirname, join } from 'node:path';
  * so a run that fails or is killed keeps every record written so far.
  */
 export class JsonlWriter {
-  constructor(readonly path: string) {
+  /** Bytes in the file so far (what a checkpoint records, to cut the file back to on resume). */
+  bytes = 0;
+
+  /** `keepBytes`: continue an existing file, cut to its first keepBytes bytes (resume); else start empty. */
+  constructor(
+    readonly path: string,
+    keepBytes?: number,
+  ) {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, '');
+    if (keepBytes === undefined) writeFileSync(path, '');
+    else truncateSync(path, keepBytes);
+    this.bytes = keepBytes ?? 0;
   }
 
   write(record: object): void {
-    appendFileSync(this.path, JSON.stringify(record) + '\n');
+    const line = JSON.stringify(record) + '\n';
+    appendFileSync(this.path, line);
+    this.bytes += Buffer.byteLength(line);
   }
 }
 

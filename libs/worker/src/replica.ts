@@ -30,6 +30,18 @@ export class Replica {
     for (let i = 0; i < p.length; i++) p[i] = p[i]! - delta[i]!;
   }
 
+  /** The optimizer's whole state (see Optimizer.exportState). */
+  optimizerState(): Float64Array {
+    return this.optimizer.exportState();
+  }
+
+  /** Puts this replica where another one was: its parameters and optimizer state (a checkpoint, a late joiner). */
+  restore(params: Float32Array, optimizerState: Float64Array): void {
+    if (params.length !== this.params.length) throw new RangeError(`restore: expected ${this.params.length} parameters, got ${params.length}`);
+    this.params.set(params);
+    this.optimizer.importState(optimizerState);
+  }
+
   checksum(): string {
     return paramChecksum(this.params);
   }

@@ -2,6 +2,7 @@
 
 import type { ModelSpec as _shardlab_v1_ModelSpec, ModelSpec__Output as _shardlab_v1_ModelSpec__Output } from '../../shardlab/v1/ModelSpec';
 import type { OptimizerSpec as _shardlab_v1_OptimizerSpec, OptimizerSpec__Output as _shardlab_v1_OptimizerSpec__Output } from '../../shardlab/v1/OptimizerSpec';
+import type { Tensor as _shardlab_v1_Tensor, Tensor__Output as _shardlab_v1_Tensor__Output } from '../../shardlab/v1/Tensor';
 
 export interface JoinReply {
   'protocolVersion'?: (number);
@@ -50,6 +51,23 @@ export interface JoinReply {
    * metadata x-shardlab-worker / x-shardlab-credential (see auth.ts)
    */
   'faults'?: (string)[];
+  /**
+   * naming its worker index (kill, pause, slow, drop; see libs/worker faults.ts)
+   * A resumed run (--resume): start at start_step from this state instead of the initial weights.
+   */
+  'startStep'?: (number);
+  /**
+   * the parameters after step start_step - 1
+   */
+  'params'?: (_shardlab_v1_Tensor | null);
+  /**
+   * the optimizer's exported state, float64 little-endian (libs/aggregation)
+   */
+  'optimizerState'?: (Buffer | Uint8Array | string);
+  /**
+   * worker 0's buffers (BatchNorm running statistics), if the model has any
+   */
+  'buffers'?: (_shardlab_v1_Tensor | null);
 }
 
 export interface JoinReply__Output {
@@ -99,4 +117,21 @@ export interface JoinReply__Output {
    * metadata x-shardlab-worker / x-shardlab-credential (see auth.ts)
    */
   'faults': (string)[];
+  /**
+   * naming its worker index (kill, pause, slow, drop; see libs/worker faults.ts)
+   * A resumed run (--resume): start at start_step from this state instead of the initial weights.
+   */
+  'startStep': (number);
+  /**
+   * the parameters after step start_step - 1
+   */
+  'params': (_shardlab_v1_Tensor__Output | null);
+  /**
+   * the optimizer's exported state, float64 little-endian (libs/aggregation)
+   */
+  'optimizerState': (Buffer);
+  /**
+   * worker 0's buffers (BatchNorm running statistics), if the model has any
+   */
+  'buffers': (_shardlab_v1_Tensor__Output | null);
 }
