@@ -48,18 +48,21 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
       reference: opts.reference,
       resume: opts.resume,
       onListening: (address, session) => {
-        for (let i = 0; i < config.workers; i++) {
-          const name = `trainer-${i}`;
+        /** Trainer processes by the name they join with, and how to start another one in their place. */
+        const running = new Map<string, { child: ChildProcess; restart: () => void }>();
+        const start = (name: string, backend: BackendChoice, generation: number): void => {
+          const label = generation ? `${name}-r${generation}` : name;
           const child = spawn(
             process.execPath,
             [
-              CLI_MAIN, 'trainer', '--coordinator', address, '--name', name,
-              '--backend', opts.trainerBackends?.[i] ?? config.backend, '--blas-threads', String(config.blasThreads),
+              CLI_MAIN, 'trainer', '--coordinator', address, '--name', label,
+              '--backend', backend, '--blas-threads', String(config.blasThreads),
               ...(opts.trainerArgs ?? []),
             ],
             { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [TOKEN_ENV]: token } },
           );
           children.push(child);
+          running.set(label, { child, restart: () => start(name, backend, generation + 1) });
           let tail = '';
           child.stderr!.on('data', (chunk: Buffer) => {
             tail = (tail + chunk.toString()).slice(-2000);
@@ -70,14 +73,24 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
               child.on('exit', (code, signal) => {
                 if (code !== 0 && (session.state === 'waiting' || session.state === 'running')) {
                   const last = tail.trim().split('\n').filter(Boolean).at(-1) ?? '';
-                  // Stops the run (or, under --lost-worker continue, takes the worker out of it).
-                  session.workerGone(name, `${name} exited with ${signal ?? `code ${code}`}${last ? `: ${last}` : ''}`);
+                  // Stops the run, or (--lost-worker continue) takes the worker out of it, or (replace) frees its slot.
+                  session.workerGone(label, `${label} exited with ${signal ?? `code ${code}`}${last ? `: ${last}` : ''}`);
                 }
                 resolve();
               }),
             ),
           );
-        }
+        };
+        // --lost-worker replace: like torchrun's restarts, a fresh process takes a vacant slot (a silent trainer
+        // that still runs is killed first, so two never act as one worker).
+        session.onVacancy((name) => {
+          const t = running.get(name);
+          if (!t) return;
+          running.delete(name);
+          if (t.child.exitCode === null && t.child.signalCode === null) t.child.kill('SIGKILL');
+          t.restart();
+        });
+        for (let i = 0; i < config.workers; i++) start(`trainer-${i}`, opts.trainerBackends?.[i] ?? config.backend, 0);
       },
     });
   } finally {

@@ -51,4 +51,21 @@ describe('fault injection', () => {
     const stepMs = records(out).filter((x): x is StepRecord => x.kind === 'step').map((x) => x.stepMs);
     expect(Math.min(...stepMs)).toBeGreaterThanOrEqual(60);
   }, 120_000);
+
+  it('replace: a killed and a frozen worker are replaced by fresh trainers that get the current state; the weights equal the clean run\'s, bit for bit', async () => {
+    const settings = ['--steps', '24', '--optimizer', 'adam', '--lr', '0.001', '--eval-every', '24', '--checksum-every', '1', '--step-timeout', '1.5', ...SMALL];
+    const clean = join(dir, 'replace-clean');
+    const faulty = join(dir, 'replace-faulty');
+    const a = await runCli(['run', ...settings, '--out', clean]);
+    expect(a.code, a.stderr).toBe(0);
+    const b = await runCli(['run', ...settings, '--faults', 'pause:1@6:5,kill:2@14', '--lost-worker', 'replace', '--out', faulty]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(summaryOf(faulty)).toMatchObject({ status: 'completed', stepsCompleted: 24, replacements: 2, lostWorkers: [] });
+    const events = records(faulty).filter((x): x is EventRecord => x.kind === 'event');
+    expect(events.filter((e) => e.event === 'lost').map((e) => [e.worker, e.step])).toEqual([[1, 6], [2, 14]]);
+    expect(events.filter((e) => e.event === 'joined' && /replacing the lost one/.test(e.message)).map((e) => e.worker)).toEqual([1, 2]);
+    // Every step's checksums agreed (checked every step), and the final weights are the clean run's.
+    expect(events.filter((e) => e.event === 'checksum')).toHaveLength(24);
+    expect(readFileSync(join(faulty, 'model', 'weights.bin')).equals(readFileSync(join(clean, 'model', 'weights.bin')))).toBe(true);
+  }, 180_000);
 });

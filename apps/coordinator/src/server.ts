@@ -70,12 +70,18 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
       callback(null, session.describeDataset());
     },
     Join(call, callback) {
+      // A replacement (--lost-worker replace) may be answered only once the step in progress completes.
+      let answer: Promise<Awaited<ReturnType<TrainingSession['join']>>>;
       try {
-        const reply = session.join(call.request);
-        callback(null, { ...reply, credential: secret ? secret.credentialFor(reply.worker) : '' });
+        answer = session.joinWhenReady(call.request);
       } catch (err) {
         callback(statusOf(err));
+        return;
       }
+      answer.then(
+        (reply) => callback(null, { ...reply, credential: secret ? secret.credentialFor(reply.worker, session.generationOf(reply.worker)) : '' }),
+        (err: unknown) => callback(statusOf(err)),
+      );
     },
     NextStep(call, callback) {
       let answer: Promise<unknown>;
@@ -148,7 +154,14 @@ export async function serveSession(
   const server = new grpc.Server({
     ...SERVER_OPTIONS,
     'grpc.max_receive_message_length': limits.maxReceive,
-    interceptors: [guardInterceptor({ secret: security.secret, access: COORDINATOR_ACCESS, onRefused: (kind, method) => session.noteRefused(kind, `${method} call`) })],
+    interceptors: [
+      guardInterceptor({
+        secret: security.secret,
+        access: COORDINATOR_ACCESS,
+        onRefused: (kind, method) => session.noteRefused(kind, `${method} call`),
+        generationOf: (worker) => session.generationOf(worker),
+      }),
+    ],
   });
   server.addService(limitRequests(loadCoordinatorService().service, limits.perMethod), coordinatorHandlers(session, security.secret));
   const bound = await new Promise<number>((resolve, reject) =>

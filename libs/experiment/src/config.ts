@@ -43,6 +43,8 @@ export interface ExperimentConfig {
   stepTimeout: number;
   joinTimeout: number;
   lostWorker: LostWorkerPolicy;
+  /** --lost-worker replace: seconds to wait for the replacement. */
+  replaceTimeout: number;
   /** Write checkpoint.bin every N steps (0: never); `--resume DIR` continues from it. */
   checkpointEvery: number;
   /** Fault injection, as written (see libs/worker faults.ts): e.g. ['kill:2@100']. */
@@ -54,10 +56,14 @@ export interface ExperimentConfig {
  *   stop      the run stops with an error naming it (the default; what DDP does);
  *   continue  the run goes on with the survivors: the step completes with their contributions and
  *             the batch plan is rebuilt for them from the next step (the survivors, in worker order,
- *             take the strategy's worker ranks 0..W'-1).
+ *             take the strategy's worker ranks 0..W'-1);
+ *   replace   the run waits up to --replace-timeout seconds for a new trainer, which takes the lost worker's
+ *             index, receives the current parameters, optimizer state and buffers at Join, and computes the
+ *             step the lost one did not finish: the run goes on as if nothing happened (embedded runs start
+ *             the replacement process themselves, like torchrun's restarts).
  */
-export type LostWorkerPolicy = 'stop' | 'continue';
-export const LOST_WORKER_POLICIES: readonly LostWorkerPolicy[] = ['stop', 'continue'];
+export type LostWorkerPolicy = 'stop' | 'continue' | 'replace';
+export const LOST_WORKER_POLICIES: readonly LostWorkerPolicy[] = ['stop', 'continue', 'replace'];
 
 /**
  * How a step's batches reach the trainers:
@@ -126,8 +132,9 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
     type: 'enum',
     default: 'stop',
     choices: LOST_WORKER_POLICIES,
-    help: 'what a lost worker (silent for --step-timeout, or its process gone) does to the run: stop it, or continue with the survivors (the batch plan is rebuilt for them; relay only)',
+    help: 'what a lost worker (silent for --step-timeout, or its process gone) does to the run: stop it; continue with the survivors (the batch plan is rebuilt for them); or replace it with a new trainer that gets the current state (relay only for continue and replace)',
   },
+  { key: 'replaceTimeout', type: 'number', default: 60, min: 0.1, max: 86400, help: '--lost-worker replace: seconds to wait for the replacement trainer before stopping the run' },
   { key: 'checkpointEvery', type: 'int', default: 0, min: 0, max: 10_000_000, help: 'write checkpoint.bin (parameters, optimizer state, position) every N steps, 0 = never; a killed run continues with --resume DIR' },
   { key: 'faults', type: 'string-list', default: [], valueHint: 'KIND:W@STEP[:ARG],..', help: 'inject faults: kill:2@100 (worker 2 dies at step 100), pause:2@100:20 (freezes 20 s), slow:2@0:50 (+50 ms a step), drop:2@100:0.1 (drops 10% of its pushes)' },
 ];
@@ -168,11 +175,11 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   }
   if (c.model === 'cnn' && c.norm !== 'none') throw new ConfigError(`${where('norm')}: the cnn model has no normalisation layers; use --model mlp`);
   if (c.classes && c.classes.length < 2) throw new ConfigError(`${where('classes')}: need at least 2 classes, got ${c.classes.join(',')}`);
-  if (c.lostWorker === 'continue' && c.collective === 'ring') {
-    throw new ConfigError(`${where('lostWorker')}: continue is not supported with --collective ring yet (the ring would have to be re-formed); use relay`);
+  if (c.lostWorker !== 'stop' && c.collective === 'ring') {
+    throw new ConfigError(`${where('lostWorker')}: ${c.lostWorker} is not supported with --collective ring yet (the ring would have to be re-formed); use relay`);
   }
-  if (c.lostWorker === 'continue' && c.norm === 'sync-batch') {
-    throw new ConfigError(`${where('lostWorker')}: continue is not supported with --norm sync-batch (a lost worker would stall the in-step reductions)`);
+  if (c.lostWorker !== 'stop' && c.norm === 'sync-batch') {
+    throw new ConfigError(`${where('lostWorker')}: ${c.lostWorker} is not supported with --norm sync-batch (a lost worker would stall the in-step reductions)`);
   }
   if (c.checkpointEvery > 0 && c.collective === 'ring') {
     throw new ConfigError(`${where('checkpointEvery')}: checkpoints need --collective relay (under ring the coordinator keeps no optimizer state)`);

@@ -12,8 +12,12 @@ export interface Member {
   contributions: number;
   /** Ring: host:port of its Peer service; '' under relay. */
   peerAddress: string;
-  /** Declared lost under --lost-worker continue: out of the run, its calls refused. */
+  /** Declared lost (--lost-worker continue or replace): out of the run, its calls refused. */
   lost: boolean;
+  /** --lost-worker replace: the slot waits for a replacement trainer. */
+  vacant: boolean;
+  /** How many trainers held this slot before this one (a replacement's credential differs from the lost one's). */
+  generation: number;
 }
 
 /** What a trainer says about itself when it joins. */
@@ -54,8 +58,11 @@ export class Membership {
     const { config } = this;
     checkProtocolVersion(req.protocolVersion);
     if (!req.backend) throw malformed('JoinRequest.backend must name the trainer backend (tensorflow, native, wasm or cpu)');
-    if (this.full) throw overLimit(`all ${config.workers} worker slots are taken`);
-    if (state !== 'waiting') throw wrongState(`run ${this.runId} is ${state}; it takes no new workers`);
+    // A run in progress takes a trainer only into a vacant slot (--lost-worker replace).
+    const vacancy = state === 'running' ? this.members.findIndex((m) => m.vacant) : -1;
+    if (state === 'running' && vacancy < 0) throw wrongState(`run ${this.runId} is running; it takes no new workers (no worker slot is vacant)`);
+    if (state !== 'running' && this.full) throw overLimit(`all ${config.workers} worker slots are taken`);
+    if (state !== 'waiting' && state !== 'running') throw wrongState(`run ${this.runId} is ${state}; it takes no new workers`);
     if (this.fingerprint) {
       if (!req.data) throw malformed('JoinRequest.data: this run feeds sample ids (--feed ids), so a trainer must load the dataset and send its fingerprint');
       const diffs = fingerprintDifferences(this.fingerprint, req.data);
@@ -69,9 +76,18 @@ export class Membership {
     if (config.collective === 'ring' && !HOST_PORT.test(peerAddress)) {
       throw malformed(`JoinRequest.peer_address: this run averages in a ring among the trainers (--collective ring), so a trainer must send the host:port of its Peer service, got ${JSON.stringify(peerAddress)}`);
     }
-    const worker = this.members.length;
+    const worker = vacancy >= 0 ? vacancy : this.members.length;
+    const before = this.members[worker];
     // Names and backends are printed in logs and written to files: escaped, so a newline cannot forge a line.
-    this.members.push({ name: escapeUntrusted(req.name || `worker-${worker}`, 64), backend: escapeUntrusted(req.backend, 16), contributions: 0, peerAddress, lost: false });
+    this.members[worker] = {
+      name: escapeUntrusted(req.name || `worker-${worker}`, 64),
+      backend: escapeUntrusted(req.backend, 16),
+      contributions: before?.contributions ?? 0,
+      peerAddress,
+      lost: false,
+      vacant: false,
+      generation: before ? before.generation + 1 : 0,
+    };
     return worker;
   }
 

@@ -148,6 +148,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     communicationShare: result.communicationShare,
     refused: result.refused,
     lostWorkers: result.lostWorkers,
+    replacements: result.replacements,
   };
   writeJsonFile(join(opts.out, 'summary.json'), summary);
   (evaluator as Model | null)?.dispose();

@@ -113,6 +113,8 @@ export interface SessionResult {
   refused: Record<string, number>;
   /** Workers declared lost under --lost-worker continue. */
   lostWorkers: number[];
+  /** Trainers that took a lost worker's place (--lost-worker replace). */
+  replacements: number;
 }
 
 
@@ -156,6 +158,11 @@ export class TrainingSession {
   private readonly rule: AggregationRule;
   private readonly membership: Membership;
   private readonly observer: StepObserver;
+  /** When the step in progress gives up on a missing push (moved by replacements, see admit). */
+  private stepDeadline = 0;
+  /** Deferred replies to replacements, answered once the step in progress completes. */
+  private afterStep: (() => void)[] = [];
+  private readonly vacancyListeners: ((name: string) => void)[] = [];
   /** The batch plan and which worker takes which of its ranks (all of them, until a worker is lost). */
   private plan: { strategy: Strategy; ranks: number[] };
   private stateValue: SessionState = 'waiting';
@@ -215,12 +222,57 @@ export class TrainingSession {
     return { feed: config.feed, dataset: wireDatasetSpec(config), collective: config.collective };
   }
 
+  /** Admits a trainer (Join) and answers it. For a run in progress, see joinWhenReady. */
   join(req: JoinRequestMessage): JoinReplyMessage {
-    const { config } = this.deps;
+    const worker = this.admit(req);
+    return this.joinReply(worker, this.startStepFor(worker));
+  }
+
+  /**
+   * Join as the coordinator app calls it. A replacement (--lost-worker replace) whose lost predecessor had
+   * already pushed the step in progress is answered when that step completes, with the state after it.
+   */
+  joinWhenReady(req: JoinRequestMessage): Promise<JoinReplyMessage> {
+    const worker = this.admit(req);
+    const st = this.current;
+    if (this.stateValue === 'running' && st && st.pushed[worker]) {
+      return new Promise((resolve) => this.afterStep.push(() => resolve(this.joinReply(worker, this.stepsCompleted))));
+    }
+    return Promise.resolve(this.joinReply(worker, this.startStepFor(worker)));
+  }
+
+  /** Hears the name of every trainer whose slot falls vacant (--lost-worker replace): a supervisor starts a new one. */
+  onVacancy(listener: (name: string) => void): void {
+    this.vacancyListeners.push(listener);
+  }
+
+  /** The credential generation of a worker slot (a replacement's differs from the lost trainer's). */
+  generationOf(worker: number): number {
+    return this.membership.members[worker]?.generation ?? 0;
+  }
+
+  private admit(req: JoinRequestMessage): number {
     const worker = this.membership.admit(req, this.stateValue, (kind, message) => this.noteRefused(kind, message));
     const member = this.membership.members[worker]!;
-    this.event({ kind: 'event', step: 0, event: 'joined', worker, message: `worker ${worker} joined: ${member.name} (${member.backend})` });
+    const replacing = this.stateValue === 'running';
+    this.event({ kind: 'event', step: this.current?.step ?? 0, event: 'joined', worker, message: `worker ${worker} joined: ${member.name} (${member.backend})${replacing ? ', replacing the lost one' : ''}` });
+    if (replacing) {
+      this.deps.log?.(`${this.membership.describe(worker)} joined as the replacement of the lost worker ${worker}`);
+      // It gets a full step timeout from now to compute the step it joins at.
+      this.stepDeadline = Math.max(this.stepDeadline, Date.now() + this.deps.config.stepTimeout * 1000);
+    }
     if (this.membership.full) this.poke();
+    return worker;
+  }
+
+  /** The step a trainer admitted now starts at: 0, a resumed run's first step, or (a replacement) the step in progress. */
+  private startStepFor(worker: number): number {
+    if (this.stateValue === 'running' && this.current) return this.current.pushed[worker] ? this.current.step + 1 : this.current.step;
+    return this.stepsCompleted;
+  }
+
+  private joinReply(worker: number, startStep: number): JoinReplyMessage {
+    const { config } = this.deps;
     const opt = { name: config.optimizer, lr: config.lr, momentum: config.momentum, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
     return {
       protocolVersion: PROTOCOL_VERSION,
@@ -237,11 +289,13 @@ export class TrainingSession {
       feed: config.feed,
       collective: config.collective,
       stepTimeout: config.stepTimeout,
-      faults: config.faults,
-      // A resumed run: the trainer starts from the checkpoint's state instead of the initial weights.
-      ...(this.deps.resume
+      // A replacement does not inherit the faults injected into the trainer it replaces.
+      faults: this.generationOf(worker) > 0 ? [] : config.faults,
+      // A resumed run or a replacement: the trainer starts from the coordinator's replica (parameters,
+      // optimizer state, buffers) at startStep instead of the initial weights.
+      ...(startStep > 0
         ? {
-            startStep: this.deps.resume.step,
+            startStep,
             params: encodeTensor(this.replica.params, [this.replica.params.length]),
             optimizerState: Buffer.from(this.replica.optimizerState().buffer),
             buffers: this.buffers ? encodeTensor(this.buffers, [this.buffers.length]) : null,
@@ -402,15 +456,24 @@ export class TrainingSession {
     }
     for (let t = this.stepsCompleted; t < config.steps && this.stateValue === 'running'; t++) {
       const st = this.beginStep(t);
-      const deadline = st.startedAt + config.stepTimeout * 1000;
+      this.stepDeadline = st.startedAt + config.stepTimeout * 1000;
       while (this.stateValue === 'running' && !st.pushed.every(Boolean)) {
-        const left = deadline - Date.now();
+        const left = this.stepDeadline - Date.now();
         if (left <= 0) {
           const missing = st.pushed.flatMap((pushed, w) => (pushed ? [] : [w]));
           const why = `no gradient within ${config.stepTimeout} s (--step-timeout)`;
           if (config.lostWorker === 'continue' && missing.length < this.membership.active().length) {
             this.declareLost(missing, `step ${t}: ${why}`);
             continue;
+          }
+          const fresh = missing.filter((w) => !this.membership.members[w]!.vacant);
+          if (config.lostWorker === 'replace' && fresh.length > 0) {
+            this.vacate(fresh, `step ${t}: ${why}`);
+            continue;
+          }
+          if (config.lostWorker === 'replace') {
+            this.fail(`step ${t}: lost worker ${missing.join(', ')} not replaced within ${config.replaceTimeout} s (--replace-timeout)`);
+            break;
           }
           const names = missing.map((w) => `${w} (${this.membership.members[w]!.name})`);
           this.fail(`step ${t}: no gradient from worker ${names.join(', ')} within ${config.stepTimeout} s (--step-timeout); treating it as lost and stopping the run`);
@@ -420,6 +483,7 @@ export class TrainingSession {
       }
       if (this.stateValue !== 'running') break;
       this.completeStep(st);
+      for (const answer of this.afterStep.splice(0)) answer();
       this.flushRefusals();
       if (config.checkpointEvery > 0 && this.stepsCompleted % config.checkpointEvery === 0 && this.stepsCompleted < config.steps && this.stateValue === 'running') {
         this.deps.checkpoint?.({ step: this.stepsCompleted, params: this.replica.params, optimizerState: this.replica.optimizerState(), buffers: this.buffers });
@@ -454,7 +518,8 @@ export class TrainingSession {
       step: t,
       assignments,
       // A lost worker counts as done: the step waits for the survivors only.
-      pushed: Array.from({ length: W }, (_, w) => this.membership.members[w]?.lost === true),
+      // Under --lost-worker replace a vacant slot is waited for (its replacement computes the step).
+      pushed: Array.from({ length: W }, (_, w) => this.membership.members[w]?.lost === true && !this.membership.members[w]!.vacant),
       gradients: new Array(W).fill(null),
       gradNorms: new Array(W).fill(0),
       reduceMs: new Array(W).fill(0),
@@ -540,6 +605,7 @@ export class TrainingSession {
       communicationShare: this.observer.communicationShare,
       refused: Object.fromEntries(this.refusals.totals),
       lostWorkers: this.membership.members.flatMap((m, w) => (m.lost ? [w] : [])),
+      replacements: this.membership.members.reduce((n, m) => n + m.generation, 0),
     };
   }
 
@@ -560,15 +626,44 @@ export class TrainingSession {
    * A trainer process is gone (the embedded runner saw it exit). Under --lost-worker stop, or before the run
    * started, the run stops with `reason`; under continue its worker is declared lost and the run goes on.
    */
-  workerGone(name: string, reason: string): void {
+  workerGone(name: string, reason: string): 'stopped' | 'lost' | 'replace' | 'ignored' {
     const worker = this.membership.members.findIndex((m) => m.name === name);
     const member = this.membership.members[worker];
-    if (this.deps.config.lostWorker !== 'continue' || this.stateValue !== 'running' || !member || member.lost) {
-      if (!member?.lost) this.fail(reason);
-      return;
+    const policy = this.deps.config.lostWorker;
+    // Already out, or replaced (its slot now holds another trainer): nothing to do.
+    if (member?.lost || (!member && this.stateValue === 'running')) return 'ignored';
+    if (policy === 'stop' || this.stateValue !== 'running' || !member || (policy === 'continue' && this.membership.active().length <= 1)) {
+      this.fail(reason);
+      return 'stopped';
     }
-    if (this.membership.active().length <= 1) this.fail(reason);
-    else this.declareLost([worker], reason);
+    if (policy === 'replace') {
+      this.vacate([worker], reason);
+      return 'replace';
+    }
+    this.declareLost([worker], reason);
+    return 'lost';
+  }
+
+  /**
+   * --lost-worker replace: these workers' slots wait up to --replace-timeout for a replacement trainer; the
+   * step in progress waits with them (a replacement computes what the lost one did not push).
+   */
+  private vacate(workers: readonly number[], why: string): void {
+    const { config } = this.deps;
+    for (const w of workers) {
+      const m = this.membership.members[w]!;
+      for (const listener of this.vacancyListeners) listener(m.name);
+      m.lost = true;
+      m.vacant = true;
+      this.event({ kind: 'event', step: this.current?.step ?? 0, event: 'lost', worker: w, message: `${this.membership.describe(w)} lost: ${why}; waiting up to ${config.replaceTimeout} s for a replacement` });
+      this.deps.log?.(`${this.membership.describe(w)} lost (${why}); waiting up to ${config.replaceTimeout} s for a replacement`);
+    }
+    this.stepDeadline = Date.now() + config.replaceTimeout * 1000;
+    for (const [step, list] of this.waiters) {
+      for (const x of list) if (this.membership.members[x.worker]!.lost) x.resolve(this.doneMessage(step, x.worker, `worker ${x.worker} was declared lost: ${why}`));
+      this.waiters.set(step, list.filter((x) => !this.membership.members[x.worker]!.lost));
+    }
+    this.poke();
   }
 
   /**

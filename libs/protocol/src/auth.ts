@@ -46,12 +46,16 @@ export class RunSecret {
     return timingSafeEqual(this.tokenDigest, digest(presented));
   }
 
-  credentialFor(worker: number): string {
-    return createHmac('sha256', this.credentialKey).update(`shardlab worker ${worker}`).digest('hex');
+  /**
+   * The credential of a worker slot. `generation` counts the trainers that held the slot: a replacement
+   * (--lost-worker replace) gets a new one, so the lost trainer's credential stops working if it comes back.
+   */
+  credentialFor(worker: number, generation = 0): string {
+    return createHmac('sha256', this.credentialKey).update(`shardlab worker ${worker} generation ${generation}`).digest('hex');
   }
 
-  credentialMatches(worker: number, presented: string): boolean {
-    return timingSafeEqual(digest(this.credentialFor(worker)), digest(presented));
+  credentialMatches(worker: number, presented: string, generation = 0): boolean {
+    return timingSafeEqual(digest(this.credentialFor(worker, generation)), digest(presented));
   }
 }
 
@@ -83,7 +87,12 @@ export function authenticatedWorker(secret: RunSecret | null, metadata: grpc.Met
 }
 
 /** Why a call's metadata does not grant `access`, or null when it does. */
-export function refusal(secret: RunSecret | null, access: Access, metadata: grpc.Metadata): { code: grpc.status; kind: string; details: string } | null {
+export function refusal(
+  secret: RunSecret | null,
+  access: Access,
+  metadata: grpc.Metadata,
+  generationOf: (worker: number) => number = () => 0,
+): { code: grpc.status; kind: string; details: string } | null {
   if (access === 'open' || secret === null) return null;
   const token = presentedToken(metadata);
   if (!token) {
@@ -93,7 +102,7 @@ export function refusal(secret: RunSecret | null, access: Access, metadata: grpc
   if (access === 'token') return null;
   const workerText = first(metadata, WORKER_HEADER);
   const worker = Number(workerText);
-  if (!/^\d{1,6}$/.test(workerText) || !secret.credentialMatches(worker, first(metadata, CREDENTIAL_HEADER))) {
+  if (!/^\d{1,6}$/.test(workerText) || !secret.credentialMatches(worker, first(metadata, CREDENTIAL_HEADER), generationOf(worker))) {
     return {
       code: grpc.status.PERMISSION_DENIED,
       kind: 'bad worker credential',
@@ -119,6 +128,8 @@ export interface GuardPolicy {
   access: Readonly<Record<string, Access>>;
   /** Hears every refusal (kind: e.g. 'wrong token', 'oversized Join'), to count them. */
   onRefused?: (kind: string, method: string) => void;
+  /** The current generation of a worker slot (see RunSecret.credentialFor); 0 when slots are never refilled. */
+  generationOf?: (worker: number) => number;
 }
 
 const methodName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
@@ -141,7 +152,7 @@ export function guardInterceptor(policy: GuardPolicy): grpc.ServerInterceptor {
         next(
           new grpc.ServerListenerBuilder()
             .withOnReceiveMetadata((metadata, pass) => {
-              const denied = refusal(policy.secret, access, metadata);
+              const denied = refusal(policy.secret, access, metadata, policy.generationOf);
               if (denied) refuse(denied.code, denied.kind, `${method}: ${denied.details}`);
               else pass(metadata);
             })

@@ -37,6 +37,8 @@ export interface RunSummary {
   refused?: Record<string, number>;
   /** Workers declared lost (--lost-worker continue); the run went on without them. */
   lostWorkers?: number[];
+  /** Trainers that took a lost worker's place (--lost-worker replace). */
+  replacements?: number;
 }
 
 /** The seed-question table: one row per run. */
