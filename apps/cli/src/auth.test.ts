@@ -16,7 +16,7 @@ import {
   type JoinReply__Output,
   type RunStatus__Output,
 } from '@shardlab/protocol';
-import { startCli, tempDir } from './testing/cli';
+import { runCli, startCli, tempDir } from './testing/cli';
 
 /*
  * The attacks of issue 9, against a real coordinator process started with a run token: outsiders
@@ -179,5 +179,47 @@ describe('a coordinator with a run token, under attack', () => {
     // The name with a newline stays on one line, escaped, in the log and in metrics.jsonl.
     expect(c.output()).not.toMatch(/^\[coordinator\] run finished/m);
     expect(lines.find((r) => r.event === 'joined' && r.worker === 1).message).toContain('b\\n[coordinator] run finished');
+  }, 120_000);
+});
+
+describe('a trainer that vanishes after Join, before the run starts', () => {
+  it('frees its slot (its NextStep call is cancelled); a new trainer takes it and the run completes', async () => {
+    const out = join(dir, 'lease');
+    const env = { ...process.env, SHARDLAB_TOKEN: TOKEN };
+    const c = await startCli(
+      ['coordinator', '--port', '0', '--workers', '2', '--steps', '5', '--samples', '2000', '--test-samples', '100', '--eval-every', '5', '--out', out],
+      /listening on 127\.0\.0\.1:(\d+)/,
+      60_000,
+      env,
+    );
+    const address = `127.0.0.1:${c.match[1]}`;
+    try {
+      const member = clientFor(address, { token: TOKEN });
+      const d = await rpc<DatasetDescriptionMessage>(member, 'getDataset', {});
+      const data = dataFingerprint(loadDataset(datasetSpecFromWire(d.dataset)).train);
+      const squatter = await rpc<JoinReply__Output>(member, 'join', { protocolVersion: PROTOCOL_VERSION, name: 'gone', backend: 'cpu', data });
+      // It waits for step 0 like a trainer does, then its process "dies": the connection closes under the call.
+      const waiting = clientFor(address, { token: TOKEN, worker: { index: squatter.worker, credential: squatter.credential } });
+      const pending = rpc(waiting, 'nextStep', { runId: squatter.runId, worker: squatter.worker, step: 0 }).catch(() => null);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await rpc<RunStatus__Output>(member, 'getStatus', {})).joined).toBe(1);
+      waiting.close();
+      await pending;
+      let joined = 1;
+      for (let i = 0; i < 50 && joined !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        joined = (await rpc<RunStatus__Output>(member, 'getStatus', {})).joined;
+      }
+      expect(joined).toBe(0);
+      member.close();
+      // Two real trainers fill the slots and run to the end.
+      const trainers = await Promise.all([0, 1].map((i) => runCli(['trainer', '--coordinator', address, '--name', `t${i}`], 120_000, env)));
+      for (const t of trainers) expect(t.code, t.stderr).toBe(0);
+      expect(await c.exited).toBe(0);
+    } finally {
+      c.child.kill('SIGKILL');
+    }
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.find((r) => r.event === 'lost')?.message).toMatch(/worker 0 \(gone\) left before the first step/);
   }, 120_000);
 });

@@ -88,6 +88,8 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
       try {
         actsAsItself(call.metadata, call.request.worker);
         answer = session.nextStep(call.request);
+        // A trainer that vanishes while waiting for the run to start frees its slot (see nextStepCancelled).
+        call.on('cancelled', () => session.nextStepCancelled(call.request.worker, call.request.step));
       } catch (err) {
         callback(statusOf(err));
         return;

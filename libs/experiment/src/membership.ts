@@ -47,7 +47,12 @@ export class Membership {
   ) {}
 
   get full(): boolean {
-    return this.members.length >= this.config.workers;
+    return this.members.filter((m) => !m.vacant).length >= this.config.workers;
+  }
+
+  /** Members holding a slot (not vacant). */
+  get joined(): number {
+    return this.members.filter((m) => !m.vacant).length;
   }
 
   /**
@@ -58,8 +63,9 @@ export class Membership {
     const { config } = this;
     checkProtocolVersion(req.protocolVersion);
     if (!req.backend) throw malformed('JoinRequest.backend must name the trainer backend (tensorflow, native, wasm or cpu)');
-    // A run in progress takes a trainer only into a vacant slot (--lost-worker replace).
-    const vacancy = state === 'running' ? this.members.findIndex((m) => m.vacant) : -1;
+    // A vacant slot is filled first: one whose trainer left before the run started, or (--lost-worker replace)
+    // a lost worker's; a run in progress takes a trainer only into such a slot.
+    const vacancy = this.members.findIndex((m) => m.vacant);
     if (state === 'running' && vacancy < 0) throw wrongState(`run ${this.runId} is running; it takes no new workers (no worker slot is vacant)`);
     if (state !== 'running' && this.full) throw overLimit(`all ${config.workers} worker slots are taken`);
     if (state !== 'waiting' && state !== 'running') throw wrongState(`run ${this.runId} is ${state}; it takes no new workers`);

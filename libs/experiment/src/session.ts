@@ -241,6 +241,23 @@ export class TrainingSession {
     return Promise.resolve(this.joinReply(worker, this.startStepFor(worker)));
   }
 
+  /**
+   * A NextStep call ended without an answer (the trainer's connection closed: it was killed, or its host is
+   * gone; grpc-js notices a vanished peer through keepalive). Before the run starts that frees the trainer's
+   * slot, like an expired lease, so a trainer killed right after Join does not hold it forever.
+   */
+  nextStepCancelled(worker: number, step: number): void {
+    const member = this.membership.members[worker];
+    if (this.stateValue !== 'waiting' || !member || member.vacant) return;
+    const list = this.waiters.get(step) ?? [];
+    if (!list.some((x) => x.worker === worker)) return;
+    this.waiters.set(step, list.filter((x) => x.worker !== worker));
+    member.lost = true;
+    member.vacant = true;
+    this.event({ kind: 'event', step: 0, event: 'lost', worker, message: `${this.membership.describe(worker)} left before the first step (its NextStep call was cancelled); its slot is free again` });
+    this.deps.log?.(`${this.membership.describe(worker)} left before the run started; its slot is free again`);
+  }
+
   /** Hears the name of every trainer whose slot falls vacant (--lost-worker replace): a supervisor starts a new one. */
   onVacancy(listener: (name: string) => void): void {
     this.vacancyListeners.push(listener);
@@ -411,7 +428,7 @@ export class TrainingSession {
       step: this.stepsCompleted,
       steps: this.deps.config.steps,
       workers: this.deps.config.workers,
-      joined: this.membership.members.length,
+      joined: this.membership.joined,
       strategy: this.deps.config.strategy,
       lastLoss: this.observer.stepLosses.at(-1) ?? NaN,
       testAccuracy: this.observer.lastEval?.accuracy ?? -1,
@@ -441,10 +458,10 @@ export class TrainingSession {
     const { config } = this.deps;
     const log = this.deps.log ?? (() => undefined);
     const joinDeadline = Date.now() + config.joinTimeout * 1000;
-    while (this.membership.members.length < config.workers && this.stateValue === 'waiting') {
+    while (!this.membership.full && this.stateValue === 'waiting') {
       const left = joinDeadline - Date.now();
       if (left <= 0) {
-        this.fail(`only ${this.membership.members.length} of ${config.workers} workers joined within ${config.joinTimeout} s (--join-timeout)`);
+        this.fail(`only ${this.membership.joined} of ${config.workers} workers joined within ${config.joinTimeout} s (--join-timeout)`);
         break;
       }
       await this.sleepUntilPoked(left);
@@ -609,10 +626,15 @@ export class TrainingSession {
     };
   }
 
+  /** True while a member that is still in the run has not been told it is over. */
+  private stillThere(): boolean {
+    return this.membership.members.some((m, w) => !m.lost && !this.departed.has(w));
+  }
+
   /** After run(): waits (at most `ms`) until every worker has been told the run is over. */
   async waitForDeparture(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
-    while (this.departed.size < this.membership.members.length && Date.now() < deadline) await this.sleepUntilPoked(deadline - Date.now());
+    while (this.stillThere() && Date.now() < deadline) await this.sleepUntilPoked(deadline - Date.now());
   }
 
   // ---- helpers -----------------------------------------------------------------------------
@@ -691,7 +713,7 @@ export class TrainingSession {
 
   private doneMessage(step: number, worker: number, reason = this.errorValue ?? ''): StepAssignmentMessage {
     this.departed.add(worker);
-    if (this.departed.size === this.membership.members.length) this.poke();
+    if (!this.stillThere()) this.poke();
     return { step, done: true, batches: [], reportChecksum: false, stopReason: reason, peers: [], reportGradient: false, reportParams: false };
   }
 
