@@ -66,9 +66,8 @@ export class Membership {
     // A vacant slot is filled first: one whose trainer left before the run started, or (--lost-worker replace)
     // a lost worker's; a run in progress takes a trainer only into such a slot.
     const vacancy = this.members.findIndex((m) => m.vacant);
-    if (state === 'running' && vacancy < 0) throw wrongState(`run ${this.runId} is running; it takes no new workers (no worker slot is vacant)`);
-    if (state !== 'running' && this.full) throw overLimit(`all ${config.workers} worker slots are taken`);
-    if (state !== 'waiting' && state !== 'running') throw wrongState(`run ${this.runId} is ${state}; it takes no new workers`);
+    if (vacancy < 0 && this.full) throw overLimit(`all ${config.workers} worker slots are taken`);
+    if (state !== 'waiting' && (state !== 'running' || vacancy < 0)) throw wrongState(`run ${this.runId} is ${state}; it takes no new workers`);
     if (this.fingerprint) {
       if (!req.data) throw malformed('JoinRequest.data: this run feeds sample ids (--feed ids), so a trainer must load the dataset and send its fingerprint');
       const diffs = fingerprintDifferences(this.fingerprint, req.data);
