@@ -179,8 +179,10 @@ export async function serveSession(
     port: bound,
     close: () =>
       new Promise<void>((resolve) => {
-        // Give in-flight calls (the final "done" answers) a moment, then force.
-        const force = setTimeout(() => server.forceShutdown(), 2000);
+        // tryShutdown lets the calls in flight (the last step's answers, already sent) reach their trainers; on a
+        // machine loaded well past its cores that took more than 2 s once (a trainer saw "Connection dropped"
+        // on its last push), so force only after 10 s. Every call has its answer by now: nothing waits longer.
+        const force = setTimeout(() => server.forceShutdown(), 10_000);
         server.tryShutdown(() => {
           clearTimeout(force);
           resolve();
