@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,18 @@ describe('sweep files', () => {
 
   it('names a missing file', () => {
     expect(() => loadSweepFile('/nonexistent/sweep.yaml')).toThrow(/^\/nonexistent\/sweep\.yaml: cannot read sweep file \(no such file\)$/);
+  });
+
+  it('every shipped experiment file is a valid sweep (settings, faults and policies checked)', () => {
+    const dir = join(__dirname, '../../../experiments');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files).toEqual(expect.arrayContaining(['seed-question-10m.yaml', 'seed-question-faults.yaml', 'niid-bench-fmnist-small.yaml']));
+    for (const f of files) {
+      const plan = loadSweepFile(join(dir, f), { fashionMnistAvailable: () => true });
+      expect(plan.arms.length, f).toBeGreaterThan(0);
+    }
+    const faults = loadSweepFile(join(dir, 'seed-question-faults.yaml'), noFashion);
+    expect(faults.runs.find((r) => r.arm === 'label-per-node-lost')!.config).toMatchObject({ faults: ['kill:2@100'], lostWorker: 'continue', strategy: 'label-per-node' });
   });
 
   it('experiments/smoke.yaml is a valid sweep', () => {
