@@ -4,8 +4,7 @@ import { STRATEGY_NAMES, fashionMnistAvailable } from '@shardlab/data';
 import {
   EXPERIMENT_OPTIONS,
   FlagError,
-  flagOf,
-  resumeConfig,
+  configOrResume,
   formatOptionHelp,
   parseFlags,
   resolveConfig,
@@ -52,13 +51,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
   const { mine, experiment } = splitValues(flags.values, RUN_OPTIONS);
   const own = resolveOptions(mine, RUN_OPTIONS);
-  const resume = own.resume as string | undefined;
-  if (resume !== undefined && (Object.keys(experiment).length > 0 || own.out !== undefined)) {
-    throw new FlagError(`--resume ${resume}: the run continues with its own settings and directory; leave out ${Object.keys(experiment).length ? flagOf(Object.keys(experiment)[0]!) : '--out'}`);
-  }
-  const config = resume !== undefined ? resumeConfig(resume) : resolveConfig(experiment);
-  const out = resume ?? (own.out as string | undefined) ?? defaultOutDir(config.strategy);
-  const { summary } = await runEmbedded(config, { out, port: own.port as number, quiet: own.quiet as boolean, resume: resume !== undefined });
+  const { config, resumeDir } = configOrResume(experiment, own.resume as string | undefined, own.out as string | undefined);
+  const out = resumeDir ?? (own.out as string | undefined) ?? defaultOutDir(config.strategy);
+  const { summary } = await runEmbedded(config, { out, port: own.port as number, quiet: own.quiet as boolean, resume: resumeDir !== null });
   process.stdout.write(describeSummary(summary, out) + '\n');
   if (summary.status !== 'completed') {
     process.stderr.write(`shardlab run: run failed: ${summary.error}\n`);

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SplitMix32 } from '@shardlab/data';
 import { CHANNEL_OPTIONS, identityInterceptor, loadCoordinatorService, type RunStatus__Output } from '@shardlab/protocol';
 import { runCli, startCli, tempDir } from './testing/cli';
 
@@ -16,16 +17,10 @@ const TOKEN = 'fuzz-token-0123456789abcdef';
 const METHODS = ['GetDataset', 'Join', 'NextStep', 'PushGradient', 'GetStatus', 'AllReduce'];
 const FRAMES_PER_METHOD = 150;
 
-/** A small seeded PRNG (mulberry32), so a failure can be replayed with the seed it prints. */
+/** A seeded PRNG, so a failure can be replayed with the seed it prints. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const g = new SplitMix32(seed);
+  return () => g.nextFloat();
 }
 
 /** Valid-looking requests of each method, to mutate. */

@@ -3,12 +3,10 @@ import {
   FlagError,
   SECURITY_OPTIONS,
   checkExposure,
+  configOrResume,
   describeError,
-  flagOf,
   formatOptionHelp,
-  resumeConfig,
   parseFlags,
-  resolveConfig,
   resolveOptions,
   resolveSecurity,
   type OptionSpec,
@@ -57,17 +55,13 @@ export async function coordinatorMain(argv: readonly string[]): Promise<number> 
     if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
     const { mine, experiment } = splitValues(flags.values, own);
     const values = resolveOptions(mine, own);
-    const resume = values.resume as string | undefined;
-    if (resume !== undefined && (Object.keys(experiment).length > 0 || values.out !== undefined)) {
-      throw new FlagError(`--resume ${resume}: the run continues with its own settings and directory; leave out ${Object.keys(experiment).length ? flagOf(Object.keys(experiment)[0]!) : '--out'}`);
-    }
-    const config = resume !== undefined ? resumeConfig(resume) : resolveConfig(experiment);
+    const { config, resumeDir } = configOrResume(experiment, values.resume as string | undefined, values.out as string | undefined);
     const host = values.host as string;
     const port = values.port as number;
     const security = resolveSecurity(values);
     checkExposure(host, security, '--host');
-    const out = resume ?? (values.out as string | undefined) ?? defaultOutDir(config.strategy);
-    const { summary } = await runCoordinator(config, { host, port, out, security, resume: resume !== undefined });
+    const out = resumeDir ?? (values.out as string | undefined) ?? defaultOutDir(config.strategy);
+    const { summary } = await runCoordinator(config, { host, port, out, security, resume: resumeDir !== null });
     if (summary.status !== 'completed') {
       process.stderr.write(`shardlab coordinator: run failed: ${summary.error}\nfiles so far: ${out}\n`);
       return 1;

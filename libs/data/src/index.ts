@@ -25,3 +25,4 @@ export type { PartitionStrategy } from './partition';
 export { isPartitionStrategy, partitionSizes } from './partition';
 export { sampleGamma, sampleDirichlet } from './gamma';
 export { ClassStreams } from './class-streams';
+export { SplitMix32 } from './prng';

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '@shardlab/options';
+import { ConfigError, flagOf } from '@shardlab/options';
 import { EXPERIMENT_OPTIONS, resolveConfig, type ExperimentConfig } from './config';
 
 /**
@@ -83,4 +83,17 @@ export function resumeConfig(dir: string): ExperimentConfig {
   const all = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   const keys = new Set(EXPERIMENT_OPTIONS.map((o) => o.key));
   return resolveConfig(Object.fromEntries(Object.entries(all).filter(([k]) => keys.has(k) || k === 'classes')));
+}
+
+/**
+ * The config of a command that takes `--resume DIR`: the run's own (and DIR as its directory), or else the one
+ * the flags describe. Flags beside --resume are refused: the run continues with its own settings.
+ */
+export function configOrResume(experiment: Record<string, unknown>, resume: string | undefined, out: string | undefined): { config: ExperimentConfig; resumeDir: string | null } {
+  if (resume === undefined) return { config: resolveConfig(experiment), resumeDir: null };
+  const extra = Object.keys(experiment)[0];
+  if (extra !== undefined || out !== undefined) {
+    throw new ConfigError(`--resume ${resume}: the run continues with its own settings and directory; leave out ${extra !== undefined ? flagOf(extra) : '--out'}`);
+  }
+  return { config: resumeConfig(resume), resumeDir: resume };
 }
