@@ -1,7 +1,7 @@
 import type { Dataset, Strategy } from '@shardlab/data';
 import { encodeTensor } from '@shardlab/protocol';
 import type { ExperimentConfig } from './config';
-import type { BatchMessage } from './session';
+import type { BatchMessage } from './messages';
 
 /**
  * What worker `w` trains on at step `t`, as the wire carries it: one batch per local step (exactly one under

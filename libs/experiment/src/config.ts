@@ -175,12 +175,10 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   }
   if (c.model === 'cnn' && c.norm !== 'none') throw new ConfigError(`${where('norm')}: the cnn model has no normalisation layers; use --model mlp`);
   if (c.classes && c.classes.length < 2) throw new ConfigError(`${where('classes')}: need at least 2 classes, got ${c.classes.join(',')}`);
-  if (c.lostWorker !== 'stop' && c.collective === 'ring') {
-    throw new ConfigError(`${where('lostWorker')}: ${c.lostWorker} is not supported with --collective ring yet (the ring would have to be re-formed); use relay`);
-  }
-  if (c.lostWorker !== 'stop' && c.norm === 'sync-batch') {
-    throw new ConfigError(`${where('lostWorker')}: ${c.lostWorker} is not supported with --norm sync-batch (a lost worker would stall the in-step reductions)`);
-  }
+  // continue and replace rebuild who takes part mid-run: a ring would have to be re-formed, and a lost worker
+  // would stall SyncBN's in-step reductions.
+  const unsupported = c.collective === 'ring' ? '--collective ring yet (the ring would have to be re-formed); use relay' : c.norm === 'sync-batch' ? '--norm sync-batch (a lost worker would stall the in-step reductions)' : null;
+  if (c.lostWorker !== 'stop' && unsupported) throw new ConfigError(`${where('lostWorker')}: ${c.lostWorker} is not supported with ${unsupported}`);
   if (c.checkpointEvery > 0 && c.collective === 'ring') {
     throw new ConfigError(`${where('checkpointEvery')}: checkpoints need --collective relay (under ring the coordinator keeps no optimizer state)`);
   }

@@ -2,6 +2,7 @@ export * from '@shardlab/options';
 export * from './config';
 export * from './prepare';
 export * from './session';
+export * from './messages';
 export * from './refusals';
 export * from './errors';
 export * from './runner';

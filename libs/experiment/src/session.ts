@@ -52,18 +52,6 @@ export type { Evaluation, Progress } from './step-observer';
 
 export { MAX_REDUCTIONS_PER_STEP } from './in-step-reductions';
 
-export type {
-  TensorMessage,
-  JoinRequestMessage,
-  DatasetDescriptionMessage,
-  JoinReplyMessage,
-  BatchMessage,
-  StepAssignmentMessage,
-  GradientMessage,
-  AllReduceMessage,
-  RunStatusMessage,
-  SessionState,
-} from './messages';
 import type {
   TensorMessage,
   JoinRequestMessage,
