@@ -13,7 +13,7 @@ import {
   type OptionSpec,
 } from '@shardlab/experiment';
 import { describeBackend, initBackend } from '@shardlab/model';
-import { formatComparison, pct, type RunSummary } from '@shardlab/report';
+import { formatComparison, pct, readRun, writeReportHtml, type RunSummary, type SweepInfo } from '@shardlab/report';
 import { runEmbedded } from './embedded';
 
 const RUN_OPTIONS: readonly OptionSpec[] = [
@@ -134,12 +134,26 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     if (summary.status !== 'completed') process.stderr.write(`compare: ${config.strategy} failed: ${summary.error}\n`);
   }
   process.stdout.write(`\n${formatComparison(summaries)}\n\n`);
+  // The same report as a sweep's: one arm per strategy, charts and tables in one page that opens offline.
+  const info: SweepInfo = {
+    name: 'compare',
+    description: `The seed question, run: ${strategies.join(' vs ')} with the same data, model, seed and steps.`,
+    dataset: `${dataName}${why}`,
+    target: null,
+    reference: null,
+    seeds: [first.seed],
+    arms: configs.map((c) => ({ name: c.strategy, settings: { strategy: c.strategy } })),
+    base,
+    date: new Date().toISOString(),
+  };
+  const report = writeReportHtml(join(out, 'report.html'), info, configs.map((c) => readRun({ arm: c.strategy, seed: c.seed, dir: join(out, c.strategy) })));
   const classNames = summaries[0]?.classNames ?? [];
   process.stdout.write(
     `classes: ${classNames.map((n, c) => `${c} = ${n}`).join(', ')}\n` +
       `test acc: final test accuracy; acc[c]: per-class test accuracy; worst class: the lowest of them;\n` +
       `loss swing: std of the training loss over the last ${first.lossWindow} steps.\n` +
-      `Files: ${out}/<strategy>/{config.json,metrics.jsonl,summary.json,model/}\n`,
+      `Report: ${report} (opens offline); TensorBoard: tensorboard --logdir ${out}\n` +
+      `Files: ${out}/<strategy>/{config.json,metrics.jsonl,summary.json,model/,events.out.tfevents.*}\n`,
   );
   return summaries.every((s) => s.status === 'completed') ? 0 : 1;
 }

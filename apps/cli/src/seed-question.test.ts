@@ -25,6 +25,11 @@ describe('the seed question, in small', () => {
     const r = await runCli(['compare', '--dataset', 'synthetic', '--steps', '200', '--seed', '1', '--quiet', '--out', dir], 400_000);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^strategy\s+test acc %/m);
+    // compare writes the same self-contained report as a sweep, and says where.
+    expect(r.stdout).toContain(`Report: ${join(dir, 'report.html')} (opens offline)`);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    for (const arm of ['iid', 'label-per-node', 'sequential-single-class']) expect(html).toContain(arm);
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
     const read = (s: string): RunSummary => JSON.parse(readFileSync(join(dir, s, 'summary.json'), 'utf8'));
     const iid = read('iid');
     const lpn = read('label-per-node');
