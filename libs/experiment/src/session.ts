@@ -669,11 +669,7 @@ export class TrainingSession {
       this.deps.log?.(`${this.membership.describe(w)} lost (${why}); waiting up to ${config.replaceTimeout} s for a replacement`);
     }
     this.stepDeadline = Date.now() + config.replaceTimeout * 1000;
-    for (const [step, list] of this.waiters) {
-      for (const x of list) if (this.membership.members[x.worker]!.lost) x.resolve(this.doneMessage(step, x.worker, `worker ${x.worker} was declared lost: ${why}`));
-      this.waiters.set(step, list.filter((x) => !this.membership.members[x.worker]!.lost));
-    }
-    this.poke();
+    this.dismissLost(why);
   }
 
   /**
@@ -690,11 +686,14 @@ export class TrainingSession {
     }
     const survivors = this.membership.active();
     this.plan = { strategy: this.deps.strategyFor ? this.deps.strategyFor(survivors.length) : this.deps.strategy, ranks: survivors };
-    // A lost worker waiting for its next step is told it is out.
+    this.dismissLost(why);
+  }
+
+  /** Answers every lost worker still waiting for a step with "you are out", and wakes the run loop. */
+  private dismissLost(why: string): void {
     for (const [step, list] of this.waiters) {
-      const keep = list.filter((x) => !this.membership.members[x.worker]!.lost);
       for (const x of list) if (this.membership.members[x.worker]!.lost) x.resolve(this.doneMessage(step, x.worker, `worker ${x.worker} was declared lost: ${why}`));
-      this.waiters.set(step, keep);
+      this.waiters.set(step, list.filter((x) => !this.membership.members[x.worker]!.lost));
     }
     this.poke();
   }
