@@ -634,24 +634,18 @@ export class TrainingSession {
 
   /**
    * A trainer process is gone (the embedded runner saw it exit). Under --lost-worker stop, or before the run
-   * started, the run stops with `reason`; under continue its worker is declared lost and the run goes on.
+   * started, the run stops with `reason`; under continue its worker is declared lost and the run goes on;
+   * under replace its slot falls vacant (and onVacancy listeners start a new trainer).
    */
-  workerGone(name: string, reason: string): 'stopped' | 'lost' | 'replace' | 'ignored' {
+  workerGone(name: string, reason: string): void {
     const worker = this.membership.members.findIndex((m) => m.name === name);
     const member = this.membership.members[worker];
     const policy = this.deps.config.lostWorker;
     // Already out, or replaced (its slot now holds another trainer): nothing to do.
-    if (member?.lost || (!member && this.stateValue === 'running')) return 'ignored';
-    if (policy === 'stop' || this.stateValue !== 'running' || !member || (policy === 'continue' && this.membership.active().length <= 1)) {
-      this.fail(reason);
-      return 'stopped';
-    }
-    if (policy === 'replace') {
-      this.vacate([worker], reason);
-      return 'replace';
-    }
-    this.declareLost([worker], reason);
-    return 'lost';
+    if (member?.lost || (!member && this.stateValue === 'running')) return;
+    if (policy === 'stop' || this.stateValue !== 'running' || !member || (policy === 'continue' && this.membership.active().length <= 1)) this.fail(reason);
+    else if (policy === 'replace') this.vacate([worker], reason);
+    else this.declareLost([worker], reason);
   }
 
   /**
