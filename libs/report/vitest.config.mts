@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',
+    // Fresh browser bundles (report.html's and the dashboard's script) for the tests that open the pages.
+    globalSetup: ['../../tools/bundle-browser.mjs'],
     testTimeout: 60_000,
   },
 });

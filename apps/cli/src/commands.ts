@@ -14,6 +14,7 @@ import {
 } from '@shardlab/experiment';
 import { describeBackend, initBackend } from '@shardlab/model';
 import { formatComparison, pct, readRun, writeReportHtml, type RunSummary, type SweepInfo } from '@shardlab/report';
+import { DASHBOARD_OPTIONS, openDashboard } from '@shardlab/dashboard';
 import { runEmbedded } from './embedded';
 
 const RUN_OPTIONS: readonly OptionSpec[] = [
@@ -21,6 +22,7 @@ const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'port', type: 'int', default: 0, min: 0, max: 65535, help: 'coordinator port on 127.0.0.1 (0 = any free port)' },
   { key: 'quiet', type: 'bool', default: false, help: 'no progress output' },
   { key: 'resume', type: 'string', valueHint: 'DIR', help: 'continue the run in DIR from its checkpoint.bin (written with --checkpoint-every), with its own settings' },
+  ...DASHBOARD_OPTIONS,
 ];
 
 export const RUN_USAGE = `Usage: shardlab run [options]
@@ -53,7 +55,14 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const own = resolveOptions(mine, RUN_OPTIONS);
   const { config, resumeDir } = configOrResume(experiment, own.resume as string | undefined, own.out as string | undefined);
   const out = resumeDir ?? (own.out as string | undefined) ?? defaultOutDir(config.strategy);
-  const { summary } = await runEmbedded(config, { out, port: own.port as number, quiet: own.quiet as boolean, resume: resumeDir !== null });
+  const live = await openDashboard(own, `run ${config.strategy}`, 'run', (line) => process.stderr.write(line + '\n'));
+  let summary: RunSummary;
+  try {
+    const observer = live?.hub.observer(config.strategy, config.strategy, config.seed);
+    ({ summary } = await runEmbedded(config, { out, port: own.port as number, quiet: own.quiet as boolean, resume: resumeDir !== null, observer }));
+  } finally {
+    await live?.close();
+  }
   process.stdout.write(describeSummary(summary, out) + '\n');
   if (summary.status !== 'completed') {
     process.stderr.write(`shardlab run: run failed: ${summary.error}\n`);
@@ -72,6 +81,7 @@ const COMPARE_OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'out', type: 'string', valueHint: 'DIR', help: 'results directory (default: runs/compare-<time>)' },
   { key: 'quiet', type: 'bool', default: false, help: 'no progress output' },
+  ...DASHBOARD_OPTIONS,
 ];
 
 /** The seed question's defaults: 4 workers, batch 128, Fashion-MNIST classes 0-3 when installed. */
@@ -127,11 +137,18 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     `compare: ${strategies.join(' vs ')} on ${dataName}${why}; ${first.workers} workers x batch ${first.batchSize}, ${first.steps} steps, ${first.optimizer} lr ${first.lr}, seed ${first.seed}; backend ${backend}\n`,
   );
   const summaries: RunSummary[] = [];
-  for (const config of configs) {
-    const dir = join(out, config.strategy);
-    const { summary } = await runEmbedded(config, { out: dir, port: 0, quiet: own.quiet as boolean });
-    summaries.push(summary);
-    if (summary.status !== 'completed') process.stderr.write(`compare: ${config.strategy} failed: ${summary.error}\n`);
+  const live = await openDashboard(own, 'compare', 'compare', (line) => process.stderr.write(line + '\n'));
+  for (const config of configs) live?.hub.plan(config.strategy, config.strategy, config.seed);
+  try {
+    for (const config of configs) {
+      const dir = join(out, config.strategy);
+      const observer = live?.hub.observer(config.strategy, config.strategy, config.seed);
+      const { summary } = await runEmbedded(config, { out: dir, port: 0, quiet: own.quiet as boolean, observer });
+      summaries.push(summary);
+      if (summary.status !== 'completed') process.stderr.write(`compare: ${config.strategy} failed: ${summary.error}\n`);
+    }
+  } finally {
+    await live?.close();
   }
   process.stdout.write(`\n${formatComparison(summaries)}\n\n`);
   // The same report as a sweep's: one arm per strategy, charts and tables in one page that opens offline.

@@ -4,6 +4,7 @@ import { runCoordinator } from '@shardlab/coordinator';
 import { TOKEN_ENV, type ExperimentConfig, type RunOutcome } from '@shardlab/experiment';
 import { generateToken } from '@shardlab/protocol';
 import type { BackendChoice } from '@shardlab/model';
+import type { RunObserver } from '@shardlab/report';
 
 /**
  * The CLI entry that child trainer processes run: this package's built main. Spelled via ../dist so that it
@@ -24,6 +25,8 @@ export interface EmbeddedOptions {
   reference?: string;
   /** Continue the run in `out` from its checkpoint. */
   resume?: boolean;
+  /** Watches the run (the live dashboard). */
+  observer?: RunObserver;
 }
 
 /**
@@ -47,6 +50,7 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
       saveSnapshots: opts.saveSnapshots,
       reference: opts.reference,
       resume: opts.resume,
+      observer: opts.observer,
       onListening: (address, session) => {
         /** Trainer processes by the name they join with, and how to start another one in their place. */
         const running = new Map<string, { child: ChildProcess; restart: () => void }>();

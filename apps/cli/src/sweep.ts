@@ -13,12 +13,15 @@ import {
   type SweepPlan,
   type SweepRun,
 } from '@shardlab/experiment';
+import type { DashboardHub } from '@shardlab/dashboard';
 import { ProgressLine, formatDuration, readRun, writeJsonFile, writeReportHtml, writeResults, type SweepInfo } from '@shardlab/report';
+import { DASHBOARD_OPTIONS, openDashboard } from '@shardlab/dashboard';
 import { runEmbedded } from './embedded';
 
 const SWEEP_OPTIONS: readonly OptionSpec[] = [
   { key: 'out', type: 'string', valueHint: 'DIR', help: 'sweep directory (default: runs/sweep-<name>)' },
   { key: 'quiet', type: 'bool', default: false, help: 'no per-run progress; only one line per run and the overall progress' },
+  ...DASHBOARD_OPTIONS,
 ];
 
 export const SWEEP_USAGE = `Usage: shardlab sweep FILE [options]
@@ -145,6 +148,18 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     `sweep ${plan.name}: ${plan.arms.length} arm(s) x ${plan.seeds.length} seed(s) = ${plan.runs.length} runs on ${plan.dataset.description}; files in ${plan.dir}\n`,
   );
 
+  // The live dashboard lists every run of the plan from the start, and which are done.
+  const live = await openDashboard(own, `sweep ${plan.name}`, 'sweep', (line) => process.stderr.write(line + '\n'));
+  const runId = (r: SweepRun) => `${r.arm}/seed-${r.seed}`;
+  for (const r of plan.runs) live?.hub.plan(runId(r), r.arm, r.seed);
+  try {
+    return await runSweep(plan, quiet, live?.hub ?? null, runId);
+  } finally {
+    await live?.close();
+  }
+}
+
+async function runSweep(plan: SweepPlan, quiet: boolean, hub: DashboardHub | null, runId: (r: SweepRun) => string): Promise<number> {
   const errors = new Map<SweepRun, string>();
   let next = 0;
   const progress = new SweepProgress(plan, () => plan.runs.slice(next));
@@ -153,6 +168,8 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     if (isRunComplete(run.dir)) {
       progress.skipped++;
       progress.done++;
+      const kept = readRun({ arm: run.arm, seed: run.seed, dir: run.dir });
+      hub?.finished(runId(run), { status: kept.status, finalTestAccuracy: kept.summary?.finalTestAccuracy ?? null, error: kept.error });
       const diff = recordedConfigDiff(run.dir, run.config);
       if (diff.length) {
         process.stderr.write(`sweep: keeping the finished run ${run.dir}, but it was made with other settings (${diff.join('; ')}); delete it to rerun\n`);
@@ -166,7 +183,8 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
       // Weight divergence: the reference arm saves parameter snapshots at its evaluations, the
       // other arms compare against its run with the same seed (run first).
       const divergence = { saveSnapshots: run.arm === plan.reference, reference: run.referenceDir ?? undefined };
-      const { summary } = await runEmbedded(run.config, { out: run.dir, port: 0, quiet, ...divergence });
+      const observer = hub?.observer(runId(run), run.arm, run.seed);
+      const { summary } = await runEmbedded(run.config, { out: run.dir, port: 0, quiet, observer, ...divergence });
       completed = summary.status === 'completed';
       if (!completed) errors.set(run, summary.error ?? 'failed');
     } catch (err) {

@@ -1,6 +1,6 @@
 import { runExperiment, type ExperimentConfig, type RunOutcome, type Security, type TrainingSession } from '@shardlab/experiment';
 import { RunSecret, serverCredentials } from '@shardlab/protocol';
-import { ProgressLine, formatDuration } from '@shardlab/report';
+import { ProgressLine, formatDuration, type RunObserver } from '@shardlab/report';
 import { serveSession } from './server';
 
 export interface CoordinatorOptions {
@@ -16,6 +16,8 @@ export interface CoordinatorOptions {
   reference?: string;
   /** Continue the run in `out` from its checkpoint. */
   resume?: boolean;
+  /** Watches the run (the live dashboard). */
+  observer?: RunObserver;
 }
 
 /** Serves one experiment over gRPC, with a live progress line, and writes its files. */
@@ -33,6 +35,7 @@ export async function runCoordinator(config: ExperimentConfig, opts: Coordinator
       saveSnapshots: opts.saveSnapshots,
       reference: opts.reference,
       resume: opts.resume,
+      observer: opts.observer,
       serve: (session) =>
         serveSession(session, opts.host, opts.port, {
           secret: opts.security?.token ? new RunSecret(opts.security.token) : null,

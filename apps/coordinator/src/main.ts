@@ -11,6 +11,7 @@ import {
   resolveSecurity,
   type OptionSpec,
 } from '@shardlab/experiment';
+import { DASHBOARD_OPTIONS, openDashboard } from '@shardlab/dashboard';
 import { runCoordinator } from './coordinator';
 
 export const COORDINATOR_OPTIONS: readonly OptionSpec[] = [
@@ -40,11 +41,11 @@ waits for --workers of them, runs the experiment and writes its files to --out. 
 call must carry it, and only GetStatus answers without it (state and step counts, nothing else).
 
 Options:
-${formatOptionHelp([...COORDINATOR_OPTIONS, ...SECURITY_OPTIONS, ...EXPERIMENT_OPTIONS])}
+${formatOptionHelp([...COORDINATOR_OPTIONS, ...DASHBOARD_OPTIONS, ...SECURITY_OPTIONS, ...EXPERIMENT_OPTIONS])}
   -h, --help`;
 
 export async function coordinatorMain(argv: readonly string[]): Promise<number> {
-  const own = [...COORDINATOR_OPTIONS, ...SECURITY_OPTIONS];
+  const own = [...COORDINATOR_OPTIONS, ...DASHBOARD_OPTIONS, ...SECURITY_OPTIONS];
   const options = [...own, ...EXPERIMENT_OPTIONS];
   try {
     const flags = parseFlags(argv, options);
@@ -61,7 +62,13 @@ export async function coordinatorMain(argv: readonly string[]): Promise<number> 
     const security = resolveSecurity(values);
     checkExposure(host, security, '--host');
     const out = resumeDir ?? (values.out as string | undefined) ?? defaultOutDir(config.strategy);
-    const { summary } = await runCoordinator(config, { host, port, out, security, resume: resumeDir !== null });
+    const live = await openDashboard(values, `coordinator: ${config.strategy}`, 'coordinator', (line) => process.stderr.write(line + '\n'));
+    let summary;
+    try {
+      ({ summary } = await runCoordinator(config, { host, port, out, security, resume: resumeDir !== null, observer: live?.hub.observer(config.strategy, config.strategy, config.seed) }));
+    } finally {
+      await live?.close();
+    }
     if (summary.status !== 'completed') {
       process.stderr.write(`shardlab coordinator: run failed: ${summary.error}\nfiles so far: ${out}\n`);
       return 1;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labelHistogram } from '@shardlab/data';
 import { createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type Model } from '@shardlab/model';
-import { JsonlWriter, TensorBoardWriter, writeJsonFile, type EvalRecord, type MetricsRecord, type RunSummary } from '@shardlab/report';
+import { JsonlWriter, TensorBoardWriter, writeJsonFile, type EvalRecord, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
 import type { ExperimentConfig } from './config';
 import { ConfigError } from '@shardlab/options';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint';
@@ -27,6 +27,8 @@ export interface RunOptions {
   reference?: string;
   /** Continue the run in `out` from its checkpoint.bin (metrics.jsonl is cut back to the checkpoint). */
   resume?: boolean;
+  /** Watches the run as it goes (the live dashboard): its start, every metrics record, its end. */
+  observer?: RunObserver;
 }
 
 export interface RunOutcome {
@@ -41,6 +43,17 @@ export interface RunOutcome {
  * that fails keeps its config and metrics and says why in summary.json.
  */
 export async function runExperiment(config: ExperimentConfig, opts: RunOptions): Promise<RunOutcome> {
+  try {
+    const outcome = await runAndWrite(config, opts);
+    opts.observer?.ended(outcome.summary);
+    return outcome;
+  } catch (err) {
+    opts.observer?.ended({ status: 'failed', error: err instanceof Error ? err.message : String(err), finalTestAccuracy: null });
+    throw err;
+  }
+}
+
+async function runAndWrite(config: ExperimentConfig, opts: RunOptions): Promise<RunOutcome> {
   const log = opts.log ?? (() => undefined);
   const backend: BackendName = await initBackend(config.backend);
   if (backend === 'native') setBlasThreads(config.blasThreads);
@@ -75,6 +88,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     record: (r) => {
       metrics.write(r);
       tensorboard.record(r);
+      opts.observer?.record(r);
     },
     log,
     onProgress: opts.onProgress,
@@ -96,6 +110,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     startedAt: new Date().toISOString(),
   });
 
+  opts.observer?.started({ workers: config.workers, steps: config.steps, classNames: data.train.classNames });
   const server = await opts.serve(session);
   let result: SessionResult;
   try {

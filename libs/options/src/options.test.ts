@@ -28,6 +28,18 @@ describe('flags', () => {
     expect(() => parseFlags(['--port'], OPTIONS)).toThrow(/^--port needs a value$/);
     expect(() => parseFlags(['--port', '--lr', '2'], OPTIONS)).toThrow(/^--port needs a value$/);
   });
+
+  it('take an optional value for flags with a bare value (--dashboard [PORT])', () => {
+    const dashboard: OptionSpec = { key: 'dashboard', type: 'int', bare: 8080, min: 0, max: 65535, valueHint: 'PORT', help: 'live page' };
+    const parse = (argv: string[]) => parseFlags(argv, [...OPTIONS, dashboard]);
+    expect(parse(['--dashboard']).values).toEqual({ dashboard: '8080' });
+    expect(parse(['--dashboard', '9000', '--quiet']).values).toEqual({ dashboard: '9000', quiet: true });
+    expect(parse(['--dashboard=0']).values).toEqual({ dashboard: '0' });
+    // What follows is not a port: the flag stands alone and the word stays a positional.
+    expect(parse(['--dashboard', 'sweep.yaml'])).toEqual({ values: { dashboard: '8080' }, help: false, positionals: ['sweep.yaml'] });
+    expect(parse(['--dashboard', '--quiet']).values).toEqual({ dashboard: '8080', quiet: true });
+    expect(formatOptionHelp([dashboard])).toMatch(/--dashboard \[PORT\] +live page \(alone: 8080\)/);
+  });
 });
 
 describe('values', () => {

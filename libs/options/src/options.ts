@@ -17,6 +17,11 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** Free-form text shown in place of choices when they are open-ended (e.g. idx:<dir>). */
   valueHint?: string;
+  /**
+   * The value when the flag comes alone (`--dashboard` = `--dashboard 8080`): the value is then optional.
+   * The next argument is taken as the value only if it looks like one (for int options: digits only).
+   */
+  bare?: unknown;
 }
 
 export function flagOf(key: string): string {
@@ -33,8 +38,15 @@ export function formatOptionHelp(options: readonly OptionSpec[]): string {
     const value =
       o.type === 'bool'
         ? ''
-        : ' ' + (o.valueHint ?? (o.choices ? o.choices.join('|') : o.type === 'int-list' ? 'N,N,..' : o.type === 'string-list' ? 'A,B,..' : o.type.toUpperCase()));
-    const def = o.default === undefined ? '' : ` (default: ${Array.isArray(o.default) ? o.default.join(',') : String(o.default)})`;
+        : o.bare !== undefined
+          ? ` [${o.valueHint ?? o.type.toUpperCase()}]`
+          : ' ' + (o.valueHint ?? (o.choices ? o.choices.join('|') : o.type === 'int-list' ? 'N,N,..' : o.type === 'string-list' ? 'A,B,..' : o.type.toUpperCase()));
+    const def =
+      o.bare !== undefined
+        ? ` (alone: ${String(o.bare)})`
+        : o.default === undefined
+          ? ''
+          : ` (default: ${Array.isArray(o.default) ? o.default.join(',') : String(o.default)})`;
     return { left: flagOf(o.key) + value, right: o.help + def };
   });
   const width = Math.min(34, Math.max(...rows.map((r) => r.left.length)) + 2);
@@ -75,6 +87,12 @@ export function parseFlags(argv: readonly string[], options: readonly OptionSpec
     if (!o) throw new FlagError(`unknown option ${flag} (see --help)`);
     if (o.type === 'bool' && eq < 0) {
       values[o.key] = true;
+      continue;
+    }
+    if (o.bare !== undefined && eq < 0) {
+      const next = argv[i + 1];
+      const looksLikeValue = next !== undefined && !next.startsWith('--') && (o.type !== 'int' || /^\d+$/.test(next));
+      values[o.key] = looksLikeValue ? argv[++i]! : String(o.bare);
       continue;
     }
     const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];

@@ -9,7 +9,10 @@ import {
   type RunResult,
   type SweepInfo,
 } from './results';
+import { ARM_PALETTE } from './palette';
 import { mean } from './stats';
+
+export { ARM_PALETTE };
 
 /*
  * What report.html's charts show, computed here (plain functions) and embedded in the page
@@ -115,8 +118,6 @@ function roundBand(b: Band | null): Band | null {
 const pct = (x: number | null | undefined) => (typeof x === 'number' && Number.isFinite(x) ? (100 * x).toFixed(1) : '-');
 const fixed = (x: number | null | undefined, d: number) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '-');
 
-/** Tableau 10: distinct hues for up to ten arms (or ten families of arms). */
-export const ARM_PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#bab0ac'];
 /** Dash patterns for lines, solid first. */
 export const ARM_DASHES: number[][] = [[], [7, 3], [2, 2.5], [9, 3, 2, 3]];
 /** Up to this many arms, every arm gets its own hue from ARM_PALETTE. */

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { SKIP_BROWSER, launchChromium, watchedPage } from '@shardlab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFixtureSweep, type FixtureOptions } from './fixtures';
 import { writeReportHtml } from './html';
@@ -15,18 +16,6 @@ import { readRun, type RunResult, type SweepInfo } from './results';
  * screenshot stays in the test's temporary directory (its path is logged) for a human look.
  * Without /usr/bin/chromium this fails (CI installs it) unless SHARDLAB_SKIP_BROWSER=1.
  */
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 // The page's globals these tests touch (the test program is compiled without DOM types).
 interface PageCanvas {
@@ -51,20 +40,12 @@ interface Visit {
   requests: string[];
 }
 
-describe.skipIf(process.env['SHARDLAB_SKIP_BROWSER'] === '1')('report.html in chromium', () => {
+describe.skipIf(SKIP_BROWSER)('report.html in chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'shardlab-report-'));
   let browser: BrowserContext | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: this test needs Debian's chromium (apt-get install chromium); set SHARDLAB_SKIP_BROWSER=1 to skip it`);
-    }
-    // A fresh profile directory each time, so nothing from an earlier session is reused.
-    browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'shardlab-chromium-')), {
-      executablePath: CHROMIUM,
-      args: ARGS,
-      viewport: { width: 1320, height: 900 },
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -76,19 +57,7 @@ describe.skipIf(process.env['SHARDLAB_SKIP_BROWSER'] === '1')('report.html in ch
     let { info, runs } = (({ info, refs }) => ({ info, runs: refs.map(readRun) }))(writeFixtureSweep(sweepDir, fixture));
     if (arms) ({ info, runs } = repeatArms(info, runs, arms));
     const html = writeReportHtml(join(sweepDir, 'report.html'), info, runs);
-    const page = await browser!.newPage();
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') errors.push(`console.${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
-      requests.push(url);
-      return route.abort();
-    });
+    const { page, errors, refused: requests } = await watchedPage(browser!, (url) => url.protocol === 'file:' || url.protocol === 'data:');
     await page.goto(pathToFileURL(html).href);
     await page.waitForSelector('body[data-charts]', { timeout: 10_000 }).catch(() => undefined);
     return { page, errors, requests, html };

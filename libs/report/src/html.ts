@@ -1,5 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { scriptSafe } from './bundles';
+import { CLASS_COLORS } from './palette';
 import { REPORT_SCRIPT } from './html-client';
 import { buildReportData, type ArmChartData, type ReportData } from './html-data';
 import type { RunResult, SweepInfo } from './results';
@@ -26,10 +28,6 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** Text that is safe inside <script>: no `</script` or `<!--` can end or confuse the element. */
-function scriptSafe(source: string): string {
-  return source.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
-}
 
 function formatDate(iso: string): string {
   const d = new Date(iso);
@@ -273,7 +271,6 @@ export function writeReportHtml(path: string, info: SweepInfo, runs: readonly Ru
   return path;
 }
 
-const CLASS_COLORS = ['#66c2a5', '#fc8d62', '#8da0cb', '#e78ac3', '#a6d854', '#ffd92f', '#e5c494', '#b3b3b3', '#1b9e77', '#d95f02'];
 
 const STYLE = `
 :root {

@@ -8,3 +8,5 @@ export * from './results';
 export * from './html-data';
 export * from './html';
 export * from './tensorboard';
+export * from './live';
+export * from './bundles';

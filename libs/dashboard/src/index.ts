@@ -1,0 +1,4 @@
+export * from './hub';
+export * from './server';
+export * from './page';
+export * from './options';
