@@ -8,6 +8,8 @@ import { FlagError, formatOptionHelp, parseFlags, resolveConfig, resolveOptions,
 import { BackendError, initBackend, paramCount, timeGradientStep, type BackendName, type ModelSpec } from '@shardlab/model';
 import { CHANNEL_OPTIONS, SERVER_OPTIONS, encodeTensor, loadCoordinatorService, type CoordinatorClient } from '@shardlab/protocol';
 import { formatTable } from '@shardlab/report';
+import { DashboardHub, startDashboard } from '@shardlab/dashboard';
+import { request } from 'node:http';
 import { runEmbedded } from './embedded';
 
 const BENCH_OPTIONS: readonly OptionSpec[] = [
@@ -17,6 +19,7 @@ const BENCH_OPTIONS: readonly OptionSpec[] = [
   { key: 'workerCounts', type: 'int-list', default: [1, 2, 4, 8], min: 1, max: 64, help: 'trainer counts for the end-to-end runs' },
   { key: 'backends', type: 'string', default: 'native', valueHint: 'A,B,..', help: 'trainer backends for the end-to-end runs (unavailable ones fall back to wasm)' },
   { key: 'collectives', type: 'string', default: 'relay,ring', valueHint: 'A,B,..', help: 'collectives for the end-to-end runs' },
+  { key: 'dashboardSteps', type: 'int', default: 300, min: 0, max: 100_000, help: 'steps per run of the dashboard measurement (0: skip it)' },
 ];
 
 export const BENCH_USAGE = `Usage: shardlab bench [options]
@@ -28,7 +31,8 @@ Figures for the reference MLP 784-128-64-4 at batch 128 (no pass/fail):
      machine's cores and the fraction of it reached, the share of a step not spent computing
      gradients, and the bytes a trainer moves per step;
   3. gradient bytes/s over gRPC beside a raw TCP socket on the same machine;
-  4. data: loading 10M synthetic samples, generating a batch, a batch plan far into a run.
+  4. data: loading 10M synthetic samples, generating a batch, a batch plan far into a run;
+  5. steps/s of a 4-trainer run with and without the live dashboard (a watcher connected).
 Absolute figures vary 2-3x between machines: run PyTorch DDP beside it on the same machine
 (bash ../shared/anchors/ddp-anchor.sh) and compare ratios.
 
@@ -229,6 +233,38 @@ async function tcpThroughput(payload: Float32Array, messages: number): Promise<n
   }
 }
 
+/**
+ * Section 5: the same 4-trainer run without and with the live dashboard, a watcher reading its event
+ * stream, alternated (without, with, without, with) so that drift in the machine's load hits both.
+ */
+async function dashboardCost(steps: number, backend: BackendName): Promise<string[][]> {
+  const config = resolveConfig({ strategy: 'iid', workers: 4, batchSize: BATCH, steps, evalEvery: 50, samples: 20000, testSamples: 500, backend });
+  const rates: Record<'without' | 'with', number[]> = { without: [], with: [] };
+  let eventBytes = 0;
+  for (const mode of ['without', 'with', 'without', 'with'] as const) {
+    const out = mkdtempSync(join(tmpdir(), 'shardlab-bench-'));
+    const hub = mode === 'with' ? new DashboardHub('bench', 'bench') : null;
+    const dashboard = hub ? await startDashboard({ hub, port: 0 }) : null;
+    const watcher = dashboard
+      ? request(dashboard.url.replace('/?', '/events?'), (res) => res.on('data', (d: Buffer) => (eventBytes += d.length))).end()
+      : null;
+    try {
+      const { summary } = await runEmbedded(config, { out, port: 0, quiet: true, observer: hub?.observer('bench', 'iid', 1) });
+      if (summary.status !== 'completed') throw new Error(summary.error ?? 'run failed');
+      rates[mode].push(summary.stepsPerSecond);
+    } finally {
+      watcher?.destroy();
+      await dashboard?.close();
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return [
+    ['without the dashboard', rates.without.map((r) => r.toFixed(1)).join(', '), mean(rates.without).toFixed(1), '-'],
+    ['with it, one watcher', rates.with.map((r) => r.toFixed(1)).join(', '), mean(rates.with).toFixed(1), `${(100 * (mean(rates.with) / mean(rates.without))).toFixed(0)}% (${(eventBytes / 2 / 1e3).toFixed(0)} kB streamed per run)`],
+  ];
+}
+
 const mb = (bytesPerSecond: number) => (bytesPerSecond / 1e6).toFixed(0);
 
 export async function benchCommand(argv: readonly string[]): Promise<number> {
@@ -267,6 +303,13 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   ]) + '\n');
 
   say('4. Data layer');
-  say(formatTable(['data', 'operation', 'time'], dataTimes()));
+  say(formatTable(['data', 'operation', 'time'], dataTimes()) + '\n');
+
+  const dashboardSteps = o.dashboardSteps as number;
+  if (dashboardSteps > 0) {
+    const backend: BackendName = steps.mlpMs.has('native') ? 'native' : 'wasm';
+    say(`5. Live dashboard cost: 4 trainers (${backend}), ${dashboardSteps} steps, run twice each way`);
+    say(formatTable(['run', 'steps/s per run', 'mean steps/s', 'of without'], await dashboardCost(dashboardSteps, backend)));
+  }
   return 0;
 }
