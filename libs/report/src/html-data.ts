@@ -1,3 +1,4 @@
+import type { ArmChartData, Band, ReportData, SeedCurve } from './report-data';
 import {
   armTable,
   armTableNotes,
@@ -5,72 +6,24 @@ import {
   stepsToTarget,
   summarizeArms,
   targetLabel,
-  type LabelHistogram,
   type RunResult,
   type SweepInfo,
 } from './results';
 import { ARM_PALETTE } from './palette';
+import { minMaxIndices } from './series';
 import { mean } from './stats';
 
 export { ARM_PALETTE };
+export type { ArmChartData, Band, ReportData, SeedCurve };
 
 /*
  * What report.html's charts show, computed here (plain functions) and embedded in the page
- * as JSON; the page's script only draws it. Curves are averaged over the seeds of an arm,
- * with a min-max band, and thinned to at most MAX_POINTS points per curve.
+ * as JSON; the page's script (src/browser/report.page.ts) only draws it. Curves are averaged
+ * over the seeds of an arm, with a min-max band and each seed's own curve, and thinned to at
+ * most MAX_POINTS points per curve in a way that keeps every bucket's lowest and highest point.
  */
 
 export const MAX_POINTS = 400;
-
-/** A curve over steps, mean over seeds with the lowest and highest seed at each step. */
-export interface Band {
-  x: number[];
-  mean: (number | null)[];
-  min: (number | null)[];
-  max: (number | null)[];
-  /** Steps per point after thinning (1 = every step). */
-  bucket: number;
-}
-
-export interface ArmChartData {
-  name: string;
-  settings: string;
-  /** The arm's family: its name up to the first - or _ (seq-cyclic-r1 -> seq); groups the arm filter. */
-  family: string;
-  /** Line and swatch colour (#rrggbb) and dash pattern ([] = solid), see armStyles. */
-  color: string;
-  dash: number[];
-  /** Seeds whose curves are shown (completed runs; all runs if none completed). */
-  seeds: number[];
-  loss: Band | null;
-  /** Per worker, the loss of that worker's batch (mean over seeds), on `workerLossX`. */
-  workerLoss: (number | null)[][];
-  workerLossX: number[];
-  accuracy: Band | null;
-  cosine: Band | null;
-  divergence: Band | null;
-  /** Final per-class test accuracy, mean and std over the completed seeds. */
-  perClassMean: (number | null)[];
-  perClassStd: (number | null)[];
-  histogram: (LabelHistogram & { seed: number }) | null;
-}
-
-export interface ReportData {
-  title: string;
-  description: string;
-  dataset: string;
-  date: string;
-  seeds: number[];
-  target: number | null;
-  reference: string | null;
-  base: string;
-  classNames: string[];
-  arms: ArmChartData[];
-  table: { header: string[]; rows: string[][]; rightAligned: boolean[]; notes: string[] };
-  runs: { arm: string; seed: number; status: string; cells: string[] }[];
-  runHeader: string[];
-  failed: { arm: string; seed: number; error: string }[];
-}
 
 type Series = { step: number; value: number | null }[];
 
@@ -97,16 +50,46 @@ export function seedBand(series: readonly Series[], maxPoints = MAX_POINTS): Ban
     min: steps.map((s) => Math.min(...byStep.get(s)!)),
     max: steps.map((s) => Math.max(...byStep.get(s)!)),
   };
-  const bucket = Math.max(1, Math.ceil(steps.length / maxPoints));
-  if (bucket === 1) return { ...full, bucket };
-  const thin = (values: number[]) => chunks(values, bucket).map(mean);
-  return { x: chunks(steps, bucket).map((c) => c[0]!), mean: thin(full.mean), min: thin(full.min), max: thin(full.max), bucket };
+  return thinBand({ ...full, bucket: 1 }, maxPoints);
 }
 
-function chunks<T>(values: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < values.length; i += size) out.push(values.slice(i, i + size));
+/**
+ * At most ~maxPoints points: the steps are cut into buckets, each keeping the points where the mean
+ * is lowest and highest (so a one-step spike survives, as averaging would not), with the band
+ * widened to the lowest min and highest max of the whole bucket.
+ */
+function thinBand(full: Band, maxPoints: number): Band {
+  const n = full.x.length;
+  const bucket = n <= maxPoints ? 1 : Math.ceil(n / Math.max(1, Math.floor(maxPoints / 2)));
+  if (bucket === 1) return full;
+  const out: Band = { x: [], mean: [], min: [], max: [], bucket };
+  for (const [start, end] of chunkBounds(n, bucket)) {
+    const low = minOf(full.min.slice(start, end));
+    const high = maxOf(full.max.slice(start, end));
+    for (const i of minMaxIndices(full.mean.slice(start, end), 2)) {
+      out.x.push(full.x[start + i]!);
+      out.mean.push(full.mean[start + i]!);
+      out.min.push(low);
+      out.max.push(high);
+    }
+  }
   return out;
+}
+
+const finite = (xs: readonly (number | null)[]) => xs.filter((v): v is number => v !== null && Number.isFinite(v));
+const minOf = (xs: readonly (number | null)[]) => (finite(xs).length ? Math.min(...finite(xs)) : null);
+const maxOf = (xs: readonly (number | null)[]) => (finite(xs).length ? Math.max(...finite(xs)) : null);
+
+function chunkBounds(n: number, size: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < n; i += size) out.push([i, Math.min(n, i + size)]);
+  return out;
+}
+
+/** One series thinned the same way (min and max of each bucket kept). */
+export function thinSeries(series: Series, maxPoints = MAX_POINTS): { x: number[]; y: (number | null)[] } {
+  const keep = minMaxIndices(series.map((p) => p.value), maxPoints);
+  return { x: keep.map((i) => series[i]!.step), y: keep.map((i) => round(series[i]!.value)) };
 }
 
 const round = (x: number | null, digits = 5): number | null => (x === null || !Number.isFinite(x) ? null : +x.toFixed(digits));
@@ -176,6 +159,14 @@ function armData(name: string, settings: string, style: { family: string; color:
     completed.map((r) => r.summary?.perClassAccuracy?.[c]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)),
   );
   const withHistogram = runs.find((r) => r.histogram !== null);
+  const evalSteps = [...new Set(shown.flatMap((r) => r.evals.map((e) => e.step)))].sort((a, b) => a - b);
+  const classCount = Math.max(0, ...shown.flatMap((r) => r.evals.map((e) => e.perClassAccuracy.length)));
+  const perClassCurves = Array.from({ length: classCount }, (_, c) =>
+    evalSteps.map((step) => {
+      const values = shown.map((r) => r.evals.find((e) => e.step === step)?.perClassAccuracy[c]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+      return values.length ? round(mean(values)) : null;
+    }),
+  );
   return {
     name,
     settings,
@@ -185,6 +176,11 @@ function armData(name: string, settings: string, style: { family: string; color:
     workerLossX: workerBands[0]?.x ?? [],
     workerLoss: workerBands.map((b) => (b ? b.mean.map((v) => round(v)) : [])),
     accuracy: roundBand(seedBand(shown.map((r) => r.evals.map((e) => ({ step: e.step, value: e.testAccuracy }))))),
+    // One seed alone is its mean: no separate curve.
+    seedLoss: shown.length > 1 ? shown.map((r) => ({ seed: r.seed, ...thinSeries(r.steps.map((p) => ({ step: p.step, value: p.loss }))) })) : [],
+    seedAccuracy: shown.length > 1 ? shown.map((r) => ({ seed: r.seed, ...thinSeries(r.evals.map((e) => ({ step: e.step, value: e.testAccuracy }))) })) : [],
+    perClassX: evalSteps,
+    perClassCurves,
     cosine: roundBand(seedBand(shown.map((r) => r.steps.map((s) => ({ step: s.step, value: s.gradCosine }))))),
     divergence: roundBand(seedBand(shown.map((r) => r.evals.map((e) => ({ step: e.step, value: e.weightDivergence ?? null }))))),
     perClassMean: perClass.map((v) => (v.length ? round(mean(v)) : null)),

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFixtureSweep, type FixtureOptions } from './fixtures';
 import { writeReportHtml } from './html';
 import { readRun, type RunResult, type SweepInfo } from './results';
+import { emaSmooth } from './series';
 
 /*
  * report.html opened in a real browser (Debian's chromium, driven by playwright-core; no
@@ -26,7 +27,8 @@ interface PageCanvas {
 }
 interface PageChart {
   canvas: PageCanvas & { toDataURL(): string };
-  data: { datasets: { label: string; arm?: string; band?: boolean }[] };
+  data: { datasets: { label: string; arm?: string; band?: boolean; seedCurve?: boolean; data: { x: number; y: number | null }[]; raw?: { y: (number | null)[] } }[] };
+  options: { scales: Record<string, { type: string }> };
   legend: { legendItems: { text: string }[]; legendHitBoxes: { left: number; top: number; width: number; height: number }[] };
   getDatasetMeta(i: number): { data: unknown[] };
   isDatasetVisible(i: number): boolean;
@@ -102,7 +104,10 @@ describe.skipIf(SKIP_BROWSER)('report.html in chromium', () => {
     expect(requests).toEqual([]);
     const canvases = await paintedPixels(page);
     expect(canvases.map((c) => c.id).sort()).toEqual(
-      ['chart-accuracy', 'chart-cosine', 'chart-divergence', 'chart-histogram-0', 'chart-histogram-1', 'chart-histogram-2', 'chart-loss', 'chart-per-class', 'chart-worker-loss'].sort(),
+      [
+        'chart-accuracy', 'chart-cosine', 'chart-divergence', 'chart-histogram-0', 'chart-histogram-1', 'chart-histogram-2', 'chart-loss', 'chart-per-class', 'chart-worker-loss',
+        'chart-class-accuracy-0', 'chart-class-accuracy-1', 'chart-class-accuracy-2',
+      ].sort(),
     );
     expect(await page.getAttribute('body', 'data-charts')).toBe(String(canvases.length));
     for (const c of canvases) {
@@ -160,6 +165,69 @@ describe.skipIf(SKIP_BROWSER)('report.html in chromium', () => {
     await page.selectOption('#worker-arm', 'iid');
     await page.screenshot({ path: screenshot, fullPage: true });
     console.log(`report: ${html}\nscreenshot: ${screenshot}`);
+    await page.close();
+  });
+
+  it('view controls: log loss axis, smoothing, seed curves; per-class accuracy over time per arm', async () => {
+    const { page, errors, requests } = await open('view', {});
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+    const lossOf = (id: string) =>
+      page.evaluate((id) => {
+        const chart = window.reportCharts.find((c) => c.canvas.id === id)!;
+        const mean = chart.data.datasets.find((d) => d.label === 'seq-cyclic')!;
+        return {
+          type: chart.options.scales['y']!.type,
+          mean: mean.data.map((p) => p.y),
+          raw: mean.raw!.y,
+          seeds: chart.data.datasets.flatMap((d, i) => (d.seedCurve && chart.isDatasetVisible(i) ? [d.label] : [])),
+        };
+      }, id);
+
+    // Log axis on the loss charts, and back.
+    const linear = await chartState(page, 'chart-loss');
+    await page.check('#log-loss');
+    expect((await lossOf('chart-loss')).type).toBe('logarithmic');
+    expect((await chartState(page, 'chart-loss')).image).not.toBe(linear.image);
+    await page.uncheck('#log-loss');
+    expect((await lossOf('chart-loss')).type).toBe('linear');
+    expect((await chartState(page, 'chart-loss')).image).toBe(linear.image);
+
+    // Smoothing: the drawn mean is TensorBoard's debiased EMA of the raw mean; 0 gives the raw mean back.
+    const raw = await lossOf('chart-loss');
+    expect(raw.mean).toEqual(raw.raw);
+    await page.fill('#smoothing', '0.9');
+    await expect(page.textContent('#smoothing-value')).resolves.toBe('0.90');
+    const smooth = await lossOf('chart-loss');
+    // (Chromium's and Node's Math.pow may differ in the last bit.)
+    const expected = emaSmooth(raw.raw, 0.9);
+    expect(smooth.mean).toHaveLength(expected.length);
+    smooth.mean.forEach((y, i) => expect(y).toBeCloseTo(expected[i]!, 12));
+    const swing = (ys: (number | null)[]) => ys.slice(1).reduce<number>((s, y, i) => s + Math.abs((y ?? 0) - (ys[i] ?? 0)), 0);
+    expect(swing(smooth.mean)).toBeLessThan(swing(raw.raw) / 3);
+    await page.fill('#smoothing', '0');
+    expect((await lossOf('chart-loss')).mean).toEqual(raw.raw);
+
+    // Seed curves: off by default, then one per seed of each arm, out of the legend.
+    expect(raw.seeds).toEqual([]);
+    await page.check('#show-seeds');
+    const seedsShown = await page.evaluate(() => window.reportCharts.find((c) => c.canvas.id === 'chart-loss')!.data.datasets.filter((d) => d.seedCurve).map((d) => d.label));
+    expect(seedsShown).toEqual(['iid seed 1', 'iid seed 2', 'label-per-node seed 1', 'label-per-node seed 2', 'seq-cyclic seed 1', 'seq-cyclic seed 2']);
+    expect((await lossOf('chart-loss')).seeds).toEqual(seedsShown);
+    expect((await chartState(page, 'chart-loss')).legend).toEqual(['iid', 'label-per-node', 'seq-cyclic']);
+    // The arm filter hides an arm's seed curves too.
+    await page.locator('#arm-filter label[data-arm="iid"] input').uncheck();
+    expect((await lossOf('chart-loss')).seeds).toEqual(seedsShown.slice(2));
+    await expect(page.locator('.class-accuracy[data-arm-panel="iid"]').isVisible()).resolves.toBe(false);
+    await page.locator('#arm-filter label[data-arm="iid"] input').check();
+    await page.uncheck('#show-seeds');
+    expect((await lossOf('chart-loss')).seeds).toEqual([]);
+
+    // Per-class accuracy over time: one chart per arm, one line per class, every evaluation.
+    const perClass = await page.evaluate(() => window.reportCharts.filter((c) => c.canvas.id.startsWith('chart-class-accuracy-')).map((c) => c.data.datasets.map((d) => `${d.label}:${d.data.length}`)));
+    expect(perClass).toHaveLength(3);
+    for (const lines of perClass) expect(lines).toEqual(['T-shirt/top:12', 'Trouser:12', 'Pullover:12', 'Dress:12']);
+    expect(errors).toEqual([]);
     await page.close();
   });
 

@@ -41,13 +41,33 @@ describe('chart data', () => {
     expect(seedBand([[{ step: 0, value: null }]])).toBeNull();
   });
 
-  it('thins long curves by averaging buckets of steps', () => {
-    const series = Array.from({ length: 1000 }, (_, step) => ({ step, value: step }));
-    const b = seedBand([series], 100)!;
-    expect(b.bucket).toBe(10);
-    expect(b.x).toHaveLength(100);
-    expect(b.x.slice(0, 2)).toEqual([0, 10]);
-    expect(b.mean[0]).toBe(4.5);
+  it('thins long curves keeping each bucket\'s lowest and highest point, the band over the whole bucket', () => {
+    // Two seeds: a ramp, and the ramp with a one-step spike at 537 and a dip at 812.
+    const ramp = Array.from({ length: 1000 }, (_, step) => ({ step, value: step }));
+    const spiky = ramp.map((p) => ({ step: p.step, value: p.step === 537 ? 5000 : p.step === 812 ? -3000 : p.value }));
+    const b = seedBand([ramp, spiky], 100)!;
+    expect(b.bucket).toBe(20);
+    expect(b.x.length).toBeLessThanOrEqual(100);
+    expect(b.x.slice(0, 2)).toEqual([0, 19]);
+    expect(b.mean.slice(0, 2)).toEqual([0, 19]);
+    // The spike and the dip survive in the mean line and in the band.
+    expect(b.x).toContain(537);
+    expect(b.mean[b.x.indexOf(537)]).toBe((537 + 5000) / 2);
+    expect(b.max[b.x.indexOf(537)]).toBe(5000);
+    expect(b.min[b.x.indexOf(812)]).toBe(-3000);
+    expect(Math.max(...(b.mean as number[]))).toBe((537 + 5000) / 2);
+  });
+
+  it('per arm: each seed\'s curves and per-class accuracy at every evaluation', () => {
+    const a = run(1, [1, 0.8, 0.6]);
+    const b = { ...run(2, [1.2, 1, 0.8]), evals: [{ step: 3, testAccuracy: 0.7, testLoss: 1, perClassAccuracy: [0.3, 0.9] }] };
+    const arm = buildReportData(INFO, [a, b]).arms[0]!;
+    expect(arm.seedLoss).toEqual([{ seed: 1, x: [0, 1, 2], y: [1, 0.8, 0.6] }, { seed: 2, x: [0, 1, 2], y: [1.2, 1, 0.8] }]);
+    expect(arm.seedAccuracy.map((c) => c.y)).toEqual([[0.6], [0.7]]);
+    expect(arm.perClassX).toEqual([3]);
+    expect(arm.perClassCurves).toEqual([[0.4], [0.8]]);
+    // One seed: its curve is the mean line, nothing separate.
+    expect(buildReportData(INFO, [a]).arms[0]!.seedLoss).toEqual([]);
   });
 
   it('per arm: curves from the completed runs, per-class mean and std, no weight divergence when none was recorded', () => {
@@ -68,13 +88,13 @@ describe('chart data', () => {
 });
 
 describe('report.html', () => {
-  const html = renderReportHtml(buildReportData(INFO, [run(1, [1, 0.8, 0.6])]), '/* chart.js </script> here */');
+  const html = renderReportHtml(buildReportData(INFO, [run(1, [1, 0.8, 0.6])]), '/* the page script </script> here */');
 
   it('escapes text and keeps inlined scripts from ending early', () => {
     expect(escapeHtml('<a href="x">&\'')).toBe('&lt;a href=&quot;x&quot;&gt;&amp;&#39;');
     expect(html).toContain('a &lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; description');
-    expect(html).toContain('/* chart.js <\\/script> here */');
-    expect(html.match(/<\/script>/g)).toHaveLength(3);
+    expect(html).toContain('/* the page script <\\/script> here */');
+    expect(html.match(/<\/script>/g)).toHaveLength(2);
     const json = html.match(/<script type="application\/json" id="report-data">(.*?)<\/script>/s)![1]!;
     expect(JSON.parse(json).description).toBe(INFO.description);
   });

@@ -1,28 +1,15 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { scriptSafe } from './bundles';
+import { writeFileSync } from 'node:fs';
+import { browserBundle, scriptSafe } from './bundles';
 import { CLASS_COLORS } from './palette';
-import { REPORT_SCRIPT } from './html-client';
 import { buildReportData, type ArmChartData, type ReportData } from './html-data';
 import type { RunResult, SweepInfo } from './results';
 import { targetLabel } from './results';
 
 /*
- * report.html: one self-contained page that opens offline. Chart.js (its UMD build, read from
- * node_modules at report time) and the data (JSON) are inlined; nothing is fetched. The text
- * parts (header, tables, notes) are plain HTML made here; the charts are drawn by
- * REPORT_SCRIPT in the browser.
+ * report.html: one self-contained page that opens offline. The data (JSON) and the page's script
+ * (src/browser/report.page.ts bundled with Chart.js) are inlined; nothing is fetched. The text
+ * parts (header, tables, notes) are plain HTML made here; the charts are drawn by the script.
  */
-
-/** The Chart.js UMD bundle, from the installed chart.js package. */
-export function chartJsSource(): string {
-  const dist = dirname(require.resolve('chart.js'));
-  for (const file of ['chart.umd.min.js', 'chart.umd.js']) {
-    const path = join(dist, file);
-    if (existsSync(path)) return readFileSync(path, 'utf8');
-  }
-  throw new Error(`chart.js: no UMD build (chart.umd.min.js or chart.umd.js) in ${dist}`);
-}
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -77,19 +64,26 @@ function familiesOf(arms: readonly ArmChartData[]): { name: string; arms: ArmCha
 }
 
 /**
- * The arm filter above the charts (drawn live by REPORT_SCRIPT): a checkbox per arm; with many
- * arms also a name filter, all/none and one button per family of several arms, the checkboxes
- * folded into a <details>. Empty for a single arm.
+ * The bar above the charts (run by the page's script): the view controls (loss axis, smoothing, seed
+ * curves) and, with several arms, the arm filter: a checkbox per arm; with many arms also a name
+ * filter, all/none and one button per family of several arms, the checkboxes folded into a <details>.
  */
-function armFilter(arms: readonly ArmChartData[]): string {
-  if (arms.length < 2) return '';
+function viewControls(multiSeed: boolean): string {
+  return `<span class="view-controls"><label title="the loss charts on a log axis"><input type="checkbox" id="log-loss"> log loss</label>
+<label title="TensorBoard's smoothing: exponential moving average of the loss and cosine lines (0 = raw)">smoothing <input type="range" id="smoothing" min="0" max="0.99" step="0.01" value="0"> <output id="smoothing-value">0.00</output></label>${
+    multiSeed ? '\n<label title="each seed\'s own loss and accuracy curve beside the mean and band"><input type="checkbox" id="show-seeds"> seed curves</label>' : ''
+  }</span>`;
+}
+
+function armFilter(arms: readonly ArmChartData[], controls: string): string {
+  if (arms.length < 2) return `<div class="armbar" id="view-bar"><div class="armbar-row"><strong>View</strong>${controls}</div></div>`;
   const e = escapeHtml;
   const checks = arms
     .map((a) => `<label class="arm-check" data-arm="${e(a.name)}" title="${e(a.settings)}"><input type="checkbox" value="${e(a.name)}" checked>${armSwatch(a)}${e(a.name)}</label>`)
     .join('');
   const buttons = '<button type="button" data-arms="all">all</button><button type="button" data-arms="none">none</button>';
   if (arms.length < LARGE_FILTER) {
-    return `<div class="armbar" id="arm-filter"><div class="armbar-row"><strong>Arms</strong>${checks}<span class="armbar-buttons">${buttons}</span></div></div>`;
+    return `<div class="armbar" id="arm-filter"><div class="armbar-row"><strong>Arms</strong>${checks}<span class="armbar-buttons">${buttons}</span></div><div class="armbar-row"><strong>View</strong>${controls}</div></div>`;
   }
   const families = familiesOf(arms).filter((f) => f.arms.length > 1);
   const chips = families.length
@@ -101,6 +95,7 @@ function armFilter(arms: readonly ArmChartData[]): string {
 <div class="armbar-row"><strong>Arms</strong> <span id="arm-count" class="muted">${arms.length} of ${arms.length} shown</span>
 <input type="search" id="arm-search" placeholder="name filter, e.g. seq adam, iid" aria-label="show the arms whose name contains these words (comma: or)" spellcheck="false">
 <span class="armbar-buttons">${buttons}</span>${chips}</div>
+<div class="armbar-row"><strong>View</strong>${controls}</div>
 <details class="arm-list"><summary>choose arms</summary><div class="arm-checks">${checks}</div></details>
 </div>`;
 }
@@ -116,13 +111,13 @@ ${body}
 const chartBox = (id: string, height: number) => `<div class="chart" style="height:${height}px"><canvas id="${id}" role="img"></canvas></div>`;
 const notRecorded = (why: string) => `<div class="empty"><strong>not recorded</strong><span>${why}</span></div>`;
 
-/** The page for `data`, with `chartJs` (the Chart.js UMD source) inlined. Pure. */
-export function renderReportHtml(data: ReportData, chartJs: string): string {
+/** The page for `data`, with `script` (the bundled report.page.ts) inlined. Pure. */
+export function renderReportHtml(data: ReportData, script: string): string {
   const e = escapeHtml;
   const bucket = Math.max(1, ...data.arms.map((a) => a.loss?.bucket ?? 1));
-  const thinned = bucket > 1 ? ` Each point averages ${bucket} steps.` : '';
+  const thinned = bucket > 1 ? ` Thinned for drawing: every ${bucket} steps keep their lowest and highest point, so spikes stay.` : '';
   const multiSeed = data.arms.some((a) => a.seeds.length > 1);
-  const bandText = multiSeed ? ' Line: mean over seeds; band: lowest to highest seed.' : '';
+  const bandText = multiSeed ? ' Line: mean over seeds; band: lowest to highest seed (each seed\'s own curve: "seed curves" above).' : '';
   const hasLoss = data.arms.some((a) => a.loss !== null);
   const hasWorkerLoss = data.arms.some((a) => a.workerLoss.length > 0);
   const hasAccuracy = data.arms.some((a) => a.accuracy !== null);
@@ -212,13 +207,31 @@ export function renderReportHtml(data: ReportData, chartJs: string): string {
   const classLegend = !data.arms.some((a) => a.histogram)
     ? ''
     : data.classNames.map((c, k) => `<span class="key"><span class="swatch" style="background:var(--class-${k % 10})"></span>${e(c)}</span>`).join(' ');
+  const hasClassCurves = data.arms.some((a) => a.perClassCurves.length > 0);
+  const classCurves = !hasClassCurves
+    ? ''
+    : card(
+        'Per-class test accuracy over time',
+        `Each class's test accuracy at every evaluation, one chart per arm (mean over seeds): which class is forgotten, and when.<br>${data.classNames
+          .map((c, k) => `<span class="key"><span class="swatch" style="background:var(--class-${k % 10})"></span>${e(c)}</span>`)
+          .join(' ')}`,
+        `<div class="histograms${many ? ' many' : ''}">${data.arms
+          .map(
+            (a, i) =>
+              `<div class="class-accuracy" data-arm-panel="${e(a.name)}"><h3>${armSwatch(a)}${e(a.name)}</h3>${
+                a.perClassCurves.length ? chartBox(`chart-class-accuracy-${i}`, many ? 200 : 220) : notRecorded('no evaluations with per-class accuracy')
+              }</div>`,
+          )
+          .join('\n')}</div>`,
+        'wide',
+      );
   const histograms = card(
     'Label mix per worker',
     `Samples of each class handed to each worker over the run (label-histogram.json of one seed per arm).<br>${classLegend}`,
     `<div class="histograms${many ? ' many' : ''}">${data.arms
       .map(
         (a, i) =>
-          `<div class="histogram" data-arm="${e(a.name)}"><h3>${armSwatch(a)}${e(a.name)}${a.histogram ? ` <span class="muted">seed ${a.histogram.seed}</span>` : ''}</h3>${
+          `<div class="histogram" data-arm="${e(a.name)}" data-arm-panel="${e(a.name)}"><h3>${armSwatch(a)}${e(a.name)}${a.histogram ? ` <span class="muted">seed ${a.histogram.seed}</span>` : ''}</h3>${
             a.histogram ? chartBox(`chart-histogram-${i}`, many ? 200 : 220) : notRecorded('no label-histogram.json in this arm\u2019s runs')
           }</div>`,
       )
@@ -249,17 +262,17 @@ ${armSettings}
 </header>
 <main>
 ${results}
-${armFilter(data.arms)}
+${armFilter(data.arms, viewControls(multiSeed))}
 <div class="grid${many ? ' many' : ''}">
 ${charts}
 </div>
+${classCurves}
 ${histograms}
 ${everyRun}
 </main>
 <footer>Made by shardlab. Self-contained: Chart.js and the data are inlined; the page loads nothing.</footer>
-<script>${scriptSafe(chartJs)}</script>
 <script type="application/json" id="report-data">${JSON.stringify(data).replace(/</g, '\\u003c')}</script>
-<script>${scriptSafe(REPORT_SCRIPT)}</script>
+<script>${scriptSafe(script)}</script>
 </body>
 </html>
 `;
@@ -267,7 +280,7 @@ ${everyRun}
 
 /** Builds and writes report.html for the sweep's runs; returns its path. */
 export function writeReportHtml(path: string, info: SweepInfo, runs: readonly RunResult[]): string {
-  writeFileSync(path, renderReportHtml(buildReportData(info, runs), chartJsSource()));
+  writeFileSync(path, renderReportHtml(buildReportData(info, runs), browserBundle('report')));
   return path;
 }
 
@@ -301,6 +314,7 @@ details.arm-settings td { color: #d5ddea; white-space: normal; }
 header .swatch-line { background: rgba(255,255,255,.94); border-radius: 4px; padding: 2px 3px; box-sizing: content-box; vertical-align: -2px; }
 .armbar { position: sticky; top: 0; z-index: 10; background: rgba(244,246,249,.96); backdrop-filter: blur(3px); border: 1px solid var(--line); border-radius: 10px; padding: 8px 14px; margin-bottom: 18px; box-shadow: 0 2px 6px rgba(16,24,40,.06); font-size: 13px; }
 .armbar-row { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 14px; }
+.armbar-row + .armbar-row { margin-top: 5px; }
 .armbar label.arm-check { display: inline-flex; align-items: center; gap: 4px; cursor: pointer; white-space: nowrap; }
 .armbar label.arm-check input { margin: 0 2px 0 0; }
 .armbar label.arm-check.off { color: var(--muted); }
@@ -320,7 +334,11 @@ details.arm-list { margin-top: 6px; }
 details.arm-list summary { font-size: 12.5px; color: var(--muted); }
 .arm-checks { display: grid; grid-template-columns: repeat(auto-fill, minmax(215px, 1fr)); gap: 2px 14px; margin-top: 6px; max-height: 45vh; overflow: auto; }
 .grid.many { grid-template-columns: 1fr; }
-.histogram[hidden] { display: none; }
+.histogram[hidden], .class-accuracy[hidden] { display: none; }
+.view-controls { display: inline-flex; flex-wrap: wrap; align-items: center; gap: 4px 16px; }
+.view-controls label { display: inline-flex; align-items: center; gap: 5px; white-space: nowrap; cursor: pointer; }
+.view-controls input[type=range] { width: 120px; }
+.view-controls output { font-variant-numeric: tabular-nums; color: var(--muted); min-width: 2.4em; }
 .histograms.many { grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 12px 14px; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 3px; margin-right: 6px; vertical-align: -1px; }
 main { max-width: 1320px; margin: 0 auto; padding: 22px 28px 8px; }

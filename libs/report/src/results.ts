@@ -42,11 +42,9 @@ export type StepPoint = Pick<StepRecord, 'step' | 'loss' | 'workerLoss' | 'gradC
 /** The fields of an eval record (records.ts) that the report draws; weightDivergence null when not recorded. */
 export type EvalPoint = Pick<EvalRecord, 'step' | 'testAccuracy' | 'testLoss' | 'perClassAccuracy'> & { weightDivergence?: number | null };
 
-/** label-histogram.json: per worker, how many samples of each class it was handed. */
-export interface LabelHistogram {
-  classNames: string[];
-  perWorker: number[][];
-}
+import type { LabelHistogram } from './report-data';
+
+export type { LabelHistogram };
 
 export interface RunResult {
   arm: string;
