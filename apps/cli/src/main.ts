@@ -8,6 +8,7 @@ import { TRAINER_USAGE, trainerMain } from '@shardlab/trainer';
 import { COMPARE_USAGE, RUN_USAGE, compareCommand, runCommand } from './commands';
 import { BENCH_USAGE, benchCommand } from './bench';
 import { HISTOGRAM_USAGE, histogramCommand } from './histogram';
+import { REPORT_USAGE, reportCommand } from './report';
 import { STATUS_USAGE, statusCommand } from './status';
 import { SWEEP_USAGE, sweepCommand } from './sweep';
 
@@ -20,6 +21,7 @@ Commands:
   compare       the seed question: iid vs label-per-node vs sequential-single-class, side by side
   run           one experiment, coordinator and trainers as local processes
   sweep         every arm x seed of an experiment file, then results.csv, results.md, report.html
+  report        one report.html for any mix of run, compare and sweep directories
   coordinator   the coordinator of a cluster
   trainer       a trainer of a cluster (--coordinator HOST:PORT)
   histogram     the per-worker label histogram of a strategy, without training
@@ -38,6 +40,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   compare: { run: compareCommand, usage: COMPARE_USAGE },
   run: { run: runCommand, usage: RUN_USAGE },
   sweep: { run: sweepCommand, usage: SWEEP_USAGE },
+  report: { run: reportCommand, usage: REPORT_USAGE },
   coordinator: { run: coordinatorMain, usage: COORDINATOR_USAGE },
   trainer: { run: trainerMain, usage: TRAINER_USAGE },
   histogram: { run: histogramCommand, usage: HISTOGRAM_USAGE },

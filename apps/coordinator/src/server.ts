@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { isRequestError, type RequestFault, type TrainingSession } from '@shardlab/experiment';
+import { ListenError, isRequestError, type RequestFault, type TrainingSession } from '@shardlab/experiment';
 import {
   SERVER_OPTIONS,
   authenticatedWorker,
@@ -17,10 +17,7 @@ import {
   type RunStatus__Output,
 } from '@shardlab/protocol';
 
-/** Thrown when the port cannot be bound; the message names the address. */
-export class ListenError extends Error {
-  override name = 'ListenError';
-}
+export { ListenError };
 
 /** The gRPC status of each fault the step engine reports (see errors.ts in @shardlab/experiment). */
 const FAULT_STATUS: Readonly<Record<RequestFault, grpc.status>> = {

@@ -3,7 +3,7 @@
  * prints their message as one line, without a stack trace. Each library throws its own
  * class; they are recognised by name so this lib needs no dependency on the apps.
  */
-const USER_ERRORS = new Set(['ConfigError', 'FlagError', 'DataError', 'BackendError', 'ListenError', 'TrainerError', 'WireError']);
+const USER_ERRORS = new Set(['ConfigError', 'CollectError', 'FlagError', 'DataError', 'BackendError', 'ListenError', 'TrainerError', 'WireError']);
 
 export function isUserError(err: unknown): err is Error {
   return err instanceof Error && USER_ERRORS.has(err.name);
@@ -14,4 +14,9 @@ export function describeError(err: unknown): string {
   if (isUserError(err)) return err.message;
   if (err instanceof Error) return `${err.message} (internal error; rerun with SHARDLAB_DEBUG=1 for a stack trace)`;
   return String(err);
+}
+
+/** Thrown when a port cannot be bound (the coordinator's, the dashboard's); the message names the address. */
+export class ListenError extends Error {
+  override name = 'ListenError';
 }

@@ -10,3 +10,4 @@ export * from './html';
 export * from './tensorboard';
 export * from './live';
 export * from './bundles';
+export * from './collect';
