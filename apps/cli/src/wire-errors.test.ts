@@ -18,7 +18,7 @@ import { startCli, tempDir } from './testing/cli';
 
 /*
  * Bad messages on the wire, against a real coordinator process: this test plays the trainers.
- * Policy (README, "Failure policy"): outsiders are refused and the run goes on; a member that
+ * Policy (docs/architecture.md, "Failure policy"): outsiders are refused and the run goes on; a member that
  * sends a bad gradient is refused with the matching status and the run stops with a message
  * naming the worker, step and fault; a silent worker is declared lost after --step-timeout.
  */

@@ -93,7 +93,7 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'testSamples', type: 'int', default: 4000, min: 10, max: 1_000_000, help: 'synthetic: test samples' },
   { key: 'features', type: 'int', default: 784, min: 2, max: 100_000, help: 'synthetic: features per sample' },
   { key: 'numClasses', type: 'int', default: 4, min: 2, max: 255, help: 'synthetic: number of classes' },
-  { key: 'strategy', type: 'enum', default: 'iid', choices: STRATEGY_NAMES, help: 'how batches are composed (see README)' },
+  { key: 'strategy', type: 'enum', default: 'iid', choices: STRATEGY_NAMES, help: 'how batches are composed (see docs/usage.md)' },
   { key: 'order', type: 'enum', default: 'cyclic', choices: ['cyclic', 'random'], help: 'sequential-single-class: class order' },
   { key: 'runLength', type: 'int', default: 1, min: 1, max: 1_000_000, help: 'sequential-single-class: consecutive steps of one class' },
   { key: 'workers', type: 'int', default: 4, min: 1, max: 64, help: 'number of trainers' },

@@ -34,7 +34,7 @@ export type { Evaluation, Progress } from './step-observer';
  *      ring: against each other), metrics written, maybe an evaluation (ring: on the parameters
  *      worker 0 sent).
  *
- * Failure policy (documented in the README):
+ * Failure policy (documented in docs/architecture.md):
  *   - a request from outside the run (unknown run id, a worker index that never joined) is
  *     refused with not-member (PERMISSION_DENIED) and the run goes on: an outsider cannot stop it;
  *   - a member that sends a bad gradient (wrong length, NaN/Inf, wrong sample count), a gradient

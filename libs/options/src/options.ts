@@ -1,7 +1,7 @@
 /**
  * Every experiment setting, once: its config key, its CLI flag (the key in kebab-case),
  * its type, default, allowed range and help text. The CLI parser, `--help`, config
- * validation and the README's reference all read this one table, so a setting has one
+ * validation and the reference in docs/usage.md all read this one table, so a setting has one
  * name everywhere (config.json key, flag, docs).
  */
 export type OptionType = 'int' | 'number' | 'string' | 'enum' | 'int-list' | 'string-list' | 'bool';

@@ -249,12 +249,12 @@ ${htmlTable(data.runHeader, data.runs.map((r) => r.cells), data.runHeader.map((_
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(data.title)}: shardlab sweep</title>
+<title>${e(data.title)}: shardlab report</title>
 <style>${STYLE}</style>
 </head>
 <body${many ? ' class="many-arms"' : ''}>
 <header class="top">
-<div class="kicker">shardlab sweep report</div>
+<div class="kicker">shardlab report</div>
 <h1>${e(data.title)}</h1>
 ${data.description ? `<p class="description">${e(data.description)}</p>` : ''}
 <dl class="meta">${meta.map(([k, v]) => `<div><dt>${e(k)}</dt><dd>${e(v)}</dd></div>`).join('')}</dl>
