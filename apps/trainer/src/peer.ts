@@ -160,7 +160,13 @@ export class PeerEndpoint {
             finish(err);
           }
         });
-        call.on('end', () => finish(null));
+        // The previous worker ended its stream: at the end of its run, or because its connection was cut (an abrupt
+        // close can end the stream before it is cancelled). Either way nothing more will come from it.
+        call.on('end', () => {
+          const m = this.membership;
+          if (!done && m) this.mailbox.end(new Error(`the stream from worker ${(m.worker + m.workers - 1) % m.workers} ended (it stopped or was cut off)`));
+          finish(null);
+        });
         // The previous worker vanished mid-run (killed, network gone): fail the waiting reductions now, naming it.
         const broken = (why: string) => {
           const m = this.membership;

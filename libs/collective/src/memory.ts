@@ -21,6 +21,8 @@ export class Mailbox {
   private readonly arrived = new Map<string, Float32Array>();
   private readonly waiting = new Map<string, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
+  /** Set when the sender is gone: what arrived can still be taken, nothing else will come. */
+  private ended: Error | null = null;
 
   deliver(key: string, data: Float32Array): void {
     const w = this.waiting.get(key);
@@ -37,6 +39,7 @@ export class Mailbox {
       this.arrived.delete(key);
       return Promise.resolve(data);
     }
+    if (this.ended) return Promise.reject(this.ended);
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       if (timeoutMs !== undefined) {
@@ -57,6 +60,16 @@ export class Mailbox {
         },
       });
     });
+  }
+
+  /**
+   * The sender is gone (its stream ended): waits for what has not arrived fail now and later, with `err`;
+   * what arrived before can still be taken (a neighbour that finished the last step ends its stream early).
+   */
+  end(err: Error): void {
+    this.ended = err;
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
   }
 
   /** Fails every wait, now and later (the link is closed or the run stopped). */
