@@ -81,6 +81,9 @@ describe.runIf(nativeAvailable())('native backend kernels equal the cpu kernels'
       { x: [2, 10, 11, 2], f: [3, 2, 2, 5], strides: [2, 3], pad: 'valid', dilations: 1 },
       { x: [1, 9, 9, 2], f: [3, 3, 2, 3], strides: 1, pad: 1, dilations: 2 },
       { x: [2, 6, 6, 4], f: [1, 1, 4, 3], strides: 1, pad: 'valid', dilations: 1 },
+      // Filter rows of 16 values or more (kw * c) take the untransposed im2col (the ones above, the transposed one).
+      { x: [2, 8, 8, 8], f: [5, 5, 8, 4], strides: 1, pad: 'same', dilations: 1 },
+      { x: [2, 9, 8, 6], f: [3, 3, 6, 5], strides: 2, pad: 'valid', dilations: 1 },
     ];
     for (const c of cases) {
       const label = JSON.stringify(c);
@@ -100,6 +103,22 @@ describe.runIf(nativeAvailable())('native backend kernels equal the cpu kernels'
         },
       );
       expectClose(grads.native, grads.cpu, `gradients ${label}`);
+    }
+  });
+
+  it('the filter gradient reuses a forward im2col only while its slot still holds that input', async () => {
+    // Six convolutions of six inputs: the forward passes claim the addon's 4 im2col slots round robin, so by the
+    // time the backward pass reaches the first inputs their slots hold later inputs' matrices and must be rebuilt.
+    for (const [xShape, fShape] of [[[2, 7, 7, 1], [5, 5, 1, 3]], [[2, 6, 6, 8], [3, 3, 8, 2]]] as const) {
+      const r = await onBoth(
+        () => [...Array.from({ length: 6 }, () => random([...xShape])), random([...fShape])],
+        (...t) => {
+          const xs = t.slice(0, 6) as tf.Tensor4D[];
+          const loss = (f: tf.Tensor) => tf.addN(xs.map((x, i) => tf.mul(i + 1, tf.sum(tf.square(tf.conv2d(x, f as tf.Tensor4D, 1, 'same'))))));
+          return tf.grad(loss)(t[6]!);
+        },
+      );
+      expectClose(r.native, r.cpu, `filter gradient over six inputs ${JSON.stringify(xShape)}`);
     }
   });
 
@@ -126,7 +145,8 @@ describe.runIf(nativeAvailable())('native backend kernels equal the cpu kernels'
       }
     }
     const ops = { add: tf.add, sub: tf.sub, mul: tf.mul, div: tf.div };
-    const shapes: [number[], number[]][] = [[[3, 4], [3, 4]], [[3, 4], [4]], [[128, 4], [128, 1]], [[2, 1, 4], [3, 1]], [[1], [2, 3]], [[2, 3, 4], []], [[5, 1, 1, 2], [1, 3, 4, 1]]];
+    // [64, 70]: same shape and large enough for the addon's loop (Multiply).
+    const shapes: [number[], number[]][] = [[[3, 4], [3, 4]], [[3, 4], [4]], [[128, 4], [128, 1]], [[2, 1, 4], [3, 1]], [[1], [2, 3]], [[2, 3, 4], []], [[5, 1, 1, 2], [1, 3, 4, 1]], [[64, 70], [64, 70]]];
     for (const [name, op] of Object.entries(ops)) {
       for (const [sa, sb] of shapes) {
         const r = await onBoth(() => [random(sa), random(sb)], (a, b) => op(a!, b!));
@@ -135,9 +155,18 @@ describe.runIf(nativeAvailable())('native backend kernels equal the cpu kernels'
       }
     }
     const special = () => [tf.tensor1d([-2, -0, 0, 0.5, NaN, Infinity, -Infinity])];
+    // The same values repeated past the addon's threshold (2048 elements): its loop, not the JS one.
+    const manySpecial = () => [tf.tensor1d(Array.from({ length: 3000 }, (_, i) => [-2, -0, 0, 0.5, NaN, Infinity, -Infinity][i % 7]!))];
     for (const alpha of [0, 0.25]) {
-      const r = await onBoth(special, (x) => tf.step(x!, alpha));
-      expect(Array.from(r.native)).toEqual(Array.from(r.cpu));
+      for (const input of [special, manySpecial]) {
+        const r = await onBoth(input, (x) => tf.step(x!, alpha));
+        expect(Array.from(r.native)).toEqual(Array.from(r.cpu));
+      }
+    }
+    // Sums large enough for the addon: leading and trailing axes, bit-identical (double accumulation, same order).
+    for (const axis of [0, [0, 1], 2, [1, 2]]) {
+      const r = await onBoth(() => [random([16, 20, 12])], (x) => tf.sum(x!, axis));
+      expect(Array.from(r.native), `large sum axis ${JSON.stringify(axis)}`).toEqual(Array.from(r.cpu));
     }
     const ints = await onBoth(() => [tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32')], (x) => tf.sum(x!, 0));
     expect(Array.from(ints.native)).toEqual([4, 6]);

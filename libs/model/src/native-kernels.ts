@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import type { ConvGeometryArgs, NativeAddon, PoolGeometryArgs } from '@shardlab/native';
+import { IM2COL_SLOTS, type ConvGeometryArgs, type NativeAddon, type PoolGeometryArgs } from '@shardlab/native';
 
 /*
  * The 'native' TensorFlow.js backend: tfjs's own cpu backend (plain JS kernels, tensors in JS typed arrays)
@@ -130,8 +130,31 @@ function geometry(info: tf.backend_util.Conv2DInfo): ConvGeometryArgs {
   ];
 }
 
+/**
+ * Which of the addon's im2col slots holds the matrix of which input tensor (by dataId: tfjs tensors are
+ * immutable, so the same dataId means the same values) and geometry. A forward conv claims the next slot
+ * (round robin) for its input; the filter gradient of the same input and geometry, later in the same step,
+ * reuses that matrix instead of building it again (the CNN's im2col is ~5 MB and costs about as much as its
+ * sgemm). A slot claimed again by another input is simply no longer found for the old one.
+ */
+class Im2colSlots {
+  private readonly owners: ({ dataId: object; key: string } | null)[] = new Array(IM2COL_SLOTS).fill(null);
+  private next = 0;
+
+  claim(dataId: object, key: string): number {
+    const slot = this.next;
+    this.next = (slot + 1) % IM2COL_SLOTS;
+    this.owners[slot] = { dataId, key };
+    return slot;
+  }
+
+  find(dataId: object, key: string): number {
+    return this.owners.findIndex((o) => o !== null && o.dataId === dataId && o.key === key);
+  }
+}
+
 /** Forward conv; with `fused`, plus bias and linear/relu. Null when not covered (the caller falls back). */
-function conv2dForward(addon: NativeAddon, args: KernelArgs, fused: boolean): tf.TensorInfo | null {
+function conv2dForward(addon: NativeAddon, slots: Im2colSlots, args: KernelArgs, fused: boolean): tf.TensorInfo | null {
   const backend = args.backend as MathBackendCPU;
   const attrs = args.attrs as unknown as tf.FusedConv2DAttrs;
   const { x, filter, bias, preluActivationWeights } = args.inputs;
@@ -150,16 +173,17 @@ function conv2dForward(addon: NativeAddon, args: KernelArgs, fused: boolean): tf
     attrs.dimRoundingMode,
   );
   const out = new Float32Array(size(info.outShape));
-  addon.conv2d(xv, fv, out, ...geometry(info), bv, activation === 'relu');
+  const g = geometry(info);
+  addon.conv2d(xv, fv, out, ...g, bv, activation === 'relu', slots.claim(x!.dataId, g.join(',')));
   return backend.makeTensorInfo(info.outShape, 'float32', out);
 }
 
-function conv2dKernel(addon: NativeAddon, name: string, fused: boolean): tf.KernelFunc {
+function conv2dKernel(addon: NativeAddon, slots: Im2colSlots, name: string, fused: boolean): tf.KernelFunc {
   const fallback = cpuKernel(name);
-  return (args: KernelArgs) => conv2dForward(addon, args, fused) ?? fallback(args);
+  return (args: KernelArgs) => conv2dForward(addon, slots, args, fused) ?? fallback(args);
 }
 
-function conv2dBackpropFilterKernel(addon: NativeAddon): tf.KernelFunc {
+function conv2dBackpropFilterKernel(addon: NativeAddon, slots: Im2colSlots): tf.KernelFunc {
   const fallback = cpuKernel(tf.Conv2DBackpropFilter);
   return (args: KernelArgs) => {
     const backend = args.backend as MathBackendCPU;
@@ -170,7 +194,9 @@ function conv2dBackpropFilterKernel(addon: NativeAddon): tf.KernelFunc {
     if (dataFormat === 'NCHW' || !xv || !dyv) return fallback(args);
     const info = tf.backend_util.computeConv2DInfo(x!.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
     const dw = new Float32Array(size(filterShape));
-    addon.conv2dBackpropFilter(xv, dyv, dw, ...geometry(info));
+    const g = geometry(info);
+    const slot = slots.find(x!.dataId, g.join(','));
+    addon.conv2dBackpropFilter(xv, dyv, dw, ...g, slot, slot >= 0);
     return backend.makeTensorInfo(filterShape, 'float32', dw);
   };
 }
@@ -191,8 +217,14 @@ function conv2dBackpropInputKernel(addon: NativeAddon): tf.KernelFunc {
   };
 }
 
+/**
+ * From this many elements on, element-wise kernels and sums run in the addon: a CNN step's activations (100-200k
+ * values) cost ~1.5 ms a step in JS loops, 0.1 ms in C. Below it the call into the addon costs more than it saves.
+ */
+const ADDON_MIN_ELEMENTS = 2048;
+
 /** Sum over a leading run of axes (rows of a matrix) or a trailing one (within rows), in float64. */
-function sumKernel(): tf.KernelFunc {
+function sumKernel(addon: NativeAddon): tf.KernelFunc {
   const fallback = cpuKernel(tf.Sum);
   return (args: KernelArgs) => {
     const backend = args.backend as MathBackendCPU;
@@ -207,6 +239,13 @@ function sumKernel(): tf.KernelFunc {
     if (axes.length === 0 || (!leading && !trailing)) return fallback(args);
     const reduced = size(axes.map((a) => x.shape[a]!));
     const kept = xv.length / Math.max(1, reduced);
+    const shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    if (xv.length >= ADDON_MIN_ELEMENTS) {
+      const out = new Float32Array(kept);
+      if (leading) addon.sumRows(xv, reduced, kept, out);
+      else addon.sumWithinRows(xv, kept, reduced, out);
+      return backend.makeTensorInfo(shape, 'float32', out);
+    }
     const acc = new Float64Array(kept);
     if (leading) {
       for (let r = 0; r < reduced; r++) {
@@ -220,7 +259,6 @@ function sumKernel(): tf.KernelFunc {
         acc[k] = t;
       }
     }
-    const shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
     return backend.makeTensorInfo(shape, 'float32', Float32Array.from(acc));
   };
 }
@@ -251,7 +289,7 @@ const LOOPS: Record<'add' | 'sub' | 'mul' | 'div', StridedLoop> = {
  * vectors per element on this path (0.2 ms for the softmax's [128,4] - [128,1]). Each result is computed in
  * double and rounded to float32 once, as the cpu kernels do, so results are bit-identical to them.
  */
-function binaryKernel(name: string, loop: StridedLoop): tf.KernelFunc {
+function binaryKernel(name: string, loop: StridedLoop, sameShape?: (a: Float32Array, b: Float32Array, out: Float32Array) => void): tf.KernelFunc {
   const fallback = cpuKernel(name);
   return (args: KernelArgs) => {
     const backend = args.backend as MathBackendCPU;
@@ -272,7 +310,10 @@ function binaryKernel(name: string, loop: StridedLoop): tf.KernelFunc {
       }
       return st;
     };
-    if (av.length === out.length && bv.length === out.length) loop(out, 0, av, 0, 1, bv, 0, 1, out.length);
+    if (av.length === out.length && bv.length === out.length) {
+      if (sameShape && out.length >= ADDON_MIN_ELEMENTS) sameShape(av, bv, out);
+      else loop(out, 0, av, 0, 1, bv, 0, 1, out.length);
+    }
     else if (rank === 0 || (av.length === out.length && bv.length === 1)) loop(out, 0, av, 0, 1, bv, 0, 0, out.length);
     else if (av.length === 1 && bv.length === out.length) loop(out, 0, av, 0, 0, bv, 0, 1, out.length);
     else {
@@ -300,7 +341,7 @@ function binaryKernel(name: string, loop: StridedLoop): tf.KernelFunc {
   };
 }
 
-function stepKernel(): tf.KernelFunc {
+function stepKernel(addon: NativeAddon): tf.KernelFunc {
   const fallback = cpuKernel(tf.Step);
   return (args: KernelArgs) => {
     const backend = args.backend as MathBackendCPU;
@@ -309,6 +350,10 @@ function stepKernel(): tf.KernelFunc {
     if (!xv) return fallback(args);
     const alpha = (args.attrs as unknown as tf.StepAttrs).alpha ?? 0;
     const out = new Float32Array(xv.length);
+    if (out.length >= ADDON_MIN_ELEMENTS) {
+      addon.step(xv, out, alpha);
+      return backend.makeTensorInfo(x.shape, 'float32', out);
+    }
     // Branch-free: the signs behind a ReLU mask are random, and a branch per element mispredicts half the
     // time (measured 1.9 ms against 0.4 ms for 200k elements). NaN is rare, so its branch predicts well.
     for (let i = 0; i < out.length; i++) {
@@ -362,19 +407,20 @@ function maxPoolGradKernel(addon: NativeAddon): tf.KernelFunc {
  */
 export function registerNativeBackend(addon: NativeAddon): void {
   if (tf.findBackendFactory(NATIVE_BACKEND)) return;
+  const slots = new Im2colSlots();
   const own: tf.KernelConfig[] = [
     { kernelName: tf.BatchMatMul, backendName: NATIVE_BACKEND, kernelFunc: batchMatMulKernel(addon) },
     { kernelName: tf._FusedMatMul, backendName: NATIVE_BACKEND, kernelFunc: fusedMatMulKernel(addon) },
-    { kernelName: tf.Conv2D, backendName: NATIVE_BACKEND, kernelFunc: conv2dKernel(addon, tf.Conv2D, false) },
-    { kernelName: tf.FusedConv2D, backendName: NATIVE_BACKEND, kernelFunc: conv2dKernel(addon, tf.FusedConv2D, true) },
-    { kernelName: tf.Conv2DBackpropFilter, backendName: NATIVE_BACKEND, kernelFunc: conv2dBackpropFilterKernel(addon) },
+    { kernelName: tf.Conv2D, backendName: NATIVE_BACKEND, kernelFunc: conv2dKernel(addon, slots, tf.Conv2D, false) },
+    { kernelName: tf.FusedConv2D, backendName: NATIVE_BACKEND, kernelFunc: conv2dKernel(addon, slots, tf.FusedConv2D, true) },
+    { kernelName: tf.Conv2DBackpropFilter, backendName: NATIVE_BACKEND, kernelFunc: conv2dBackpropFilterKernel(addon, slots) },
     { kernelName: tf.Conv2DBackpropInput, backendName: NATIVE_BACKEND, kernelFunc: conv2dBackpropInputKernel(addon) },
-    { kernelName: tf.Sum, backendName: NATIVE_BACKEND, kernelFunc: sumKernel() },
+    { kernelName: tf.Sum, backendName: NATIVE_BACKEND, kernelFunc: sumKernel(addon) },
     { kernelName: tf.Add, backendName: NATIVE_BACKEND, kernelFunc: binaryKernel(tf.Add, LOOPS.add) },
     { kernelName: tf.Sub, backendName: NATIVE_BACKEND, kernelFunc: binaryKernel(tf.Sub, LOOPS.sub) },
-    { kernelName: tf.Multiply, backendName: NATIVE_BACKEND, kernelFunc: binaryKernel(tf.Multiply, LOOPS.mul) },
+    { kernelName: tf.Multiply, backendName: NATIVE_BACKEND, kernelFunc: binaryKernel(tf.Multiply, LOOPS.mul, (a, b, out) => addon.mul(a, b, out)) },
     { kernelName: tf.RealDiv, backendName: NATIVE_BACKEND, kernelFunc: binaryKernel(tf.RealDiv, LOOPS.div) },
-    { kernelName: tf.Step, backendName: NATIVE_BACKEND, kernelFunc: stepKernel() },
+    { kernelName: tf.Step, backendName: NATIVE_BACKEND, kernelFunc: stepKernel(addon) },
     { kernelName: tf.MaxPool, backendName: NATIVE_BACKEND, kernelFunc: maxPoolKernel(addon) },
     { kernelName: tf.MaxPoolGrad, backendName: NATIVE_BACKEND, kernelFunc: maxPoolGradKernel(addon) },
   ];

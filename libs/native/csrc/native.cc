@@ -5,6 +5,10 @@
 #include <napi.h>
 #include <cblas.h>
 
+#if defined(__GLIBC__) || defined(__linux__)
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -24,6 +28,25 @@ std::vector<float> scratch;
 float* Scratch(size_t n) {
   if (scratch.size() < n) scratch.resize(n);
   return scratch.data();
+}
+
+// Kept im2col matrices: a forward conv can leave im2col(x) in a slot, and the filter gradient of the same x then
+// reuses it instead of building it again. Which slot holds which tensor's matrix is tracked by the caller
+// (native-kernels.ts), which knows tensor identities; here a slot is just a buffer.
+constexpr int kSlots = 4;
+std::vector<float> slots[kSlots];
+
+// The im2col buffer for `slot` (0..kSlots-1), or the shared scratch for any other value.
+float* Cols(long slot, size_t n) {
+  std::vector<float>& v = slot >= 0 && slot < kSlots ? slots[slot] : scratch;
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+// An optional integer argument (the slot): -1 when absent, null or undefined.
+long OptionalSlot(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsNumber()) return -1;
+  return info[i].As<Napi::Number>().Int64Value();
 }
 
 bool Fail(Napi::Env env, const char* message) {
@@ -103,6 +126,69 @@ bool ReadConv(const Napi::CallbackInfo& info, const char* usage, Conv* g) {
   return true;
 }
 
+// The output columns xo whose input column xo * sw + j * dw - left lies inside the image, for filter column j: [*lo, *hi).
+inline void ValidOutputColumns(const Conv& g, long j, long* lo, long* hi) {
+  const long offset = j * g.dw - g.left;  // input column of xo = 0
+  *lo = offset >= 0 ? 0 : (-offset + g.sw - 1) / g.sw;
+  *hi = offset >= g.w ? 0 : std::min(g.ow, (g.w - offset + g.sw - 1) / g.sw);
+  if (*hi < *lo) *hi = *lo;
+}
+
+// The im2col matrix, transposed: colsT[K, Rows], where row k = (i, j, channel) (the HWIO filter's row order)
+// holds, for every output pixel (b, y, xo), the input value that filter tap meets there (0 in the padding).
+// Built this way each row is filled in runs of `ow` consecutive output pixels reading one input row: long
+// branch-free loops, where the untransposed matrix is built in runs of kw * c values (5 for a 5x5 filter on
+// one channel), which cost ~5 ns each. sgemm takes the transpose as a flag.
+void Im2colT(const float* x, const Conv& g, float* colsT) {
+  const long R = g.Rows(), C = g.c;
+  for (long i = 0; i < g.kh; i++)
+    for (long j = 0; j < g.kw; j++) {
+      long lo, hi;
+      ValidOutputColumns(g, j, &lo, &hi);
+      const long offset = j * g.dw - g.left;
+      for (long ch = 0; ch < C; ch++) {
+        float* row = colsT + ((i * g.kw + j) * C + ch) * R;
+        for (long b = 0; b < g.n; b++)
+          for (long y = 0; y < g.oh; y++) {
+            float* d = row + (b * g.oh + y) * g.ow;
+            const long iy = y * g.sh + i * g.dh - g.top;
+            long xo = 0;
+            if (iy < 0 || iy >= g.h) {
+              for (; xo < g.ow; xo++) d[xo] = 0.0f;
+              continue;
+            }
+            const float* src = x + (b * g.h + iy) * g.w * C + ch;
+            for (; xo < lo; xo++) d[xo] = 0.0f;
+            for (; xo < hi; xo++) d[xo] = src[(xo * g.sw + offset) * C];
+            for (; xo < g.ow; xo++) d[xo] = 0.0f;
+          }
+      }
+    }
+}
+
+// The adjoint of Im2colT: dx = 0, then every entry of colsT is added back to the input pixel it came from.
+void Col2imT(const float* colsT, const Conv& g, float* dx) {
+  const long R = g.Rows(), C = g.c;
+  std::fill(dx, dx + g.n * g.h * g.w * C, 0.0f);
+  for (long i = 0; i < g.kh; i++)
+    for (long j = 0; j < g.kw; j++) {
+      long lo, hi;
+      ValidOutputColumns(g, j, &lo, &hi);
+      const long offset = j * g.dw - g.left;
+      for (long ch = 0; ch < C; ch++) {
+        const float* row = colsT + ((i * g.kw + j) * C + ch) * R;
+        for (long b = 0; b < g.n; b++)
+          for (long y = 0; y < g.oh; y++) {
+            const long iy = y * g.sh + i * g.dh - g.top;
+            if (iy < 0 || iy >= g.h) continue;
+            const float* d = row + (b * g.oh + y) * g.ow;
+            float* dst = dx + (b * g.h + iy) * g.w * C + ch;
+            for (long xo = lo; xo < hi; xo++) dst[(xo * g.sw + offset) * C] += d[xo];
+          }
+      }
+    }
+}
+
 // The filter columns j of window column xo that fall inside the image: [*lo, *hi).
 inline void ValidColumns(const Conv& g, long xo, long* lo, long* hi) {
   long first = xo * g.sw - g.left;  // input column of j = 0
@@ -169,8 +255,15 @@ void Col2im(const float* cols, const Conv& g, float* dx) {
       }
 }
 
-// conv2d(x, filter, out, ...geometry[, bias, relu]): out[n, oh, ow, f] = im2col(x) [Rows, K] x filter [K, f],
-// then + bias[f] (a Float32Array of f values, or null) and max(0, .) when relu is true.
+// Which lowering a convolution uses: the transposed one (Im2colT) when a filter row spans fewer than 16 values
+// (kw * c: 5 for the first 5x5 layer on one channel), where the untransposed matrix would be built in tiny runs;
+// the untransposed one otherwise, where its runs are long and sgemm is faster on it (measured on the CNN's second
+// layer, 5x5x8: forward 0.70 ms untransposed vs 1.07 ms transposed, input gradient 0.65 vs 1.48 ms).
+inline bool Transposed(const Conv& g) { return g.kw * g.c < 16; }
+
+// conv2d(x, filter, out, ...geometry[, bias, relu, slot]): out[n, oh, ow, f] = im2col(x) [Rows, K] x filter [K, f],
+// then + bias[f] (a Float32Array of f values, or null) and max(0, .) when relu is true. With a slot (0..3),
+// im2col(x) stays in that slot for conv2dBackpropFilter.
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   Conv g;
@@ -180,10 +273,16 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
       !F32(info, 2, size_t(g.Rows() * g.f), &out, "out"))
     return env.Undefined();
   if (g.Rows() == 0 || g.f == 0) return env.Undefined();
-  float* cols = Scratch(size_t(g.Rows() * g.Cols()));
-  Im2col(x, g, cols);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(g.Rows()), int(g.f), int(g.Cols()), 1.0f, cols, int(g.Cols()), filter,
-              int(g.f), 0.0f, out, int(g.f));
+  float* cols = Cols(OptionalSlot(info, 20), size_t(g.Rows() * g.Cols()));
+  if (Transposed(g)) {
+    Im2colT(x, g, cols);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(g.Rows()), int(g.f), int(g.Cols()), 1.0f, cols, int(g.Rows()), filter,
+                int(g.f), 0.0f, out, int(g.f));
+  } else {
+    Im2col(x, g, cols);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(g.Rows()), int(g.f), int(g.Cols()), 1.0f, cols, int(g.Cols()), filter,
+                int(g.f), 0.0f, out, int(g.f));
+  }
   float* bias = nullptr;
   if (info.Length() > 18 && !info[18].IsNull() && !info[18].IsUndefined() && !F32(info, 18, size_t(g.f), &bias, "bias")) return env.Undefined();
   bool relu = info.Length() > 19 && info[19].ToBoolean();
@@ -199,7 +298,8 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// conv2dBackpropFilter(x, dy, dw, ...geometry): dw [K, f] = im2col(x)^T [K, Rows] x dy [Rows, f].
+// conv2dBackpropFilter(x, dy, dw, ...geometry[, slot, reuse]): dw [K, f] = im2col(x)^T [K, Rows] x dy [Rows, f].
+// With reuse, the slot already holds im2col(x) for this geometry (left there by conv2d), so it is not rebuilt.
 Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   Conv g;
@@ -212,14 +312,24 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     std::fill(dw, dw + g.Cols() * g.f, 0.0f);
     return env.Undefined();
   }
-  float* cols = Scratch(size_t(g.Rows() * g.Cols()));
-  Im2col(x, g, cols);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(g.Cols()), int(g.f), int(g.Rows()), 1.0f, cols, int(g.Cols()), dy, int(g.f),
-              0.0f, dw, int(g.f));
+  const long slot = OptionalSlot(info, 18);
+  const bool reuse = slot >= 0 && slot < kSlots && info.Length() > 19 && info[19].ToBoolean() &&
+                     slots[slot].size() >= size_t(g.Rows() * g.Cols());
+  float* cols = Cols(slot, size_t(g.Rows() * g.Cols()));
+  if (Transposed(g)) {
+    if (!reuse) Im2colT(x, g, cols);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(g.Cols()), int(g.f), int(g.Rows()), 1.0f, cols, int(g.Rows()), dy, int(g.f),
+                0.0f, dw, int(g.f));
+  } else {
+    if (!reuse) Im2col(x, g, cols);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(g.Cols()), int(g.f), int(g.Rows()), 1.0f, cols, int(g.Cols()), dy, int(g.f),
+                0.0f, dw, int(g.f));
+  }
   return env.Undefined();
 }
 
-// conv2dBackpropInput(dy, filter, dx, ...geometry): dcols [Rows, K] = dy [Rows, f] x filter^T [f, K]; dx = col2im(dcols).
+// conv2dBackpropInput(dy, filter, dx, ...geometry): dcols [Rows, K] = dy [Rows, f] x filter^T [f, K]; dx = col2im(dcols)
+// (or the transposed forms, see Transposed).
 Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   Conv g;
@@ -229,13 +339,18 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
       !F32(info, 2, size_t(g.n * g.h * g.w * g.c), &dx, "dx"))
     return env.Undefined();
   float* cols = Scratch(size_t(g.Rows() * g.Cols()));
+  const bool t = Transposed(g);
   if (g.Rows() > 0 && g.Cols() > 0) {
     if (g.f == 0) std::fill(cols, cols + g.Rows() * g.Cols(), 0.0f);
-    else
+    else if (t)  // dcolsT [K, Rows] = filter [K, f] x dy^T [f, Rows]
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(g.Cols()), int(g.Rows()), int(g.f), 1.0f, filter, int(g.f), dy, int(g.f),
+                  0.0f, cols, int(g.Rows()));
+    else  // dcols [Rows, K] = dy [Rows, f] x filter^T [f, K]
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(g.Rows()), int(g.Cols()), int(g.f), 1.0f, dy, int(g.f), filter, int(g.f),
                   0.0f, cols, int(g.Cols()));
   }
-  Col2im(cols, g, dx);
+  if (t) Col2imT(cols, g, dx);
+  else Col2im(cols, g, dx);
   return env.Undefined();
 }
 
@@ -306,6 +421,62 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Element-wise kernels for the big activations of a CNN step, where plain JS loops cost ~1 ms per step. Each
+// matches the JS kernel it replaces bit for bit: a float product is the correctly rounded product (the exact
+// product of two floats fits a double), and sums accumulate in double in the same order.
+
+// mul(a, b, out): out[i] = a[i] * b[i] over out's length.
+Napi::Value Mul(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (info.Length() < 3 || !info[2].IsTypedArray()) return Fail(env, "mul(a, b, out)"), env.Undefined();
+  size_t n = info[2].As<Napi::TypedArray>().ElementLength();
+  float *a, *b, *out;
+  if (!F32(info, 0, n, &a, "a") || !F32(info, 1, n, &b, "b") || !F32(info, 2, n, &out, "out")) return env.Undefined();
+  for (size_t i = 0; i < n; i++) out[i] = a[i] * b[i];
+  return env.Undefined();
+}
+
+// step(x, out, alpha): out[i] = 1 where x[i] > 0, alpha elsewhere, NaN where x[i] is NaN.
+Napi::Value Step(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (info.Length() < 3 || !info[1].IsTypedArray() || !info[2].IsNumber()) return Fail(env, "step(x, out, alpha)"), env.Undefined();
+  size_t n = info[1].As<Napi::TypedArray>().ElementLength();
+  float *x, *out;
+  if (!F32(info, 0, n, &x, "x") || !F32(info, 1, n, &out, "out")) return env.Undefined();
+  const float alpha = float(info[2].As<Napi::Number>().DoubleValue());
+  for (size_t i = 0; i < n; i++) {
+    const float v = x[i];
+    out[i] = v > 0.0f ? 1.0f : (v != v ? v : alpha);
+  }
+  return env.Undefined();
+}
+
+// sumRows(x, rows, cols, out): out[c] = sum over r of x[r * cols + c], accumulated in double in row order.
+// sumWithinRows(x, rows, cols, out): out[r] = sum over c of x[r * cols + c], accumulated in double.
+Napi::Value SumRows(const Napi::CallbackInfo& info, bool within) {
+  auto env = info.Env();
+  long v[2];
+  if (info.Length() < 4 || !Ints(info, 1, 2, v)) return Fail(env, "sum(x, rows, cols, out)"), env.Undefined();
+  const long rows = v[0], cols = v[1];
+  float *x, *out;
+  if (!F32(info, 0, size_t(rows * cols), &x, "x") || !F32(info, 3, size_t(within ? rows : cols), &out, "out")) return env.Undefined();
+  if (within) {
+    for (long r = 0; r < rows; r++) {
+      double t = 0;
+      for (const float *p = x + r * cols, *end = p + cols; p < end; p++) t += *p;
+      out[r] = float(t);
+    }
+  } else {
+    std::vector<double> acc(size_t(cols), 0.0);
+    for (long r = 0; r < rows; r++) {
+      const float* row = x + r * cols;
+      for (long c = 0; c < cols; c++) acc[size_t(c)] += row[c];
+    }
+    for (long c = 0; c < cols; c++) out[c] = float(acc[size_t(c)]);
+  }
+  return env.Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   long n;
   if (!Ints(info, 0, 1, &n)) return info.Env().Undefined();
@@ -324,12 +495,25 @@ Napi::Value Config(const Napi::CallbackInfo& info) { return Napi::String::New(in
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // One BLAS thread per process unless told otherwise: shardlab's parallelism comes from trainer processes.
   openblas_set_num_threads(1);
+#ifdef M_MMAP_THRESHOLD
+  // A training step allocates the same large arrays every step (activations, gradients: 0.1-5 MB). glibc serves
+  // those above 128 KiB with fresh mmaps and returns them on free, so every step faults the pages in again
+  // (measured: 40-100 us for one 440 KB array). Served from the heap and kept there, they are reused instead,
+  // as PyTorch's caching allocator does. This only changes where malloc takes memory from, never what a
+  // computation returns.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("maxPool", Napi::Function::New(env, MaxPool));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exports.Set("mul", Napi::Function::New(env, Mul));
+  exports.Set("step", Napi::Function::New(env, Step));
+  exports.Set("sumRows", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return SumRows(info, false); }));
+  exports.Set("sumWithinRows", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return SumRows(info, true); }));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("config", Napi::Function::New(env, Config));

@@ -9,21 +9,38 @@ import * as path from 'node:path';
 export interface NativeAddon {
   /** c[m, n] = op(a) op(b) (+ c when accumulate); op(a) is [m, k], op(b) is [k, n]. */
   sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array, accumulate: boolean): void;
-  /** out[n, oh, ow, f] = conv(x[n, h, w, c], filter[kh, kw, c, f]), then + bias[f] (if given) and ReLU (if relu). */
-  conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, ...geometryBiasRelu: [...ConvGeometryArgs, Float32Array | null, boolean]): void;
-  /** dw[kh, kw, c, f] from x and dy[n, oh, ow, f]. */
-  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, ...geometry: ConvGeometryArgs): void;
+  /**
+   * out[n, oh, ow, f] = conv(x[n, h, w, c], filter[kh, kw, c, f]), then + bias[f] (if given) and ReLU (if relu).
+   * With a slot (0..IM2COL_SLOTS-1), the im2col matrix of x stays there for conv2dBackpropFilter.
+   */
+  conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, ...geometryBiasReluSlot: [...ConvGeometryArgs, Float32Array | null, boolean, number?]): void;
+  /**
+   * dw[kh, kw, c, f] from x and dy[n, oh, ow, f]. With a slot and reuse = true, the slot must hold im2col(x) for
+   * this geometry (left by conv2d with that slot, x unchanged since): it is used instead of being rebuilt.
+   */
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, ...geometrySlotReuse: [...ConvGeometryArgs, number?, boolean?]): void;
   /** dx[n, h, w, c] from dy[n, oh, ow, f] and the filter. */
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, ...geometry: ConvGeometryArgs): void;
   /** out[n, oh, ow, c] = the maximum of each window (-Infinity for a window without a number); NaN never wins. */
   maxPool(x: Float32Array, out: Float32Array, unused: null, ...geometry: PoolGeometryArgs): void;
   /** dx = 0, then each dy[o] is added where its window's first strict maximum (row-major) is. */
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, ...geometry: PoolGeometryArgs): void;
+  /** out[i] = a[i] * b[i] over out's length (a, b at least as long). */
+  mul(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** out[i] = 1 where x[i] > 0, alpha elsewhere, NaN where x[i] is NaN. */
+  step(x: Float32Array, out: Float32Array, alpha: number): void;
+  /** out[c] = sum of column c of x[rows, cols], accumulated in double (row order). */
+  sumRows(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  /** out[r] = sum of row r of x[rows, cols], accumulated in double. */
+  sumWithinRows(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   setThreads(threads: number): void;
   getThreads(): number;
   /** OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64". */
   config(): string;
 }
+
+/** How many im2col matrices the addon keeps for conv2dBackpropFilter (slots 0..IM2COL_SLOTS-1). */
+export const IM2COL_SLOTS = 4;
 
 /** n h w c kh kw f strideH strideW dilationH dilationW padTop padLeft outH outW. */
 export type ConvGeometryArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
