@@ -168,6 +168,18 @@ describe.runIf(nativeAvailable())('native backend kernels equal the cpu kernels'
       const r = await onBoth(() => [random([16, 20, 12])], (x) => tf.sum(x!, axis));
       expect(Array.from(r.native), `large sum axis ${JSON.stringify(axis)}`).toEqual(Array.from(r.cpu));
     }
+    // Concat: flat gradients (axis 0 of vectors), rows of matrices, and (through the fallback) columns.
+    const concats: [number[][], number][] = [
+      [[[5], [3], [7]], 0],
+      [[[2, 3], [4, 3]], 0],
+      [[[1, 2, 3], [1, 4, 3]], 1],
+      [[[2, 3], [2, 4]], 1],
+      [[[2, 3], [2, 4]], -1],
+    ];
+    for (const [shapes, axis] of concats) {
+      const r = await onBoth(() => shapes.map((sh) => random(sh)), (...t) => tf.concat(t, axis));
+      expect(Array.from(r.native), `concat ${JSON.stringify(shapes)} axis ${axis}`).toEqual(Array.from(r.cpu));
+    }
     const ints = await onBoth(() => [tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32')], (x) => tf.sum(x!, 0));
     expect(Array.from(ints.native)).toEqual([4, 6]);
   });

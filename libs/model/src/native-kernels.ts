@@ -366,6 +366,39 @@ function stepKernel(addon: NativeAddon): tf.KernelFunc {
   };
 }
 
+/**
+ * Concat along an axis with nothing but size-1 dimensions before it (a model's flat gradients, rows of
+ * matrices): the result is the inputs' values one after another. The cpu kernel copies element by element
+ * through index arithmetic (0.13 ms for an MLP's 110k gradient values; a block copy is ~0.02 ms).
+ */
+function concatKernel(): tf.KernelFunc {
+  const fallback = cpuKernel(tf.Concat);
+  return (args: KernelArgs) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as unknown as tf.TensorInfo[];
+    const first = inputs[0];
+    if (!first || inputs.length < 2) return fallback(args);
+    const axis = tf.util.parseAxisParam((args.attrs as unknown as tf.ConcatAttrs).axis, first.shape)[0]!;
+    const values: Float32Array[] = [];
+    let total = 0;
+    for (const t of inputs) {
+      const v = floats(backend, t);
+      const sameOtherDims = t.shape.length === first.shape.length && t.shape.every((d, i) => i === axis || d === first.shape[i]);
+      if (!v || !sameOtherDims || size(t.shape.slice(0, axis)) !== 1) return fallback(args);
+      values.push(v);
+      total += v.length;
+    }
+    const out = new Float32Array(total);
+    let offset = 0;
+    for (const v of values) {
+      out.set(v, offset);
+      offset += v.length;
+    }
+    const shape = first.shape.map((d, i) => (i === axis ? inputs.reduce((n, t) => n + t.shape[axis]!, 0) : d));
+    return backend.makeTensorInfo(shape, 'float32', out);
+  };
+}
+
 function poolGeometry(x: tf.TensorInfo, attrs: tf.MaxPoolAttrs): { info: tf.backend_util.Conv2DInfo; args: PoolGeometryArgs } {
   const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const { batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, strideHeight, strideWidth, padInfo, outHeight, outWidth } = info;
@@ -421,6 +454,7 @@ export function registerNativeBackend(addon: NativeAddon): void {
     { kernelName: tf.Multiply, backendName: NATIVE_BACKEND, kernelFunc: binaryKernel(tf.Multiply, LOOPS.mul, (a, b, out) => addon.mul(a, b, out)) },
     { kernelName: tf.RealDiv, backendName: NATIVE_BACKEND, kernelFunc: binaryKernel(tf.RealDiv, LOOPS.div) },
     { kernelName: tf.Step, backendName: NATIVE_BACKEND, kernelFunc: stepKernel(addon) },
+    { kernelName: tf.Concat, backendName: NATIVE_BACKEND, kernelFunc: concatKernel() },
     { kernelName: tf.MaxPool, backendName: NATIVE_BACKEND, kernelFunc: maxPoolKernel(addon) },
     { kernelName: tf.MaxPoolGrad, backendName: NATIVE_BACKEND, kernelFunc: maxPoolGradKernel(addon) },
   ];
