@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { IM2COL_SLOTS, type ConvGeometryArgs, type NativeAddon, type PoolGeometryArgs } from '@shardlab/native';
-import { PooledCpuBackend } from './native-memory';
 
 /*
  * The 'native' TensorFlow.js backend: tfjs's own cpu backend (plain JS kernels, tensors in JS typed arrays)
@@ -32,14 +31,6 @@ function floats(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | null 
 }
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-/**
- * An output array of n elements from the backend's pool (native-memory.ts): possibly a recycled one, so the kernel
- * must write every element.
- */
-function take(backend: MathBackendCPU, n: number): Float32Array {
-  return backend instanceof PooledCpuBackend ? backend.pool.take(n) : new Float32Array(n);
-}
 
 function cpuKernel(name: string): tf.KernelFunc {
   const k = tf.getKernel(name, 'cpu');
@@ -85,7 +76,7 @@ function matMul(addon: NativeAddon, backend: MathBackendCPU, a: tf.TensorInfo, b
   if (!sameOuter && batchA !== 1 && batchB !== 1) return null;
   const outer = batchA >= batchB ? outerA : outerB;
   const batch = Math.max(batchA, batchB);
-  const out = take(backend, batch * m * n);
+  const out = new Float32Array(batch * m * n);
   for (let i = 0; i < batch; i++) {
     const ai = batchA === 1 ? av : av.subarray(i * m * k, (i + 1) * m * k);
     const bi = batchB === 1 ? bv : bv.subarray(i * k * n, (i + 1) * k * n);
@@ -181,7 +172,7 @@ function conv2dForward(addon: NativeAddon, slots: Im2colSlots, args: KernelArgs,
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const out = take(backend, size(info.outShape));
+  const out = new Float32Array(size(info.outShape));
   const g = geometry(info);
   addon.conv2d(xv, fv, out, ...g, bv, activation === 'relu', slots.claim(x!.dataId, g.join(',')));
   return backend.makeTensorInfo(info.outShape, 'float32', out);
@@ -202,7 +193,7 @@ function conv2dBackpropFilterKernel(addon: NativeAddon, slots: Im2colSlots): tf.
     const dyv = floats(backend, dy!);
     if (dataFormat === 'NCHW' || !xv || !dyv) return fallback(args);
     const info = tf.backend_util.computeConv2DInfo(x!.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
-    const dw = take(backend, size(filterShape));
+    const dw = new Float32Array(size(filterShape));
     const g = geometry(info);
     const slot = slots.find(x!.dataId, g.join(','));
     addon.conv2dBackpropFilter(xv, dyv, dw, ...g, slot, slot >= 0);
@@ -220,7 +211,7 @@ function conv2dBackpropInputKernel(addon: NativeAddon): tf.KernelFunc {
     const fv = floats(backend, filter!);
     if (dataFormat === 'NCHW' || !dyv || !fv) return fallback(args);
     const info = tf.backend_util.computeConv2DInfo(inputShape, filter!.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
-    const dx = take(backend, size(inputShape));
+    const dx = new Float32Array(size(inputShape));
     addon.conv2dBackpropInput(dyv, fv, dx, ...geometry(info));
     return backend.makeTensorInfo(inputShape, 'float32', dx);
   };
@@ -250,7 +241,7 @@ function sumKernel(addon: NativeAddon): tf.KernelFunc {
     const kept = xv.length / Math.max(1, reduced);
     const shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
     if (xv.length >= ADDON_MIN_ELEMENTS) {
-      const out = take(backend, kept);
+      const out = new Float32Array(kept);
       if (leading) addon.sumRows(xv, reduced, kept, out);
       else addon.sumWithinRows(xv, kept, reduced, out);
       return backend.makeTensorInfo(shape, 'float32', out);
@@ -307,7 +298,7 @@ function binaryKernel(name: string, loop: StridedLoop, sameShape?: (a: Float32Ar
     const bv = floats(backend, b!);
     if (!av || !bv) return fallback(args);
     const shape = tf.backend_util.assertAndGetBroadcastShape(a!.shape, b!.shape);
-    const out = take(backend, size(shape));
+    const out = new Float32Array(size(shape));
     if (out.length === 0) return backend.makeTensorInfo(shape, 'float32', out);
     const rank = shape.length;
     // Strides of each input over the output's dimensions; 0 where the input has size 1 (or lacks the dim).
@@ -358,7 +349,7 @@ function stepKernel(addon: NativeAddon): tf.KernelFunc {
     const xv = floats(backend, x);
     if (!xv) return fallback(args);
     const alpha = (args.attrs as unknown as tf.StepAttrs).alpha ?? 0;
-    const out = take(backend, xv.length);
+    const out = new Float32Array(xv.length);
     if (out.length >= ADDON_MIN_ELEMENTS) {
       addon.step(xv, out, alpha);
       return backend.makeTensorInfo(x.shape, 'float32', out);
@@ -397,7 +388,7 @@ function concatKernel(): tf.KernelFunc {
       values.push(v);
       total += v.length;
     }
-    const out = take(backend, total);
+    const out = new Float32Array(total);
     let offset = 0;
     for (const v of values) {
       out.set(v, offset);
@@ -422,7 +413,7 @@ function maxPoolKernel(addon: NativeAddon): tf.KernelFunc {
     const xv = floats(backend, x);
     if (!xv || x.shape.length !== 4) return fallback(args);
     const { info, args: g } = poolGeometry(x, args.attrs as unknown as tf.MaxPoolAttrs);
-    const out = take(backend, size(info.outShape));
+    const out = new Float32Array(size(info.outShape));
     addon.maxPool(xv, out, null, ...g);
     return backend.makeTensorInfo(info.outShape, 'float32', out);
   };
@@ -437,7 +428,7 @@ function maxPoolGradKernel(addon: NativeAddon): tf.KernelFunc {
     const dyv = floats(backend, dy!);
     if (!xv || !dyv || input!.shape.length !== 4) return fallback(args);
     const { args: g } = poolGeometry(input!, args.attrs as unknown as tf.MaxPoolAttrs);
-    const dx = take(backend, xv.length);
+    const dx = new Float32Array(xv.length);
     addon.maxPoolGrad(xv, dyv, dx, ...g);
     return backend.makeTensorInfo(input!.shape, 'float32', dx);
   };
@@ -471,5 +462,5 @@ export function registerNativeBackend(addon: NativeAddon): void {
   for (const k of tf.getKernelsForBackend('cpu')) if (!replaced.has(k.kernelName)) tf.registerKernel({ ...k, backendName: NATIVE_BACKEND });
   for (const k of own) tf.registerKernel(k);
   // Priority below cpu's: tfjs never picks it on its own; initBackend('native' | 'auto') does.
-  tf.registerBackend(NATIVE_BACKEND, () => new PooledCpuBackend(), 0);
+  tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), 0);
 }
