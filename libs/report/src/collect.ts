@@ -148,7 +148,9 @@ export function collectRuns(dirs: readonly string[], title?: string): CollectedR
 
   const sweeps = sources.filter((s) => s.sweep).map((s) => s.sweep!.info);
   const allConfigs = runs.map((r) => r.config);
-  const datasets = [...new Set([...sweeps.map((s) => s.dataset), ...runs.filter((r) => !sweeps.length || r.config).map((r) => String(r.config?.['datasetDescription'] ?? r.config?.['dataset'] ?? ''))])].filter(Boolean);
+  // A sweep describes its data once; other runs each in their config.json.
+  const looseData = looseGroups.flatMap((g) => g.runs).map((r) => String(r.config?.['datasetDescription'] ?? r.config?.['dataset'] ?? ''));
+  const datasets = [...new Set([...sweeps.map((s) => s.dataset), ...looseData])].filter(Boolean);
   const seeds = [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b);
   const targets = [...new Set(sweeps.map((s) => s.target).filter((t): t is number => t !== null))];
   const only = sweeps.length === 1 && sources.length === 1 ? sweeps[0]! : null;

@@ -71,10 +71,11 @@ function view(run: LiveRun): RunView {
 }
 
 function onRun(run: LiveRun): void {
+  const previous = runs.get(run.id)?.run.status;
   const v = view(run);
-  if (run.status === 'running' && v.lastStep === null) {
-    // A run (re)starting: its curves start over.
-    Object.assign(v, { loss: curve(), workerLoss: [], accuracy: curve(), perClass: [], cosine: curve(), speed: curve(), lastElapsed: null, joined: new Map(), lost: new Set() });
+  if (run.status === 'running' && (previous === 'completed' || previous === 'failed')) {
+    // The run starts again under the same id (a resumed run): its curves start over, as the feed's history does.
+    Object.assign(v, { loss: curve(), workerLoss: [], accuracy: curve(), perClass: [], cosine: curve(), speed: curve(), lastStep: null, lastElapsed: null, joined: new Map(), lost: new Set() });
   }
   if (!pinned && (run.status === 'running' || shown === null)) shown = run.id;
 }
