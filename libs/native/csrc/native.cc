@@ -134,59 +134,55 @@ inline void ValidOutputColumns(const Conv& g, long j, long* lo, long* hi) {
   if (*hi < *lo) *hi = *lo;
 }
 
+// The runs of the transposed im2col matrix, for Im2colT and its adjoint: for every row k = (i, j, channel) of
+// colsT and every output row (b, y), visit(run, inside, pixel, lo, hi, step), where colsT[run + xo] (xo < ow)
+// is the run; inside says whether input row iy lies in the image; then, for lo <= xo < hi, the run's entry xo
+// meets input element pixel + xo * step, and the others meet the padding.
+template <typename Visit>
+void ForEachRunT(const Conv& g, Visit visit) {
+  const long R = g.Rows(), C = g.c;
+  for (long i = 0; i < g.kh; i++)
+    for (long j = 0; j < g.kw; j++) {
+      long lo, hi;
+      ValidOutputColumns(g, j, &lo, &hi);
+      const long offset = j * g.dw - g.left;
+      for (long ch = 0; ch < C; ch++) {
+        const long row = ((i * g.kw + j) * C + ch) * R;
+        for (long b = 0; b < g.n; b++)
+          for (long y = 0; y < g.oh; y++) {
+            const long iy = y * g.sh + i * g.dh - g.top;
+            const bool inside = iy >= 0 && iy < g.h;
+            visit(row + (b * g.oh + y) * g.ow, inside, ((b * g.h + iy) * g.w + offset) * C + ch, lo, hi, g.sw * C);
+          }
+      }
+    }
+}
+
 // The im2col matrix, transposed: colsT[K, Rows], where row k = (i, j, channel) (the HWIO filter's row order)
 // holds, for every output pixel (b, y, xo), the input value that filter tap meets there (0 in the padding).
 // Built this way each row is filled in runs of `ow` consecutive output pixels reading one input row: long
 // branch-free loops, where the untransposed matrix is built in runs of kw * c values (5 for a 5x5 filter on
 // one channel), which cost ~5 ns each. sgemm takes the transpose as a flag.
 void Im2colT(const float* x, const Conv& g, float* colsT) {
-  const long R = g.Rows(), C = g.c;
-  for (long i = 0; i < g.kh; i++)
-    for (long j = 0; j < g.kw; j++) {
-      long lo, hi;
-      ValidOutputColumns(g, j, &lo, &hi);
-      const long offset = j * g.dw - g.left;
-      for (long ch = 0; ch < C; ch++) {
-        float* row = colsT + ((i * g.kw + j) * C + ch) * R;
-        for (long b = 0; b < g.n; b++)
-          for (long y = 0; y < g.oh; y++) {
-            float* d = row + (b * g.oh + y) * g.ow;
-            const long iy = y * g.sh + i * g.dh - g.top;
-            long xo = 0;
-            if (iy < 0 || iy >= g.h) {
-              for (; xo < g.ow; xo++) d[xo] = 0.0f;
-              continue;
-            }
-            const float* src = x + (b * g.h + iy) * g.w * C + ch;
-            for (; xo < lo; xo++) d[xo] = 0.0f;
-            for (; xo < hi; xo++) d[xo] = src[(xo * g.sw + offset) * C];
-            for (; xo < g.ow; xo++) d[xo] = 0.0f;
-          }
-      }
+  ForEachRunT(g, [&](long run, bool inside, long pixel, long lo, long hi, long step) {
+    float* d = colsT + run;
+    long xo = 0;
+    if (inside) {
+      for (; xo < lo; xo++) d[xo] = 0.0f;
+      for (; xo < hi; xo++) d[xo] = x[pixel + xo * step];
     }
+    for (; xo < g.ow; xo++) d[xo] = 0.0f;
+  });
 }
 
 // The adjoint of Im2colT: dx = 0, then every entry of colsT is added back to the input pixel it came from.
 void Col2imT(const float* colsT, const Conv& g, float* dx) {
-  const long R = g.Rows(), C = g.c;
-  std::fill(dx, dx + g.n * g.h * g.w * C, 0.0f);
-  for (long i = 0; i < g.kh; i++)
-    for (long j = 0; j < g.kw; j++) {
-      long lo, hi;
-      ValidOutputColumns(g, j, &lo, &hi);
-      const long offset = j * g.dw - g.left;
-      for (long ch = 0; ch < C; ch++) {
-        const float* row = colsT + ((i * g.kw + j) * C + ch) * R;
-        for (long b = 0; b < g.n; b++)
-          for (long y = 0; y < g.oh; y++) {
-            const long iy = y * g.sh + i * g.dh - g.top;
-            if (iy < 0 || iy >= g.h) continue;
-            const float* d = row + (b * g.oh + y) * g.ow;
-            float* dst = dx + (b * g.h + iy) * g.w * C + ch;
-            for (long xo = lo; xo < hi; xo++) dst[(xo * g.sw + offset) * C] += d[xo];
-          }
-      }
-    }
+  std::fill(dx, dx + g.n * g.h * g.w * g.c, 0.0f);
+  ForEachRunT(g, [&](long run, bool inside, long pixel, long lo, long hi, long step) {
+    if (!inside) return;
+    const float* d = colsT + run;
+    for (long xo = lo; xo < hi; xo++) dx[pixel + xo * step] += d[xo];
+  });
 }
 
 // The filter columns j of window column xo that fall inside the image: [*lo, *hi).
