@@ -5,6 +5,7 @@ import { TOKEN_ENV, type ExperimentConfig, type RunOutcome } from '@shardlab/exp
 import { generateToken } from '@shardlab/protocol';
 import type { BackendChoice } from '@shardlab/model';
 import type { RunObserver } from '@shardlab/report';
+import { NODE_FLAGS } from './node-flags';
 
 /**
  * The CLI entry that child trainer processes run: this package's built main. Spelled via ../dist so that it
@@ -59,7 +60,7 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
           const child = spawn(
             process.execPath,
             [
-              CLI_MAIN, 'trainer', '--coordinator', address, '--name', label,
+              ...NODE_FLAGS, CLI_MAIN, 'trainer', '--coordinator', address, '--name', label,
               '--backend', backend, '--blas-threads', String(config.blasThreads),
               ...(opts.trainerArgs ?? []),
             ],

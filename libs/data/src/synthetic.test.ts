@@ -26,6 +26,21 @@ describe('synthetic dataset', () => {
     expect(a.features([17])).toEqual(a.features([3, 17]).subarray(784));
   });
 
+  it('kept rows are the generated rows, bit for bit, whatever was asked before', () => {
+    const opts = { seed: 5, samples: 300, testSamples: 10, features: 33, numClasses: 3 };
+    const kept = createSynthetic(opts).train;
+    const fresh = createSynthetic({ ...opts, cacheBytes: 0 }).train;
+    const bits = (f: Float32Array) => Array.from(new Uint32Array(f.buffer));
+    // First touch, second touch, a mix of both, repeats within one batch.
+    for (const ids of [[7, 3, 299], [3, 7], [0, 7, 7, 150, 3], range(300).reverse()]) {
+      expect(bits(kept.features(ids))).toEqual(bits(fresh.features(ids)));
+    }
+    // A kept row is copied out, never shared: writing into a batch leaves later batches alone.
+    const batch = kept.features([7]);
+    batch.fill(0);
+    expect(bits(kept.features([7]))).toEqual(bits(fresh.features([7])));
+  });
+
   it('different seeds give different data', () => {
     const a = small(1).train.features([0, 1]);
     const b = small(2).train.features([0, 1]);

@@ -30,6 +30,14 @@ export const SYNTHETIC_DEFAULTS = {
 } as const;
 export const SYNTHETIC_MAX_SAMPLES = 10_000_000;
 
+/**
+ * Rows generated once are kept when the whole split fits in this many bytes (float32): 60,000 x 784 is
+ * 188 MB, 10,000,000 x 784 (31 GB) is never kept. Generating a row costs ~30 ns a value (a log and two
+ * hashes), which at 128 x 784 values a step was a trainer's largest cost after the gradient itself; a kept
+ * row is a 3 KB copy. Pass 0 as `cacheBytes` to always regenerate.
+ */
+export const SYNTHETIC_CACHE_BYTES = 256 * 1024 * 1024;
+
 export const SUBCLUSTERS = 2;
 export const CLASS_RADIUS = 2.2;
 export const SUBCLUSTER_RADIUS = 1.5;
@@ -60,6 +68,8 @@ export interface SyntheticOptions {
   testSamples: number;
   features: number;
   numClasses: number;
+  /** Keep generated rows when a split fits in this many bytes (default SYNTHETIC_CACHE_BYTES). */
+  cacheBytes?: number;
 }
 
 export function createSynthetic(opts: SyntheticOptions): { train: Dataset; test: Dataset } {
@@ -76,6 +86,7 @@ export function createSynthetic(opts: SyntheticOptions): { train: Dataset; test:
       columnKeys,
       subclusterKey,
       deriveSeed(opts.seed, TAG_SPLIT[split]),
+      size * opts.features * 4 <= (opts.cacheBytes ?? SYNTHETIC_CACHE_BYTES),
     );
   return { train: make('train', opts.samples), test: make('test', opts.testSamples) };
 }
@@ -84,6 +95,8 @@ export class SyntheticDataset implements Dataset {
   readonly name = 'synthetic';
   readonly labels: Uint8Array;
   readonly classNames: readonly string[];
+  /** Kept rows (allocated on first use, when `keepRows`), and which of them have been generated. */
+  private kept: { rows: Float32Array; made: Uint8Array } | null = null;
 
   constructor(
     readonly split: 'train' | 'test',
@@ -97,6 +110,8 @@ export class SyntheticDataset implements Dataset {
     /** Key of the sub-cluster draw, kept apart from every column key. */
     private readonly subclusterKey: number,
     private readonly splitKey: number,
+    /** Keep every generated row (the split fits in the cache budget); the values are the same either way. */
+    private readonly keepRows = false,
   ) {
     this.labels = new Uint8Array(size);
     for (let i = 0; i < size; i++) this.labels[i] = i % numClasses;
@@ -106,10 +121,20 @@ export class SyntheticDataset implements Dataset {
   features(ids: ArrayLike<number>): Float32Array {
     const d = this.numFeatures;
     const out = new Float32Array(ids.length * d);
+    if (this.keepRows) this.kept ??= { rows: new Float32Array(this.size * d), made: new Uint8Array(this.size) };
+    const kept = this.kept;
     for (let r = 0; r < ids.length; r++) {
       const id = ids[r];
       checkSampleId(id, this.size, `${this.name} ${this.split}`);
-      this.writeSample(id, out, r * d);
+      if (!kept) {
+        this.writeSample(id, out, r * d);
+        continue;
+      }
+      if (!kept.made[id]) {
+        this.writeSample(id, kept.rows, id * d);
+        kept.made[id] = 1;
+      }
+      out.set(kept.rows.subarray(id * d, (id + 1) * d), r * d);
     }
     return out;
   }
