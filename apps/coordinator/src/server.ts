@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { ListenError, isRequestError, type RequestFault, type TrainingSession } from '@shardlab/experiment';
+import { ListenError, isRequestError, type PushReply, type RequestFault, type TrainingSession } from '@shardlab/experiment';
 import {
   SERVER_OPTIONS,
   authenticatedWorker,
@@ -97,7 +97,7 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
       );
     },
     PushGradient(call, callback) {
-      let answer: Promise<{ shape: number[]; data: Buffer } | null>;
+      let answer: Promise<PushReply>;
       try {
         actsAsItself(call.metadata, call.request.worker);
         answer = session.pushGradient(call.request);
@@ -105,9 +105,9 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
         callback(statusOf(err));
         return;
       }
-      // Relay: answered with the averaged update once every worker has pushed; ring: at once.
+      // Answered once every worker has pushed: the averaged update (relay) and the next step's assignment.
       answer.then(
-        (update) => callback(null, update ? { update } : {}),
+        ({ update, next }) => callback(null, update ? { update, next } : { next }),
         (err: unknown) => callback(statusOf(err)),
       );
     },

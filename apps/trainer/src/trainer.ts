@@ -12,6 +12,7 @@ import {
   loadCoordinatorService,
   type CallerIdentity,
   type CoordinatorClient,
+  type StepAssignment__Output,
 } from '@shardlab/protocol';
 import { checkExposure, type Security } from '@shardlab/options';
 import { hostname } from 'node:os';
@@ -186,10 +187,16 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       log(`worker ${worker}: resuming at step ${step}`);
     }
     let stopReason = '';
+    /** The next step's assignment, when the answer to this step's push carried it (it always does, unless the push was dropped). */
+    let next: StepAssignment__Output | null = null;
     for (;;) {
-      const a = await call(client.nextStep.bind(client), { runId: joined.runId, worker, step }).catch((err) => {
-        throw describeRpcError(`step ${step}`, err);
-      });
+      const a =
+        next ??
+        (await call(client.nextStep.bind(client), { runId: joined.runId, worker, step }).catch((err) => {
+          throw describeRpcError(`step ${step}`, err);
+        }));
+      next = null;
+      if (a.step !== step && !a.done) throw new TrainerError(`the coordinator assigned step ${a.step} where step ${step} was due`);
       if (a.done) {
         stopReason = a.stopReason;
         break;
@@ -244,6 +251,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
         const ack = await push({ ...report, gradient: encodeTensor(c.update, [c.update.length]) });
         if (!ack.update) throw new TrainerError(`step ${step}: the coordinator's reply carries no update`);
         apply(decodeTensor(ack.update, { length: replica.params.length, field: 'update' }));
+        next = ack.next;
       } else {
         const reduceStarted = performance.now();
         let average: Float32Array;
@@ -256,13 +264,14 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
           throw new TrainerError(`step ${step}: ${reason}`);
         }
         apply(average);
-        await push({
+        const ack = await push({
           ...report,
           gradNorm: l2Norm(c.update),
           reduceMs: performance.now() - reduceStarted,
           gradient: a.reportGradient ? encodeTensor(c.update, [c.update.length]) : undefined,
           params: a.reportParams ? encodeTensor(replica.params, [replica.params.length]) : undefined,
         });
+        next = ack.next;
       }
       step++;
     }

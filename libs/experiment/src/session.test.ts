@@ -4,6 +4,7 @@ import { RingCollective, memoryRing, type RingLink } from '@shardlab/collective'
 import { createStrategy, dataFingerprint, loadDataset, type DataFingerprint } from '@shardlab/data';
 import { PROTOCOL_VERSION, encodeTensor } from '@shardlab/protocol';
 import { RequestError } from './errors';
+import type { StepAssignmentMessage } from './messages';
 import { resolveConfig, type ExperimentConfig } from './config';
 import { datasetSpecFromWire } from '@shardlab/worker';
 import { Replica } from '@shardlab/worker';
@@ -47,8 +48,12 @@ async function fakeWorker(session: TrainingSession, name: string, value: number,
   const reply = join(session, name);
   const replica = new Replica(session.model, { name: 'sgd', lr: reply.optimizer.lr });
   const ring = opts.ring ? new RingCollective(reply.worker, reply.workers, opts.ring[reply.worker]!) : null;
+  // The answer to a push carries the next assignment; NextStep is for the first step (and after a refused push).
+  let next: StepAssignmentMessage | null = null;
   for (let step = 0; ; step++) {
-    const a = await session.nextStep({ runId: reply.runId, worker: reply.worker, step });
+    const a: StepAssignmentMessage = next ?? (await session.nextStep({ runId: reply.runId, worker: reply.worker, step }));
+    next = null;
+    expect(a.done || a.step === step).toBe(true);
     if (a.done) return { replica, stopReason: a.stopReason, steps: step };
     const g = new Float32Array(replica.params.length).fill(value);
     const samples = a.batches[0]!.ids.length;
@@ -57,16 +62,23 @@ async function fakeWorker(session: TrainingSession, name: string, value: number,
       paramChecksum: a.reportChecksum ? (opts.checksum ?? ((r) => r.checksum()))(replica) : '', computeMs: 1,
     };
     if (!ring) {
-      const update = await session.pushGradient({ ...report, gradient: encodeTensor(g, [g.length]) }).catch(() => null);
-      if (update) replica.apply(floats(update));
+      const answer = await session.pushGradient({ ...report, gradient: encodeTensor(g, [g.length]) }).catch(() => null);
+      if (answer) {
+        replica.apply(floats(answer.update!));
+        next = answer.next;
+      }
       continue;
     }
     replica.apply(await ring.average(g, samples, step));
-    await session.pushGradient({
+    const answer = await session.pushGradient({
       ...report, gradNorm: l2Norm(g), reduceMs: 1,
       gradient: a.reportGradient ? encodeTensor(g, [g.length]) : undefined,
       params: a.reportParams ? encodeTensor(replica.params, [replica.params.length]) : undefined,
     }).catch(() => null);
+    if (answer) {
+      expect(answer.update).toBeNull();
+      next = answer.next;
+    }
   }
 }
 
@@ -261,8 +273,12 @@ describe('TrainingSession', () => {
     const updates = [0, 1].map((w) =>
       session.pushGradient({ runId: reply.runId, worker: w, step: 0, samples: 16, loss: 1, gradient: encodeTensor(delta, [delta.length]), paramChecksum: start.checksum(), computeMs: 1 }),
     );
-    for (const u of await Promise.all(updates)) expect(Array.from(floats(u!).subarray(0, 3))).toEqual([0.25, 0.25, 0.25]);
-    await session.nextStep({ runId: reply.runId, worker: 0, step: 1 });
+    for (const [w, u] of (await Promise.all(updates)).entries()) {
+      expect(Array.from(floats(u.update!).subarray(0, 3))).toEqual([0.25, 0.25, 0.25]);
+      // Each answer carries the worker's assignment for step 1: NextStep would return the same.
+      expect(u.next.step).toBe(1);
+      expect(u.next).toEqual(await session.nextStep({ runId: reply.runId, worker: w, step: 1 }));
+    }
     session.fail('enough');
     const result = await run;
     expect(result.params[0]).toBe(Math.fround(start.params[0]! - 0.25));

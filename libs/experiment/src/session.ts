@@ -25,14 +25,16 @@ export type { Evaluation, Progress } from './step-observer';
  *
  * One step t:
  *   1. beginStep(t): every worker's batch for t is planned (batch-planner.ts: ids, or features
- *      under --feed features); long-polling NextStep(t) calls are answered.
+ *      under --feed features); the pushes of step t-1 are answered with these assignments (and a
+ *      first step's long-polling NextStep(t) calls with theirs).
  *   2. each worker computes its gradient and averages it with the others':
- *      relay  PushGradient(t) with the gradient, answered with the average once all W are in
- *             (the coordinator's replica applies it too);
+ *      relay  PushGradient(t) with the gradient; its answer carries the average (the coordinator's
+ *             replica applies it too);
  *      ring   the trainers' own all-reduce, then PushGradient(t) with the step's scalars.
  *   3. when all W pushes are in: checksums compared (relay: against the coordinator's replica;
  *      ring: against each other), metrics written, maybe an evaluation (ring: on the parameters
- *      worker 0 sent).
+ *      worker 0 sent). Then step t+1 begins, and every push of t is answered with its assignment:
+ *      one call per worker per step.
  *
  * Failure policy (documented in docs/architecture.md):
  *   - a request from outside the run (unknown run id, a worker index that never joined) is
@@ -117,8 +119,10 @@ interface StepState {
   reduceMs: number[];
   /** Ring: worker 0's parameters after this step, when asked (evaluation, final model). */
   params: Float32Array | null;
-  /** Relay: pushes waiting for the averaged update. */
-  pushWaiters: { resolve: (update: TensorMessage) => void; reject: (err: Error) => void }[];
+  /** Relay: the sample-weighted average of the step's gradients, once complete. */
+  update: TensorMessage | null;
+  /** Pushes waiting for the step to complete: answered with the update (relay) and the next assignment. */
+  pushWaiters: { worker: number; resolve: (reply: PushReply) => void; reject: (err: Error) => void }[];
   samples: number[];
   losses: number[];
   computeMs: number[];
@@ -128,6 +132,12 @@ interface StepState {
   reportChecksum: boolean;
   expectedChecksum: string | null;
   startedAt: number;
+}
+
+/** The answer to a push: the averaged update (relay) and the worker's assignment for the next step (or done). */
+export interface PushReply {
+  update: TensorMessage | null;
+  next: StepAssignmentMessage;
 }
 
 interface Waiter {
@@ -345,11 +355,12 @@ export class TrainingSession {
   }
 
   /**
-   * One worker's contribution to a step. Relay: its gradient; resolves with the averaged update once every
-   * worker's is in. Ring: the step's scalars after the trainers' own all-reduce (the full gradient only on
-   * gradient-metrics steps, worker 0's parameters when asked); resolves with null at once.
+   * One worker's contribution to a step. Relay: its gradient. Ring: the step's scalars after the trainers' own
+   * all-reduce (the full gradient only on gradient-metrics steps, worker 0's parameters when asked). Resolves
+   * once every worker's is in and the next step has begun: with the averaged update (relay) and this worker's
+   * next assignment.
    */
-  pushGradient(msg: GradientMessage): Promise<TensorMessage | null> {
+  pushGradient(msg: GradientMessage): Promise<PushReply> {
     this.checkMember(msg.runId, msg.worker);
     const current = this.current;
     if (this.stateValue === 'failed') throw wrongState(`run stopped: ${this.errorValue}`);
@@ -404,7 +415,7 @@ export class TrainingSession {
       if (isRequestError(err) || isWireError(err)) this.fail(`${where}: ${err.message}`);
       throw err;
     }
-    const answer = ring ? Promise.resolve(null) : new Promise<TensorMessage>((resolve, reject) => current.pushWaiters.push({ resolve, reject }));
+    const answer = new Promise<PushReply>((resolve, reject) => current.pushWaiters.push({ worker: msg.worker, resolve, reject }));
     if (current.pushed.every(Boolean)) this.poke();
     return answer;
   }
@@ -459,8 +470,12 @@ export class TrainingSession {
       this.startedAt = Date.now();
       log(`all ${config.workers} workers joined: ${this.membership.members.map((m) => `${m.name} [${m.backend}]`).join(', ')}`);
     }
+    /** The completed step whose pushes wait for the next step's assignments. */
+    let previous: StepState | null = null;
     for (let t = this.stepsCompleted; t < config.steps && this.stateValue === 'running'; t++) {
       const st = this.beginStep(t);
+      if (previous) this.answerPushes(previous, (w) => st.assignments[w]!);
+      previous = null;
       this.stepDeadline = st.startedAt + config.stepTimeout * 1000;
       while (this.stateValue === 'running' && !st.pushed.every(Boolean)) {
         const left = this.stepDeadline - Date.now();
@@ -488,6 +503,7 @@ export class TrainingSession {
       }
       if (this.stateValue !== 'running') break;
       this.completeStep(st);
+      if (this.stateValue === 'running') previous = st;
       for (const answer of this.afterStep.splice(0)) answer();
       this.flushRefusals();
       if (config.checkpointEvery > 0 && this.stepsCompleted % config.checkpointEvery === 0 && this.stepsCompleted < config.steps && this.stateValue === 'running') {
@@ -498,6 +514,8 @@ export class TrainingSession {
       this.stateValue = 'finished';
       this.releaseWaiters();
     }
+    // The last step's pushes learn that the run is over (a failed run rejected them in fail()).
+    if (previous && this.stateValue === 'finished') this.answerPushes(previous, (w) => this.doneMessage(previous!.step + 1, w));
     this.flushRefusals(true);
     return this.result();
   }
@@ -529,6 +547,7 @@ export class TrainingSession {
       gradNorms: new Array(W).fill(0),
       reduceMs: new Array(W).fill(0),
       params: null,
+      update: null,
       pushWaiters: [],
       reportChecksum,
       samples: new Array(W).fill(0),
@@ -572,8 +591,7 @@ export class TrainingSession {
         from.map((w) => st.samples[w]!),
       );
       this.rule.applyAverage(this.replica, average);
-      const update = encodeTensor(average, [average.length]);
-      for (const w of st.pushWaiters.splice(0)) w.resolve(update);
+      st.update = encodeTensor(average, [average.length]);
     } else if (st.params) {
       this.ringParams = st.params;
     }
@@ -586,6 +604,11 @@ export class TrainingSession {
     this.stepsCompleted = st.step + 1;
 
     this.observer.observe(st, this.startedAt, () => this.params(), this.buffers);
+  }
+
+  /** Answers the pushes of a completed step: its update (relay) and each worker's next assignment. */
+  private answerPushes(st: StepState, next: (worker: number) => StepAssignmentMessage): void {
+    for (const w of st.pushWaiters.splice(0)) w.resolve({ update: st.update, next: next(w.worker) });
   }
 
   /** The current parameters: the coordinator's replica (relay), or the latest ones worker 0 sent (ring). */

@@ -94,14 +94,16 @@ export interface CoordinatorClient extends grpc.Client {
   join(argument: _shardlab_v1_JoinRequest, callback: grpc.requestCallback<_shardlab_v1_JoinReply__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Long poll: answers once the assignment for `step` exists (or the run ended).
+   * Long poll: answers once the assignment for `step` exists (or the run ended). A trainer asks for its
+   * first step here; every later assignment comes with the answer to its PushGradient.
    */
   NextStep(argument: _shardlab_v1_NextStepRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
   NextStep(argument: _shardlab_v1_NextStepRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
   NextStep(argument: _shardlab_v1_NextStepRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
   NextStep(argument: _shardlab_v1_NextStepRequest, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
   /**
-   * Long poll: answers once the assignment for `step` exists (or the run ended).
+   * Long poll: answers once the assignment for `step` exists (or the run ended). A trainer asks for its
+   * first step here; every later assignment comes with the answer to its PushGradient.
    */
   nextStep(argument: _shardlab_v1_NextStepRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
   nextStep(argument: _shardlab_v1_NextStepRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
@@ -109,7 +111,8 @@ export interface CoordinatorClient extends grpc.Client {
   nextStep(argument: _shardlab_v1_NextStepRequest, callback: grpc.requestCallback<_shardlab_v1_StepAssignment__Output>): grpc.ClientUnaryCall;
   
   /**
-   * One worker's gradient for one step. PERMISSION_DENIED for a worker that never joined,
+   * One worker's gradient for one step, answered once every worker's is in, with the next step's
+   * assignment (so a step costs one call, not a PushGradient and a NextStep). PERMISSION_DENIED for a worker that never joined,
    * FAILED_PRECONDITION for the wrong step, INVALID_ARGUMENT for a wrong length or NaN/Inf,
    * ALREADY_EXISTS for a second gradient for the same step.
    */
@@ -118,7 +121,8 @@ export interface CoordinatorClient extends grpc.Client {
   PushGradient(argument: _shardlab_v1_GradientUpdate, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_GradientAck__Output>): grpc.ClientUnaryCall;
   PushGradient(argument: _shardlab_v1_GradientUpdate, callback: grpc.requestCallback<_shardlab_v1_GradientAck__Output>): grpc.ClientUnaryCall;
   /**
-   * One worker's gradient for one step. PERMISSION_DENIED for a worker that never joined,
+   * One worker's gradient for one step, answered once every worker's is in, with the next step's
+   * assignment (so a step costs one call, not a PushGradient and a NextStep). PERMISSION_DENIED for a worker that never joined,
    * FAILED_PRECONDITION for the wrong step, INVALID_ARGUMENT for a wrong length or NaN/Inf,
    * ALREADY_EXISTS for a second gradient for the same step.
    */
@@ -163,12 +167,14 @@ export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
   Join: grpc.handleUnaryCall<_shardlab_v1_JoinRequest__Output, _shardlab_v1_JoinReply>;
   
   /**
-   * Long poll: answers once the assignment for `step` exists (or the run ended).
+   * Long poll: answers once the assignment for `step` exists (or the run ended). A trainer asks for its
+   * first step here; every later assignment comes with the answer to its PushGradient.
    */
   NextStep: grpc.handleUnaryCall<_shardlab_v1_NextStepRequest__Output, _shardlab_v1_StepAssignment>;
   
   /**
-   * One worker's gradient for one step. PERMISSION_DENIED for a worker that never joined,
+   * One worker's gradient for one step, answered once every worker's is in, with the next step's
+   * assignment (so a step costs one call, not a PushGradient and a NextStep). PERMISSION_DENIED for a worker that never joined,
    * FAILED_PRECONDITION for the wrong step, INVALID_ARGUMENT for a wrong length or NaN/Inf,
    * ALREADY_EXISTS for a second gradient for the same step.
    */
