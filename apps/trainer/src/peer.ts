@@ -5,19 +5,20 @@ import {
   SERVER_OPTIONS,
   RunSecret,
   channelCredentials,
+  encodePeerChunk,
   guardInterceptor,
   identityInterceptor,
   invalidArgument,
   limitRequests,
   loadPeerService,
   peerRequestLimits,
+  peerSenderConstructor,
   permissionDenied,
   serverCredentials,
   toServiceError,
   unavailable,
-  type PeerChunk,
-  type PeerClient,
   type PeerHandlers,
+  type PeerSender,
 } from '@shardlab/protocol';
 import type { Security } from '@shardlab/options';
 
@@ -36,8 +37,8 @@ interface Membership {
 export class PeerEndpoint {
   private readonly mailbox = new Mailbox();
   private membership: Membership | null = null;
-  private next: PeerClient | null = null;
-  private stream: grpc.ClientWritableStream<PeerChunk> | null = null;
+  private next: PeerSender | null = null;
+  private stream: grpc.ClientWritableStream<Buffer> | null = null;
 
   private constructor(
     private readonly server: grpc.Server,
@@ -82,9 +83,9 @@ export class PeerEndpoint {
     if (peers.length !== m.workers) throw new Error(`expected ${m.workers} peer addresses, got ${peers.length}`);
     const nextWorker = (m.worker + 1) % m.workers;
     const prevWorker = (m.worker + m.workers - 1) % m.workers;
-    const { Peer } = loadPeerService();
+    const Peer = peerSenderConstructor();
     this.closeStream();
-    const next: PeerClient = new Peer(peers[nextWorker]!, channelCredentials(this.security?.tls ?? null), {
+    const next = new Peer(peers[nextWorker]!, channelCredentials(this.security?.tls ?? null), {
       ...CHANNEL_OPTIONS,
       interceptors: [identityInterceptor({ token: this.security?.token ?? null })],
     });
@@ -104,10 +105,10 @@ export class PeerEndpoint {
     const link: RingLink = {
       send: (key, data) => {
         if (failure) return Promise.reject(failure);
-        // Copied now: the ring keeps writing into the buffer this view is taken from.
-        const bytes = Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        // Encoded now (the ring keeps writing into the array `data` views), in one copy.
+        const encoded = encodePeerChunk({ runId: m.runId, from: m.worker, key, data });
         return new Promise<void>((resolve, reject) => {
-          stream.write({ runId: m.runId, from: m.worker, key, data: bytes }, (err: Error | null | undefined) => {
+          stream.write(encoded, (err: Error | null | undefined) => {
             if (failure || err) reject(failure ?? new Error(`cannot send to worker ${nextWorker} at ${peers[nextWorker]}: ${err!.message}`));
             else resolve();
           });

@@ -7,7 +7,7 @@
  * Both give every worker identical bytes, so replicas that apply the result stay bit-identical.
  */
 export interface Collective {
-  /** Sample-weighted average over all workers: sum of weight_k * values_k / sum of weight_k. */
+  /** Sample-weighted average over all workers: sum of weight_k * values_k / sum of weight_k. The returned array may be reused by the next call. */
   average(values: Float32Array, weight: number, step: number): Promise<Float32Array>;
   /** Element-wise sum of a small float64 vector over all workers (SyncBN statistics); `tag` orders reductions within a step. */
   sum(values: Float64Array, step: number, tag: number): Promise<Float64Array>;

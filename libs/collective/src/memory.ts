@@ -81,8 +81,13 @@ export class Mailbox {
   }
 }
 
-/** A Collective over a RingLink: ring all-reduce for averages, ring all-gather for small sums. */
+/**
+ * A Collective over a RingLink: ring all-reduce for averages, ring all-gather for small sums. An average is
+ * computed in a buffer the collective keeps, so the array it returns is valid until the next average().
+ */
 export class RingCollective implements Collective {
+  private scratch: Float32Array | null = null;
+
   constructor(
     readonly rank: number,
     readonly world: number,
@@ -91,7 +96,8 @@ export class RingCollective implements Collective {
   ) {}
 
   average(values: Float32Array, weight: number, step: number): Promise<Float32Array> {
-    return ringAverage(values, weight, this.rank, this.world, this.link, `${step}/avg`, this.options);
+    if (this.scratch?.length !== values.length + 1) this.scratch = new Float32Array(values.length + 1);
+    return ringAverage(values, weight, this.rank, this.world, this.link, `${step}/avg`, this.options, this.scratch);
   }
 
   sum(values: Float64Array, step: number, tag: number): Promise<Float64Array> {

@@ -95,6 +95,19 @@ describe('RingCollective', () => {
     }
   });
 
+  it('average after average (the collective reuses its buffer): each equals a fresh collective\'s result', async () => {
+    const world = 3;
+    const links = memoryRing(world);
+    const collectives = Array.from({ length: world }, (_, r) => new RingCollective(r, world, links[r]!));
+    for (let step = 0; step < 4; step++) {
+      const inputs = Array.from({ length: world }, (_, r) => data(r + 7 * step, 100));
+      const got = (await Promise.all(inputs.map((x, r) => collectives[r]!.average(x, r + 1, step)))).map((x) => x.slice());
+      const fresh = memoryRing(world);
+      const want = await Promise.all(inputs.map((x, r) => new RingCollective(r, world, fresh[r]!).average(x, r + 1, step)));
+      for (let r = 0; r < world; r++) expect(firstBitDifference(got[r]!, want[r]!)).toBe(-1);
+    }
+  });
+
   it('sum (SyncBN statistics): the float64 sum in worker order, identical on every worker', async () => {
     for (const world of [1, 2, 3, 5]) {
       const links = memoryRing(world);

@@ -135,10 +135,21 @@ class Sends {
  * along as one extra element, so nobody needs to know the others' weights in advance; every rank divides the
  * same bytes by the same total and gets identical results.
  */
-export async function ringAverage(values: Float32Array, weight: number, rank: number, world: number, link: RingLink, tag: string, options?: RingOptions): Promise<Float32Array> {
+export async function ringAverage(
+  values: Float32Array,
+  weight: number,
+  rank: number,
+  world: number,
+  link: RingLink,
+  tag: string,
+  options?: RingOptions,
+  /** n + 1 floats to work in (RingCollective reuses one: a fresh 0.4 MB array a step was a page-faulting allocation). */
+  scratch?: Float32Array,
+): Promise<Float32Array> {
   if (!(weight > 0)) throw new RangeError(`weight must be positive, got ${weight}`);
   const n = values.length;
-  const buffer = new Float32Array(n + 1);
+  if (scratch && scratch.length !== n + 1) throw new RangeError(`scratch must hold ${n + 1} floats, got ${scratch.length}`);
+  const buffer = scratch ?? new Float32Array(n + 1);
   for (let i = 0; i < n; i++) buffer[i] = values[i]! * weight;
   buffer[n] = weight;
   await ringAllReduce(buffer, rank, world, link, tag, options);

@@ -57,4 +57,5 @@ export {
   type CoordinatorConstructor,
   type CoordinatorServiceDefinition,
 } from './proto';
+export { encodePeerChunk, peerSenderConstructor, type OutgoingPeerChunk, type PeerSender, type PeerSenderConstructor } from './peer-chunk';
 export type * from './types';
