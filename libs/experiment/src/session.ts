@@ -1,22 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { l2Norm, weightedAverage } from '@shardlab/aggregation';
+import { weightedAverage } from '@shardlab/aggregation';
 import { dataFingerprint, type Dataset, type Strategy } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
-import { PROTOCOL_VERSION, decodeTensor, encodeTensor, firstNonFinite, isWireError } from '@shardlab/protocol';
+import { PROTOCOL_VERSION, encodeTensor, isWireError } from '@shardlab/protocol';
 import type { EventRecord, MetricsRecord } from '@shardlab/report';
 import { Replica, aggregationRule, modelFromWire, type AggregationRule, type WireModelSpec } from '@shardlab/worker';
 import { planBatches } from './batch-planner';
 import type { ExperimentConfig } from './config';
 import { wireDatasetSpec } from './dataset-spec';
-import { duplicate, isRequestError, malformed, wrongState } from './errors';
-import { InStepReductions } from './in-step-reductions';
+import { isRequestError, wrongState } from './errors';
 import { Membership } from './membership';
 import { wireModelSpec } from './model-spec';
 import { RefusalTally } from './refusals';
-import { majority } from './step-metrics';
+import { checkPushStep, newStepState, replicaCheck, takePush, type PushReply, type StepState } from './step-state';
 import { StepObserver, type Evaluation, type Progress } from './step-observer';
 
 export type { Evaluation, Progress } from './step-observer';
+export type { PushReply } from './step-state';
 
 /*
  * The synchronous step engine the coordinator runs. It knows nothing of gRPC: the
@@ -55,7 +55,6 @@ export type { Evaluation, Progress } from './step-observer';
 export { MAX_REDUCTIONS_PER_STEP } from './in-step-reductions';
 
 import type {
-  TensorMessage,
   JoinRequestMessage,
   DatasetDescriptionMessage,
   JoinReplyMessage,
@@ -107,38 +106,6 @@ export interface SessionResult {
   replacements: number;
 }
 
-
-interface StepState {
-  step: number;
-  assignments: StepAssignmentMessage[];
-  /** Which workers have pushed (reported) this step. */
-  pushed: boolean[];
-  /** Relay: every worker's gradient; ring: only on gradient-metrics steps. */
-  gradients: (Float32Array | null)[];
-  gradNorms: number[];
-  reduceMs: number[];
-  /** Ring: worker 0's parameters after this step, when asked (evaluation, final model). */
-  params: Float32Array | null;
-  /** Relay: the sample-weighted average of the step's gradients, once complete. */
-  update: TensorMessage | null;
-  /** Pushes waiting for the step to complete: answered with the update (relay) and the next assignment. */
-  pushWaiters: { worker: number; resolve: (reply: PushReply) => void; reject: (err: Error) => void }[];
-  samples: number[];
-  losses: number[];
-  computeMs: number[];
-  checksums: string[];
-  buffers: (Float32Array | null)[];
-  reductions: InStepReductions;
-  reportChecksum: boolean;
-  expectedChecksum: string | null;
-  startedAt: number;
-}
-
-/** The answer to a push: the averaged update (relay) and the worker's assignment for the next step (or done). */
-export interface PushReply {
-  update: TensorMessage | null;
-  next: StepAssignmentMessage;
-}
 
 interface Waiter {
   worker: number;
@@ -369,48 +336,13 @@ export class TrainingSession {
     const ring = this.deps.config.collective === 'ring';
     const size = this.replica.params.length;
     try {
-      if (msg.step !== current.step) throw wrongState(`gradient for step ${msg.step}, but the run is at step ${current.step}`);
-      if (current.pushed[msg.worker]) throw duplicate(`a gradient for step ${msg.step} from worker ${msg.worker} was already received`);
+      checkPushStep(current, msg);
       if (msg.error) {
         // A member that cannot go on (its ring neighbour is gone): stop with its reason rather than wait for the timeout.
         this.fail(`${where}: ${msg.error}`);
         throw wrongState(`run stopped: ${where}: ${msg.error}`);
       }
-      const a = current.assignments[msg.worker]!;
-      const expectedSamples = a.batches.reduce((n, b) => n + b.ids.length, 0);
-      if (msg.samples !== expectedSamples) throw malformed(`samples is ${msg.samples}, but the batch had ${expectedSamples}`);
-      if (!Number.isFinite(msg.loss)) throw malformed(`loss is ${msg.loss}`);
-      const wantGradient = !ring || a.reportGradient;
-      const hasGradient = !!msg.gradient && !!msg.gradient.data && msg.gradient.data.length > 0;
-      if (wantGradient && !hasGradient) throw malformed('gradient is missing');
-      if (hasGradient) {
-        const gradient = decodeTensor(msg.gradient!, { length: size, field: 'gradient' });
-        const bad = firstNonFinite(gradient);
-        if (bad >= 0) throw malformed(`gradient element ${bad} is ${gradient[bad]}: training diverged (lower --lr?) or the trainer is faulty`);
-        current.gradients[msg.worker] = gradient;
-      }
-      if (ring && !(Number.isFinite(msg.gradNorm) && msg.gradNorm! >= 0)) throw malformed(`grad_norm is ${msg.gradNorm}`);
-      if (a.reportParams) {
-        if (!msg.params || !msg.params.data || msg.params.data.length === 0) throw malformed('params were requested for this step but are missing');
-        const params = decodeTensor(msg.params, { length: size, field: 'params' });
-        const bad = firstNonFinite(params);
-        if (bad >= 0) throw malformed(`params element ${bad} is ${params[bad]}`);
-        current.params = params;
-      }
-      if (current.reportChecksum && !msg.paramChecksum) throw malformed('param_checksum was requested for this step but is missing');
-      current.pushed[msg.worker] = true;
-      current.samples[msg.worker] = msg.samples;
-      current.losses[msg.worker] = msg.loss;
-      current.computeMs[msg.worker] = msg.computeMs;
-      current.reduceMs[msg.worker] = msg.reduceMs ?? 0;
-      current.gradNorms[msg.worker] = hasGradient ? l2Norm(current.gradients[msg.worker]!) : msg.gradNorm!;
-      current.checksums[msg.worker] = msg.paramChecksum;
-      if (msg.buffers && msg.buffers.data && msg.buffers.data.length > 0) {
-        const buffers = decodeTensor(msg.buffers, { field: 'buffers' });
-        const badBuffer = firstNonFinite(buffers);
-        if (badBuffer >= 0) throw malformed(`buffers element ${badBuffer} is ${buffers[badBuffer]}`);
-        current.buffers[msg.worker] = buffers;
-      }
+      takePush(current, msg, { ring, parameters: size });
     } catch (err) {
       if (isRequestError(err) || isWireError(err)) this.fail(`${where}: ${err.message}`);
       throw err;
@@ -537,30 +469,18 @@ export class TrainingSession {
       const batches = rank < 0 ? [] : planBatches(t, rank, config, strategy, train);
       assignments.push({ step: t, done: rank < 0, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams: ring && evaluates && w === 0 });
     }
-    const st: StepState = {
+    const st = newStepState({
       step: t,
       assignments,
       // A lost worker counts as done: the step waits for the survivors only.
       // Under --lost-worker replace a vacant slot is waited for (its replacement computes the step).
-      pushed: Array.from({ length: W }, (_, w) => this.membership.members[w]?.lost === true && !this.membership.members[w]!.vacant),
-      gradients: new Array(W).fill(null),
-      gradNorms: new Array(W).fill(0),
-      reduceMs: new Array(W).fill(0),
-      params: null,
-      update: null,
-      pushWaiters: [],
+      lost: Array.from({ length: W }, (_, w) => this.membership.members[w]?.lost === true && !this.membership.members[w]!.vacant),
+      parameters: this.replica.params.length,
       reportChecksum,
-      samples: new Array(W).fill(0),
-      losses: new Array(W).fill(NaN),
-      computeMs: new Array(W).fill(0),
-      checksums: new Array(W).fill(''),
-      buffers: new Array(W).fill(null),
-      reductions: new InStepReductions(W, this.replica.params.length),
       // The checksum a replica must report for step t: parameters after the updates of steps < t.
       // Ring: no replica here; the workers' checksums are compared with each other.
       expectedChecksum: reportChecksum && !ring ? this.replica.checksum() : null,
-      startedAt: Date.now(),
-    };
+    });
     this.current = st;
     const waiting = this.waiters.get(t) ?? [];
     this.waiters.delete(t);
@@ -571,17 +491,12 @@ export class TrainingSession {
   private completeStep(st: StepState): void {
     const { config } = this.deps;
     if (st.reportChecksum) {
-      // Relay: every replica must equal the coordinator's own. Ring: the coordinator keeps none, so the
-      // workers must agree with each other; the ones off the majority are named.
-      const reporting = st.checksums.flatMap((c, w) => (st.samples[w]! > 0 ? [c] : []));
-      const reference = st.expectedChecksum ?? majority(reporting);
-      const off = st.checksums.flatMap((c, w) => (st.samples[w]! > 0 && c !== reference ? [`worker ${w} has ${c}`] : []));
-      if (off.length > 0) {
-        const whose = st.expectedChecksum !== null ? 'coordinator parameters' : 'most workers have';
-        this.fail(`replicas diverged before step ${st.step}: ${whose} ${reference}, ${off.join(', ')}`);
+      const check = replicaCheck(st);
+      if (!check.ok) {
+        this.fail(check.message);
         return;
       }
-      this.event({ kind: 'event', step: st.step, event: 'checksum', message: `all ${reporting.length} replicas at ${reference}` });
+      this.event({ kind: 'event', step: st.step, event: 'checksum', message: check.message });
     }
     if (config.collective === 'relay') {
       // Over the workers that contributed (all of them, unless some were declared lost under --lost-worker continue).

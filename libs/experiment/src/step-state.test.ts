@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { encodeTensor } from '@shardlab/protocol';
+import { RequestError } from './errors';
+import type { GradientMessage, StepAssignmentMessage } from './messages';
+import { newStepState, replicaCheck, takePush, type StepState } from './step-state';
+
+const P = 6;
+
+function assignment(step: number, samples: number, flags: Partial<StepAssignmentMessage> = {}): StepAssignmentMessage {
+  const ids = Array.from({ length: samples }, (_, i) => i);
+  return { step, done: false, batches: [{ features: null, labels: [], ids }], reportChecksum: false, stopReason: '', peers: [], reportGradient: false, reportParams: false, ...flags };
+}
+
+function step(flags: Partial<StepAssignmentMessage> = {}, opts: { reportChecksum?: boolean; expectedChecksum?: string | null } = {}): StepState {
+  return newStepState({
+    step: 3,
+    assignments: [assignment(3, 4, flags), assignment(3, 2, flags)],
+    lost: [false, false],
+    parameters: P,
+    reportChecksum: opts.reportChecksum ?? false,
+    expectedChecksum: opts.expectedChecksum ?? null,
+  });
+}
+
+function push(worker: number, overrides: Partial<GradientMessage> = {}): GradientMessage {
+  const g = Float32Array.from({ length: P }, (_, i) => i - 2);
+  return { runId: 'r', worker, step: 3, samples: worker === 0 ? 4 : 2, loss: 0.5, gradient: encodeTensor(g), paramChecksum: 'c', computeMs: 1, ...overrides };
+}
+
+describe('takePush', () => {
+  it('records a relay push: gradient, its norm, scalars', () => {
+    const st = step();
+    takePush(st, push(1), { ring: false, parameters: P });
+    expect(st.pushed).toEqual([false, true]);
+    expect(Array.from(st.gradients[1]!)).toEqual([-2, -1, 0, 1, 2, 3]);
+    expect(st.gradNorms[1]).toBeCloseTo(Math.sqrt(19), 12);
+    expect(st.samples).toEqual([0, 2]);
+    expect(st.losses[1]).toBe(0.5);
+  });
+
+  it.each<[string, Partial<GradientMessage>, RegExp]>([
+    ['another step', { step: 4 }, /gradient for step 4, but the run is at step 3/],
+    ['a sample count other than the batch', { samples: 3 }, /samples is 3, but the batch had 2/],
+    ['a non-finite loss', { loss: NaN }, /loss is NaN/],
+    ['no gradient under relay', { gradient: null }, /gradient is missing/],
+    ['a gradient of the wrong length', { gradient: encodeTensor(new Float32Array(P + 1)) }, /gradient/],
+    ['an infinite gradient element', { gradient: encodeTensor(Float32Array.from([0, 0, 0, 0, Infinity, 0])) }, /gradient element 4 is Infinity/],
+  ])('refuses %s, recording nothing', (_, overrides, message) => {
+    const st = step();
+    expect(() => takePush(st, push(1, overrides), { ring: false, parameters: P })).toThrow(message);
+    expect(st.pushed).toEqual([false, false]);
+    expect(st.gradients).toEqual([null, null]);
+    expect(st.samples).toEqual([0, 0]);
+  });
+
+  it('refuses a second push from the same worker as a duplicate', () => {
+    const st = step();
+    takePush(st, push(0), { ring: false, parameters: P });
+    const err = (() => {
+      try {
+        takePush(st, push(0), { ring: false, parameters: P });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(RequestError);
+    expect((err as RequestError).message).toMatch(/already received/);
+  });
+
+  it('ring: takes the reported norm without a gradient, but wants what the assignment asked for', () => {
+    const st = step();
+    takePush(st, push(0, { gradient: null, gradNorm: 2.5 }), { ring: true, parameters: P });
+    expect(st.gradNorms[0]).toBe(2.5);
+    expect(st.gradients[0]).toBeNull();
+    expect(() => takePush(step(), push(0, { gradient: null }), { ring: true, parameters: P })).toThrow(/grad_norm is undefined/);
+    expect(() => takePush(step({ reportGradient: true }), push(0, { gradient: null, gradNorm: 1 }), { ring: true, parameters: P })).toThrow(/gradient is missing/);
+    expect(() => takePush(step({ reportParams: true }), push(0, { gradNorm: 1 }), { ring: true, parameters: P })).toThrow(/params were requested/);
+    const withParams = step({ reportParams: true });
+    takePush(withParams, push(0, { gradNorm: 1, params: encodeTensor(new Float32Array(P).fill(7)) }), { ring: true, parameters: P });
+    expect(Array.from(withParams.params!)).toEqual([7, 7, 7, 7, 7, 7]);
+  });
+
+  it('wants a checksum on checksum steps', () => {
+    expect(() => takePush(step({}, { reportChecksum: true }), push(0, { paramChecksum: '' }), { ring: false, parameters: P })).toThrow(/param_checksum/);
+  });
+});
+
+describe('replicaCheck', () => {
+  const reported = (checksums: string[], samples: number[], expected: string | null) => {
+    const st = step({}, { reportChecksum: true, expectedChecksum: expected });
+    st.checksums = checksums;
+    st.samples = samples;
+    return replicaCheck(st);
+  };
+
+  it('relay: every contributing replica must equal the coordinator\'s', () => {
+    expect(reported(['a', 'a'], [4, 2], 'a')).toEqual({ ok: true, message: 'all 2 replicas at a' });
+    expect(reported(['a', 'b'], [4, 2], 'a')).toEqual({ ok: false, message: 'replicas diverged before step 3: coordinator parameters a, worker 1 has b' });
+  });
+
+  it('ring: the workers off the majority are named; a worker without samples (lost) is not asked', () => {
+    const st = newStepState({ step: 9, assignments: [0, 1, 2, 3].map(() => assignment(9, 1)), lost: [false, false, false, true], parameters: P, reportChecksum: true, expectedChecksum: null });
+    st.checksums = ['x', 'y', 'x', ''];
+    st.samples = [1, 1, 1, 0];
+    expect(replicaCheck(st)).toEqual({ ok: false, message: 'replicas diverged before step 9: most workers have x, worker 1 has y' });
+    expect(st.pushed).toEqual([false, false, false, true]);
+  });
+});
