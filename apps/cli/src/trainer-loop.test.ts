@@ -33,7 +33,7 @@ describe('runTrainer', () => {
     const p = runTrainer({ coordinator: server.address, backend: 'cpu', connectTimeout: 10, protocolVersion: 7 });
     await expect(p).rejects.toThrow(TrainerError);
     await expect(runTrainer({ coordinator: server.address, backend: 'cpu', connectTimeout: 10, protocolVersion: 7 })).rejects.toThrow(
-      /join 127\.0\.0\.1:\d+: FAILED_PRECONDITION: protocol version mismatch: trainer speaks shardlab\.v1 protocol 7, coordinator speaks 3/,
+      /join 127\.0\.0\.1:\d+: FAILED_PRECONDITION: protocol version mismatch: trainer speaks shardlab\.v1 protocol 7, coordinator speaks 4/,
     );
     s.fail('test over');
   }, 30_000);

@@ -2,23 +2,25 @@ import * as grpc from '@grpc/grpc-js';
 import { Mailbox, RingCollective, type RingLink } from '@shardlab/collective';
 import {
   CHANNEL_OPTIONS,
+  PEER_FLOW_CONTROL_WINDOW,
   SERVER_OPTIONS,
   RunSecret,
+  alreadyExists,
   channelCredentials,
   encodePeerChunk,
   guardInterceptor,
   identityInterceptor,
-  invalidArgument,
   limitRequests,
   loadPeerService,
   peerRequestLimits,
-  peerSenderConstructor,
+  peerServiceForEncodedChunks,
   permissionDenied,
   serverCredentials,
   toServiceError,
   unavailable,
-  type PeerHandlers,
-  type PeerSender,
+  type PeerChunk__Output,
+  type PeerClient,
+  type PeerSubscription__Output,
 } from '@shardlab/protocol';
 import type { Security } from '@shardlab/options';
 
@@ -29,16 +31,29 @@ interface Membership {
   workers: number;
 }
 
+/** The next worker's subscription: where this trainer's chunks go. */
+type Subscriber = grpc.ServerWritableStream<PeerSubscription__Output, Buffer>;
+
 /**
- * A trainer's side of the ring (--collective ring): the Peer service, which takes the chunks the previous
- * worker sends into a mailbox, and a client to the next worker. The ring algorithm itself is
- * @shardlab/collective's; this is only its gRPC transport.
+ * A trainer's side of the ring (--collective ring). It serves Peer: the next worker subscribes once and this
+ * trainer writes its chunks into that stream. It subscribes to the previous worker and takes the chunks that
+ * arrive into a mailbox. The receiver is the client so that it can size the HTTP/2 flow-control window for
+ * whole chunks (PEER_FLOW_CONTROL_WINDOW). The ring algorithm itself is @shardlab/collective's; this is only
+ * its gRPC transport.
  */
 export class PeerEndpoint {
   private readonly mailbox = new Mailbox();
   private membership: Membership | null = null;
-  private next: PeerSender | null = null;
-  private stream: grpc.ClientWritableStream<Buffer> | null = null;
+  private parameters = 0;
+  /** Sending side: the next worker's subscription, the sends waiting for it, and why sending is impossible. */
+  private subscriber: Subscriber | null = null;
+  private awaitingSubscriber: { resolve: (s: Subscriber) => void; reject: (err: Error) => void }[] = [];
+  private sendFailure: Error | null = null;
+  /** "worker N at host:port": the next worker, once connect() knows its address. */
+  private nextName = '';
+  /** Receiving side: the client of the previous worker and its stream. */
+  private previous: PeerClient | null = null;
+  private subscription: grpc.ClientReadableStream<PeerChunk__Output> | null = null;
 
   private constructor(
     private readonly server: grpc.Server,
@@ -48,13 +63,13 @@ export class PeerEndpoint {
   ) {}
 
   /**
-   * Listens on host:port (port 0: any free one). With a run token, a neighbour's stream must carry it
-   * (checked before any chunk is read); with TLS material, the ring runs over TLS (mutual with a CA).
+   * Listens on host:port (port 0: any free one). With a run token, a subscription must carry it (checked before
+   * the request is read); with TLS material, the ring runs over TLS (mutual with a CA).
    */
   static async listen(host: string, port: number, security: Security | null = null): Promise<PeerEndpoint> {
     const server = new grpc.Server({
       ...SERVER_OPTIONS,
-      interceptors: [guardInterceptor({ secret: security?.token ? new RunSecret(security.token) : null, access: { Deliver: 'token' } })],
+      interceptors: [guardInterceptor({ secret: security?.token ? new RunSecret(security.token) : null, access: { Subscribe: 'token' } })],
     });
     const bound = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${host}:${port}`, serverCredentials(security?.tls ?? null), (err, p) =>
@@ -65,17 +80,19 @@ export class PeerEndpoint {
   }
 
   /**
-   * After Join: which run, which worker of how many (chunks are accepted from the previous worker only), and
-   * the model's size, which bounds a chunk. The service is served from now on (nobody has a reason to call before).
+   * After Join: which run, which worker of how many (only the next worker may subscribe), and the model's size,
+   * which bounds a chunk. The service is served from now on (nobody has a reason to call before).
    */
   attach(membership: Membership, parameters: number): void {
     this.membership = membership;
-    this.server.addService(limitRequests(loadPeerService().service, peerRequestLimits(parameters).perMethod), this.handlers());
+    this.parameters = parameters;
+    this.server.addService(limitRequests(peerServiceForEncodedChunks(), peerRequestLimits(parameters).perMethod), this.handlers());
   }
 
   /**
    * At step 0, with every worker's Peer address: the Collective this trainer averages through. A neighbour that
-   * sends nothing for `timeoutSeconds`, or cannot be reached, fails the reduction with an error naming it.
+   * sends nothing for `timeoutSeconds`, never subscribes, or cannot be reached fails the reduction with an error
+   * naming it.
    */
   connect(peers: readonly string[], timeoutSeconds: number): RingCollective {
     const m = this.membership;
@@ -83,33 +100,17 @@ export class PeerEndpoint {
     if (peers.length !== m.workers) throw new Error(`expected ${m.workers} peer addresses, got ${peers.length}`);
     const nextWorker = (m.worker + 1) % m.workers;
     const prevWorker = (m.worker + m.workers - 1) % m.workers;
-    const Peer = peerSenderConstructor();
-    this.closeStream();
-    const next = new Peer(peers[nextWorker]!, channelCredentials(this.security?.tls ?? null), {
-      ...CHANNEL_OPTIONS,
-      interceptors: [identityInterceptor({ token: this.security?.token ?? null })],
-    });
-    this.next = next;
     const timeoutMs = timeoutSeconds * 1000;
-    // One stream to the next worker for the whole run. Its first failure (the neighbour is gone, or refused
-    // a chunk) fails every send from then on; the neighbour's answer at the end of the run is not awaited.
-    let failure: Error | null = null;
-    const stream = next.deliver((err) => {
-      if (!err || failure) return;
-      failure = new Error(`cannot send to worker ${nextWorker} at ${peers[nextWorker]}: ${grpc.status[err.code] ?? err.code}: ${err.details}`);
-      // The ring is broken: a reduction waiting to receive would only wait for the timeout.
-      this.mailbox.fail(failure);
-    });
-    stream.on('error', () => undefined); // reported through the callback above
-    this.stream = stream;
+    this.nextName = `worker ${nextWorker} at ${peers[nextWorker]}`;
+    this.subscribe(prevWorker, peers[prevWorker]!);
     const link: RingLink = {
-      send: (key, data) => {
-        if (failure) return Promise.reject(failure);
+      send: async (key, data) => {
         // Encoded now (the ring keeps writing into the array `data` views), in one copy.
         const encoded = encodePeerChunk({ runId: m.runId, from: m.worker, key, data });
+        const subscriber = await this.nextSubscriber(timeoutMs, () => new Error(`worker ${nextWorker} at ${peers[nextWorker]} did not subscribe within ${timeoutSeconds} s (--step-timeout)`));
         return new Promise<void>((resolve, reject) => {
-          stream.write(encoded, (err: Error | null | undefined) => {
-            if (failure || err) reject(failure ?? new Error(`cannot send to worker ${nextWorker} at ${peers[nextWorker]}: ${err!.message}`));
+          subscriber.write(encoded, (err: Error | null | undefined) => {
+            if (this.sendFailure || err) reject(this.sendFailure ?? new Error(`cannot send to worker ${nextWorker} at ${peers[nextWorker]}: ${err!.message}`));
             else resolve();
           });
         });
@@ -122,60 +123,113 @@ export class PeerEndpoint {
 
   /** Stops serving; waits that are still pending fail. */
   close(): void {
-    this.mailbox.fail(new Error('the trainer is shutting down'));
-    this.closeStream();
+    const closing = new Error('the trainer is shutting down');
+    this.mailbox.fail(closing);
+    this.failSending(closing);
+    this.subscriber?.end();
+    this.subscriber = null;
+    this.subscription?.cancel();
+    this.subscription = null;
+    this.previous?.close();
+    this.previous = null;
     this.server.forceShutdown();
   }
 
-  private closeStream(): void {
-    this.stream?.end();
-    this.stream = null;
-    this.next?.close();
-    this.next = null;
+  /** Subscribes to the previous worker's chunks, for the whole run. */
+  private subscribe(prevWorker: number, address: string): void {
+    const m = this.membership!;
+    const { Peer } = loadPeerService();
+    this.subscription?.cancel();
+    this.previous?.close();
+    const previous = new Peer(address, channelCredentials(this.security?.tls ?? null), {
+      ...CHANNEL_OPTIONS,
+      'grpc.max_receive_message_length': peerRequestLimits(this.parameters).maxChunk,
+      'grpc-node.flow_control_window': PEER_FLOW_CONTROL_WINDOW,
+      interceptors: [identityInterceptor({ token: this.security?.token ?? null })],
+    });
+    this.previous = previous;
+    const stream = previous.subscribe({ runId: m.runId, worker: m.worker });
+    this.subscription = stream;
+    const from = `worker ${prevWorker} at ${address}`;
+    let over = false;
+    stream.on('data', (chunk: PeerChunk__Output) => {
+      if (over) return;
+      if (chunk.runId !== m.runId || chunk.from !== prevWorker || chunk.data.length % 4 !== 0) {
+        over = true;
+        this.mailbox.fail(new Error(`${from} sent a chunk that is not this run's float32 data from it (run ${JSON.stringify(chunk.runId)}, from ${chunk.from}, ${chunk.data.length} bytes)`));
+        stream.cancel();
+        return;
+      }
+      // Copied into an aligned array: the received bytes may start at any offset.
+      const values = new Float32Array(chunk.data.length / 4);
+      new Uint8Array(values.buffer).set(chunk.data);
+      this.mailbox.deliver(chunk.key, values);
+    });
+    // The previous worker ended the stream: at the end of its run. What arrived can still be taken.
+    stream.on('end', () => {
+      if (!over) this.mailbox.end(new Error(`the stream from ${from} ended (it stopped)`));
+      over = true;
+    });
+    // Refused, or the previous worker vanished mid-run (killed, network gone): fail the waiting reductions now, naming it.
+    stream.on('error', (err: grpc.ServiceError) => {
+      if (!over && err.code !== grpc.status.CANCELLED) this.mailbox.fail(new Error(`the stream from ${from} broke (${grpc.status[err.code] ?? err.code}: ${err.details})`));
+      over = true;
+    });
   }
 
-  private handlers(): PeerHandlers {
+  /** The next worker's subscription, once it is there. */
+  private nextSubscriber(timeoutMs: number, onTimeout: () => Error): Promise<Subscriber> {
+    if (this.sendFailure) return Promise.reject(this.sendFailure);
+    if (this.subscriber) return Promise.resolve(this.subscriber);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.awaitingSubscriber = this.awaitingSubscriber.filter((w) => w !== waiter);
+        reject(onTimeout());
+      }, timeoutMs);
+      timer.unref?.();
+      const waiter = {
+        resolve: (s: Subscriber) => {
+          clearTimeout(timer);
+          resolve(s);
+        },
+        reject: (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      this.awaitingSubscriber.push(waiter);
+    });
+  }
+
+  /** Nothing can be sent any more: sends now and later fail with `err`, and so do the reductions waiting to receive (the ring is broken). */
+  private failSending(err: Error): void {
+    if (this.sendFailure) return;
+    this.sendFailure = err;
+    for (const w of this.awaitingSubscriber.splice(0)) w.reject(err);
+  }
+
+  private handlers(): grpc.UntypedServiceImplementation {
     return {
-      Deliver: (call, callback) => {
-        let done = false;
-        const finish = (err: unknown) => {
-          if (done) return;
-          done = true;
-          if (err) callback(toServiceError(err));
-          else callback(null, {});
-        };
-        call.on('data', (chunk: { runId: string; from: number; key: string; data: Buffer }) => {
-          if (done) return;
-          const m = this.membership;
-          try {
-            if (!m) throw unavailable('this trainer has not joined a run yet');
-            if (chunk.runId !== m.runId) throw permissionDenied(`chunk for run ${JSON.stringify(chunk.runId)}, this trainer is in run ${m.runId}`);
-            const prev = (m.worker + m.workers - 1) % m.workers;
-            if (chunk.from !== prev) throw permissionDenied(`chunk from worker ${chunk.from}; only worker ${prev} sends to worker ${m.worker}`);
-            if (chunk.data.length % 4 !== 0) throw invalidArgument(`chunk ${chunk.key}: ${chunk.data.length} bytes is not a whole number of float32 values`);
-            // Copied into an aligned array: the received bytes may start at any offset.
-            const values = new Float32Array(chunk.data.length / 4);
-            new Uint8Array(values.buffer).set(chunk.data);
-            this.mailbox.deliver(chunk.key, values);
-          } catch (err) {
-            finish(err);
-          }
+      Subscribe: (call: Subscriber) => {
+        const m = this.membership;
+        try {
+          if (!m) throw unavailable('this trainer has not joined a run yet');
+          if (call.request.runId !== m.runId) throw permissionDenied(`subscription for run ${JSON.stringify(call.request.runId)}, this trainer is in run ${m.runId}`);
+          const next = (m.worker + 1) % m.workers;
+          if (call.request.worker !== next) throw permissionDenied(`subscription from worker ${call.request.worker}; only worker ${next} receives from worker ${m.worker}`);
+          if (this.subscriber) throw alreadyExists(`worker ${next} has subscribed already`);
+        } catch (err) {
+          call.emit('error', toServiceError(err));
+          return;
+        }
+        this.subscriber = call;
+        for (const w of this.awaitingSubscriber.splice(0)) w.resolve(call);
+        // The next worker went away (killed, network gone, or its run ended): nothing more can be sent to it.
+        call.on('cancelled', () => {
+          const failure = new Error(`cannot send to ${this.nextName || `worker ${(m.worker + 1) % m.workers}`}: it went away (its subscription was cancelled)`);
+          this.failSending(failure);
+          this.mailbox.fail(failure);
         });
-        // The previous worker ended its stream: at the end of its run, or because its connection was cut (an abrupt
-        // close can end the stream before it is cancelled). Either way nothing more will come from it.
-        call.on('end', () => {
-          const m = this.membership;
-          if (!done && m) this.mailbox.end(new Error(`the stream from worker ${(m.worker + m.workers - 1) % m.workers} ended (it stopped or was cut off)`));
-          finish(null);
-        });
-        // The previous worker vanished mid-run (killed, network gone): fail the waiting reductions now, naming it.
-        const broken = (why: string) => {
-          const m = this.membership;
-          if (!done && m) this.mailbox.fail(new Error(`the stream from worker ${(m.worker + m.workers - 1) % m.workers} broke (${why})`));
-          finish(null);
-        };
-        call.on('cancelled', () => broken('cancelled'));
-        call.on('error', (err: Error) => broken(err.message));
       },
     };
   }

@@ -51,9 +51,9 @@ describe('WireError', () => {
 });
 
 describe('checkProtocolVersion', () => {
-  it('is version 3 (a push is answered with the next assignment, not a step earlier) and accepts it', () => {
-    expect(PROTOCOL_VERSION).toBe(3);
-    expect(() => checkProtocolVersion(3)).not.toThrow();
+  it('is version 4 (the ring receiver subscribes to its sender) and accepts it', () => {
+    expect(PROTOCOL_VERSION).toBe(4);
+    expect(() => checkProtocolVersion(4)).not.toThrow();
   });
 
   it('rejects another version with FAILED_PRECONDITION stating both', () => {
@@ -64,15 +64,15 @@ describe('checkProtocolVersion', () => {
       expect(err).toBeInstanceOf(WireError);
       expect((err as WireError).code).toBe(status.FAILED_PRECONDITION);
       expect((err as WireError).message).toBe(
-        'protocol version mismatch: trainer speaks shardlab.v1 protocol 1, coordinator speaks 3',
+        'protocol version mismatch: trainer speaks shardlab.v1 protocol 1, coordinator speaks 4',
       );
     }
   });
 
   it('words the message from the trainer side and flags an unset field', () => {
     expect(() => checkProtocolVersion(2, 'coordinator')).toThrow(
-      'protocol version mismatch: coordinator speaks shardlab.v1 protocol 2, trainer speaks 3',
+      'protocol version mismatch: coordinator speaks shardlab.v1 protocol 2, trainer speaks 4',
     );
-    expect(() => checkProtocolVersion(0)).toThrow('trainer speaks shardlab.v1 protocol 0 (unset), coordinator speaks 3');
+    expect(() => checkProtocolVersion(0)).toThrow('trainer speaks shardlab.v1 protocol 0 (unset), coordinator speaks 4');
   });
 });

@@ -21,7 +21,7 @@ export {
   type TensorLike,
   type TensorExpectation,
 } from './tensor';
-export { MAX_MESSAGE_BYTES, SERVER_OPTIONS, CHANNEL_OPTIONS, coordinatorRequestLimits, peerRequestLimits } from './options';
+export { MAX_MESSAGE_BYTES, PEER_FLOW_CONTROL_WINDOW, SERVER_OPTIONS, CHANNEL_OPTIONS, coordinatorRequestLimits, peerRequestLimits } from './options';
 export {
   TOKEN_HEADER,
   WORKER_HEADER,
@@ -57,5 +57,5 @@ export {
   type CoordinatorConstructor,
   type CoordinatorServiceDefinition,
 } from './proto';
-export { encodePeerChunk, peerSenderConstructor, type OutgoingPeerChunk, type PeerSender, type PeerSenderConstructor } from './peer-chunk';
+export { encodePeerChunk, peerServiceForEncodedChunks, type OutgoingPeerChunk } from './peer-chunk';
 export type * from './types';

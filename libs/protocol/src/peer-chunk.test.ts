@@ -5,7 +5,7 @@ import { encodePeerChunk } from './peer-chunk';
 describe('encodePeerChunk', () => {
   const { service } = loadPeerService();
   const protobufjs = (c: { runId: string; from: number; key: string; data: Float32Array }) =>
-    service.Deliver.requestSerialize({ ...c, data: Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength) });
+    service.Subscribe.responseSerialize({ ...c, data: Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength) });
 
   it.each([
     ['a typical ring chunk', { runId: '0b7e5c1e-8f1d-4a57-9a43-2f4c1f6f7d10', from: 3, key: '12/avg/rs/0/0', data: Float32Array.from({ length: 27281 }, (_, i) => Math.sin(i)) }],
@@ -19,7 +19,7 @@ describe('encodePeerChunk', () => {
 
   it('decodes back to the same chunk with the generated decoder', () => {
     const data = new Float32Array([0.1, Number.MAX_VALUE, -0, Number.MIN_VALUE]);
-    const decoded = service.Deliver.requestDeserialize(encodePeerChunk({ runId: 'run', from: 2, key: '5/avg/ag/1/0', data })) as { runId: string; from: number; key: string; data: Buffer };
+    const decoded = service.Subscribe.responseDeserialize(encodePeerChunk({ runId: 'run', from: 2, key: '5/avg/ag/1/0', data })) as { runId: string; from: number; key: string; data: Buffer };
     expect(decoded).toMatchObject({ runId: 'run', from: 2, key: '5/avg/ag/1/0' });
     expect(new Float32Array(Uint8Array.from(decoded.data).buffer)).toEqual(data);
   });

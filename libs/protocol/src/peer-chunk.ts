@@ -62,20 +62,11 @@ export function encodePeerChunk(chunk: OutgoingPeerChunk): Buffer {
   return out;
 }
 
-/** A Peer client whose Deliver stream takes chunks already encoded by encodePeerChunk. */
-export interface PeerSender extends grpc.Client {
-  deliver(callback: grpc.requestCallback<unknown>): grpc.ClientWritableStream<Buffer>;
-}
-
-export type PeerSenderConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => PeerSender;
-
-let senderConstructor: PeerSenderConstructor | null = null;
-
-/** The Peer client for the ring's sending side: the generated service, with Deliver's requests passed through as encoded. */
-export function peerSenderConstructor(): PeerSenderConstructor {
-  if (senderConstructor) return senderConstructor;
+/**
+ * The Peer service definition for the sending side (the server of a subscription): Subscribe's stream carries
+ * chunks already encoded by encodePeerChunk, passed through as they are.
+ */
+export function peerServiceForEncodedChunks(): grpc.ServiceDefinition {
   const { service } = loadPeerService();
-  const definition = { ...service, Deliver: { ...service.Deliver, requestSerialize: (encoded: Buffer) => encoded } };
-  senderConstructor = grpc.makeGenericClientConstructor(definition, 'Peer') as unknown as PeerSenderConstructor;
-  return senderConstructor;
+  return { ...service, Subscribe: { ...service.Subscribe, responseSerialize: (encoded: Buffer) => encoded } };
 }

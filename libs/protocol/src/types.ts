@@ -36,4 +36,4 @@ export type { DatasetRequest, DatasetRequest__Output } from './generated/shardla
 export type { DatasetSpec, DatasetSpec__Output } from './generated/shardlab/v1/DatasetSpec';
 export type { PeerClient, PeerDefinition, PeerHandlers } from './generated/shardlab/v1/Peer';
 export type { PeerChunk, PeerChunk__Output } from './generated/shardlab/v1/PeerChunk';
-export type { PeerAck, PeerAck__Output } from './generated/shardlab/v1/PeerAck';
+export type { PeerSubscription, PeerSubscription__Output } from './generated/shardlab/v1/PeerSubscription';

@@ -17,8 +17,8 @@ import type { ModelSpec as _shardlab_v1_ModelSpec, ModelSpec__Output as _shardla
 import type { NextStepRequest as _shardlab_v1_NextStepRequest, NextStepRequest__Output as _shardlab_v1_NextStepRequest__Output } from './shardlab/v1/NextStepRequest';
 import type { OptimizerSpec as _shardlab_v1_OptimizerSpec, OptimizerSpec__Output as _shardlab_v1_OptimizerSpec__Output } from './shardlab/v1/OptimizerSpec';
 import type { PeerClient as _shardlab_v1_PeerClient, PeerDefinition as _shardlab_v1_PeerDefinition } from './shardlab/v1/Peer';
-import type { PeerAck as _shardlab_v1_PeerAck, PeerAck__Output as _shardlab_v1_PeerAck__Output } from './shardlab/v1/PeerAck';
 import type { PeerChunk as _shardlab_v1_PeerChunk, PeerChunk__Output as _shardlab_v1_PeerChunk__Output } from './shardlab/v1/PeerChunk';
+import type { PeerSubscription as _shardlab_v1_PeerSubscription, PeerSubscription__Output as _shardlab_v1_PeerSubscription__Output } from './shardlab/v1/PeerSubscription';
 import type { RunStatus as _shardlab_v1_RunStatus, RunStatus__Output as _shardlab_v1_RunStatus__Output } from './shardlab/v1/RunStatus';
 import type { StatusRequest as _shardlab_v1_StatusRequest, StatusRequest__Output as _shardlab_v1_StatusRequest__Output } from './shardlab/v1/StatusRequest';
 import type { StepAssignment as _shardlab_v1_StepAssignment, StepAssignment__Output as _shardlab_v1_StepAssignment__Output } from './shardlab/v1/StepAssignment';
@@ -54,15 +54,17 @@ export interface ProtoGrpcType {
       NextStepRequest: MessageTypeDefinition<_shardlab_v1_NextStepRequest, _shardlab_v1_NextStepRequest__Output>
       OptimizerSpec: MessageTypeDefinition<_shardlab_v1_OptimizerSpec, _shardlab_v1_OptimizerSpec__Output>
       /**
-       * Served by every trainer under --collective ring: the chunks of every ring all-reduce of the run, on one
-       * stream from the previous worker of the ring, (w - 1) mod W (one stream, not a call per chunk: a unary
-       * call costs ~1 ms of CPU here, a streamed message a fraction of that). The stream ends with the run.
-       * PERMISSION_DENIED for another run or a sender that is not the previous worker; INVALID_ARGUMENT for a
-       * chunk that is not float32 data.
+       * Served by every trainer under --collective ring: the chunks of every ring all-reduce of the run, to the next
+       * worker of the ring, (w + 1) mod W, which subscribes once, at step 0, and reads one stream for the whole run
+       * (one stream, not a call per chunk: a unary call costs ~1 ms of CPU here, a streamed message a fraction of
+       * that). The receiver is the client because a client sets its own HTTP/2 flow-control window: a server's
+       * 64 KB default made every chunk of a ring all-reduce wait for a window update mid-message. The stream ends
+       * with the run. PERMISSION_DENIED for another run or a subscriber that is not the next worker;
+       * ALREADY_EXISTS for a second subscription.
        */
       Peer: SubtypeConstructor<typeof grpc.Client, _shardlab_v1_PeerClient> & { service: _shardlab_v1_PeerDefinition }
-      PeerAck: MessageTypeDefinition<_shardlab_v1_PeerAck, _shardlab_v1_PeerAck__Output>
       PeerChunk: MessageTypeDefinition<_shardlab_v1_PeerChunk, _shardlab_v1_PeerChunk__Output>
+      PeerSubscription: MessageTypeDefinition<_shardlab_v1_PeerSubscription, _shardlab_v1_PeerSubscription__Output>
       RunStatus: MessageTypeDefinition<_shardlab_v1_RunStatus, _shardlab_v1_RunStatus__Output>
       StatusRequest: MessageTypeDefinition<_shardlab_v1_StatusRequest, _shardlab_v1_StatusRequest__Output>
       StepAssignment: MessageTypeDefinition<_shardlab_v1_StepAssignment, _shardlab_v1_StepAssignment__Output>

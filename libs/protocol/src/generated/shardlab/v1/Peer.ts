@@ -2,40 +2,40 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
-import type { PeerAck as _shardlab_v1_PeerAck, PeerAck__Output as _shardlab_v1_PeerAck__Output } from '../../shardlab/v1/PeerAck';
 import type { PeerChunk as _shardlab_v1_PeerChunk, PeerChunk__Output as _shardlab_v1_PeerChunk__Output } from '../../shardlab/v1/PeerChunk';
+import type { PeerSubscription as _shardlab_v1_PeerSubscription, PeerSubscription__Output as _shardlab_v1_PeerSubscription__Output } from '../../shardlab/v1/PeerSubscription';
 
 /**
- * Served by every trainer under --collective ring: the chunks of every ring all-reduce of the run, on one
- * stream from the previous worker of the ring, (w - 1) mod W (one stream, not a call per chunk: a unary
- * call costs ~1 ms of CPU here, a streamed message a fraction of that). The stream ends with the run.
- * PERMISSION_DENIED for another run or a sender that is not the previous worker; INVALID_ARGUMENT for a
- * chunk that is not float32 data.
+ * Served by every trainer under --collective ring: the chunks of every ring all-reduce of the run, to the next
+ * worker of the ring, (w + 1) mod W, which subscribes once, at step 0, and reads one stream for the whole run
+ * (one stream, not a call per chunk: a unary call costs ~1 ms of CPU here, a streamed message a fraction of
+ * that). The receiver is the client because a client sets its own HTTP/2 flow-control window: a server's
+ * 64 KB default made every chunk of a ring all-reduce wait for a window update mid-message. The stream ends
+ * with the run. PERMISSION_DENIED for another run or a subscriber that is not the next worker;
+ * ALREADY_EXISTS for a second subscription.
  */
 export interface PeerClient extends grpc.Client {
-  Deliver(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_PeerAck__Output>): grpc.ClientWritableStream<_shardlab_v1_PeerChunk>;
-  Deliver(metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_PeerAck__Output>): grpc.ClientWritableStream<_shardlab_v1_PeerChunk>;
-  Deliver(options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_PeerAck__Output>): grpc.ClientWritableStream<_shardlab_v1_PeerChunk>;
-  Deliver(callback: grpc.requestCallback<_shardlab_v1_PeerAck__Output>): grpc.ClientWritableStream<_shardlab_v1_PeerChunk>;
-  deliver(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_PeerAck__Output>): grpc.ClientWritableStream<_shardlab_v1_PeerChunk>;
-  deliver(metadata: grpc.Metadata, callback: grpc.requestCallback<_shardlab_v1_PeerAck__Output>): grpc.ClientWritableStream<_shardlab_v1_PeerChunk>;
-  deliver(options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_PeerAck__Output>): grpc.ClientWritableStream<_shardlab_v1_PeerChunk>;
-  deliver(callback: grpc.requestCallback<_shardlab_v1_PeerAck__Output>): grpc.ClientWritableStream<_shardlab_v1_PeerChunk>;
+  Subscribe(argument: _shardlab_v1_PeerSubscription, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_shardlab_v1_PeerChunk__Output>;
+  Subscribe(argument: _shardlab_v1_PeerSubscription, options?: grpc.CallOptions): grpc.ClientReadableStream<_shardlab_v1_PeerChunk__Output>;
+  subscribe(argument: _shardlab_v1_PeerSubscription, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_shardlab_v1_PeerChunk__Output>;
+  subscribe(argument: _shardlab_v1_PeerSubscription, options?: grpc.CallOptions): grpc.ClientReadableStream<_shardlab_v1_PeerChunk__Output>;
   
 }
 
 /**
- * Served by every trainer under --collective ring: the chunks of every ring all-reduce of the run, on one
- * stream from the previous worker of the ring, (w - 1) mod W (one stream, not a call per chunk: a unary
- * call costs ~1 ms of CPU here, a streamed message a fraction of that). The stream ends with the run.
- * PERMISSION_DENIED for another run or a sender that is not the previous worker; INVALID_ARGUMENT for a
- * chunk that is not float32 data.
+ * Served by every trainer under --collective ring: the chunks of every ring all-reduce of the run, to the next
+ * worker of the ring, (w + 1) mod W, which subscribes once, at step 0, and reads one stream for the whole run
+ * (one stream, not a call per chunk: a unary call costs ~1 ms of CPU here, a streamed message a fraction of
+ * that). The receiver is the client because a client sets its own HTTP/2 flow-control window: a server's
+ * 64 KB default made every chunk of a ring all-reduce wait for a window update mid-message. The stream ends
+ * with the run. PERMISSION_DENIED for another run or a subscriber that is not the next worker;
+ * ALREADY_EXISTS for a second subscription.
  */
 export interface PeerHandlers extends grpc.UntypedServiceImplementation {
-  Deliver: grpc.handleClientStreamingCall<_shardlab_v1_PeerChunk__Output, _shardlab_v1_PeerAck>;
+  Subscribe: grpc.handleServerStreamingCall<_shardlab_v1_PeerSubscription__Output, _shardlab_v1_PeerChunk>;
   
 }
 
 export interface PeerDefinition extends grpc.ServiceDefinition {
-  Deliver: MethodDefinition<_shardlab_v1_PeerChunk, _shardlab_v1_PeerAck, _shardlab_v1_PeerChunk__Output, _shardlab_v1_PeerAck__Output>
+  Subscribe: MethodDefinition<_shardlab_v1_PeerSubscription, _shardlab_v1_PeerChunk, _shardlab_v1_PeerSubscription__Output, _shardlab_v1_PeerChunk__Output>
 }

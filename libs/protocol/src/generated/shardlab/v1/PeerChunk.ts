@@ -4,7 +4,7 @@
 export interface PeerChunk {
   'runId'?: (string);
   /**
-   * the sending worker
+   * the sending worker (the one subscribed to)
    */
   'from'?: (number);
   /**
@@ -20,7 +20,7 @@ export interface PeerChunk {
 export interface PeerChunk__Output {
   'runId': (string);
   /**
-   * the sending worker
+   * the sending worker (the one subscribed to)
    */
   'from': (number);
   /**

@@ -1,0 +1,77 @@
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CHANNEL_OPTIONS, generateToken, identityInterceptor, loadPeerService } from '@shardlab/protocol';
+import { PeerEndpoint } from './peer';
+
+/* The ring's gRPC transport between endpoints in this process, on 127.0.0.1. */
+const RUN = 'run-1';
+const P = 30_000; // 120 KB chunks at W = 2: over HTTP/2's 64 KB default window
+
+const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
+
+describe('PeerEndpoint', () => {
+  const open: PeerEndpoint[] = [];
+  const clients: grpc.Client[] = [];
+  afterEach(() => {
+    for (const e of open.splice(0)) e.close();
+    for (const c of clients.splice(0)) c.close();
+  });
+
+  async function ring(world: number, token: string | null = null) {
+    const security = token ? { token, tls: null, insecure: false } : null;
+    const endpoints = await Promise.all(Array.from({ length: world }, () => PeerEndpoint.listen('127.0.0.1', 0, security)));
+    open.push(...endpoints);
+    endpoints.forEach((e, w) => e.attach({ runId: RUN, worker: w, workers: world }, P));
+    const peers = endpoints.map((e) => e.boundAddress);
+    return { endpoints, peers, collectives: endpoints.map((e) => e.connect(peers, 10)) };
+  }
+
+  /** Subscribes to `address` as `worker` and resolves with how the stream ended. */
+  function subscribeAs(address: string, worker: number, token: string | null = null): Promise<grpc.ServiceError | 'ok'> {
+    const { Peer } = loadPeerService();
+    const client = new Peer(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [identityInterceptor({ token })] });
+    clients.push(client);
+    const stream = client.subscribe({ runId: RUN, worker });
+    return new Promise((resolve) => {
+      stream.on('data', () => undefined);
+      stream.on('error', (err: grpc.ServiceError) => resolve(err));
+      stream.on('end', () => resolve('ok'));
+    });
+  }
+
+  it('averages over the subscriptions: every worker gets the same bytes, for chunks larger than the default window', async () => {
+    for (const world of [2, 3]) {
+      const { collectives } = await ring(world);
+      const inputs = collectives.map((_, r) => Float32Array.from({ length: P }, (__, i) => Math.sin(i * (r + 1)) + r));
+      for (let step = 0; step < 3; step++) {
+        const results = (await Promise.all(collectives.map((c, r) => c.average(inputs[r]!, r + 1, step)))).map((x) => x.slice());
+        for (const x of results) expect(bits(x)).toEqual(bits(results[0]!));
+        const total = (world * (world + 1)) / 2;
+        for (const i of [0, 1234, P - 1]) {
+          const exact = inputs.reduce((acc, x, r) => acc + x[i]! * (r + 1), 0) / total;
+          expect(results[0]![i]!).toBeCloseTo(exact, 5);
+        }
+      }
+      for (const e of open.splice(0)) e.close();
+    }
+  });
+
+  it('refuses a subscriber that is not the next worker, a second subscription, and a caller without the run token', async () => {
+    const token = generateToken();
+    const { peers } = await ring(3, token);
+    // Worker 1 receives from worker 0; worker 2 may not subscribe to worker 0.
+    expect(await subscribeAs(peers[0]!, 2, token)).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: expect.stringMatching(/only worker 1 receives from worker 0/) });
+    expect(await subscribeAs(peers[0]!, 1, token)).toMatchObject({ code: grpc.status.ALREADY_EXISTS });
+    expect(await subscribeAs(peers[0]!, 1, null)).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+  });
+
+  it('a neighbour that goes away fails the reduction at once, naming it', async () => {
+    const { endpoints, collectives } = await ring(3);
+    // One reduction first: every subscription is in place, as after a run's first step.
+    await Promise.all(collectives.map((c) => c.average(new Float32Array(P), 1, 0)));
+    endpoints[1]!.close();
+    const started = Date.now();
+    await expect(collectives[0]!.average(new Float32Array(P), 1, 1)).rejects.toThrow(/worker 1 at 127\.0\.0\.1:\d+/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});

@@ -1,8 +1,0 @@
-// Original file: proto/shardlab/v1/shardlab.proto
-
-
-export interface PeerAck {
-}
-
-export interface PeerAck__Output {
-}
