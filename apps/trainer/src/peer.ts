@@ -2,7 +2,6 @@ import * as grpc from '@grpc/grpc-js';
 import { Mailbox, RingCollective, type RingLink } from '@shardlab/collective';
 import {
   CHANNEL_OPTIONS,
-  PEER_FLOW_CONTROL_WINDOW,
   SERVER_OPTIONS,
   RunSecret,
   alreadyExists,
@@ -38,7 +37,7 @@ type Subscriber = grpc.ServerWritableStream<PeerSubscription__Output, Buffer>;
  * A trainer's side of the ring (--collective ring). It serves Peer: the next worker subscribes once and this
  * trainer writes its chunks into that stream. It subscribes to the previous worker and takes the chunks that
  * arrive into a mailbox. The receiver is the client so that it can size the HTTP/2 flow-control window for
- * whole chunks (PEER_FLOW_CONTROL_WINDOW). The ring algorithm itself is @shardlab/collective's; this is only
+ * whole chunks (FLOW_CONTROL_WINDOW, in CHANNEL_OPTIONS). The ring algorithm itself is @shardlab/collective's; this is only
  * its gRPC transport.
  */
 export class PeerEndpoint {
@@ -144,7 +143,6 @@ export class PeerEndpoint {
     const previous = new Peer(address, channelCredentials(this.security?.tls ?? null), {
       ...CHANNEL_OPTIONS,
       'grpc.max_receive_message_length': peerRequestLimits(this.parameters).maxChunk,
-      'grpc-node.flow_control_window': PEER_FLOW_CONTROL_WINDOW,
       interceptors: [identityInterceptor({ token: this.security?.token ?? null })],
     });
     this.previous = previous;

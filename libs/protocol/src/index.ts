@@ -21,7 +21,7 @@ export {
   type TensorLike,
   type TensorExpectation,
 } from './tensor';
-export { MAX_MESSAGE_BYTES, PEER_FLOW_CONTROL_WINDOW, SERVER_OPTIONS, CHANNEL_OPTIONS, coordinatorRequestLimits, peerRequestLimits } from './options';
+export { FLOW_CONTROL_WINDOW, MAX_MESSAGE_BYTES, SERVER_OPTIONS, CHANNEL_OPTIONS, coordinatorRequestLimits, peerRequestLimits } from './options';
 export {
   TOKEN_HEADER,
   WORKER_HEADER,
