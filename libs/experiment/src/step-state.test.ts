@@ -28,6 +28,12 @@ function push(worker: number, overrides: Partial<GradientMessage> = {}): Gradien
 }
 
 describe('takePush', () => {
+  it('takes the largest finite float32 values (their norm stays finite in float64)', () => {
+    const st = step();
+    takePush(st, push(1, { gradient: encodeTensor(new Float32Array(P).fill(3.4e38)) }), { ring: false, parameters: P });
+    expect(st.gradNorms[1]! / (Math.fround(3.4e38) * Math.sqrt(P))).toBeCloseTo(1, 12);
+  });
+
   it('records a relay push: gradient, its norm, scalars', () => {
     const st = step();
     takePush(st, push(1), { ring: false, parameters: P });
@@ -45,6 +51,8 @@ describe('takePush', () => {
     ['no gradient under relay', { gradient: null }, /gradient is missing/],
     ['a gradient of the wrong length', { gradient: encodeTensor(new Float32Array(P + 1)) }, /gradient/],
     ['an infinite gradient element', { gradient: encodeTensor(Float32Array.from([0, 0, 0, 0, Infinity, 0])) }, /gradient element 4 is Infinity/],
+    ['a NaN gradient element', { gradient: encodeTensor(Float32Array.from([1, NaN, 0, 0, 0, 0])) }, /gradient element 1 is NaN/],
+    ['the largest float32 values (finite) beside a NaN', { gradient: encodeTensor(Float32Array.from([3.4e38, -3.4e38, 3.4e38, 0, 0, NaN])) }, /gradient element 5 is NaN/],
   ])('refuses %s, recording nothing', (_, overrides, message) => {
     const st = step();
     expect(() => takePush(st, push(1, overrides), { ring: false, parameters: P })).toThrow(message);

@@ -89,10 +89,16 @@ export function takePush(st: StepState, msg: GradientMessage, opts: { ring: bool
   const hasGradient = !!msg.gradient && !!msg.gradient.data && msg.gradient.data.length > 0;
   if (wantGradient && !hasGradient) throw malformed('gradient is missing');
   let gradient: Float32Array | null = null;
+  let gradNorm = msg.gradNorm ?? NaN;
   if (hasGradient) {
     gradient = decodeTensor(msg.gradient!, { length: opts.parameters, field: 'gradient' });
-    const bad = firstNonFinite(gradient);
-    if (bad >= 0) throw malformed(`gradient element ${bad} is ${gradient[bad]}: training diverged (lower --lr?) or the trainer is faulty`);
+    // One pass for both: the norm of float32 values is finite exactly when every value is (squares stay far below
+    // float64's range), so only a non-finite norm sends us looking for the culprit.
+    gradNorm = l2Norm(gradient);
+    if (!Number.isFinite(gradNorm)) {
+      const bad = firstNonFinite(gradient);
+      throw malformed(`gradient element ${bad} is ${gradient[bad]}: training diverged (lower --lr?) or the trainer is faulty`);
+    }
   }
   if (opts.ring && !(Number.isFinite(msg.gradNorm) && msg.gradNorm! >= 0)) throw malformed(`grad_norm is ${msg.gradNorm}`);
   let params: Float32Array | null = null;
@@ -119,7 +125,7 @@ export function takePush(st: StepState, msg: GradientMessage, opts: { ring: bool
   st.losses[w] = msg.loss;
   st.computeMs[w] = msg.computeMs;
   st.reduceMs[w] = msg.reduceMs ?? 0;
-  st.gradNorms[w] = gradient ? l2Norm(gradient) : msg.gradNorm!;
+  st.gradNorms[w] = gradNorm;
   st.checksums[w] = msg.paramChecksum;
 }
 
