@@ -17,13 +17,13 @@ describe('PeerEndpoint', () => {
     for (const c of clients.splice(0)) c.close();
   });
 
-  async function ring(world: number, token: string | null = null) {
+  async function ring(world: number, token: string | null = null, timeoutSeconds = 10) {
     const security = token ? { token, tls: null, insecure: false } : null;
     const endpoints = await Promise.all(Array.from({ length: world }, () => PeerEndpoint.listen('127.0.0.1', 0, security)));
     open.push(...endpoints);
     endpoints.forEach((e, w) => e.attach({ runId: RUN, worker: w, workers: world }, P));
     const peers = endpoints.map((e) => e.boundAddress);
-    return { endpoints, peers, collectives: endpoints.map((e) => e.connect(peers, 10)) };
+    return { endpoints, peers, collectives: endpoints.map((e) => e.connect(peers, timeoutSeconds)) };
   }
 
   /** Subscribes to `address` as `worker` and resolves with how the stream ended. */
@@ -66,12 +66,13 @@ describe('PeerEndpoint', () => {
   });
 
   it('a neighbour that goes away fails the reduction at once, naming it', async () => {
-    const { endpoints, collectives } = await ring(3);
+    // A minute's timeout: failing well before it shows the failure did not wait for it, whatever the machine's load.
+    const { endpoints, collectives } = await ring(3, null, 60);
     // One reduction first: every subscription is in place, as after a run's first step.
     await Promise.all(collectives.map((c) => c.average(new Float32Array(P), 1, 0)));
     endpoints[1]!.close();
     const started = Date.now();
     await expect(collectives[0]!.average(new Float32Array(P), 1, 1)).rejects.toThrow(/worker 1 at 127\.0\.0\.1:\d+/);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 });
