@@ -83,10 +83,12 @@ export class Mailbox {
 
 /**
  * A Collective over a RingLink: ring all-reduce for averages, ring all-gather for small sums. An average is
- * computed in a buffer the collective keeps, so the array it returns is valid until the next average().
+ * computed in a buffer the collective keeps, so the array it returns is valid until the next average(); an
+ * average started while another is in flight gets a buffer of its own.
  */
 export class RingCollective implements Collective {
   private scratch: Float32Array | null = null;
+  private scratchInUse = false;
 
   constructor(
     readonly rank: number,
@@ -96,8 +98,12 @@ export class RingCollective implements Collective {
   ) {}
 
   average(values: Float32Array, weight: number, step: number): Promise<Float32Array> {
+    if (this.scratchInUse) return ringAverage(values, weight, this.rank, this.world, this.link, `${step}/avg`, this.options);
     if (this.scratch?.length !== values.length + 1) this.scratch = new Float32Array(values.length + 1);
-    return ringAverage(values, weight, this.rank, this.world, this.link, `${step}/avg`, this.options, this.scratch);
+    this.scratchInUse = true;
+    return ringAverage(values, weight, this.rank, this.world, this.link, `${step}/avg`, this.options, this.scratch).finally(() => {
+      this.scratchInUse = false;
+    });
   }
 
   sum(values: Float64Array, step: number, tag: number): Promise<Float64Array> {

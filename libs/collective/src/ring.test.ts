@@ -108,6 +108,19 @@ describe('RingCollective', () => {
     }
   });
 
+  it('averages in flight at the same time on one collective do not share a buffer', async () => {
+    const world = 3;
+    const links = memoryRing(world);
+    const collectives = Array.from({ length: world }, (_, r) => new RingCollective(r, world, links[r]!));
+    const inputs = (step: number) => Array.from({ length: world }, (_, r) => data(r + 11 * step, 64));
+    const [a, b] = await Promise.all([0, 1].map((step) => Promise.all(inputs(step).map((x, r) => collectives[r]!.average(x, 1, step)))));
+    for (const [step, got] of [a!, b!].entries()) {
+      const fresh = memoryRing(world);
+      const want = await Promise.all(inputs(step).map((x, r) => new RingCollective(r, world, fresh[r]!).average(x, 1, step)));
+      for (let r = 0; r < world; r++) expect(firstBitDifference(got[r]!, want[r]!)).toBe(-1);
+    }
+  });
+
   it('sum (SyncBN statistics): the float64 sum in worker order, identical on every worker', async () => {
     for (const world of [1, 2, 3, 5]) {
       const links = memoryRing(world);
