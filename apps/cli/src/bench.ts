@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { FlagError, formatOptionHelp, parseFlags, resolveConfig, resolveOptions, type OptionSpec } from '@shardlab/experiment';
 import { BackendError, initBackend, paramCount, timeGradientStep, type BackendName, type ModelSpec } from '@shardlab/model';
 import { CHANNEL_OPTIONS, SERVER_OPTIONS, encodeTensor, loadCoordinatorService, type CoordinatorClient } from '@shardlab/protocol';
-import { formatTable, type StepRecord } from '@shardlab/report';
+import { formatTable, parseMetrics } from '@shardlab/report';
 import { DashboardHub, startDashboard } from '@shardlab/dashboard';
 import { request } from 'node:http';
 import { runEmbedded } from './embedded';
@@ -109,11 +109,7 @@ const WARMUP_STEPS = 10;
 
 /** Steps per second after the warm-up steps, from a run's metrics.jsonl (the engine's own step times). */
 function steadyStepsPerSecond(metricsFile: string): number {
-  const steps = readFileSync(metricsFile, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as { kind: string })
-    .filter((r): r is StepRecord => r.kind === 'step');
+  const { steps } = parseMetrics(readFileSync(metricsFile, 'utf8'));
   const from = steps[Math.min(WARMUP_STEPS, steps.length - 2)]!;
   const to = steps.at(-1)!;
   return (to.step - from.step) / (to.elapsedSeconds - from.elapsedSeconds);

@@ -25,7 +25,7 @@ function run(seed: number, losses: number[], status: 'completed' | 'failed' = 'c
     summary: { status, finalTestAccuracy: 0.6, perClassAccuracy: [0.5, 0.7], worstClassAccuracy: 0.5, finalLoss: losses.at(-1), lossSwing: 0.1 } as RunResult['summary'],
     config: null,
     classNames: ['cat', 'dog'],
-    steps: losses.map((loss, step) => ({ step, loss, workerLoss: [loss - 0.1, loss + 0.1], gradCosine: 0.5 })),
+    steps: losses.map((loss, step) => ({ step, loss, workerLoss: [loss - 0.1, loss + 0.1], gradCosine: 0.5, elapsedSeconds: step * 0.05 })),
     evals: [{ step: 3, testAccuracy: 0.6, testLoss: 1, perClassAccuracy: [0.5, 0.7] }],
     histogram: null,
   };

@@ -139,15 +139,16 @@ describe('reading run directories', () => {
   it('parses metrics.jsonl, skipping a torn last line', () => {
     const text = [
       '{"kind":"event","step":0,"event":"joined","message":"x"}',
-      '{"kind":"step","step":0,"loss":1.5,"workerLoss":[1.4,1.6],"gradCosine":0.3}',
+      '{"kind":"step","step":0,"loss":1.5,"workerLoss":[1.4,1.6],"gradCosine":0.3,"elapsedSeconds":0.25}',
       '{"kind":"step","step":1,"loss":1.2,"workerLoss":[1.1,1.3],"gradCosine":null}',
       '{"kind":"eval","step":2,"testAccuracy":0.5,"testLoss":1.1,"perClassAccuracy":[0.4,0.6],"weightDivergence":0.25}',
       '{"kind":"step","step":2,"lo',
     ].join('\n');
     const m = parseMetrics(text);
     expect(m.steps).toEqual([
-      { step: 0, loss: 1.5, workerLoss: [1.4, 1.6], gradCosine: 0.3 },
-      { step: 1, loss: 1.2, workerLoss: [1.1, 1.3], gradCosine: null },
+      { step: 0, loss: 1.5, workerLoss: [1.4, 1.6], gradCosine: 0.3, elapsedSeconds: 0.25 },
+      // A record without the field (older files) reads as NaN, not as 0.
+      { step: 1, loss: 1.2, workerLoss: [1.1, 1.3], gradCosine: null, elapsedSeconds: NaN },
     ]);
     expect(m.evals).toEqual([{ step: 2, testAccuracy: 0.5, testLoss: 1.1, perClassAccuracy: [0.4, 0.6], weightDivergence: 0.25 }]);
   });

@@ -37,7 +37,7 @@ export interface RunRef {
 }
 
 /** The fields of a step record (records.ts) that the report draws. */
-export type StepPoint = Pick<StepRecord, 'step' | 'loss' | 'workerLoss' | 'gradCosine'>;
+export type StepPoint = Pick<StepRecord, 'step' | 'loss' | 'workerLoss' | 'gradCosine' | 'elapsedSeconds'>;
 
 /** The fields of an eval record (records.ts) that the report draws; weightDivergence null when not recorded. */
 export type EvalPoint = Pick<EvalRecord, 'step' | 'testAccuracy' | 'testLoss' | 'perClassAccuracy'> & { weightDivergence?: number | null };
@@ -104,6 +104,7 @@ export function parseMetrics(text: string): { steps: StepPoint[]; evals: EvalPoi
         loss: r['loss'],
         workerLoss: Array.isArray(r['workerLoss']) ? (r['workerLoss'] as number[]) : [],
         gradCosine: typeof r['gradCosine'] === 'number' ? r['gradCosine'] : null,
+        elapsedSeconds: typeof r['elapsedSeconds'] === 'number' ? r['elapsedSeconds'] : NaN,
       });
     } else if (r['kind'] === 'eval' && typeof r['testAccuracy'] === 'number') {
       const e: EvalPoint = {
