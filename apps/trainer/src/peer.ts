@@ -100,22 +100,24 @@ export class PeerEndpoint {
     const nextWorker = (m.worker + 1) % m.workers;
     const prevWorker = (m.worker + m.workers - 1) % m.workers;
     const timeoutMs = timeoutSeconds * 1000;
-    this.nextName = `worker ${nextWorker} at ${peers[nextWorker]}`;
-    this.subscribe(prevWorker, peers[prevWorker]!);
+    const nextName = `worker ${nextWorker} at ${peers[nextWorker]}`;
+    const prevName = `worker ${prevWorker} at ${peers[prevWorker]}`;
+    this.nextName = nextName;
+    this.subscribe(prevWorker, peers[prevWorker]!, prevName);
     const link: RingLink = {
       send: async (key, data) => {
         // Encoded now (the ring keeps writing into the array `data` views), in one copy.
         const encoded = encodePeerChunk({ runId: m.runId, from: m.worker, key, data });
-        const subscriber = await this.nextSubscriber(timeoutMs, () => new Error(`worker ${nextWorker} at ${peers[nextWorker]} did not subscribe within ${timeoutSeconds} s (--step-timeout)`));
+        const subscriber = await this.nextSubscriber(timeoutMs, () => new Error(`${nextName} did not subscribe within ${timeoutSeconds} s (--step-timeout)`));
         return new Promise<void>((resolve, reject) => {
           subscriber.write(encoded, (err: Error | null | undefined) => {
-            if (this.sendFailure || err) reject(this.sendFailure ?? new Error(`cannot send to worker ${nextWorker} at ${peers[nextWorker]}: ${err!.message}`));
+            if (this.sendFailure || err) reject(this.sendFailure ?? new Error(`cannot send to ${nextName}: ${err!.message}`));
             else resolve();
           });
         });
       },
       receive: (key) =>
-        this.mailbox.take(key, timeoutMs, () => new Error(`nothing from worker ${prevWorker} at ${peers[prevWorker]} within ${timeoutSeconds} s (--step-timeout)`)),
+        this.mailbox.take(key, timeoutMs, () => new Error(`nothing from ${prevName} within ${timeoutSeconds} s (--step-timeout)`)),
     };
     return new RingCollective(m.worker, m.workers, link);
   }
@@ -134,8 +136,8 @@ export class PeerEndpoint {
     this.server.forceShutdown();
   }
 
-  /** Subscribes to the previous worker's chunks, for the whole run. */
-  private subscribe(prevWorker: number, address: string): void {
+  /** Subscribes to the previous worker's chunks, for the whole run (`from` names it in errors). */
+  private subscribe(prevWorker: number, address: string, from: string): void {
     const m = this.membership!;
     const { Peer } = loadPeerService();
     this.subscription?.cancel();
@@ -148,7 +150,6 @@ export class PeerEndpoint {
     this.previous = previous;
     const stream = previous.subscribe({ runId: m.runId, worker: m.worker });
     this.subscription = stream;
-    const from = `worker ${prevWorker} at ${address}`;
     let over = false;
     stream.on('data', (chunk: PeerChunk__Output) => {
       if (over) return;
