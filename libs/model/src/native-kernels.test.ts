@@ -81,9 +81,20 @@ describe.runIf(nativeAvailable())('native backend kernels equal the cpu kernels'
       { x: [2, 10, 11, 2], f: [3, 2, 2, 5], strides: [2, 3], pad: 'valid', dilations: 1 },
       { x: [1, 9, 9, 2], f: [3, 3, 2, 3], strides: 1, pad: 1, dilations: 2 },
       { x: [2, 6, 6, 4], f: [1, 1, 4, 3], strides: 1, pad: 'valid', dilations: 1 },
-      // Filter rows of 16 values or more (kw * c) take the untransposed im2col (the ones above, the transposed one).
       { x: [2, 8, 8, 8], f: [5, 5, 8, 4], strides: 1, pad: 'same', dilations: 1 },
       { x: [2, 9, 8, 6], f: [3, 3, 6, 5], strides: 2, pad: 'valid', dilations: 1 },
+      // The CNN's layers (8 and 16 output channels: whole vectors), an output with fewer pixels than a block, and
+      // 32 channels (the widest direct case, four vectors; its input gradient has 33 channels: im2col).
+      { x: [2, 12, 12, 1], f: [5, 5, 1, 8], strides: 1, pad: 'same', dilations: 1 },
+      { x: [3, 7, 7, 8], f: [5, 5, 8, 16], strides: 1, pad: 'same', dilations: 1 },
+      { x: [1, 3, 2, 2], f: [3, 3, 2, 8], strides: 1, pad: 'valid', dilations: 1 },
+      { x: [2, 5, 6, 33], f: [3, 3, 33, 32], strides: 2, pad: 'same', dilations: 1 },
+      // Above 32 output channels the forward pass and the filter gradient take im2col + sgemm: its transposed form
+      // where a filter row spans fewer than 16 values (kw * c), the untransposed one otherwise; the input gradient
+      // of the second case has 40 channels, so it takes im2col too.
+      { x: [2, 7, 6, 3], f: [3, 3, 3, 40], strides: 1, pad: 'same', dilations: 1 },
+      { x: [2, 8, 7, 40], f: [3, 2, 40, 36], strides: [2, 1], pad: 'valid', dilations: 1 },
+      { x: [1, 9, 9, 6], f: [3, 3, 6, 34], strides: 1, pad: 1, dilations: 2 },
     ];
     for (const c of cases) {
       const label = JSON.stringify(c);

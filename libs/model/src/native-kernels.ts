@@ -6,7 +6,8 @@ import { IM2COL_SLOTS, type ConvGeometryArgs, type NativeAddon, type PoolGeometr
  * The 'native' TensorFlow.js backend: tfjs's own cpu backend (plain JS kernels, tensors in JS typed arrays)
  * with the kernels that carry the FLOPs of our models replaced by OpenBLAS through @shardlab/native:
  *   BatchMatMul, _FusedMatMul                           -> sgemm
- *   Conv2D, FusedConv2D, Conv2DBackpropFilter/Input     -> im2col / col2im + sgemm (NHWC), bias and ReLU fused
+ *   Conv2D, FusedConv2D, Conv2DBackpropFilter/Input     -> direct AVX2 loops up to 32 channels, im2col / col2im +
+ *                                                          sgemm above (NHWC); bias and ReLU fused
  *   MaxPool, MaxPoolGrad                                -> one pass over the windows in C++
  * and a few plain-JS kernels that the cpu backend implements generically and that profiling showed to cost
  * more than all the matmuls of an MLP step (Sum over rows transposes first; broadcast arithmetic computes index
@@ -135,7 +136,8 @@ function geometry(info: tf.backend_util.Conv2DInfo): ConvGeometryArgs {
  * immutable, so the same dataId means the same values) and geometry. A forward conv claims the next slot
  * (round robin) for its input; the filter gradient of the same input and geometry, later in the same step,
  * reuses that matrix instead of building it again (the CNN's im2col is ~5 MB and costs about as much as its
- * sgemm). A slot claimed again by another input is simply no longer found for the old one.
+ * sgemm). A slot claimed again by another input is simply no longer found for the old one. Only convolutions
+ * wider than the direct loops (csrc/direct_conv.h) build im2col; for the others a slot is claimed and left empty.
  */
 class Im2colSlots {
   private readonly owners: ({ dataId: object; key: string } | null)[] = new Array(IM2COL_SLOTS).fill(null);

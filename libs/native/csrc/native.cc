@@ -1,9 +1,12 @@
-// shardlab's native compute: OpenBLAS sgemm and the convolution lowerings (im2col / col2im) around it.
+// shardlab's native compute: OpenBLAS sgemm, convolutions (direct loops for thin layers, direct_conv.h; im2col /
+// col2im + sgemm for wide ones), max-pool and the element-wise work of large activations.
 // TypeScript (libs/model/src/native-kernels.ts) registers these as TensorFlow.js kernels; everything here
 // is a pure function of its typed-array arguments, writes only into the output array it is given, and runs
 // on the calling (Node main) thread. Layouts are TensorFlow's: row-major matrices, NHWC images, HWIO filters.
 #include <napi.h>
 #include <cblas.h>
+
+#include "direct_conv.h"
 
 #if defined(__GLIBC__) || defined(__linux__)
 #include <malloc.h>
@@ -251,7 +254,59 @@ void Col2im(const float* cols, const Conv& g, float* dx) {
       }
 }
 
-// Which lowering a convolution uses: the transposed one (Im2colT) when a filter row spans fewer than 16 values
+// The direct convolution's input: x with its padding written out as zeros, xp[n, hp, wp, c] with
+// xp[b, r, q] = x[b, r - top, q - left], exactly as large as the output's windows reach.
+shardlab::DirectGeometry PadForDirect(const float* x, const Conv& g, std::vector<float>& xp) {
+  const long hp = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1, wp = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+  xp.assign(size_t(g.n * hp * wp * g.c), 0.0f);
+  const long q0 = std::min(wp, g.left), q1 = std::min(wp, g.left + g.w);  // columns of xp inside the image
+  for (long b = 0; b < g.n; b++)
+    for (long r = 0; r < hp; r++) {
+      const long iy = r - g.top;
+      if (iy < 0 || iy >= g.h || q1 <= q0) continue;
+      std::memcpy(xp.data() + ((b * hp + r) * wp + q0) * g.c, x + ((b * g.h + iy) * g.w + q0 - g.left) * g.c, sizeof(float) * size_t((q1 - q0) * g.c));
+    }
+  return {g.n, hp, wp, g.c, g.kh, g.kw, g.f, g.sh, g.sw, g.dh, g.dw, g.oh, g.ow};
+}
+
+// The input gradient as a direct convolution: dy scattered into a zero image at the places its pixels' windows
+// started (strides apart, shifted by the padding), then convolved with stride 1 by the filter turned by 180
+// degrees with its channel axes swapped: dx[b, r, q, ch] = sum of dy[b, y, x, o] * w[i, j, ch, o] over the
+// (y, x, i, j) with y * sh + i * dh - top = r and x * sw + j * dw - left = q.
+void DirectInputGrad(const float* dy, const float* filter, const Conv& g, float* dx) {
+  static std::vector<float> scattered, turned;
+  const long hp = g.h + (g.kh - 1) * g.dh, wp = g.w + (g.kw - 1) * g.dw;
+  scattered.assign(size_t(g.n * hp * wp * g.f), 0.0f);
+  for (long b = 0; b < g.n; b++)
+    for (long y = 0; y < g.oh; y++) {
+      const long r = y * g.sh + (g.kh - 1) * g.dh - g.top;
+      if (r < 0 || r >= hp) continue;
+      for (long x = 0; x < g.ow; x++) {
+        const long q = x * g.sw + (g.kw - 1) * g.dw - g.left;
+        if (q < 0 || q >= wp) continue;
+        std::memcpy(scattered.data() + ((b * hp + r) * wp + q) * g.f, dy + ((b * g.oh + y) * g.ow + x) * g.f, sizeof(float) * size_t(g.f));
+      }
+    }
+  turned.resize(size_t(g.kh * g.kw * g.f * g.c));
+  for (long i = 0; i < g.kh; i++)
+    for (long j = 0; j < g.kw; j++)
+      for (long ch = 0; ch < g.c; ch++)
+        for (long o = 0; o < g.f; o++)
+          turned[size_t((((g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * g.f + o) * g.c + ch)] = filter[((i * g.kw + j) * g.c + ch) * g.f + o];
+  shardlab::DirectConv(scattered.data(), turned.data(), nullptr, false, {g.n, hp, wp, g.f, g.kh, g.kw, g.c, 1, 1, g.dh, g.dw, g.h, g.w}, dx);
+}
+
+// The padded input of the last direct convolution (reused across calls).
+std::vector<float> padded;
+
+const bool kDirect = shardlab::DirectConvSupported();
+
+// Whether a convolution with this many output channels (input channels, for the input gradient) runs directly.
+inline bool Direct(long channels) { return kDirect && channels <= shardlab::kMaxDirectChannels; }
+
+// Which lowering a convolution uses: direct (direct_conv.h) up to kMaxDirectChannels output channels; above,
+// im2col + sgemm (the measurements above were taken on it, before the CNN's layers moved to the direct loops):
+// the transposed one (Im2colT) when a filter row spans fewer than 16 values
 // (kw * c: 5 for the first 5x5 layer on one channel), where the untransposed matrix would be built in tiny runs;
 // the untransposed one otherwise, where its runs are long and sgemm is faster on it (measured on the CNN's second
 // layer, 5x5x8: forward 0.70 ms untransposed vs 1.07 ms transposed, input gradient 0.65 vs 1.48 ms).
@@ -269,6 +324,14 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
       !F32(info, 2, size_t(g.Rows() * g.f), &out, "out"))
     return env.Undefined();
   if (g.Rows() == 0 || g.f == 0) return env.Undefined();
+  float* bias = nullptr;
+  if (info.Length() > 18 && !info[18].IsNull() && !info[18].IsUndefined() && !F32(info, 18, size_t(g.f), &bias, "bias")) return env.Undefined();
+  bool relu = info.Length() > 19 && info[19].ToBoolean();
+  if (Direct(g.f)) {
+    const shardlab::DirectGeometry d = PadForDirect(x, g, padded);
+    shardlab::DirectConv(padded.data(), filter, bias, relu, d, out);
+    return env.Undefined();
+  }
   float* cols = Cols(OptionalSlot(info, 20), size_t(g.Rows() * g.Cols()));
   if (Transposed(g)) {
     Im2colT(x, g, cols);
@@ -279,9 +342,6 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(g.Rows()), int(g.f), int(g.Cols()), 1.0f, cols, int(g.Cols()), filter,
                 int(g.f), 0.0f, out, int(g.f));
   }
-  float* bias = nullptr;
-  if (info.Length() > 18 && !info[18].IsNull() && !info[18].IsUndefined() && !F32(info, 18, size_t(g.f), &bias, "bias")) return env.Undefined();
-  bool relu = info.Length() > 19 && info[19].ToBoolean();
   if (bias || relu) {
     for (long r = 0; r < g.Rows(); r++) {
       float* o = out + r * g.f;
@@ -306,6 +366,11 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     return env.Undefined();
   if (g.Rows() == 0) {
     std::fill(dw, dw + g.Cols() * g.f, 0.0f);
+    return env.Undefined();
+  }
+  if (Direct(g.f)) {
+    const shardlab::DirectGeometry d = PadForDirect(x, g, padded);
+    shardlab::DirectFilterGrad(padded.data(), dy, d, dw);
     return env.Undefined();
   }
   const long slot = OptionalSlot(info, 18);
@@ -334,6 +399,10 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   if (!F32(info, 0, size_t(g.Rows() * g.f), &dy, "dy") || !F32(info, 1, size_t(g.Cols() * g.f), &filter, "filter") ||
       !F32(info, 2, size_t(g.n * g.h * g.w * g.c), &dx, "dx"))
     return env.Undefined();
+  if (Direct(g.c)) {
+    DirectInputGrad(dy, filter, g, dx);
+    return env.Undefined();
+  }
   float* cols = Scratch(size_t(g.Rows() * g.Cols()));
   const bool t = Transposed(g);
   if (g.Rows() > 0 && g.Cols() > 0) {

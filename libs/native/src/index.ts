@@ -11,7 +11,8 @@ export interface NativeAddon {
   sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array, accumulate: boolean): void;
   /**
    * out[n, oh, ow, f] = conv(x[n, h, w, c], filter[kh, kw, c, f]), then + bias[f] (if given) and ReLU (if relu).
-   * With a slot (0..IM2COL_SLOTS-1), the im2col matrix of x stays there for conv2dBackpropFilter.
+   * With a slot (0..IM2COL_SLOTS-1), the im2col matrix of x stays there for conv2dBackpropFilter (only convolutions
+   * too wide for the direct loops build one: more than 32 output channels, or a CPU without AVX2 and FMA).
    */
   conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, ...geometryBiasReluSlot: [...ConvGeometryArgs, Float32Array | null, boolean, number?]): void;
   /**
