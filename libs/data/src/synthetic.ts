@@ -123,9 +123,10 @@ export class SyntheticDataset implements Dataset {
     const out = new Float32Array(ids.length * d);
     if (this.keepRows) this.kept ??= { rows: new Float32Array(this.size * d), made: new Uint8Array(this.size) };
     const kept = this.kept;
+    const where = `${this.name} ${this.split}`;
     for (let r = 0; r < ids.length; r++) {
       const id = ids[r];
-      checkSampleId(id, this.size, `${this.name} ${this.split}`);
+      checkSampleId(id, this.size, where);
       if (!kept) {
         this.writeSample(id, out, r * d);
         continue;
