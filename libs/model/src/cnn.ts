@@ -3,7 +3,6 @@ import { conv2dSameInputGrad, registerWasmKernels } from './conv-grad';
 import {
   checkBatch,
   evaluateInChunks,
-  oneHot,
   overwriteParams,
   readAndDispose,
   softmaxCrossEntropyWithGrad,
@@ -133,7 +132,7 @@ export class Cnn implements Model {
     const [lossT, gradT] = tf.tidy(() => {
       const act = this.forward(tf.tensor2d(features, [n, this.spec.inputSize]));
       const logits = act.dense.pop()!;
-      const { loss, dLogits } = softmaxCrossEntropyWithGrad(logits, oneHot(labels, n, this.spec.classes));
+      const { loss, dLogits } = softmaxCrossEntropyWithGrad(logits, labels);
       const matMulT = transposedMatMul();
       const denseGrads: tf.Tensor[] = [];
       // Dense layers, last first: dW = A^T dZ, db = sum_rows(dZ), dA = dZ W^T, through ReLU dZ = dA * [A > 0].

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import {
   checkBatch,
   evaluateInChunks,
-  oneHot,
   overwriteParams,
   readAndDispose,
   softmaxCrossEntropyWithGrad,
@@ -184,7 +183,7 @@ export class Mlp implements Model {
       const x = tf.tensor2d(features, [n, this.spec.inputSize]);
       const activations = this.forward(x);
       const logits = activations.pop()!;
-      const { loss, dLogits } = softmaxCrossEntropyWithGrad(logits, oneHot(labels, n, this.spec.classes));
+      const { loss, dLogits } = softmaxCrossEntropyWithGrad(logits, labels);
 
       // Backward pass, last layer first. For layer l with input A (= activations[l]) and output grad dZ:
       //   dW = A^T dZ,  db = sum_rows(dZ),  dA = dZ W^T, and through ReLU dZ_prev = dA * [A > 0].
@@ -391,7 +390,7 @@ export class Mlp implements Model {
       const output = this.layers[hiddenCount]!;
       const [lossT, dLogits] = run(() => {
         const logits = tf.fused.matMul({ a: inputs[hiddenCount]!, b: output.kernel, bias: output.bias }) as tf.Tensor2D;
-        const { loss, dLogits: d } = softmaxCrossEntropyWithGrad(logits, oneHot(labels, n, this.spec.classes));
+        const { loss, dLogits: d } = softmaxCrossEntropyWithGrad(logits, labels);
         return [loss, d];
       });
 
