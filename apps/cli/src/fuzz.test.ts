@@ -14,7 +14,7 @@ import { runCli, startCli, tempDir } from './testing/cli';
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const TOKEN = 'fuzz-token-0123456789abcdef';
-const METHODS = ['GetDataset', 'Join', 'NextStep', 'PushGradient', 'GetStatus', 'AllReduce'];
+const METHODS = ['GetDataset', 'Join', 'NextStep', 'PushGradient', 'PushGradientStream', 'GetStatus', 'AllReduce'];
 const FRAMES_PER_METHOD = 150;
 
 /** A seeded PRNG, so a failure can be replayed with the seed it prints. */
@@ -32,6 +32,7 @@ function seeds(method: string): Buffer[] {
     Join: [{ protocolVersion: 2, name: 'fuzz', backend: 'cpu', data: { samples: 2000, numClasses: 4, features: 784, labelsSha256: 'ab', featuresSha256: 'cd' }, peerAddress: '127.0.0.1:1' }],
     NextStep: [{ runId: 'x', worker: 0, step: 0 }, { runId: 'x', worker: 4294967295, step: 7 }],
     PushGradient: [{ runId: 'x', worker: 1, step: 0, samples: 128, loss: 1, gradient: { shape: [3], data: Buffer.alloc(12) }, paramChecksum: 'aa', computeMs: 1 }],
+    PushGradientStream: [{ runId: 'x', worker: 1, step: 0, samples: 128, loss: 1, gradient: { shape: [3], data: Buffer.alloc(12) }, paramChecksum: 'aa', computeMs: 1 }],
     GetStatus: [{}],
     AllReduce: [{ runId: 'x', worker: 0, step: 0, tag: 1, values: [1, 2, 3] }],
   };
@@ -55,6 +56,20 @@ function rawCall(address: string, method: string, payload: Buffer, token: string
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
   if (token) metadata.set('authorization', `Bearer ${token}`);
+  if (method === 'PushGradientStream') {
+    // The frame as the first message of a stream, which then ends: the stream must end with a status too.
+    return new Promise((resolve) => {
+      const call = client.makeBidiStreamRequest(`/shardlab.v1.Coordinator/${method}`, (b: Buffer) => b, (b: Buffer) => b, metadata, { deadline: Date.now() + 5000 });
+      call.on('data', () => undefined);
+      call.on('error', () => undefined);
+      call.on('status', (s: grpc.StatusObject) => {
+        client.close();
+        resolve({ code: s.code });
+      });
+      call.write(payload);
+      call.end();
+    });
+  }
   return new Promise((resolve) =>
     client.makeUnaryRequest(`/shardlab.v1.Coordinator/${method}`, (b: Buffer) => b, (b: Buffer) => b, payload, metadata, { deadline: Date.now() + 5000 }, (err) => {
       client.close();

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { serveSession, type RunningServer } from '@shardlab/coordinator';
 import { createStrategy, loadDataset } from '@shardlab/data';
 import { TrainingSession, resolveConfig, type ExperimentConfig } from '@shardlab/experiment';
+import { PROTOCOL_VERSION } from '@shardlab/protocol';
 import { TrainerError, runTrainer } from '@shardlab/trainer';
 
 /* The trainer loop against a real in-process coordinator on loopback (cpu backend, tiny MLP). */
@@ -33,7 +34,7 @@ describe('runTrainer', () => {
     const p = runTrainer({ coordinator: server.address, backend: 'cpu', connectTimeout: 10, protocolVersion: 7 });
     await expect(p).rejects.toThrow(TrainerError);
     await expect(runTrainer({ coordinator: server.address, backend: 'cpu', connectTimeout: 10, protocolVersion: 7 })).rejects.toThrow(
-      /join 127\.0\.0\.1:\d+: FAILED_PRECONDITION: protocol version mismatch: trainer speaks shardlab\.v1 protocol 7, coordinator speaks 4/,
+      new RegExp(`join 127\\.0\\.0\\.1:\\d+: FAILED_PRECONDITION: protocol version mismatch: trainer speaks shardlab\\.v1 protocol 7, coordinator speaks ${PROTOCOL_VERSION}$`),
     );
     s.fail('test over');
   }, 30_000);

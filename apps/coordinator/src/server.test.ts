@@ -1,9 +1,21 @@
 import * as grpc from '@grpc/grpc-js';
 import { createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { paramChecksum } from '@shardlab/aggregation';
 import { createStrategy, dataFingerprint, loadDataset } from '@shardlab/data';
+import { initParams } from '@shardlab/model';
 import { TrainingSession, datasetSpecFromWire, resolveConfig } from '@shardlab/experiment';
-import { CHANNEL_OPTIONS, PROTOCOL_VERSION, loadCoordinatorService, type CoordinatorClient, type DatasetDescription__Output } from '@shardlab/protocol';
+import {
+  CHANNEL_OPTIONS,
+  PROTOCOL_VERSION,
+  decodeTensor,
+  encodeTensor,
+  loadCoordinatorService,
+  type CoordinatorClient,
+  type DatasetDescription__Output,
+  type GradientAck__Output,
+  type StepAssignment__Output,
+} from '@shardlab/protocol';
 import { ListenError, serveSession, type RunningServer } from './server';
 
 function session() {
@@ -41,6 +53,49 @@ describe('coordinator gRPC server', () => {
     expect((stray as grpc.ServiceError).code).toBe(grpc.status.PERMISSION_DENIED);
     const status = await call<{ state: string; joined: number }>((cb) => c.getStatus({}, cb));
     expect(status).toMatchObject({ state: 'waiting', joined: 1 });
+  });
+
+  it('PushGradientStream answers each push in order with what PushGradient would, and ends with a refusal\'s status', async () => {
+    const s = session();
+    server = await serveSession(s, '127.0.0.1', 0);
+    const run = s.run();
+    const { Coordinator } = loadCoordinatorService();
+    client = new Coordinator(server.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const c = client;
+    const described = await call<DatasetDescription__Output>((cb) => c.getDataset({}, cb));
+    const data = dataFingerprint(loadDataset(datasetSpecFromWire(described.dataset!)).train);
+    await call((cb) => c.join({ protocolVersion: PROTOCOL_VERSION, name: 't', backend: 'cpu', data }, cb));
+    const first = await call<StepAssignment__Output>((cb) => c.nextStep({ runId: s.runId, worker: 0, step: 0 }, cb));
+    expect(first.step).toBe(0);
+    const stream = c.pushGradientStream();
+    const acks: GradientAck__Output[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('data', (ack: GradientAck__Output) => acks.push(ack));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    const gradient = encodeTensor(new Float32Array(s.parameters).fill(0.01), [s.parameters]);
+    const answered = (n: number) => vi.waitFor(() => expect(acks).toHaveLength(n));
+    // Step 0 asks for the replica's checksum: the initial parameters'.
+    expect(first.reportChecksum).toBe(true);
+    stream.write({ runId: s.runId, worker: 0, step: 0, samples: 4, loss: 1, gradient, paramChecksum: paramChecksum(initParams(s.model)) });
+    await answered(1);
+    // Relay: the average of the one worker's gradient, and the next step's assignment.
+    expect(Array.from(decodeTensor(acks[0]!.update!, { length: s.parameters, field: 'update' }).subarray(0, 3))).toEqual([0.01, 0.01, 0.01].map(Math.fround));
+    expect(acks[0]!.next).toMatchObject({ step: 1, done: false });
+    stream.write({ runId: s.runId, worker: 0, step: 1, samples: 4, loss: 1, gradient });
+    await answered(2);
+    expect(acks[1]!.next).toMatchObject({ done: true });
+    stream.end();
+    await ended;
+    expect((await run).status).toBe('completed');
+
+    // A refusal ends the stream with PushGradient's status for it.
+    const refused = c.pushGradientStream();
+    const status = new Promise<grpc.ServiceError>((resolve) => refused.on('error', resolve));
+    refused.on('data', () => undefined);
+    refused.write({ runId: 'another run', worker: 0, step: 2 });
+    expect((await status).code).toBe(grpc.status.PERMISSION_DENIED);
   });
 
   it('reports a port in use as a ListenError naming the address', async () => {

@@ -13,6 +13,8 @@ import {
   WireError,
   type Access,
   type CoordinatorHandlers,
+  type GradientAck,
+  type GradientUpdate__Output,
   type RunSecret,
   type RunStatus__Output,
 } from '@shardlab/protocol';
@@ -33,6 +35,9 @@ export function statusOf(err: unknown): grpc.ServerErrorResponse {
   return isRequestError(err) ? new WireError(FAULT_STATUS[err.fault], err.message) : toServiceError(err);
 }
 
+/** What PushGradient answers: the averaged update (relay only) and the next step's assignment. */
+const ackOf = ({ update, next }: PushReply): GradientAck => (update ? { update, next } : { next });
+
 /** Who may call what (see auth.ts in @shardlab/protocol): status is open, acting as a worker needs its credential. */
 export const COORDINATOR_ACCESS: Readonly<Record<string, Access>> = {
   GetStatus: 'open',
@@ -40,6 +45,7 @@ export const COORDINATOR_ACCESS: Readonly<Record<string, Access>> = {
   Join: 'token',
   NextStep: 'worker',
   PushGradient: 'worker',
+  PushGradientStream: 'worker',
   AllReduce: 'worker',
 };
 
@@ -107,9 +113,36 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
       }
       // Answered once every worker has pushed: the averaged update (relay) and the next step's assignment.
       answer.then(
-        ({ update, next }) => callback(null, update ? { update, next } : { next }),
+        (reply) => callback(null, ackOf(reply)),
         (err: unknown) => callback(statusOf(err)),
       );
+    },
+    PushGradientStream(call) {
+      // PushGradient, message by message, answered in order (a trainer sends its next update once it has the
+      // answer to this one, but nothing here relies on that). The first refusal ends the stream with its status.
+      let previous = Promise.resolve();
+      let ended = false;
+      call.on('data', (request: GradientUpdate__Output) => {
+        previous = previous.then(async () => {
+          if (ended) return;
+          try {
+            actsAsItself(call.metadata, request.worker);
+            const reply = await session.pushGradient(request);
+            if (!ended) call.write(ackOf(reply));
+          } catch (err) {
+            ended = true;
+            call.emit('error', statusOf(err));
+          }
+        });
+      });
+      // The trainer is done pushing (its run is over): end ours once the last answer is out.
+      call.on('end', () => {
+        void previous.then(() => {
+          if (!ended) call.end();
+          ended = true;
+        });
+      });
+      call.on('cancelled', () => (ended = true));
     },
     GetStatus(call, callback) {
       const full = session.status();

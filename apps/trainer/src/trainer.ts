@@ -12,6 +12,7 @@ import {
   loadCoordinatorService,
   type CallerIdentity,
   type CoordinatorClient,
+  type GradientUpdate,
   type StepAssignment__Output,
 } from '@shardlab/protocol';
 import { checkExposure, type Security } from '@shardlab/options';
@@ -19,6 +20,7 @@ import { hostname } from 'node:os';
 import type { RingCollective } from '@shardlab/collective';
 import { AGGREGATION_NAMES, l2Norm, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
 import { PeerEndpoint } from './peer';
+import { PushStream } from './push-stream';
 
 export interface TrainerOptions {
   coordinator: string;
@@ -108,6 +110,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     interceptors: [identityInterceptor(identity)],
   });
   let peer: PeerEndpoint | null = null;
+  const pushes = new PushStream(client);
   try {
     const name = opts.name ?? `${hostname()}:${process.pid}`;
     // Keep retrying the connection until the deadline, so trainers may start before the coordinator.
@@ -232,8 +235,8 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       const buffers = model.bufferSize > 0 ? model.getBuffers() : null;
       const computeMs = performance.now() - started;
       const report = { runId: joined.runId, worker, step, samples: c.samples, loss: c.loss, paramChecksum, computeMs, buffers: buffers ? encodeTensor(buffers, [buffers.length]) : undefined };
-      const push = (msg: object) =>
-        call(client.pushGradient.bind(client), msg).catch((err: grpc.ServiceError) => {
+      const push = (msg: GradientUpdate) =>
+        pushes.push(msg).catch((err: grpc.ServiceError) => {
           // A push still waiting when the run stops is answered with the reason: say it as a stop, like NextStep's.
           const stopped = err.code === grpc.status.FAILED_PRECONDITION && /^run stopped: /.exec(err.details ?? '');
           if (stopped) throw new TrainerError(`run stopped by the coordinator at step ${step}: ${err.details.slice(stopped[0].length)}`);
@@ -280,6 +283,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     log(`worker ${worker}: run finished after ${step} steps`);
     return { worker, steps: step, backend, stopReason };
   } finally {
+    pushes.close();
     peer?.close();
     client.close();
   }

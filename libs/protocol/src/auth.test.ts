@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { CREDENTIAL_HEADER, OversizedMessage, RunSecret, TOKEN_HEADER, WORKER_HEADER, authenticatedWorker, hasToken, limitRequests, refusal } from './auth';
+import { CREDENTIAL_HEADER, OversizedMessage, RunSecret, TOKEN_HEADER, WORKER_HEADER, authenticatedWorker, guardInterceptor, hasToken, limitRequests, refusal } from './auth';
 import { loadCoordinatorService } from './proto';
 
 const metadata = (entries: Record<string, string>) => {
@@ -49,5 +49,63 @@ describe('limitRequests', () => {
     expect(refused).toBeInstanceOf(OversizedMessage);
     expect(refused).toMatchObject({ method: 'Join', bytes: big.length, limit: 10 });
     expect(limited.GetStatus).toBe(service.GetStatus);
+  });
+});
+
+describe('guardInterceptor on a stream', () => {
+  it('checks a worker credential when the stream opens and again with every later message: a refilled slot refuses its old holder', async () => {
+    const secret = new RunSecret('the-run-token-0123456789');
+    let generation = 0;
+    const refused: string[] = [];
+    const echo: grpc.ServiceDefinition = {
+      Echo: {
+        path: '/test.Guarded/Echo',
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: (b: Buffer) => b,
+        requestDeserialize: (b: Buffer) => b,
+        responseSerialize: (b: Buffer) => b,
+        responseDeserialize: (b: Buffer) => b,
+      },
+    };
+    const server = new grpc.Server({ interceptors: [guardInterceptor({ secret, access: { Echo: 'worker' }, generationOf: () => generation, onRefused: (kind) => refused.push(kind) })] });
+    server.addService(echo, { Echo: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => call.on('data', (m: Buffer) => call.write(m)) });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    const Client = grpc.makeGenericClientConstructor(echo, 'Guarded');
+    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    try {
+      const open = (credential: string) => {
+        const md = metadata({ [TOKEN_HEADER]: 'Bearer the-run-token-0123456789', [WORKER_HEADER]: '1', [CREDENTIAL_HEADER]: credential });
+        const stream = (client as unknown as { Echo(md: grpc.Metadata): grpc.ClientDuplexStream<Buffer, Buffer> }).Echo(md);
+        const events: (Buffer | grpc.ServiceError)[] = [];
+        let wake: (() => void) | null = null;
+        stream.on('data', (m: Buffer) => (events.push(m), wake?.()));
+        stream.on('error', (e: grpc.ServiceError) => (events.push(e), wake?.()));
+        const next = async () => {
+          while (events.length === 0) await new Promise<void>((r) => (wake = r));
+          return events.shift()!;
+        };
+        return { stream, next };
+      };
+      // A stale credential is refused at once.
+      const stale = open(secret.credentialFor(1, 5));
+      stale.stream.write(Buffer.from('x'));
+      expect(await stale.next()).toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+      // The current holder's messages pass, until the slot gets a new generation.
+      const holder = open(secret.credentialFor(1, 0));
+      holder.stream.write(Buffer.from('one'));
+      expect(String(await holder.next())).toBe('one');
+      holder.stream.write(Buffer.from('two'));
+      expect(String(await holder.next())).toBe('two');
+      generation = 1;
+      holder.stream.write(Buffer.from('three'));
+      const err = (await holder.next()) as grpc.ServiceError;
+      expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(err.details).toContain('this worker slot has a new holder');
+      expect(refused).toEqual(['bad worker credential', 'bad worker credential']);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
   });
 });

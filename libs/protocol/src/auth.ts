@@ -147,6 +147,10 @@ export function guardInterceptor(policy: GuardPolicy): grpc.ServerInterceptor {
       policy.onRefused?.(kind, method);
       call.sendStatus({ code, details, metadata: null });
     };
+    // The call's metadata, for streams: a worker credential is checked again with every message after the first,
+    // since the slot it names may have been refilled (a new generation) while the stream stayed open.
+    let opened: grpc.Metadata | null = null;
+    let messages = 0;
     return new grpc.ServerInterceptingCall(call, {
       start(next) {
         next(
@@ -154,12 +158,17 @@ export function guardInterceptor(policy: GuardPolicy): grpc.ServerInterceptor {
             .withOnReceiveMetadata((metadata, pass) => {
               const denied = refusal(policy.secret, access, metadata, policy.generationOf);
               if (denied) refuse(denied.code, denied.kind, `${method}: ${denied.details}`);
-              else pass(metadata);
+              else {
+                opened = metadata;
+                pass(metadata);
+              }
             })
             .withOnReceiveMessage((message, pass) => {
+              const again = ++messages > 1 && access === 'worker' && opened ? refusal(policy.secret, access, opened, policy.generationOf) : null;
               if (message instanceof OversizedMessage) {
                 refuse(grpc.status.RESOURCE_EXHAUSTED, `oversized ${method}`, `${method}: a request of ${message.bytes} bytes exceeds this method's limit of ${message.limit} bytes`);
-              } else pass(message);
+              } else if (again) refuse(again.code, again.kind, `${method}: ${again.details} (no longer valid: this worker slot has a new holder)`);
+              else pass(message);
             })
             .build(),
         );

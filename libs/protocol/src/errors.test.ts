@@ -51,9 +51,9 @@ describe('WireError', () => {
 });
 
 describe('checkProtocolVersion', () => {
-  it('is version 4 (the ring receiver subscribes to its sender) and accepts it', () => {
-    expect(PROTOCOL_VERSION).toBe(4);
-    expect(() => checkProtocolVersion(4)).not.toThrow();
+  it('is version 5 (trainers push on one PushGradientStream; 4: the ring receiver subscribes to its sender) and accepts it', () => {
+    expect(PROTOCOL_VERSION).toBe(5);
+    expect(() => checkProtocolVersion(5)).not.toThrow();
   });
 
   it('rejects another version with FAILED_PRECONDITION stating both', () => {
@@ -64,15 +64,15 @@ describe('checkProtocolVersion', () => {
       expect(err).toBeInstanceOf(WireError);
       expect((err as WireError).code).toBe(status.FAILED_PRECONDITION);
       expect((err as WireError).message).toBe(
-        'protocol version mismatch: trainer speaks shardlab.v1 protocol 1, coordinator speaks 4',
+        `protocol version mismatch: trainer speaks shardlab.v1 protocol 1, coordinator speaks ${PROTOCOL_VERSION}`,
       );
     }
   });
 
   it('words the message from the trainer side and flags an unset field', () => {
     expect(() => checkProtocolVersion(2, 'coordinator')).toThrow(
-      'protocol version mismatch: coordinator speaks shardlab.v1 protocol 2, trainer speaks 4',
+      `protocol version mismatch: coordinator speaks shardlab.v1 protocol 2, trainer speaks ${PROTOCOL_VERSION}`,
     );
-    expect(() => checkProtocolVersion(0)).toThrow('trainer speaks shardlab.v1 protocol 0 (unset), coordinator speaks 4');
+    expect(() => checkProtocolVersion(0)).toThrow(`trainer speaks shardlab.v1 protocol 0 (unset), coordinator speaks ${PROTOCOL_VERSION}`);
   });
 });

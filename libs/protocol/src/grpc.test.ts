@@ -99,6 +99,9 @@ const handlers: CoordinatorHandlers = {
       callback(toServiceError(err));
     }
   },
+  PushGradientStream(call) {
+    call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not in this test' });
+  },
   AllReduce(_call, callback) {
     callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in this test' });
   },
@@ -175,7 +178,7 @@ describe('gRPC loopback with SERVER_OPTIONS / CHANNEL_OPTIONS', () => {
     const c = client(tuned.address, CHANNEL_OPTIONS);
     const err = await rejection(unary((cb) => c.join({ protocolVersion: 1, name: 'old', backend: 'cpu' }, opts(), cb)));
     expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
-    expect(err.details).toBe('protocol version mismatch: trainer speaks shardlab.v1 protocol 1, coordinator speaks 4');
+    expect(err.details).toBe(`protocol version mismatch: trainer speaks shardlab.v1 protocol 1, coordinator speaks ${PROTOCOL_VERSION}`);
   });
 
   it('carries Tensor bytes exactly, client -> server', async () => {

@@ -80,6 +80,7 @@ export function coordinatorRequestLimits(parameters: number): { perMethod: Recor
     Join: 16 * 1024,
     AllReduce: 8 * parameters + slack,
     PushGradient: 2 * 4 * parameters + slack,
+    PushGradientStream: 2 * 4 * parameters + slack,
   };
   return { perMethod, maxReceive: Math.min(MAX_MESSAGE_BYTES, Math.max(...Object.values(perMethod))) };
 }

@@ -6,7 +6,7 @@ import { failedPrecondition } from './errors';
  * parses (e.g. a changed gradient layout or averaging rule); incompatible message changes
  * get a new proto package (shardlab.v2) instead.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 export type Peer = 'trainer' | 'coordinator';
 

@@ -37,7 +37,7 @@ export interface ProtoGrpcType {
       /**
        * Access (with a run token, --token-file / SHARDLAB_TOKEN): every call carries "authorization: Bearer
        * <token>" except GetStatus, which answers a caller without it only what a health check needs; NextStep,
-       * PushGradient and AllReduce also carry the worker credential Join issued (JoinReply.credential). Checked
+       * PushGradient, PushGradientStream and AllReduce also carry the worker credential Join issued (JoinReply.credential). Checked
        * before the request is read: UNAUTHENTICATED without the token, PERMISSION_DENIED with another worker's
        * credential; RESOURCE_EXHAUSTED for a request over its method's size limit (derived from the model).
        */

@@ -18,7 +18,7 @@ import type { StepAssignment as _shardlab_v1_StepAssignment, StepAssignment__Out
 /**
  * Access (with a run token, --token-file / SHARDLAB_TOKEN): every call carries "authorization: Bearer
  * <token>" except GetStatus, which answers a caller without it only what a health check needs; NextStep,
- * PushGradient and AllReduce also carry the worker credential Join issued (JoinReply.credential). Checked
+ * PushGradient, PushGradientStream and AllReduce also carry the worker credential Join issued (JoinReply.credential). Checked
  * before the request is read: UNAUTHENTICATED without the token, PERMISSION_DENIED with another worker's
  * credential; RESOURCE_EXHAUSTED for a request over its method's size limit (derived from the model).
  */
@@ -131,12 +131,33 @@ export interface CoordinatorClient extends grpc.Client {
   pushGradient(argument: _shardlab_v1_GradientUpdate, options: grpc.CallOptions, callback: grpc.requestCallback<_shardlab_v1_GradientAck__Output>): grpc.ClientUnaryCall;
   pushGradient(argument: _shardlab_v1_GradientUpdate, callback: grpc.requestCallback<_shardlab_v1_GradientAck__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * PushGradient's requests and answers on one stream, for the whole run: each GradientUpdate is answered, in
+   * order, by the GradientAck PushGradient would return for it, and a refusal ends the stream with PushGradient's
+   * status. Trainers push this way from their first step on: a unary call costs ~0.7 ms of client CPU and
+   * ~0.35 ms of server CPU in grpc-js, a message on an open stream ~0.1 ms each. The worker credential is
+   * checked when the stream opens and again with every later message (a worker slot refilled meanwhile, with
+   * --lost-worker replace, refuses its old holder).
+   */
+  PushGradientStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_shardlab_v1_GradientUpdate, _shardlab_v1_GradientAck__Output>;
+  PushGradientStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<_shardlab_v1_GradientUpdate, _shardlab_v1_GradientAck__Output>;
+  /**
+   * PushGradient's requests and answers on one stream, for the whole run: each GradientUpdate is answered, in
+   * order, by the GradientAck PushGradient would return for it, and a refusal ends the stream with PushGradient's
+   * status. Trainers push this way from their first step on: a unary call costs ~0.7 ms of client CPU and
+   * ~0.35 ms of server CPU in grpc-js, a message on an open stream ~0.1 ms each. The worker credential is
+   * checked when the stream opens and again with every later message (a worker slot refilled meanwhile, with
+   * --lost-worker replace, refuses its old holder).
+   */
+  pushGradientStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_shardlab_v1_GradientUpdate, _shardlab_v1_GradientAck__Output>;
+  pushGradientStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<_shardlab_v1_GradientUpdate, _shardlab_v1_GradientAck__Output>;
+  
 }
 
 /**
  * Access (with a run token, --token-file / SHARDLAB_TOKEN): every call carries "authorization: Bearer
  * <token>" except GetStatus, which answers a caller without it only what a health check needs; NextStep,
- * PushGradient and AllReduce also carry the worker credential Join issued (JoinReply.credential). Checked
+ * PushGradient, PushGradientStream and AllReduce also carry the worker credential Join issued (JoinReply.credential). Checked
  * before the request is read: UNAUTHENTICATED without the token, PERMISSION_DENIED with another worker's
  * credential; RESOURCE_EXHAUSTED for a request over its method's size limit (derived from the model).
  */
@@ -180,6 +201,16 @@ export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
    */
   PushGradient: grpc.handleUnaryCall<_shardlab_v1_GradientUpdate__Output, _shardlab_v1_GradientAck>;
   
+  /**
+   * PushGradient's requests and answers on one stream, for the whole run: each GradientUpdate is answered, in
+   * order, by the GradientAck PushGradient would return for it, and a refusal ends the stream with PushGradient's
+   * status. Trainers push this way from their first step on: a unary call costs ~0.7 ms of client CPU and
+   * ~0.35 ms of server CPU in grpc-js, a message on an open stream ~0.1 ms each. The worker credential is
+   * checked when the stream opens and again with every later message (a worker slot refilled meanwhile, with
+   * --lost-worker replace, refuses its old holder).
+   */
+  PushGradientStream: grpc.handleBidiStreamingCall<_shardlab_v1_GradientUpdate__Output, _shardlab_v1_GradientAck>;
+  
 }
 
 export interface CoordinatorDefinition extends grpc.ServiceDefinition {
@@ -189,4 +220,5 @@ export interface CoordinatorDefinition extends grpc.ServiceDefinition {
   Join: MethodDefinition<_shardlab_v1_JoinRequest, _shardlab_v1_JoinReply, _shardlab_v1_JoinRequest__Output, _shardlab_v1_JoinReply__Output>
   NextStep: MethodDefinition<_shardlab_v1_NextStepRequest, _shardlab_v1_StepAssignment, _shardlab_v1_NextStepRequest__Output, _shardlab_v1_StepAssignment__Output>
   PushGradient: MethodDefinition<_shardlab_v1_GradientUpdate, _shardlab_v1_GradientAck, _shardlab_v1_GradientUpdate__Output, _shardlab_v1_GradientAck__Output>
+  PushGradientStream: MethodDefinition<_shardlab_v1_GradientUpdate, _shardlab_v1_GradientAck, _shardlab_v1_GradientUpdate__Output, _shardlab_v1_GradientAck__Output>
 }
