@@ -84,6 +84,37 @@ describe('weightedAverage', () => {
     expect([...a]).toEqual([3.5, 7]);
   });
 
+  it('gives the bits of the plain element-major loop for every worker count (1-4 take an unrolled path), -0 and extremes included', () => {
+    const reference = (grads: Float32Array[], weights: number[]) => {
+      const total = weights.reduce((a, b) => a + b, 0);
+      return Float32Array.from(grads[0]!, (_, j) => {
+        let acc = 0;
+        for (let i = 0; i < grads.length; i++) acc += weights[i]! * grads[i]![j]!;
+        return acc / total;
+      });
+    };
+    let seed = 7;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const special = [-0, 0, 3.4e38, -3.4e38, 1e-45, -1e-45, 1.17549435e-38];
+    for (let k = 1; k <= 6; k++) {
+      // Powers of two, so that the cancelling terms below are exact products.
+      const weights = Array.from({ length: k }, (_, i) => [2, 1, 4, 1, 8, 2][i]!);
+      // Magnitudes 40 decades apart, so float64 sums of these products are rounded and their order shows.
+      const grads = Array.from({ length: k }, (_, i) =>
+        Float32Array.from({ length: 500 }, (_, j) => (j < 50 ? special[(j + i) % special.length]! : (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20))),
+      );
+      // Terms that cancel (+1e20, -1e20, 1, ...), whose sum depends on the order it is taken in.
+      const cancelling = [1e20, -1e20, 1, -1e20, 1e20, 3];
+      for (let j = 50; j < 60; j++) grads.forEach((g, i) => (g[j] = cancelling[(i + j) % cancelling.length]! / weights[i]!));
+      // An element that is -0 in every gradient: the average is +0, as 0 + (-0) is.
+      for (const g of grads) g[499] = -0;
+      const got = weightedAverage(grads, weights);
+      const want = reference(grads, weights);
+      for (let j = 0; j < want.length; j++) expect(Object.is(got[j], want[j]), `k=${k} element ${j}: ${got[j]} vs ${want[j]}`).toBe(true);
+      expect(Object.is(got[499], 0)).toBe(true);
+    }
+  });
+
   it('rejects bad input', () => {
     const g = f32([1, 2]);
     expect(() => weightedAverage([], [])).toThrow('no gradients');

@@ -36,11 +36,38 @@ export function weightedAverage(grads: readonly Float32Array[], weights: readonl
   // and the per-element summation order is still worker 0, 1, ..., k-1. Reading k
   // arrays in lockstep streams each one sequentially, which caches handle fine for the
   // handful of workers a run has. `out` is written only after all reads of element j,
-  // so it may alias an input.
+  // so it may alias an input. Up to 4 workers (a relay coordinator's every step) the
+  // gradients and weights sit in locals: through the array of arrays each element cost
+  // ~2x as much (1.2 vs 0.6 ms for 4 x 109k values). Same operations in the same order,
+  // starting from 0 as the general loop does (so -0 terms give +0 alike): bit-identical.
+  if (k <= 4) {
+    averageFew(grads, weights, total, result);
+    return result;
+  }
   for (let j = 0; j < n; j++) {
     let acc = 0;
     for (let i = 0; i < k; i++) acc += weights[i]! * grads[i]![j]!;
     result[j] = acc / total; // the one float32 rounding
   }
   return result;
+}
+
+/** weightedAverage's loop for 1 to 4 gradients, unrolled. */
+function averageFew(grads: readonly Float32Array[], weights: readonly number[], total: number, result: Float32Array): void {
+  const n = result.length;
+  const [g0, g1, g2, g3] = grads as [Float32Array, Float32Array?, Float32Array?, Float32Array?];
+  const [w0, w1 = 0, w2 = 0, w3 = 0] = weights;
+  switch (grads.length) {
+    case 1:
+      for (let j = 0; j < n; j++) result[j] = (0 + w0! * g0[j]!) / total;
+      return;
+    case 2:
+      for (let j = 0; j < n; j++) result[j] = (0 + w0! * g0[j]! + w1 * g1![j]!) / total;
+      return;
+    case 3:
+      for (let j = 0; j < n; j++) result[j] = (0 + w0! * g0[j]! + w1 * g1![j]! + w2 * g2![j]!) / total;
+      return;
+    default:
+      for (let j = 0; j < n; j++) result[j] = (0 + w0! * g0[j]! + w1 * g1![j]! + w2 * g2![j]! + w3 * g3![j]!) / total;
+  }
 }
