@@ -43,6 +43,19 @@ describe('l2Norm / maxAbsDiff / cosineSimilarity', () => {
     const n = l2Norm(new Float32Array([1.8e38, 2.4e38]));
     expect(Number.isFinite(n)).toBe(true);
     expect(Math.abs(n / 3e38 - 1)).toBeLessThan(1e-7);
+    // Every element counts, whatever the length's remainder mod 4 (the sum runs in four lanes), and any
+    // non-finite element makes the norm non-finite (the coordinator's finiteness check relies on it).
+    for (let len = 1; len <= 9; len++) {
+      const v = Float32Array.from({ length: len }, (_, i) => i + 1);
+      expect(l2Norm(v)).toBeCloseTo(Math.sqrt((len * (len + 1) * (2 * len + 1)) / 6), 12);
+      for (let at = 0; at < len; at++) {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const w = v.slice();
+          w[at] = bad;
+          expect(Number.isFinite(l2Norm(w)), `length ${len}, ${bad} at ${at}`).toBe(false);
+        }
+      }
+    }
   });
 
   it('maxAbsDiff', () => {

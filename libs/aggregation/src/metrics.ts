@@ -27,12 +27,25 @@ function sameLength(what: string, a: Float32Array, b: Float32Array): void {
 
 /**
  * Euclidean norm, accumulated in float64. Squares of float32 values (at most ~1.2e77)
- * cannot overflow a double, so no scaling pass is needed.
+ * cannot overflow a double, so no scaling pass is needed. Four running sums: one sum waits
+ * on each addition's latency (0.15 ms for a 109k-value gradient, which a relay coordinator
+ * takes four times a step); four overlap. Deterministic: the same vector gives the same bits.
  */
 export function l2Norm(v: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  return Math.sqrt(s);
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n = v.length;
+  const end = n - (n % 4);
+  for (let i = 0; i < end; i += 4) {
+    s0 += v[i]! * v[i]!;
+    s1 += v[i + 1]! * v[i + 1]!;
+    s2 += v[i + 2]! * v[i + 2]!;
+    s3 += v[i + 3]! * v[i + 3]!;
+  }
+  for (let i = end; i < n; i++) s0 += v[i]! * v[i]!;
+  return Math.sqrt(s0 + s1 + (s2 + s3));
 }
 
 /**
