@@ -15,7 +15,7 @@ constexpr long kLanes = 8;
 // compiled for that target whatever the build machine's default; DirectConvSupported() says whether the CPU running
 // them has it, and the caller uses im2col + sgemm where not. (Compiled for baseline SSE the same loops spill their
 // accumulators and run 10x slower than im2col + sgemm, so there is no baseline build of them.)
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11  // GCC 11 named x86-64-v3
 #define SHARDLAB_DIRECT 1
 #pragma GCC push_options
 #pragma GCC target("arch=x86-64-v3")
