@@ -75,7 +75,8 @@ describe('coordinator gRPC server', () => {
       stream.on('error', reject);
     });
     const gradient = encodeTensor(new Float32Array(s.parameters).fill(0.01), [s.parameters]);
-    const answered = (n: number) => vi.waitFor(() => expect(acks).toHaveLength(n));
+    // Generous: an answer takes milliseconds, but CI runs many test files at once on two cores.
+    const answered = (n: number) => vi.waitFor(() => expect(acks).toHaveLength(n), { timeout: 20_000, interval: 20 });
     // Step 0 asks for the replica's checksum: the initial parameters'.
     expect(first.reportChecksum).toBe(true);
     stream.write({ runId: s.runId, worker: 0, step: 0, samples: 4, loss: 1, gradient, paramChecksum: paramChecksum(initParams(s.model)) });
