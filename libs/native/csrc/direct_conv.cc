@@ -43,23 +43,19 @@ SHARDLAB_INLINE void StoreFirst(float* p, v8 v, long n) {
 }
 
 // The filter taps t = (i, j, ch) in HWIO order, as offsets from a window's first input value in xp.
-std::vector<long> TapOffsets(const DirectGeometry& g) {
-  std::vector<long> off;
-  off.reserve(size_t(g.kh * g.kw * g.c));
+void TapOffsets(const DirectGeometry& g, std::vector<long>& off) {
+  off.clear();
   for (long i = 0; i < g.kh; i++)
     for (long j = 0; j < g.kw; j++)
       for (long ch = 0; ch < g.c; ch++) off.push_back((i * g.dh * g.wp + j * g.dw) * g.c + ch);
-  return off;
 }
 
 // For every output pixel (b, y, x), in order, the index in xp of its window's first input value.
-std::vector<long> WindowOrigins(const DirectGeometry& g) {
-  std::vector<long> origins;
-  origins.reserve(size_t(g.n * g.oh * g.ow));
+void WindowOrigins(const DirectGeometry& g, std::vector<long>& origins) {
+  origins.clear();
   for (long b = 0; b < g.n; b++)
     for (long y = 0; y < g.oh; y++)
       for (long x = 0; x < g.ow; x++) origins.push_back(((b * g.hp + y * g.sh) * g.wp + x * g.sw) * g.c);
-  return origins;
 }
 
 // Output pixels p0 .. p0+P-1 (in (b, y, x) order, so a block may span rows), all f channels held in P x V
@@ -94,21 +90,20 @@ SHARDLAB_INLINE void ForwardPixels(const float* xp, const float* w8, const float
 // whole output, so only its last pixels (fewer than P) go one by one, where a single accumulator chain waits on
 // the latency of each FMA.
 template <int V, int P>
-SHARDLAB_INLINE void Forward(const float* xp, const float* w8, const float* bias8, bool relu, const long* off, const DirectGeometry& g, float* out) {
-  const long taps = g.kh * g.kw * g.c;
-  const std::vector<long> origins = WindowOrigins(g);
-  const long pixels = long(origins.size());
+SHARDLAB_INLINE void Forward(const float* xp, const float* w8, const float* bias8, bool relu, const long* off, const long* origins, const DirectGeometry& g,
+                             float* out) {
+  const long taps = g.kh * g.kw * g.c, pixels = g.n * g.oh * g.ow;
   long p = 0;
-  for (; p + P <= pixels; p += P) ForwardPixels<V, P>(xp, w8, bias8, relu, off, taps, origins.data(), p, g.f, out);
-  for (; p < pixels; p++) ForwardPixels<V, 1>(xp, w8, bias8, relu, off, taps, origins.data(), p, g.f, out);
+  for (; p + P <= pixels; p += P) ForwardPixels<V, P>(xp, w8, bias8, relu, off, taps, origins, p, g.f, out);
+  for (; p < pixels; p++) ForwardPixels<V, 1>(xp, w8, bias8, relu, off, taps, origins, p, g.f, out);
 }
 
-void ForwardDispatch(const float* xp, const float* w8, const float* bias8, bool relu, const long* off, const DirectGeometry& g, float* out) {
+void ForwardDispatch(const float* xp, const float* w8, const float* bias8, bool relu, const long* off, const long* origins, const DirectGeometry& g, float* out) {
   switch ((g.f + kLanes - 1) / kLanes) {
-    case 1: return Forward<1, 8>(xp, w8, bias8, relu, off, g, out);
-    case 2: return Forward<2, 4>(xp, w8, bias8, relu, off, g, out);
-    case 3: return Forward<3, 3>(xp, w8, bias8, relu, off, g, out);
-    default: return Forward<4, 2>(xp, w8, bias8, relu, off, g, out);
+    case 1: return Forward<1, 8>(xp, w8, bias8, relu, off, origins, g, out);
+    case 2: return Forward<2, 4>(xp, w8, bias8, relu, off, origins, g, out);
+    case 3: return Forward<3, 3>(xp, w8, bias8, relu, off, origins, g, out);
+    default: return Forward<4, 2>(xp, w8, bias8, relu, off, origins, g, out);
   }
 }
 
@@ -142,30 +137,30 @@ SHARDLAB_INLINE void FilterGradTaps(const float* xp, const float* dy8, const lon
 }
 
 template <int V, int Q>
-SHARDLAB_INLINE void FilterGrad(const float* xp, const float* dy8, const long* off, const DirectGeometry& g, double* dacc) {
+SHARDLAB_INLINE void FilterGrad(const float* xp, const float* dy8, const long* off, const long* origins, const DirectGeometry& g, double* dacc) {
   const long taps = g.kh * g.kw * g.c, perImage = g.oh * g.ow;
-  const std::vector<long> origins = WindowOrigins(g);
   // Image by image: one image's input and dy (10-50 KB for the CNN) stay in L1 across all the taps' passes.
   for (long b = 0; b < g.n; b++) {
     const long p0 = b * perImage, p1 = p0 + perImage;
     long t = 0;
-    for (; t + Q <= taps; t += Q) FilterGradTaps<V, Q>(xp, dy8, off, origins.data(), p0, p1, t, dacc);
-    for (; t < taps; t++) FilterGradTaps<V, 1>(xp, dy8, off, origins.data(), p0, p1, t, dacc);
+    for (; t + Q <= taps; t += Q) FilterGradTaps<V, Q>(xp, dy8, off, origins, p0, p1, t, dacc);
+    for (; t < taps; t++) FilterGradTaps<V, 1>(xp, dy8, off, origins, p0, p1, t, dacc);
   }
 }
 
-void FilterGradDispatch(const float* xp, const float* dy8, const long* off, const DirectGeometry& g, double* dacc) {
+void FilterGradDispatch(const float* xp, const float* dy8, const long* off, const long* origins, const DirectGeometry& g, double* dacc) {
   switch ((g.f + kLanes - 1) / kLanes) {
-    case 1: return FilterGrad<1, 8>(xp, dy8, off, g, dacc);
-    case 2: return FilterGrad<2, 4>(xp, dy8, off, g, dacc);
-    case 3: return FilterGrad<3, 3>(xp, dy8, off, g, dacc);
-    default: return FilterGrad<4, 2>(xp, dy8, off, g, dacc);
+    case 1: return FilterGrad<1, 8>(xp, dy8, off, origins, g, dacc);
+    case 2: return FilterGrad<2, 4>(xp, dy8, off, origins, g, dacc);
+    case 3: return FilterGrad<3, 3>(xp, dy8, off, origins, g, dacc);
+    default: return FilterGrad<4, 2>(xp, dy8, off, origins, g, dacc);
   }
 }
 
 // Reused across calls (Node calls the addon from one thread).
 std::vector<float> paddedFilter, paddedBias, paddedDy;
 std::vector<double> doubleSums;
+std::vector<long> tapOffsets, windowOrigins;
 
 // `rows` rows of `f` values, each padded with zeros to `width` (a multiple of 8).
 const float* PadRows(const float* src, long rows, long f, long width, std::vector<float>& buffer) {
@@ -182,8 +177,9 @@ void DirectConv(const float* xp, const float* w, const float* bias, bool relu, c
   const float* w8 = PadRows(w, g.kh * g.kw * g.c, g.f, width, paddedFilter);
   paddedBias.assign(size_t(width), 0.0f);
   if (bias) std::memcpy(paddedBias.data(), bias, sizeof(float) * size_t(g.f));
-  const std::vector<long> off = TapOffsets(g);
-  ForwardDispatch(xp, w8, paddedBias.data(), relu, off.data(), g, out);
+  TapOffsets(g, tapOffsets);
+  WindowOrigins(g, windowOrigins);
+  ForwardDispatch(xp, w8, paddedBias.data(), relu, tapOffsets.data(), windowOrigins.data(), g, out);
 }
 
 void DirectFilterGrad(const float* xp, const float* dy, const DirectGeometry& g, float* dw) {
@@ -192,8 +188,9 @@ void DirectFilterGrad(const float* xp, const float* dy, const DirectGeometry& g,
   const long width = (g.f + kLanes - 1) / kLanes * kLanes;
   const float* dy8 = width == g.f ? dy : PadRows(dy, g.n * g.oh * g.ow, g.f, width, paddedDy);
   doubleSums.assign(size_t(taps * width), 0.0);
-  const std::vector<long> off = TapOffsets(g);
-  FilterGradDispatch(xp, dy8, off.data(), g, doubleSums.data());
+  TapOffsets(g, tapOffsets);
+  WindowOrigins(g, windowOrigins);
+  FilterGradDispatch(xp, dy8, tapOffsets.data(), windowOrigins.data(), g, doubleSums.data());
   for (long t = 0; t < taps; t++)
     for (long o = 0; o < g.f; o++) dw[t * g.f + o] = float(doubleSums[size_t(t * width + o)]);
 }
