@@ -46,16 +46,20 @@ export function softmaxCrossEntropyWithGrad(logits: tf.Tensor2D, labels: ArrayLi
   const [n, classes] = logits.shape;
   const z = logits.dataSync();
   const d = new Float32Array(n * classes);
+  const exps = new Float64Array(classes);
   let total = 0;
   for (let i = 0, row = 0; i < n; i++, row += classes) {
     let max = -Infinity;
     for (let c = 0; c < classes; c++) max = Math.max(max, z[row + c]!);
     let sumExp = 0;
-    for (let c = 0; c < classes; c++) sumExp += Math.exp(z[row + c]! - max);
+    for (let c = 0; c < classes; c++) {
+      exps[c] = Math.exp(z[row + c]! - max);
+      sumExp += exps[c]!;
+    }
     const label = labels[i]!;
     // -log softmax(z)[label] = log(sum exp(z - max)) - (z[label] - max)
     total += Math.log(sumExp) - (z[row + label]! - max);
-    for (let c = 0; c < classes; c++) d[row + c] = (Math.exp(z[row + c]! - max) / sumExp - (c === label ? 1 : 0)) / n;
+    for (let c = 0; c < classes; c++) d[row + c] = (exps[c]! / sumExp - (c === label ? 1 : 0)) / n;
   }
   return { loss: tf.scalar(total / n), dLogits: tf.tensor2d(d, [n, classes]) };
 }
