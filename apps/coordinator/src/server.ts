@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { ListenError, isRequestError, type PushReply, type RequestFault, type TrainingSession } from '@shardlab/experiment';
+import { ListenError, isRequestError, type RequestFault, type TrainingSession } from '@shardlab/experiment';
 import {
   SERVER_OPTIONS,
   authenticatedWorker,
@@ -35,9 +35,6 @@ export function statusOf(err: unknown): grpc.ServerErrorResponse {
   return isRequestError(err) ? new WireError(FAULT_STATUS[err.fault], err.message) : toServiceError(err);
 }
 
-/** What PushGradient answers: the averaged update (relay only) and the next step's assignment. */
-const ackOf = ({ update, next }: PushReply): GradientAck => (update ? { update, next } : { next });
-
 /** Who may call what (see auth.ts in @shardlab/protocol): status is open, acting as a worker needs its credential. */
 export const COORDINATOR_ACCESS: Readonly<Record<string, Access>> = {
   GetStatus: 'open',
@@ -67,6 +64,15 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
       session.noteRefused('impersonation', `a caller with worker ${proven}'s credential claimed worker ${claimed}`);
       throw permissionDenied(`this call's credential is worker ${proven}'s; it cannot act as worker ${claimed}`);
     }
+  };
+  /**
+   * One push, a PushGradient call or a message on PushGradientStream: answered once every worker has pushed, with
+   * the averaged update (relay only) and the next step's assignment.
+   */
+  const push = async (metadata: grpc.Metadata, request: GradientUpdate__Output): Promise<GradientAck> => {
+    actsAsItself(metadata, request.worker);
+    const { update, next } = await session.pushGradient(request);
+    return update ? { update, next } : { next };
   };
   return {
     GetDataset(_call, callback) {
@@ -103,17 +109,8 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
       );
     },
     PushGradient(call, callback) {
-      let answer: Promise<PushReply>;
-      try {
-        actsAsItself(call.metadata, call.request.worker);
-        answer = session.pushGradient(call.request);
-      } catch (err) {
-        callback(statusOf(err));
-        return;
-      }
-      // Answered once every worker has pushed: the averaged update (relay) and the next step's assignment.
-      answer.then(
-        (reply) => callback(null, ackOf(reply)),
+      push(call.metadata, call.request).then(
+        (ack) => callback(null, ack),
         (err: unknown) => callback(statusOf(err)),
       );
     },
@@ -126,9 +123,8 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
         previous = previous.then(async () => {
           if (ended) return;
           try {
-            actsAsItself(call.metadata, request.worker);
-            const reply = await session.pushGradient(request);
-            if (!ended) call.write(ackOf(reply));
+            const ack = await push(call.metadata, request);
+            if (!ended) call.write(ack);
           } catch (err) {
             ended = true;
             call.emit('error', statusOf(err));

@@ -73,14 +73,16 @@ export const CHANNEL_OPTIONS: Readonly<ChannelOptions> = {
  */
 export function coordinatorRequestLimits(parameters: number): { perMethod: Record<string, number>; maxReceive: number } {
   const slack = 64 * 1024;
+  // A push: the gradient and (ring, on evaluation steps) the parameters, float32 each, plus the scalars.
+  const push = 2 * 4 * parameters + slack;
   const perMethod = {
     GetDataset: 1024,
     GetStatus: 1024,
     NextStep: 4096,
     Join: 16 * 1024,
     AllReduce: 8 * parameters + slack,
-    PushGradient: 2 * 4 * parameters + slack,
-    PushGradientStream: 2 * 4 * parameters + slack,
+    PushGradient: push,
+    PushGradientStream: push,
   };
   return { perMethod, maxReceive: Math.min(MAX_MESSAGE_BYTES, Math.max(...Object.values(perMethod))) };
 }
