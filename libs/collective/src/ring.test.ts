@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RingCollective, memoryRing } from './memory';
-import { partRange, ringAllReduce, ringSum, type RingLink } from './ring';
+import { partRange, ringAllReduce, ringAverage, ringSum, type RingLink } from './ring';
 
 /** Deterministic values of mixed sign and magnitude, so float32 rounding actually happens. */
 function data(rank: number, n: number): Float32Array {
@@ -76,6 +76,52 @@ describe('ringAllReduce', () => {
     const broken: RingLink = { send: () => Promise.reject(new Error('worker 2 unreachable')), receive: links[1]!.receive };
     await expect(ringAllReduce(new Float32Array(9), 1, 3, broken, 'g')).rejects.toThrow('worker 2 unreachable');
     await expect(ringAllReduce(new Float32Array(4), 3, 3, links[0]!, 'g')).rejects.toThrow(RangeError);
+  });
+});
+
+/**
+ * ringAverage's documented result, the slow way: element i of segment s is the float32 sum of the weighted
+ * values (each product rounded to float32) in rank order s, s+1, ..., s-1, divided by the weights' sum.
+ */
+function expectedRingAverage(inputs: Float32Array[], weights: number[]): Float32Array {
+  const W = inputs.length;
+  const n = inputs[0]!.length;
+  const out = new Float32Array(n);
+  for (let s = 0; s < W; s++) {
+    const [a, b] = partRange(0, n, s, W);
+    for (let i = a; i < b; i++) {
+      let acc = Math.fround(inputs[s]![i]! * weights[s]!);
+      let total = weights[s]!;
+      for (let k = 1; k < W; k++) {
+        const r = (s + k) % W;
+        acc = Math.fround(Math.fround(inputs[r]![i]! * weights[r]!) + acc);
+        total = Math.fround(weights[r]! + total);
+      }
+      out[i] = acc / total;
+    }
+  }
+  return out;
+}
+
+describe('ringAverage', () => {
+  for (const world of [1, 2, 3, 5, 8]) {
+    for (const n of [1, 7, 1000, 108_996]) {
+      for (const pieces of [1, 3]) {
+        it(`${world} workers, ${n} values, ${pieces} piece(s): every worker gets the documented weighted average, bit for bit`, async () => {
+          const inputs = Array.from({ length: world }, (_, r) => data(r + 3, n));
+          const weights = Array.from({ length: world }, (_, r) => [128, 32, 77, 1, 500][r % 5]!);
+          const links = memoryRing(world);
+          const results = await Promise.all(inputs.map((x, r) => ringAverage(x, weights[r]!, r, world, links[r]!, 'avg', { pieces })));
+          const expected = expectedRingAverage(inputs, weights);
+          for (const r of results) expect(firstBitDifference(r, expected)).toBe(-1);
+        });
+      }
+    }
+  }
+
+  it('rejects a piece of the wrong length, naming it', async () => {
+    const liar: RingLink = { send: async () => undefined, receive: async () => new Float32Array(3) };
+    await expect(ringAverage(new Float32Array(10), 1, 0, 2, liar, 'avg')).rejects.toThrow('piece 0 of round 0 has 2 values, expected 5');
   });
 });
 

@@ -6,7 +6,8 @@
  * buffer, whatever W is, and no rank ever holds more than its own buffer.
  *
  * Every segment is further cut into pieces that travel independently: a rank forwards piece p of a round as
- * soon as it has added it, while later pieces are still on the wire, so sending overlaps adding.
+ * soon as it has added it, while later pieces are still on the wire, so sending overlaps adding. (ringAverage,
+ * below, is the same schedule with the weighting and the division folded into its passes.)
  *
  * Exactness: segment s is summed in one fixed order (ranks s, s+1, ..., s-1, left to right in float32) and
  * then copied, so every rank ends with identical bytes.
@@ -131,9 +132,18 @@ class Sends {
 }
 
 /**
- * The sample-weighted average over the ring: sum of weight_k * values_k over sum of weight_k. The weight rides
- * along as one extra element, so nobody needs to know the others' weights in advance; every rank divides the
- * same bytes by the same total and gets identical results.
+ * The sample-weighted average over the ring: sum of weight_k * values_k over sum of weight_k, in one
+ * reduce-scatter and one all-gather with the weighting and the division folded in (instead of a pass to
+ * weight, ringAllReduce, and a pass to divide: two fewer passes over the model a step).
+ *
+ * Every reduce-scatter message is a segment's partial sum followed by the partial sum of the weights, so the
+ * rank that completes segment s also knows its total and divides before the all-gather; nobody needs to know
+ * the others' weights in advance. Element i of segment s is, in float32,
+ *   ((w_s x_s[i] + w_{s+1} x_{s+1}[i]) + ... + w_{s-1} x_{s-1}[i]) / (w_s + w_{s+1} + ... + w_{s-1})
+ * (each product rounded to float32 first), then copied, so every rank gets identical bytes. With whole-number
+ * weights (sample counts) every segment's total is the same exact number.
+ *
+ * The result is built in `scratch` (n + 1 floats) when given; the returned array is its first n floats.
  */
 export async function ringAverage(
   values: Float32Array,
@@ -142,20 +152,71 @@ export async function ringAverage(
   world: number,
   link: RingLink,
   tag: string,
-  options?: RingOptions,
+  options: RingOptions = {},
   /** n + 1 floats to work in (RingCollective reuses one: a fresh 0.4 MB array a step was a page-faulting allocation). */
   scratch?: Float32Array,
 ): Promise<Float32Array> {
   if (!(weight > 0)) throw new RangeError(`weight must be positive, got ${weight}`);
+  if (!Number.isInteger(world) || world < 1) throw new RangeError(`world must be a positive integer, got ${world}`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= world) throw new RangeError(`rank must be in 0..${world - 1}, got ${rank}`);
   const n = values.length;
   if (scratch && scratch.length !== n + 1) throw new RangeError(`scratch must hold ${n + 1} floats, got ${scratch.length}`);
-  const buffer = scratch ?? new Float32Array(n + 1);
-  for (let i = 0; i < n; i++) buffer[i] = values[i]! * weight;
-  buffer[n] = weight;
-  await ringAllReduce(buffer, rank, world, link, tag, options);
-  const total = buffer[n]!;
-  for (let i = 0; i < n; i++) buffer[i] = buffer[i]! / total;
-  return buffer.subarray(0, n);
+  const out = scratch ?? new Float32Array(n + 1);
+  const w = Math.fround(weight);
+  if (world === 1) {
+    for (let i = 0; i < n; i++) out[i] = Math.fround(values[i]! * w) / w;
+    return out.subarray(0, n);
+  }
+  const pieces = Math.max(1, Math.min(options.pieces ?? 1, Math.ceil(n / world)));
+  const piece = (s: number, p: number) => {
+    const [a, b] = partRange(0, n, mod(s, world), world);
+    return partRange(a, b, p, pieces);
+  };
+  const key = (phase: 'rs' | 'ag', round: number, p: number) => `${tag}/${phase}/${round}/${p}`;
+  const sends = new Sends(link);
+  try {
+    // Reduce-scatter, round 0: this rank's weighted pieces, each followed by the weight, built in `out` (at [b]
+    // a float nothing needs yet): the link copies what it sends before send() returns.
+    for (let p = 0; p < pieces; p++) {
+      const [a, b] = piece(rank, p);
+      for (let i = a; i < b; i++) out[i] = values[i]! * w;
+      out[b] = w;
+      sends.send(key('rs', 0, p), out.subarray(a, b + 1));
+    }
+    // Round r: receive the partial sums of segment rank - r - 1, add this rank's weighted values in place, and
+    // pass them on; after the last round this rank holds segment rank + 1 complete, and divides it into `out`.
+    for (let r = 0; r < world - 1; r++) {
+      for (let p = 0; p < pieces; p++) {
+        const [a, b] = piece(rank - r - 1, p);
+        const len = b - a;
+        const partial = await sends.receive(key('rs', r, p));
+        if (partial.length !== len + 1) throw new Error(`ring ${tag}: piece ${p} of round ${r} has ${partial.length - 1} values, expected ${len}`);
+        for (let i = a, j = 0; j < len; i++, j++) partial[j] = partial[j]! + Math.fround(values[i]! * w);
+        partial[len] = partial[len]! + w;
+        if (r < world - 2) {
+          sends.send(key('rs', r + 1, p), partial);
+          continue;
+        }
+        const total = partial[len]!;
+        for (let i = a, j = 0; j < len; i++, j++) out[i] = partial[j]! / total;
+        sends.send(key('ag', 0, p), out.subarray(a, b));
+      }
+    }
+    // All-gather: round r brings the finished segment rank - r, which is copied and passed on.
+    for (let r = 0; r < world - 1; r++) {
+      for (let p = 0; p < pieces; p++) {
+        const [a, b] = piece(rank - r, p);
+        const done = await sends.receive(key('ag', r, p));
+        if (done.length !== b - a) throw new Error(`ring ${tag}: piece ${p} of gather round ${r} has ${done.length} values, expected ${b - a}`);
+        out.set(done, a);
+        if (r < world - 2) sends.send(key('ag', r + 1, p), done);
+      }
+    }
+  } finally {
+    sends.abandon();
+  }
+  await sends.settled();
+  return out.subarray(0, n);
 }
 
 /**
