@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { weightedAverage } from '@shardlab/aggregation';
 import { dataFingerprint, type Dataset, type Strategy } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
-import { PROTOCOL_VERSION, encodeTensor, isWireError } from '@shardlab/protocol';
+import { encodeTensor, isWireError } from '@shardlab/protocol';
 import type { EventRecord, MetricsRecord } from '@shardlab/report';
 import { Replica, aggregationRule, modelFromWire, type AggregationRule, type WireModelSpec } from '@shardlab/worker';
 import { planBatches } from './batch-planner';
 import type { ExperimentConfig } from './config';
 import { wireDatasetSpec } from './dataset-spec';
+import { AssignmentWaiters } from './assignment-waiters';
 import { isRequestError, wrongState } from './errors';
+import { joinReply } from './join-reply';
+import { onStepTimeout, onTrainerGone, type LostWorkerAction } from './lost-workers';
 import { Membership } from './membership';
 import { wireModelSpec } from './model-spec';
 import { RefusalTally } from './refusals';
@@ -107,11 +110,6 @@ export interface SessionResult {
 }
 
 
-interface Waiter {
-  worker: number;
-  resolve: (a: StepAssignmentMessage) => void;
-}
-
 export { meanPairwiseCosine, pairwiseCosines } from './step-metrics';
 
 export class TrainingSession {
@@ -136,9 +134,10 @@ export class TrainingSession {
   private stepsCompleted = 0;
   /** Ring: the latest parameters worker 0 sent (the coordinator keeps no replica under ring). */
   private ringParams: Float32Array | null = null;
-  private waiters = new Map<number, Waiter[]>();
-  /** Workers that have been told the run is over. */
-  private readonly departed = new Set<number>();
+  /** NextStep calls waiting for their step, and who has been told the run is over. */
+  private readonly waiters = new AssignmentWaiters(() => {
+    if (!this.stillThere()) this.poke();
+  });
   /** Worker 0's non-trainable state (BatchNorm running statistics), used for evaluation. */
   private buffers: Float32Array | null = null;
   private startedAt = 0;
@@ -214,9 +213,7 @@ export class TrainingSession {
   nextStepCancelled(worker: number, step: number): void {
     const member = this.membership.members[worker];
     if (this.stateValue !== 'waiting' || !member || member.vacant) return;
-    const list = this.waiters.get(step) ?? [];
-    if (!list.some((x) => x.worker === worker)) return;
-    this.waiters.set(step, list.filter((x) => x.worker !== worker));
+    if (!this.waiters.forget(step, worker)) return;
     member.lost = true;
     member.vacant = true;
     this.event({ kind: 'event', step: 0, event: 'lost', worker, message: `${this.membership.describe(worker)} left before the first step (its NextStep call was cancelled); its slot is free again` });
@@ -254,36 +251,15 @@ export class TrainingSession {
   }
 
   private joinReply(worker: number, startStep: number): JoinReplyMessage {
-    const { config } = this.deps;
-    const opt = { name: config.optimizer, lr: config.lr, momentum: config.momentum, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
-    return {
-      protocolVersion: PROTOCOL_VERSION,
+    return joinReply({
+      config: this.deps.config,
       runId: this.runId,
       worker,
-      workers: config.workers,
       model: this.wireModel,
-      optimizer: opt,
-      steps: config.steps,
-      checksumEvery: config.checksumEvery,
-      aggregation: config.aggregation,
-      localSteps: config.localSteps,
-      proxMu: config.proxMu,
-      feed: config.feed,
-      collective: config.collective,
-      stepTimeout: config.stepTimeout,
-      // A replacement does not inherit the faults injected into the trainer it replaces.
-      faults: this.generationOf(worker) > 0 ? [] : config.faults,
-      // A resumed run or a replacement: the trainer starts from the coordinator's replica (parameters,
-      // optimizer state, buffers) at startStep instead of the initial weights.
-      ...(startStep > 0
-        ? {
-            startStep,
-            params: encodeTensor(this.replica.params, [this.replica.params.length]),
-            optimizerState: Buffer.from(this.replica.optimizerState().buffer),
-            buffers: this.buffers ? encodeTensor(this.buffers, [this.buffers.length]) : null,
-          }
-        : {}),
-    };
+      startStep,
+      generation: this.generationOf(worker),
+      state: () => ({ params: this.replica.params, optimizerState: this.replica.optimizerState(), buffers: this.buffers }),
+    });
   }
 
   /**
@@ -314,11 +290,7 @@ export class TrainingSession {
     if (req.step !== next) {
       throw wrongState(`worker ${req.worker} asked for step ${req.step}, but the run is at step ${current?.step ?? 0}`);
     }
-    return new Promise((resolve) => {
-      const list = this.waiters.get(req.step) ?? [];
-      list.push({ worker: req.worker, resolve });
-      this.waiters.set(req.step, list);
-    });
+    return this.waiters.wait(req.step, req.worker);
   }
 
   /**
@@ -413,23 +385,18 @@ export class TrainingSession {
         const left = this.stepDeadline - Date.now();
         if (left <= 0) {
           const missing = st.pushed.flatMap((pushed, w) => (pushed ? [] : [w]));
-          const why = `no gradient within ${config.stepTimeout} s (--step-timeout)`;
-          if (config.lostWorker === 'continue' && missing.length < this.membership.active().length) {
-            this.declareLost(missing, `step ${t}: ${why}`);
-            continue;
-          }
-          const fresh = missing.filter((w) => !this.membership.members[w]!.vacant);
-          if (config.lostWorker === 'replace' && fresh.length > 0) {
-            this.vacate(fresh, `step ${t}: ${why}`);
-            continue;
-          }
-          if (config.lostWorker === 'replace') {
-            this.fail(`step ${t}: lost worker ${missing.join(', ')} not replaced within ${config.replaceTimeout} s (--replace-timeout)`);
-            break;
-          }
-          const names = missing.map((w) => `${w} (${this.membership.members[w]!.name})`);
-          this.fail(`step ${t}: no gradient from worker ${names.join(', ')} within ${config.stepTimeout} s (--step-timeout); treating it as lost and stopping the run`);
-          break;
+          const action = onStepTimeout({
+            policy: config.lostWorker,
+            step: t,
+            missing,
+            slots: this.membership.members,
+            active: this.membership.active().length,
+            stepTimeout: config.stepTimeout,
+            replaceTimeout: config.replaceTimeout,
+          });
+          this.carryOut(action);
+          if (action.kind === 'stop') break;
+          continue;
         }
         await this.sleepUntilPoked(left);
       }
@@ -482,9 +449,7 @@ export class TrainingSession {
       expectedChecksum: reportChecksum && !ring ? this.replica.checksum() : null,
     });
     this.current = st;
-    const waiting = this.waiters.get(t) ?? [];
-    this.waiters.delete(t);
-    for (const w of waiting) w.resolve(assignments[w.worker]!);
+    this.waiters.begin(t, assignments);
     return st;
   }
 
@@ -554,7 +519,7 @@ export class TrainingSession {
 
   /** True while a member that is still in the run has not been told it is over. */
   private stillThere(): boolean {
-    return this.membership.members.some((m, w) => !m.lost && !this.departed.has(w));
+    return this.membership.members.some((m, w) => !m.lost && !this.waiters.hasDeparted(w));
   }
 
   /** After run(): waits (at most `ms`) until every worker has been told the run is over. */
@@ -577,13 +542,21 @@ export class TrainingSession {
    */
   workerGone(name: string, reason: string): void {
     const worker = this.membership.members.findIndex((m) => m.name === name);
-    const member = this.membership.members[worker];
-    const policy = this.deps.config.lostWorker;
-    // Already out, or replaced (its slot now holds another trainer): nothing to do.
-    if (member?.lost || (!member && this.stateValue === 'running')) return;
-    if (policy === 'stop' || this.stateValue !== 'running' || !member || (policy === 'continue' && this.membership.active().length <= 1)) this.fail(reason);
-    else if (policy === 'replace') this.vacate([worker], reason);
-    else this.declareLost([worker], reason);
+    const action = onTrainerGone({
+      policy: this.deps.config.lostWorker,
+      running: this.stateValue === 'running',
+      worker,
+      slots: this.membership.members,
+      active: this.membership.active().length,
+      reason,
+    });
+    if (action) this.carryOut(action);
+  }
+
+  private carryOut(action: LostWorkerAction): void {
+    if (action.kind === 'stop') this.fail(action.reason);
+    else if (action.kind === 'vacate') this.vacate(action.workers, action.why);
+    else this.declareLost(action.workers, action.why);
   }
 
   /**
@@ -623,17 +596,15 @@ export class TrainingSession {
 
   /** Answers every lost worker still waiting for a step with "you are out", and wakes the run loop. */
   private dismissLost(why: string): void {
-    for (const [step, list] of this.waiters) {
-      for (const x of list) if (this.membership.members[x.worker]!.lost) x.resolve(this.doneMessage(step, x.worker, `worker ${x.worker} was declared lost: ${why}`));
-      this.waiters.set(step, list.filter((x) => !this.membership.members[x.worker]!.lost));
-    }
+    this.waiters.dismiss(
+      (w) => this.membership.members[w]!.lost,
+      (w) => `worker ${w} was declared lost: ${why}`,
+    );
     this.poke();
   }
 
-  private doneMessage(step: number, worker: number, reason = this.errorValue ?? ''): StepAssignmentMessage {
-    this.departed.add(worker);
-    if (!this.stillThere()) this.poke();
-    return { step, done: true, batches: [], reportChecksum: false, stopReason: reason, peers: [], reportGradient: false, reportParams: false };
+  private doneMessage(step: number, worker: number): StepAssignmentMessage {
+    return this.waiters.done(step, worker, this.errorValue ?? '');
   }
 
   /**
@@ -651,8 +622,10 @@ export class TrainingSession {
   }
 
   private releaseWaiters(): void {
-    for (const [step, list] of this.waiters) for (const w of list) w.resolve(this.doneMessage(step, w.worker));
-    this.waiters.clear();
+    this.waiters.dismiss(
+      () => true,
+      () => this.errorValue ?? '',
+    );
   }
 
   private event(r: EventRecord): void {
