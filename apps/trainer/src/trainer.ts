@@ -12,6 +12,7 @@ import {
   loadCoordinatorService,
   type CallerIdentity,
   type CoordinatorClient,
+  type GradientAck__Output,
   type GradientUpdate,
   type StepAssignment__Output,
 } from '@shardlab/protocol';
@@ -192,6 +193,8 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     let stopReason = '';
     /** The next step's assignment, when the answer to this step's push carried it (it always does, unless the push was dropped). */
     let next: StepAssignment__Output | null = null;
+    /** Ring: this trainer's time in the previous step's all-reduce (a step reports before its own is over). */
+    let lastReduceMs = 0;
     for (;;) {
       const a =
         next ??
@@ -256,6 +259,12 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
         apply(decodeTensor(ack.update, { length: replica.params.length, field: 'update' }));
         next = ack.next;
       } else {
+        // Ring: the step's report leaves before the all-reduce, so the coordinator's answer (the next step's
+        // ids) travels while the trainers reduce. Only a step whose parameters are asked for (evaluation)
+        // reports after its update.
+        const scalars = { ...report, gradNorm: l2Norm(c.update), reduceMs: lastReduceMs, gradient: a.reportGradient ? encodeTensor(c.update, [c.update.length]) : undefined };
+        const early = a.reportParams ? null : push(scalars);
+        early?.catch(() => undefined);
         const reduceStarted = performance.now();
         let average: Float32Array;
         try {
@@ -266,14 +275,9 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
           await push({ runId: joined.runId, worker, step, error: reason }).catch(() => undefined);
           throw new TrainerError(`step ${step}: ${reason}`);
         }
+        lastReduceMs = performance.now() - reduceStarted;
         apply(average);
-        const ack = await push({
-          ...report,
-          gradNorm: l2Norm(c.update),
-          reduceMs: performance.now() - reduceStarted,
-          gradient: a.reportGradient ? encodeTensor(c.update, [c.update.length]) : undefined,
-          params: a.reportParams ? encodeTensor(replica.params, [replica.params.length]) : undefined,
-        });
+        const ack: GradientAck__Output = early ? await early : await push({ ...scalars, params: encodeTensor(replica.params, [replica.params.length]) });
         next = ack.next;
       }
       step++;

@@ -69,12 +69,11 @@ async function fakeWorker(session: TrainingSession, name: string, value: number,
       }
       continue;
     }
+    // Like the trainer: the report leaves before the all-reduce, except when the parameters after it are asked for.
+    const scalars = { ...report, gradNorm: l2Norm(g), reduceMs: 1, gradient: a.reportGradient ? encodeTensor(g, [g.length]) : undefined };
+    const early = a.reportParams ? null : session.pushGradient(scalars).catch(() => null);
     replica.apply(await ring.average(g, samples, step));
-    const answer = await session.pushGradient({
-      ...report, gradNorm: l2Norm(g), reduceMs: 1,
-      gradient: a.reportGradient ? encodeTensor(g, [g.length]) : undefined,
-      params: a.reportParams ? encodeTensor(replica.params, [replica.params.length]) : undefined,
-    }).catch(() => null);
+    const answer = await (early ?? session.pushGradient({ ...scalars, params: encodeTensor(replica.params, [replica.params.length]) }).catch(() => null));
     if (answer) {
       expect(answer.update).toBeNull();
       next = answer.next;
@@ -331,6 +330,20 @@ describe('TrainingSession with --collective ring', () => {
     expect(() => session.pushGradient({ runId: a.runId, worker: 0, step: 0, samples: 0, loss: 0, computeMs: 0, paramChecksum: '', error: 'ring all-reduce: cannot send to worker 1 at 127.0.0.1:9: UNAVAILABLE' })).toThrow(/run stopped/);
     const result = await run;
     expect(result.error).toBe('worker 0 (a), step 0: ring all-reduce: cannot send to worker 1 at 127.0.0.1:9: UNAVAILABLE');
+  });
+
+  it('an error after the step was reported (reports leave before the all-reduce) still stops the run with its reason', async () => {
+    const { session } = makeSession({ collective: 'ring' });
+    const run = session.run();
+    const a = join(session, 'a');
+    join(session, 'b');
+    const step0 = await session.nextStep({ runId: a.runId, worker: 0, step: 0 });
+    const g = new Float32Array(session.parameters).fill(1);
+    const reported = session.pushGradient({ runId: a.runId, worker: 0, step: 0, samples: step0.batches[0]!.ids.length, loss: 1, computeMs: 1, paramChecksum: 'c', gradNorm: l2Norm(g), gradient: encodeTensor(g, [g.length]) });
+    expect(() => session.pushGradient({ runId: a.runId, worker: 0, step: 0, samples: 0, loss: 0, computeMs: 0, paramChecksum: '', error: 'ring all-reduce: nothing from worker 1 within 5 s (--step-timeout)' })).toThrow(/run stopped/);
+    await expect(reported).rejects.toThrow(/run stopped/);
+    const result = await run;
+    expect(result.error).toBe('worker 0 (a), step 0: ring all-reduce: nothing from worker 1 within 5 s (--step-timeout)');
   });
 });
 

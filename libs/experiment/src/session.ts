@@ -15,7 +15,7 @@ import { onStepTimeout, onTrainerGone, type LostWorkerAction } from './lost-work
 import { Membership } from './membership';
 import { wireModelSpec } from './model-spec';
 import { RefusalTally } from './refusals';
-import { checkPushStep, newStepState, replicaCheck, takePush, type PushReply, type StepState } from './step-state';
+import { newStepState, replicaCheck, takePush, type PushReply, type StepState } from './step-state';
 import { StepObserver, type Evaluation, type Progress } from './step-observer';
 
 export type { Evaluation, Progress } from './step-observer';
@@ -33,7 +33,9 @@ export type { PushReply } from './step-state';
  *   2. each worker computes its gradient and averages it with the others':
  *      relay  PushGradient(t) with the gradient; its answer carries the average (the coordinator's
  *             replica applies it too);
- *      ring   the trainers' own all-reduce, then PushGradient(t) with the step's scalars.
+ *      ring   PushGradient(t) with the step's scalars, sent as the trainers' own all-reduce starts, so
+ *             the answer (step t+1's ids) travels while they reduce; on an evaluation step after
+ *             the all-reduce, with the parameters.
  *   3. when all W pushes are in: checksums compared (relay: against the coordinator's replica;
  *      ring: against each other), metrics written, maybe an evaluation (ring: on the parameters
  *      worker 0 sent). Then step t+1 begins, and every push of t is answered with its assignment:
@@ -294,8 +296,9 @@ export class TrainingSession {
   }
 
   /**
-   * One worker's contribution to a step. Relay: its gradient. Ring: the step's scalars after the trainers' own
-   * all-reduce (the full gradient only on gradient-metrics steps, worker 0's parameters when asked). Resolves
+   * One worker's contribution to a step. Relay: its gradient. Ring: the step's scalars, sent while the trainers'
+   * own all-reduce runs (the full gradient only on gradient-metrics steps, worker 0's parameters after the
+   * all-reduce when asked). Resolves
    * once every worker's is in and the next step has begun: with the averaged update (relay) and this worker's
    * next assignment.
    */
@@ -307,13 +310,14 @@ export class TrainingSession {
     const where = `${this.membership.describe(msg.worker)}, step ${msg.step}`;
     const ring = this.deps.config.collective === 'ring';
     const size = this.replica.params.length;
+    if (msg.error) {
+      // A member that cannot go on (its ring neighbour is gone): stop with its reason rather than wait for the
+      // timeout. Under ring its report of the step may have been taken already (reports leave before the
+      // all-reduce), and the run may be a step further: the error counts whatever step it names.
+      this.fail(`${where}: ${msg.error}`);
+      throw wrongState(`run stopped: ${where}: ${msg.error}`);
+    }
     try {
-      checkPushStep(current, msg);
-      if (msg.error) {
-        // A member that cannot go on (its ring neighbour is gone): stop with its reason rather than wait for the timeout.
-        this.fail(`${where}: ${msg.error}`);
-        throw wrongState(`run stopped: ${where}: ${msg.error}`);
-      }
       takePush(current, msg, { ring, parameters: size });
     } catch (err) {
       if (isRequestError(err) || isWireError(err)) this.fail(`${where}: ${err.message}`);

@@ -69,7 +69,7 @@ export function newStepState(opts: {
 }
 
 /** Throws unless `msg` is this step's first push from its worker. */
-export function checkPushStep(st: StepState, msg: { step: number; worker: number }): void {
+function checkPushStep(st: StepState, msg: { step: number; worker: number }): void {
   if (msg.step !== st.step) throw wrongState(`gradient for step ${msg.step}, but the run is at step ${st.step}`);
   if (st.pushed[msg.worker]) throw duplicate(`a gradient for step ${msg.step} from worker ${msg.worker} was already received`);
 }

@@ -51,9 +51,9 @@ describe('WireError', () => {
 });
 
 describe('checkProtocolVersion', () => {
-  it('is version 5 (trainers push on one PushGradientStream; 4: the ring receiver subscribes to its sender) and accepts it', () => {
-    expect(PROTOCOL_VERSION).toBe(5);
-    expect(() => checkProtocolVersion(5)).not.toThrow();
+  it('is version 6 (ring: weights ride in every piece, a report leaves before its all-reduce; 5: one PushGradientStream) and accepts it', () => {
+    expect(PROTOCOL_VERSION).toBe(6);
+    expect(() => checkProtocolVersion(6)).not.toThrow();
   });
 
   it('rejects another version with FAILED_PRECONDITION stating both', () => {

@@ -18,7 +18,7 @@ export interface StepRecord {
   gradCosine: number | null;
   /** Cosine similarity of each pair of worker gradients: (0,1), (0,2), ..., (1,2), ... (empty when not computed). */
   gradCosinePairs: number[];
-  /** Ring: each worker's time in the all-reduce. */
+  /** Ring: each worker's time in the all-reduce of the step before (a step is reported while its own all-reduce runs). */
   reduceMs?: number[];
 }
 

@@ -35,7 +35,7 @@ export interface GradientUpdate {
    */
   'gradNorm'?: (number | string);
   /**
-   * ring: time spent in the all-reduce
+   * ring: time spent in the previous step's all-reduce (a report leaves before its own)
    */
   'reduceMs'?: (number | string);
   /**
@@ -81,7 +81,7 @@ export interface GradientUpdate__Output {
    */
   'gradNorm': (number);
   /**
-   * ring: time spent in the all-reduce
+   * ring: time spent in the previous step's all-reduce (a report leaves before its own)
    */
   'reduceMs': (number);
   /**
