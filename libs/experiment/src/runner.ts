@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { labelHistogram } from '@shardlab/data';
 import { createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type Model } from '@shardlab/model';
@@ -61,6 +61,7 @@ async function runAndWrite(config: ExperimentConfig, opts: RunOptions): Promise<
   log(`data: ${data.description}; strategy: ${data.strategy.describe()}; coordinator backend: ${describeBackend(backend)}`);
 
   const resume = opts.resume ? resumeState(opts.out) : undefined;
+  if (!resume) clearPreviousRun(opts.out);
   if (resume) log(`resuming from ${join(opts.out, CHECKPOINT_FILE)} at step ${resume.step} of ${config.steps}`);
   const metrics = new JsonlWriter(join(opts.out, 'metrics.jsonl'), resume?.metricsBytes);
   // The same records as TensorBoard scalars, in the run directory: `tensorboard --logdir runs/` shows every run.
@@ -168,6 +169,18 @@ async function runAndWrite(config: ExperimentConfig, opts: RunOptions): Promise<
   writeJsonFile(join(opts.out, 'summary.json'), summary);
   (evaluator as Model | null)?.dispose();
   return { summary, result, out: opts.out };
+}
+
+/**
+ * A fresh run in a directory that holds an earlier run replaces that run's files. metrics.jsonl, summary.json and
+ * model/ are rewritten anyway; these would not be: the earlier TensorBoard event files (TensorBoard would draw
+ * both runs as one) and its checkpoint (--resume would continue it under this run's config.json).
+ */
+export function clearPreviousRun(out: string): void {
+  if (!existsSync(out)) return;
+  for (const name of readdirSync(out)) {
+    if (name.startsWith('events.out.tfevents.') || name === CHECKPOINT_FILE) rmSync(join(out, name), { force: true });
+  }
 }
 
 /**
