@@ -52,6 +52,7 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
       reference: opts.reference,
       resume: opts.resume,
       observer: opts.observer,
+      trainersHere: true,
       onListening: (address, session) => {
         /** Trainer processes by the name they join with, and how to start another one in their place. */
         const running = new Map<string, { child: ChildProcess; restart: () => void }>();

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveSession, type RunningServer } from '@shardlab/coordinator';
 import { createStrategy, loadDataset } from '@shardlab/data';
-import { TrainingSession, resolveConfig, type ExperimentConfig } from '@shardlab/experiment';
+import { TrainingSession, resolveCollective, resolveConfig } from '@shardlab/experiment';
 import { PROTOCOL_VERSION } from '@shardlab/protocol';
 import { TrainerError, runTrainer } from '@shardlab/trainer';
 
 /* The trainer loop against a real in-process coordinator on loopback (cpu backend, tiny MLP). */
 function session(overrides: Record<string, unknown> = {}) {
-  const config: ExperimentConfig = resolveConfig({ workers: 1, steps: 4, samples: 400, testSamples: 40, features: 8, hidden: [6], batchSize: 8, checksumEvery: 1, ...overrides });
+  const config = resolveCollective(resolveConfig({ workers: 1, steps: 4, samples: 400, testSamples: 40, features: 8, hidden: [6], batchSize: 8, checksumEvery: 1, ...overrides }), false);
   const { train } = loadDataset({ dataset: 'synthetic', seed: 1, samples: 400, testSamples: 40, features: 8, numClasses: 4 });
   const strategy = createStrategy('iid', { labels: train.labels, numClasses: 4, workers: 1, batchSize: 8, seed: 1 });
   return new TrainingSession({ config, train, strategy, evaluate: () => ({ accuracy: 1, loss: 0, perClassAccuracy: [1, 1, 1, 1] }), record: () => undefined });

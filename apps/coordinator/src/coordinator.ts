@@ -1,4 +1,4 @@
-import { runExperiment, type ExperimentConfig, type RunOutcome, type Security, type TrainingSession } from '@shardlab/experiment';
+import { resolveCollective, runExperiment, type ExperimentConfig, type RunOutcome, type Security, type TrainingSession } from '@shardlab/experiment';
 import { RunSecret, serverCredentials } from '@shardlab/protocol';
 import { ProgressLine, formatDuration, type RunObserver } from '@shardlab/report';
 import { serveSession } from './server';
@@ -18,16 +18,20 @@ export interface CoordinatorOptions {
   resume?: boolean;
   /** Watches the run (the live dashboard). */
   observer?: RunObserver;
+  /** The trainers are started on this host by shardlab itself (embedded runs): --collective auto may take the ring. */
+  trainersHere?: boolean;
 }
 
 /** Serves one experiment over gRPC, with a live progress line, and writes its files. */
-export async function runCoordinator(config: ExperimentConfig, opts: CoordinatorOptions): Promise<RunOutcome> {
+export async function runCoordinator(experiment: ExperimentConfig, opts: CoordinatorOptions): Promise<RunOutcome> {
   const progress = new ProgressLine();
   const log = (line: string) => {
     if (opts.quiet) return;
     progress.clear();
     process.stderr.write(`[coordinator] ${line}\n`);
   };
+  const config = resolveCollective(experiment, opts.trainersHere ?? false);
+  if (experiment.collective === 'auto') log(`--collective auto: averaging by ${config.collective}`);
   const stopHandlers: (() => void)[] = [];
   try {
     return await runExperiment(config, {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { paramChecksum } from '@shardlab/aggregation';
 import { createStrategy, dataFingerprint, loadDataset } from '@shardlab/data';
 import { initParams } from '@shardlab/model';
-import { TrainingSession, datasetSpecFromWire, resolveConfig } from '@shardlab/experiment';
+import { TrainingSession, datasetSpecFromWire, resolveCollective, resolveConfig } from '@shardlab/experiment';
 import {
   CHANNEL_OPTIONS,
   PROTOCOL_VERSION,
@@ -19,7 +19,7 @@ import {
 import { ListenError, serveSession, type RunningServer } from './server';
 
 function session() {
-  const config = resolveConfig({ workers: 1, steps: 2, samples: 200, testSamples: 20, features: 8, hidden: [4], batchSize: 4 });
+  const config = resolveCollective(resolveConfig({ workers: 1, steps: 2, samples: 200, testSamples: 20, features: 8, hidden: [4], batchSize: 4 }), false);
   const { train } = loadDataset({ dataset: 'synthetic', seed: 1, samples: 200, testSamples: 20, features: 8, numClasses: 4 });
   const strategy = createStrategy('iid', { labels: train.labels, numClasses: 4, workers: 1, batchSize: 4, seed: 1 });
   return new TrainingSession({ config, train, strategy, evaluate: () => ({ accuracy: 1, loss: 0, perClassAccuracy: [1, 1, 1, 1] }), record: () => undefined });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, flagOf, keyOfFlag, parseFlags } from '@shardlab/options';
-import { EXPERIMENT_OPTIONS, defaultConfig, resolveConfig } from './config';
+import { EXPERIMENT_OPTIONS, defaultConfig, resolveCollective, resolveConfig } from './config';
 
 describe('settings', () => {
   it('defaults are valid and complete', () => {
@@ -43,5 +43,24 @@ describe('settings', () => {
   it('names keys the caller’s way (e.g. a sweep file path)', () => {
     expect(() => resolveConfig({ workers: 0 }, (k) => `x.yaml: arms[1].${k}`)).toThrow(/^x\.yaml: arms\[1\]\.workers: must be an integer/);
   });
+});
 
+describe('resolveCollective', () => {
+  it('auto (the default) is the ring for trainers shardlab starts here, relay for a standalone coordinator', () => {
+    expect(resolveConfig({}).collective).toBe('auto');
+    expect(resolveCollective(resolveConfig({}), true).collective).toBe('ring');
+    expect(resolveCollective(resolveConfig({}), false).collective).toBe('relay');
+  });
+
+  it('auto is relay where the run needs the coordinator replica: checkpoints, --lost-worker continue or replace', () => {
+    expect(resolveCollective(resolveConfig({ checkpointEvery: 10 }), true).collective).toBe('relay');
+    expect(resolveCollective(resolveConfig({ lostWorker: 'continue' }), true).collective).toBe('relay');
+    expect(resolveCollective(resolveConfig({ lostWorker: 'replace' }), true).collective).toBe('relay');
+  });
+
+  it('an explicit choice stands, and ring with a checkpoint is still refused', () => {
+    expect(resolveCollective(resolveConfig({ collective: 'relay' }), true).collective).toBe('relay');
+    expect(resolveCollective(resolveConfig({ collective: 'ring' }), false).collective).toBe('ring');
+    expect(() => resolveConfig({ collective: 'ring', checkpointEvery: 10 })).toThrow(/checkpoints need --collective relay/);
+  });
 });

@@ -27,7 +27,7 @@ export interface ExperimentConfig {
   model: 'mlp' | 'cnn';
   norm: NormName;
   aggregation: AggregationName;
-  collective: CollectiveName;
+  collective: CollectiveSetting;
   gradientMetricsEvery: number;
   localSteps: number;
   proxMu: number;
@@ -63,6 +63,25 @@ export interface ExperimentConfig {
  *             the replacement process themselves, like torchrun's restarts).
  */
 export type LostWorkerPolicy = 'stop' | 'continue' | 'replace';
+
+/** The collective setting: relay or ring, or auto (resolved by resolveCollective before a run starts). */
+export type CollectiveSetting = CollectiveName | 'auto';
+
+/** A config whose collective is decided: what a run (the step engine, the files it writes) works with. */
+export type RunConfig = ExperimentConfig & { collective: CollectiveName };
+
+/**
+ * Decides --collective auto. The ring is the faster collective (4 trainers on 2 cores: ~100 against ~65 steps/s,
+ * docs/benchmark.md), so auto takes it where it surely works: trainers that shardlab starts itself on this host
+ * (`trainersHere`), which reach each other on 127.0.0.1. It takes relay for a standalone coordinator (trainers on
+ * other hosts may not reach each other: their peer ports bind 127.0.0.1 unless told otherwise), and for runs that
+ * need the coordinator's own replica: checkpoints (--checkpoint-every) and --lost-worker continue|replace.
+ */
+export function resolveCollective(config: ExperimentConfig, trainersHere: boolean): RunConfig {
+  if (config.collective !== 'auto') return config as RunConfig;
+  const needsReplica = config.checkpointEvery > 0 || config.lostWorker !== 'stop';
+  return { ...config, collective: trainersHere && !needsReplica ? 'ring' : 'relay' };
+}
 export const LOST_WORKER_POLICIES: readonly LostWorkerPolicy[] = ['stop', 'continue', 'replace'];
 
 /**
@@ -109,9 +128,9 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   {
     key: 'collective',
     type: 'enum',
-    default: 'relay',
-    choices: COLLECTIVE_NAMES,
-    help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps)',
+    default: 'auto',
+    choices: ['auto', ...COLLECTIVE_NAMES],
+    help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps); auto = ring where shardlab starts the trainers itself (run, compare, sweep) and the run needs no coordinator replica (--checkpoint-every, --lost-worker continue|replace), relay otherwise',
   },
   { key: 'gradientMetricsEvery', type: 'int', default: 10, min: 1, max: 10_000_000, help: 'per-pair gradient cosines every N steps (ring: trainers then send their full gradient)' },
   { key: 'localSteps', type: 'int', default: 1, min: 1, max: 100_000, help: 'fedavg/fedprox: local optimizer steps per round (a round is one step of --steps)' },

@@ -1,6 +1,6 @@
 import { PROTOCOL_VERSION, encodeTensor } from '@shardlab/protocol';
 import type { WireModelSpec } from '@shardlab/worker';
-import type { ExperimentConfig } from './config';
+import type { RunConfig } from './config';
 import type { JoinReplyMessage } from './messages';
 
 /** The state a trainer starts from when it does not start at step 0 (a resumed run, or a replacement). */
@@ -15,7 +15,7 @@ export interface StartState {
  * start after step 0 the state every replica is at (the coordinator's parameters, optimizer state, buffers).
  */
 export function joinReply(opts: {
-  config: ExperimentConfig;
+  config: RunConfig;
   runId: string;
   worker: number;
   model: WireModelSpec;

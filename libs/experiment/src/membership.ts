@@ -1,7 +1,7 @@
 import { fingerprintDifferences, type DataFingerprint } from '@shardlab/data';
 import { checkProtocolVersion } from '@shardlab/protocol';
 import { malformed, notMember, overLimit, wrongState } from './errors';
-import type { ExperimentConfig } from './config';
+import type { RunConfig } from './config';
 import { escapeUntrusted } from './refusals';
 
 /** One trainer of the run, by worker index. */
@@ -41,7 +41,7 @@ export class Membership {
 
   constructor(
     readonly runId: string,
-    private readonly config: ExperimentConfig,
+    private readonly config: RunConfig,
     /** Our copy of the training set, which a trainer's must equal under feed "ids"; null under feed "features". */
     private readonly fingerprint: DataFingerprint | null,
   ) {}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { labelHistogram } from '@shardlab/data';
 import { createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type Model } from '@shardlab/model';
 import { JsonlWriter, TensorBoardWriter, writeJsonFile, type EvalRecord, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
-import type { ExperimentConfig } from './config';
+import type { RunConfig } from './config';
 import { ConfigError } from '@shardlab/options';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint';
 import { prepareData, strategyFor } from './prepare';
@@ -42,7 +42,7 @@ export interface RunOutcome {
  * then write summary.json and the model. Everything is written as it happens, so a run
  * that fails keeps its config and metrics and says why in summary.json.
  */
-export async function runExperiment(config: ExperimentConfig, opts: RunOptions): Promise<RunOutcome> {
+export async function runExperiment(config: RunConfig, opts: RunOptions): Promise<RunOutcome> {
   try {
     const outcome = await runAndWrite(config, opts);
     opts.observer?.ended(outcome.summary);
@@ -53,7 +53,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   }
 }
 
-async function runAndWrite(config: ExperimentConfig, opts: RunOptions): Promise<RunOutcome> {
+async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutcome> {
   const log = opts.log ?? (() => undefined);
   const backend: BackendName = await initBackend(config.backend);
   if (backend === 'native') setBlasThreads(config.blasThreads);

@@ -5,7 +5,7 @@ import { createStrategy, dataFingerprint, loadDataset, type DataFingerprint } fr
 import { PROTOCOL_VERSION, encodeTensor } from '@shardlab/protocol';
 import { RequestError } from './errors';
 import type { StepAssignmentMessage } from './messages';
-import { resolveConfig, type ExperimentConfig } from './config';
+import { resolveCollective, resolveConfig, type RunConfig } from './config';
 import { datasetSpecFromWire } from '@shardlab/worker';
 import { Replica } from '@shardlab/worker';
 import { MAX_REDUCTIONS_PER_STEP, TrainingSession, meanPairwiseCosine, pairwiseCosines, type MetricsRecord } from './session';
@@ -15,9 +15,11 @@ import { MAX_REDUCTIONS_PER_STEP, TrainingSession, meanPairwiseCosine, pairwiseC
  * Their "gradient" is a known vector, so the averaged update and the replica are checkable exactly.
  */
 function makeSession(overrides: Record<string, unknown> = {}) {
-  const config: ExperimentConfig = resolveConfig({
-    workers: 2, batchSize: 8, steps: 3, samples: 400, testSamples: 40, features: 6, hidden: [4], evalEvery: 2, checksumEvery: 1, ...overrides,
-  });
+  // A session's collective is decided before it starts; auto, with trainers elsewhere, is relay.
+  const config: RunConfig = resolveCollective(
+    resolveConfig({ workers: 2, batchSize: 8, steps: 3, samples: 400, testSamples: 40, features: 6, hidden: [4], evalEvery: 2, checksumEvery: 1, ...overrides }),
+    false,
+  );
   const { train } = loadDataset({ dataset: 'synthetic', seed: config.seed, samples: config.samples, testSamples: config.testSamples, features: config.features, numClasses: config.numClasses });
   const strategy = createStrategy(config.strategy, { labels: train.labels, numClasses: train.numClasses, workers: config.workers, batchSize: config.batchSize, seed: config.seed });
   const records: MetricsRecord[] = [];

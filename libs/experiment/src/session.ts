@@ -6,7 +6,7 @@ import { encodeTensor, isWireError } from '@shardlab/protocol';
 import type { EventRecord, MetricsRecord } from '@shardlab/report';
 import { Replica, aggregationRule, modelFromWire, type AggregationRule, type WireModelSpec } from '@shardlab/worker';
 import { planBatches } from './batch-planner';
-import type { ExperimentConfig } from './config';
+import type { RunConfig } from './config';
 import { wireDatasetSpec } from './dataset-spec';
 import { AssignmentWaiters } from './assignment-waiters';
 import { isRequestError, wrongState } from './errors';
@@ -73,7 +73,7 @@ import type {
 export type { EvalRecord, EventRecord, MetricsRecord, StepRecord } from '@shardlab/report';
 
 export interface SessionDeps {
-  config: ExperimentConfig;
+  config: RunConfig;
   train: Dataset;
   strategy: Strategy;
   /** Called every --checkpoint-every steps with the state to save (the runner writes checkpoint.bin). */

@@ -1,5 +1,5 @@
 import { lossSwing, type MetricsRecord } from '@shardlab/report';
-import type { ExperimentConfig } from './config';
+import type { RunConfig } from './config';
 import { meanPairwiseCosine, pairwiseCosines } from './step-metrics';
 
 export interface Evaluation {
@@ -32,7 +32,7 @@ export interface CompletedStep {
 }
 
 export interface ObserverDeps {
-  config: ExperimentConfig;
+  config: RunConfig;
   /** Test accuracy of the given parameters and buffers. */
   evaluate: (params: Float32Array, buffers: Float32Array | null, step: number) => Evaluation;
   record: (r: MetricsRecord) => void;
