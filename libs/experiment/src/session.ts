@@ -298,9 +298,8 @@ export class TrainingSession {
   /**
    * One worker's contribution to a step. Relay: its gradient. Ring: the step's scalars, sent while the trainers'
    * own all-reduce runs (the full gradient only on gradient-metrics steps, worker 0's parameters after the
-   * all-reduce when asked). Resolves
-   * once every worker's is in and the next step has begun: with the averaged update (relay) and this worker's
-   * next assignment.
+   * all-reduce when asked). Resolves once every worker's is in and the next step has begun: with the averaged
+   * update (relay) and this worker's next assignment.
    */
   pushGradient(msg: GradientMessage): Promise<PushReply> {
     this.checkMember(msg.runId, msg.worker);
