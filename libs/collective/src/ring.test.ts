@@ -80,27 +80,13 @@ describe('ringAllReduce', () => {
 });
 
 /**
- * ringAverage's documented result, the slow way: element i of segment s is the float32 sum of the weighted
- * values (each product rounded to float32) in rank order s, s+1, ..., s-1, divided by the weights' sum.
+ * ringAverage's documented result, the slow way: the ring's sum of the weighted values (each product rounded to
+ * float32), divided by the weights' sum (whole numbers here, so every order of adding them gives the same).
  */
 function expectedRingAverage(inputs: Float32Array[], weights: number[]): Float32Array {
-  const W = inputs.length;
-  const n = inputs[0]!.length;
-  const out = new Float32Array(n);
-  for (let s = 0; s < W; s++) {
-    const [a, b] = partRange(0, n, s, W);
-    for (let i = a; i < b; i++) {
-      let acc = Math.fround(inputs[s]![i]! * weights[s]!);
-      let total = weights[s]!;
-      for (let k = 1; k < W; k++) {
-        const r = (s + k) % W;
-        acc = Math.fround(Math.fround(inputs[r]![i]! * weights[r]!) + acc);
-        total = Math.fround(weights[r]! + total);
-      }
-      out[i] = acc / total;
-    }
-  }
-  return out;
+  const sums = expectedRingSum(inputs.map((x, r) => x.map((v) => v * weights[r]!)));
+  const total = weights.reduce((acc, w) => Math.fround(acc + w), 0);
+  return sums.map((v) => v / total);
 }
 
 describe('ringAverage', () => {
