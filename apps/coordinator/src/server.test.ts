@@ -18,10 +18,10 @@ import {
 } from '@shardlab/protocol';
 import { ListenError, serveSession, type RunningServer } from './server';
 
-function session() {
-  const config = resolveCollective(resolveConfig({ workers: 1, steps: 2, samples: 200, testSamples: 20, features: 8, hidden: [4], batchSize: 4 }), false);
+function session(overrides: Record<string, unknown> = {}) {
+  const config = resolveCollective(resolveConfig({ workers: 1, steps: 2, samples: 200, testSamples: 20, features: 8, hidden: [4], batchSize: 4, ...overrides }), false);
   const { train } = loadDataset({ dataset: 'synthetic', seed: 1, samples: 200, testSamples: 20, features: 8, numClasses: 4 });
-  const strategy = createStrategy('iid', { labels: train.labels, numClasses: 4, workers: 1, batchSize: 4, seed: 1 });
+  const strategy = createStrategy('iid', { labels: train.labels, numClasses: 4, workers: config.workers, batchSize: 4, seed: 1 });
   return new TrainingSession({ config, train, strategy, evaluate: () => ({ accuracy: 1, loss: 0, perClassAccuracy: [1, 1, 1, 1] }), record: () => undefined });
 }
 
@@ -97,6 +97,30 @@ describe('coordinator gRPC server', () => {
     refused.on('data', () => undefined);
     refused.write({ runId: 'another run', worker: 0, step: 2 });
     expect((await status).code).toBe(grpc.status.PERMISSION_DENIED);
+  });
+
+  it('PushGradientStream takes a message in as it arrives: an error behind a waiting push stops the run with its reason', async () => {
+    // Two workers, and only worker 0 pushes: its step-0 push waits for worker 1's. Its error message right
+    // behind must stop the run at once with its reason, not after the step timeout (2 s) with the timeout's.
+    const s = session({ workers: 2, stepTimeout: 2 });
+    server = await serveSession(s, '127.0.0.1', 0);
+    const run = s.run();
+    const { Coordinator } = loadCoordinatorService();
+    client = new Coordinator(server.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const c = client;
+    const described = await call<DatasetDescription__Output>((cb) => c.getDataset({}, cb));
+    const data = dataFingerprint(loadDataset(datasetSpecFromWire(described.dataset!)).train);
+    for (const name of ['a', 'b']) await call((cb) => c.join({ protocolVersion: PROTOCOL_VERSION, name, backend: 'cpu', data }, cb));
+    await call<StepAssignment__Output>((cb) => c.nextStep({ runId: s.runId, worker: 0, step: 0 }, cb));
+    const stream = c.pushGradientStream();
+    const status = new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
+    stream.on('data', () => undefined);
+    const gradient = encodeTensor(new Float32Array(s.parameters).fill(0.01), [s.parameters]);
+    stream.write({ runId: s.runId, worker: 0, step: 0, samples: 4, loss: 1, gradient, paramChecksum: paramChecksum(initParams(s.model)) });
+    stream.write({ runId: s.runId, worker: 0, step: 0, error: 'ring all-reduce: nothing from worker 1' });
+    const reason = 'worker 0 (a), step 0: ring all-reduce: nothing from worker 1';
+    expect(await status).toMatchObject({ code: grpc.status.FAILED_PRECONDITION, details: `run stopped: ${reason}` });
+    expect((await run).error).toBe(reason);
   });
 
   it('reports a port in use as a ListenError naming the address', async () => {

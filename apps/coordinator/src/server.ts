@@ -115,15 +115,20 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
       );
     },
     PushGradientStream(call) {
-      // PushGradient, message by message, answered in order (a trainer sends its next update once it has the
-      // answer to this one, but nothing here relies on that). The first refusal ends the stream with its status.
+      // PushGradient, message by message: each is handed to the session as it arrives, and the answers go out in
+      // order. Taken in at once, not after the previous answer: a ring trainer reports a step before its
+      // all-reduce, and if that all-reduce then fails its error must stop the run now, not wait behind the
+      // report, whose answer needs a step that will never complete. The first refusal ends the stream with its
+      // status.
       let previous = Promise.resolve();
       let ended = false;
       call.on('data', (request: GradientUpdate__Output) => {
+        const answer = push(call.metadata, request);
+        answer.catch(() => undefined);
         previous = previous.then(async () => {
           if (ended) return;
           try {
-            const ack = await push(call.metadata, request);
+            const ack = await answer;
             if (!ended) call.write(ack);
           } catch (err) {
             ended = true;
