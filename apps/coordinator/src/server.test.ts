@@ -55,8 +55,8 @@ describe('coordinator gRPC server', () => {
     expect(status).toMatchObject({ state: 'waiting', joined: 1 });
   });
 
-  it('PushGradientStream answers each push in order with what PushGradient would, and ends with a refusal\'s status', async () => {
-    const s = session();
+  /** Serves `s`, starts its run, and joins one trainer per name the way a trainer does under feed ids. */
+  async function runWithTrainers(s: TrainingSession, names: string[]) {
     server = await serveSession(s, '127.0.0.1', 0);
     const run = s.run();
     const { Coordinator } = loadCoordinatorService();
@@ -64,7 +64,13 @@ describe('coordinator gRPC server', () => {
     const c = client;
     const described = await call<DatasetDescription__Output>((cb) => c.getDataset({}, cb));
     const data = dataFingerprint(loadDataset(datasetSpecFromWire(described.dataset!)).train);
-    await call((cb) => c.join({ protocolVersion: PROTOCOL_VERSION, name: 't', backend: 'cpu', data }, cb));
+    for (const name of names) await call((cb) => c.join({ protocolVersion: PROTOCOL_VERSION, name, backend: 'cpu', data }, cb));
+    return { c, run };
+  }
+
+  it('PushGradientStream answers each push in order with what PushGradient would, and ends with a refusal\'s status', async () => {
+    const s = session();
+    const { c, run } = await runWithTrainers(s, ['t']);
     const first = await call<StepAssignment__Output>((cb) => c.nextStep({ runId: s.runId, worker: 0, step: 0 }, cb));
     expect(first.step).toBe(0);
     const stream = c.pushGradientStream();
@@ -103,14 +109,7 @@ describe('coordinator gRPC server', () => {
     // Two workers, and only worker 0 pushes: its step-0 push waits for worker 1's. Its error message right
     // behind must stop the run at once with its reason, not after the step timeout (2 s) with the timeout's.
     const s = session({ workers: 2, stepTimeout: 2 });
-    server = await serveSession(s, '127.0.0.1', 0);
-    const run = s.run();
-    const { Coordinator } = loadCoordinatorService();
-    client = new Coordinator(server.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-    const c = client;
-    const described = await call<DatasetDescription__Output>((cb) => c.getDataset({}, cb));
-    const data = dataFingerprint(loadDataset(datasetSpecFromWire(described.dataset!)).train);
-    for (const name of ['a', 'b']) await call((cb) => c.join({ protocolVersion: PROTOCOL_VERSION, name, backend: 'cpu', data }, cb));
+    const { c, run } = await runWithTrainers(s, ['a', 'b']);
     await call<StepAssignment__Output>((cb) => c.nextStep({ runId: s.runId, worker: 0, step: 0 }, cb));
     const stream = c.pushGradientStream();
     const status = new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
