@@ -8,40 +8,43 @@ import { CHANNEL_OPTIONS, loadCoordinatorService, type CoordinatorClient, type R
 import { runCli, startCli, tempDir } from './testing/cli';
 
 /*
- * --collective ring: the trainers average among themselves over their Peer services (real processes, gRPC on
- * 127.0.0.1); the coordinator only drives the steps.
+ * --collective ring (and halving-doubling): the trainers average among themselves over their Peer services (real
+ * processes, gRPC on 127.0.0.1); the coordinator only drives the steps.
  */
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the ring all-reduce among trainers', () => {
   /*
-   * The equivalence of equivalence.test.ts, under the ring: label-per-node on 4 x 32 averaged in the ring equals
-   * stratified on 1 x 128 (the same samples every step). Tolerance 1e-5, as there: the ring adds in float32 in
-   * its own order (a few ulps per step), far below the >1e-3 a different batch composition makes.
+   * The equivalence of equivalence.test.ts, among the trainers: label-per-node on 4 x 32 averaged in the ring (or
+   * by halving-doubling) equals stratified on 1 x 128 (the same samples every step). Tolerance 1e-5, as there:
+   * each adds in float32 in its own order (a few ulps per step), far below the >1e-3 a different batch
+   * composition makes.
    * --checksum-every 1: the coordinator compares the 4 replicas' checksums at every step; one mismatch would
    * stop the run, so a completed run means every replica was bit-identical at every check.
    */
-  it('label-per-node 4 x 32 under ring equals stratified 1 x 128 to 1e-5; every replica identical at every step', async () => {
+  it('label-per-node 4 x 32 under ring and under halving-doubling equals stratified 1 x 128 to 1e-5; every replica identical at every step', async () => {
     const common = ['--dataset', 'synthetic', '--samples', '6000', '--test-samples', '400', '--steps', '50', '--optimizer', 'sgd', '--lr', '0.05', '--seed', '7', '--eval-every', '25', '--quiet'];
-    const ring = await runCli(['run', ...common, '--strategy', 'label-per-node', '--workers', '4', '--batch-size', '32', '--collective', 'ring', '--checksum-every', '1', '--out', join(dir, 'ring')], 180_000);
-    expect(ring.code, ring.stderr).toBe(0);
     const single = await runCli(['run', ...common, '--strategy', 'stratified', '--workers', '1', '--batch-size', '128', '--out', join(dir, 'single')], 180_000);
     expect(single.code, single.stderr).toBe(0);
-    const checks = readFileSync(join(dir, 'ring', 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { kind: string; event?: string; message?: string })
-      .filter((r) => r.kind === 'event' && r.event === 'checksum');
-    expect(checks).toHaveLength(50);
-    for (const c of checks) expect(c.message).toMatch(/^all 4 replicas at /);
     await initBackend('cpu');
-    const a = await loadParams(join(dir, 'ring', 'model'));
     const b = await loadParams(join(dir, 'single', 'model'));
-    expect(maxAbsDiff(a.params, b.params)).toBeLessThanOrEqual(1e-5);
-    const summary = JSON.parse(readFileSync(join(dir, 'ring', 'summary.json'), 'utf8'));
-    expect(summary).toMatchObject({ status: 'completed', collective: 'ring', stepsCompleted: 50 });
-  }, 400_000);
+    for (const collective of ['ring', 'halving-doubling']) {
+      const run = await runCli(['run', ...common, '--strategy', 'label-per-node', '--workers', '4', '--batch-size', '32', '--collective', collective, '--checksum-every', '1', '--out', join(dir, collective)], 180_000);
+      expect(run.code, run.stderr).toBe(0);
+      const checks = readFileSync(join(dir, collective, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { kind: string; event?: string; message?: string })
+        .filter((r) => r.kind === 'event' && r.event === 'checksum');
+      expect(checks).toHaveLength(50);
+      for (const c of checks) expect(c.message).toMatch(/^all 4 replicas at /);
+      const a = await loadParams(join(dir, collective, 'model'));
+      expect(maxAbsDiff(a.params, b.params), collective).toBeLessThanOrEqual(1e-5);
+      const summary = JSON.parse(readFileSync(join(dir, collective, 'summary.json'), 'utf8'));
+      expect(summary).toMatchObject({ status: 'completed', collective, stepsCompleted: 50 });
+    }
+  }, 600_000);
 
   it('a trainer killed mid-ring stops the run within the step timeout, with an error naming it', async () => {
     const out = join(dir, 'killed');

@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PeerAlgorithm } from '@shardlab/collective';
 import { CHANNEL_OPTIONS, generateToken, identityInterceptor, loadPeerService } from '@shardlab/protocol';
 import { PeerEndpoint } from './peer';
 
-/* The ring's gRPC transport between endpoints in this process, on 127.0.0.1. */
+/* The peers' gRPC transport (ring and halving-doubling) between endpoints in this process, on 127.0.0.1. */
 const RUN = 'run-1';
 const P = 30_000; // 120 KB chunks at W = 2: over HTTP/2's 64 KB default window
 
@@ -17,11 +18,11 @@ describe('PeerEndpoint', () => {
     for (const c of clients.splice(0)) c.close();
   });
 
-  async function ring(world: number, token: string | null = null, timeoutSeconds = 10) {
+  async function ring(world: number, token: string | null = null, timeoutSeconds = 10, algorithm: PeerAlgorithm = 'ring') {
     const security = token ? { token, tls: null, insecure: false } : null;
     const endpoints = await Promise.all(Array.from({ length: world }, () => PeerEndpoint.listen('127.0.0.1', 0, security)));
     open.push(...endpoints);
-    endpoints.forEach((e, w) => e.attach({ runId: RUN, worker: w, workers: world }, P));
+    endpoints.forEach((e, w) => e.attach({ runId: RUN, worker: w, workers: world }, P, algorithm));
     const peers = endpoints.map((e) => e.boundAddress);
     return { endpoints, peers, collectives: endpoints.map((e) => e.connect(peers, timeoutSeconds)) };
   }
@@ -40,8 +41,8 @@ describe('PeerEndpoint', () => {
   }
 
   it('averages over the subscriptions: every worker gets the same bytes, for chunks larger than the default window', async () => {
-    for (const world of [2, 3]) {
-      const { collectives } = await ring(world);
+    for (const [world, algorithm] of [[2, 'ring'], [3, 'ring'], [4, 'halving-doubling'], [8, 'halving-doubling']] as const) {
+      const { collectives } = await ring(world, null, 10, algorithm);
       const inputs = collectives.map((_, r) => Float32Array.from({ length: P }, (__, i) => Math.sin(i * (r + 1)) + r));
       for (let step = 0; step < 3; step++) {
         const results = (await Promise.all(collectives.map((c, r) => c.average(inputs[r]!, r + 1, step)))).map((x) => x.slice());
@@ -65,9 +66,16 @@ describe('PeerEndpoint', () => {
     expect(await subscribeAs(peers[0]!, 1, null)).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
   });
 
-  it('a neighbour that goes away fails the reduction at once, naming it', async () => {
+  it('halving-doubling: only the partners (worker XOR 2^j) may subscribe', async () => {
+    const { peers } = await ring(4, null, 10, 'halving-doubling');
+    // Worker 0 sends to 2 and 1 (which subscribed at connect); 3 is nobody's partner of 0.
+    expect(await subscribeAs(peers[0]!, 3)).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: expect.stringMatching(/only workers 2, 1 receive from worker 0 \(halving-doubling\)/) });
+    expect(await subscribeAs(peers[0]!, 2)).toMatchObject({ code: grpc.status.ALREADY_EXISTS });
+  });
+
+  for (const [world, algorithm] of [[3, 'ring'], [4, 'halving-doubling']] as const) it(`${algorithm}: a peer that goes away fails the reduction at once, naming it`, async () => {
     // A minute's timeout: failing well before it shows the failure did not wait for it, whatever the machine's load.
-    const { endpoints, collectives } = await ring(3, null, 60);
+    const { endpoints, collectives } = await ring(world, null, 60, algorithm);
     // One reduction first: every subscription is in place, as after a run's first step.
     await Promise.all(collectives.map((c) => c.average(new Float32Array(P), 1, 0)));
     endpoints[1]!.close();

@@ -18,7 +18,7 @@ import {
 } from '@shardlab/protocol';
 import { checkExposure, type Security } from '@shardlab/options';
 import { hostname } from 'node:os';
-import type { RingCollective } from '@shardlab/collective';
+import { COLLECTIVE_NAMES, isPeerAlgorithm, type CollectiveName, type PeerAlgorithm, type PeerCollective } from '@shardlab/collective';
 import { AGGREGATION_NAMES, l2Norm, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
 import { PeerEndpoint } from './peer';
 import { PushStream } from './push-stream';
@@ -97,7 +97,7 @@ function localBatch(b: { ids: number[]; labels: number[]; features: { shape: num
 /**
  * Joins a coordinator and trains until the run is over: for each step, compute the gradient of the assigned
  * batch, average it with every other worker's (relay: the coordinator answers the push with the average;
- * ring: the peers), and apply the average to the local replica.
+ * ring or halving-doubling: the peers), and apply the average to the local replica.
  */
 export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
   const log = opts.log ?? (() => undefined);
@@ -135,15 +135,18 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       throw new TrainerError(`the coordinator feeds ${JSON.stringify(description.feed)}, which this trainer does not know (ids, features)`);
     }
     const data = train ? dataFingerprint(train) : undefined;
-    // Ring: serve Peer before joining, so the address sent at join answers.
-    if (description.collective === 'ring') {
+    // Among trainers (ring, halving-doubling): serve Peer before joining, so the address sent at join answers.
+    const collective = description.collective as CollectiveName;
+    if (!COLLECTIVE_NAMES.includes(collective)) {
+      throw new TrainerError(`the coordinator averages by ${JSON.stringify(description.collective)}, which this trainer does not know (${COLLECTIVE_NAMES.join(', ')})`);
+    }
+    const algorithm: PeerAlgorithm | null = isPeerAlgorithm(collective) ? collective : null;
+    if (algorithm) {
       const peerHost = opts.peerHost ?? '127.0.0.1';
       checkExposure(peerHost, opts.security ?? { token: null, tls: null, insecure: false }, '--peer-host');
       peer = await PeerEndpoint.listen(peerHost, opts.peerPort ?? 0, opts.security ?? null).catch((err: Error) => {
         throw new TrainerError(`${err.message} (--peer-host, --peer-port)`);
       });
-    } else if (description.collective !== 'relay') {
-      throw new TrainerError(`the coordinator averages by ${JSON.stringify(description.collective)}, which this trainer does not know (relay, ring)`);
     }
     const peerAddress = peer ? (opts.peerAddress ?? advertised(peer.boundAddress)) : undefined;
     const joined = await call(client.join.bind(client), { protocolVersion: opts.protocolVersion ?? PROTOCOL_VERSION, name, backend, data, peerAddress }).catch((err) => {
@@ -151,7 +154,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     });
     const worker = joined.worker;
     if (joined.credential) identity.worker = { index: worker, credential: joined.credential };
-    let ring: RingCollective | null = null;
+    let peers: PeerCollective | null = null;
     let built: ReturnType<typeof modelFromWire>;
     try {
       built = modelFromWire(joined.model!);
@@ -165,8 +168,8 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     const aggregation = joined.aggregation as AggregationName;
     if (!AGGREGATION_NAMES.includes(aggregation)) throw new TrainerError(`the coordinator asks for aggregation ${JSON.stringify(joined.aggregation)}, which this trainer does not know`);
     const model = createModel(spec);
-    peer?.attach({ runId: joined.runId, worker, workers: joined.workers }, replica.params.length);
-    log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `ring peer at ${peerAddress}` : 'relay'})`);
+    peer?.attach({ runId: joined.runId, worker, workers: joined.workers }, replica.params.length, algorithm ?? undefined);
+    log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `${algorithm} peer at ${peerAddress}` : 'relay'})`);
     const rule = aggregationRule(aggregation, { optimizer: localOptimizer, proxMu: joined.proxMu });
     let faults: FaultPlan;
     try {
@@ -193,7 +196,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     let stopReason = '';
     /** The next step's assignment, when the answer to this step's push carried it (it always does, unless the push was dropped). */
     let next: StepAssignment__Output | null = null;
-    /** Ring: this trainer's time in the previous step's all-reduce (a step reports before its own is over). */
+    /** Among trainers: this trainer's time in the previous step's all-reduce (a step reports before its own is over). */
     let lastReduceMs = 0;
     for (;;) {
       const a =
@@ -216,18 +219,18 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
         log(`fault injection: worker ${worker} freezes for ${fault.pauseMs / 1000} s at step ${step}`);
         freeze(fault.pauseMs);
       }
-      if (peer && a.peers.length > 0) ring = peer.connect(a.peers, joined.stepTimeout);
-      if (peer && !ring) throw new TrainerError(`step ${step}: the coordinator sent no peer addresses for the ring`);
+      if (peer && a.peers.length > 0) peers = peer.connect(a.peers, joined.stepTimeout);
+      if (peer && !peers) throw new TrainerError(`step ${step}: the coordinator sent no peer addresses for the ${algorithm}`);
       const batches = a.batches.map((b): LocalBatch => localBatch(b, train, spec.inputSize));
       // The checksum of the parameters this step starts from (before its update), as the coordinator expects.
       const paramChecksum = a.reportChecksum ? replica.checksum() : '';
       const started = performance.now();
-      // SyncBN: BatchNorm statistics are summed over all workers (relay: the coordinator; ring: the peers), in program order.
+      // SyncBN: BatchNorm statistics are summed over all workers (relay: the coordinator; otherwise the peers), in program order.
       let tag = 0;
       const reduce = !syncBatchNorm
         ? undefined
-        : ring
-          ? ((r: RingCollective) => (values: Float64Array) => r.sum(values, step, tag++))(ring)
+        : peers
+          ? ((p: PeerCollective) => (values: Float64Array) => p.sum(values, step, tag++))(peers)
           : async (values: Float64Array) => {
               const reply = await call(client.allReduce.bind(client), { runId: joined.runId, worker, step, tag: tag++, values: Array.from(values) }).catch((err) => {
                 throw describeRpcError(`all-reduce for step ${step}`, err);
@@ -252,14 +255,14 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
         step++;
         continue;
       }
-      if (!ring) {
+      if (!peers) {
         // Relay: the coordinator answers once every worker has pushed, with the average.
         const ack = await push({ ...report, gradient: encodeTensor(c.update, [c.update.length]) });
         if (!ack.update) throw new TrainerError(`step ${step}: the coordinator's reply carries no update`);
         apply(decodeTensor(ack.update, { length: replica.params.length, field: 'update' }));
         next = ack.next;
       } else {
-        // Ring: the step's report leaves before the all-reduce, so the coordinator's answer (the next step's
+        // Among trainers: the step's report leaves before the all-reduce, so the coordinator's answer (the next step's
         // ids) travels while the trainers reduce. Only a step whose parameters are asked for (evaluation)
         // reports after its update.
         const scalars = { ...report, gradNorm: l2Norm(c.update), reduceMs: lastReduceMs, gradient: a.reportGradient ? encodeTensor(c.update, [c.update.length]) : undefined };
@@ -268,10 +271,10 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
         const reduceStarted = performance.now();
         let average: Float32Array;
         try {
-          average = await ring.average(c.update, c.samples, step);
+          average = await peers.average(c.update, c.samples, step);
         } catch (err) {
           // Say why before leaving, so the run stops naming the neighbour instead of timing out on everyone.
-          const reason = `ring all-reduce: ${(err as Error).message}`;
+          const reason = `${algorithm} all-reduce: ${(err as Error).message}`;
           await push({ runId: joined.runId, worker, step, error: reason }).catch(() => undefined);
           throw new TrainerError(`step ${step}: ${reason}`);
         }

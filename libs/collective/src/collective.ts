@@ -1,10 +1,11 @@
 /**
  * The collective seam (DDP's process group + comm hook, in one small interface): how one worker combines a
  * flat buffer with every other worker's. Implementations:
- *   relay   through the coordinator (the coordinator averages; the trainer app provides it over gRPC)
- *   ring    ring all-reduce among the trainers (RingCollective over any RingLink: gRPC between trainers, or
- *           memory in tests)
- * Both give every worker identical bytes, so replicas that apply the result stay bit-identical.
+ *   relay             through the coordinator (the coordinator averages; the trainer app provides it over gRPC)
+ *   ring              ring all-reduce among the trainers (ring.ts)
+ *   halving-doubling  recursive halving and doubling among the trainers, for 2^k workers (halving-doubling.ts)
+ * The last two run in PeerCollective over any PeerLink: gRPC between trainers, or memory in tests. All give every
+ * worker identical bytes, so replicas that apply the result stay bit-identical.
  */
 export interface Collective {
   /** Sample-weighted average over all workers: sum of weight_k * values_k / sum of weight_k. The returned array may be reused by the next call. */
@@ -14,5 +15,33 @@ export interface Collective {
 }
 
 /** The collective setting: which implementation averages the gradients. */
-export type CollectiveName = 'relay' | 'ring';
-export const COLLECTIVE_NAMES: readonly CollectiveName[] = ['relay', 'ring'];
+export type CollectiveName = 'relay' | 'ring' | 'halving-doubling';
+export const COLLECTIVE_NAMES: readonly CollectiveName[] = ['relay', 'ring', 'halving-doubling'];
+
+/** The collectives in which trainers exchange chunks with each other (each needs a Peer service on every trainer). */
+export type PeerAlgorithm = Exclude<CollectiveName, 'relay'>;
+export const isPeerAlgorithm = (name: string): name is PeerAlgorithm => name === 'ring' || name === 'halving-doubling';
+
+/** Moves float32 chunks between workers: gRPC between trainers, or memory in tests. */
+export interface PeerLink {
+  /** Sends `data` (copied or serialised before this returns) to worker `to` under `key`. */
+  send(to: number, key: string, data: Float32Array): Promise<void>;
+  /** The chunk worker `from` sent under `key`, whenever it arrives (before or after this call). */
+  receive(from: number, key: string): Promise<Float32Array>;
+}
+
+/** Whether `world` is 1, 2, 4, 8, ...: the worlds halving-doubling runs in. */
+export const isPowerOfTwo = (world: number): boolean => Number.isInteger(world) && world >= 1 && (world & (world - 1)) === 0;
+
+/**
+ * The workers `rank` exchanges chunks with under `algorithm`, as [sends to, receives from]: its ring neighbours
+ * (next, previous), or its halving-doubling partners rank XOR 2^j both ways.
+ */
+export function peersOf(algorithm: PeerAlgorithm, rank: number, world: number): { sendsTo: number[]; receivesFrom: number[] } {
+  if (world === 1) return { sendsTo: [], receivesFrom: [] };
+  if (algorithm === 'ring') return { sendsTo: [(rank + 1) % world], receivesFrom: [(rank + world - 1) % world] };
+  if (!isPowerOfTwo(world)) throw new RangeError(`halving-doubling needs a power of two of workers (1, 2, 4, 8, ...), got ${world}`);
+  const partners: number[] = [];
+  for (let mask = world >> 1; mask >= 1; mask >>= 1) partners.push(rank ^ mask);
+  return { sendsTo: partners, receivesFrom: partners };
+}

@@ -1,3 +1,4 @@
-export { COLLECTIVE_NAMES, type Collective, type CollectiveName } from './collective';
-export { partRange, ringAllReduce, ringAverage, ringSum, type RingLink, type RingOptions } from './ring';
-export { Mailbox, RingCollective, memoryRing } from './memory';
+export { COLLECTIVE_NAMES, isPeerAlgorithm, isPowerOfTwo, peersOf, type Collective, type CollectiveName, type PeerAlgorithm, type PeerLink } from './collective';
+export { doublingSum, halvingDoublingAverage } from './halving-doubling';
+export { partRange, ringAllReduce, ringAverage, ringSum, type RingOptions } from './ring';
+export { Mailbox, PeerCollective, memoryLinks } from './memory';

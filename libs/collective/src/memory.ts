@@ -1,21 +1,22 @@
-import type { Collective } from './collective';
-import { ringAverage, ringSum, type RingLink, type RingOptions } from './ring';
+import type { Collective, PeerAlgorithm, PeerLink } from './collective';
+import { doublingSum, halvingDoublingAverage } from './halving-doubling';
+import { ringAverage, ringSum, type RingOptions } from './ring';
 
 /**
- * W ring links in one process: what rank i sends is delivered to rank i+1's mailbox (copied at send time, as
- * a network would). For tests of the ring algorithm and of everything built on a Collective.
+ * W links in one process: what worker i sends to worker j is delivered to j's mailbox for i (copied at send
+ * time, as a network would). For tests of the algorithms and of everything built on a Collective.
  */
-export function memoryRing(world: number): RingLink[] {
-  const mailboxes = Array.from({ length: world }, () => new Mailbox());
+export function memoryLinks(world: number): PeerLink[] {
+  const mailboxes = Array.from({ length: world }, () => Array.from({ length: world }, () => new Mailbox()));
   return Array.from({ length: world }, (_, rank) => ({
-    send: async (key: string, data: Float32Array) => mailboxes[(rank + 1) % world]!.deliver(key, data.slice()),
-    receive: (key: string) => mailboxes[rank]!.take(key),
+    send: async (to: number, key: string, data: Float32Array) => mailboxes[to]![rank]!.deliver(key, data.slice()),
+    receive: (from: number, key: string) => mailboxes[rank]![from]!.take(key),
   }));
 }
 
 /**
  * Chunks by key, in either order: a chunk that arrives before anyone waits for it is kept until taken; a
- * wait that starts first is resolved on arrival. The receiving half of a RingLink.
+ * wait that starts first is resolved on arrival. The receiving half of a PeerLink, one per sender.
  */
 export class Mailbox {
   private readonly arrived = new Map<string, Float32Array>();
@@ -82,31 +83,42 @@ export class Mailbox {
 }
 
 /**
- * A Collective over a RingLink: ring all-reduce for averages, ring all-gather for small sums. An average is
- * computed in a buffer the collective keeps, so the array it returns is valid until the next average(); an
- * average started while another is in flight gets a buffer of its own.
+ * A Collective over a PeerLink: ring all-reduce or halving-doubling for averages (the `algorithm`), ring or
+ * doubling all-gather for small sums. An average is computed in a buffer the collective keeps, so the array
+ * it returns is valid until the next average(); an average started while another is in flight gets a buffer
+ * of its own.
  */
-export class RingCollective implements Collective {
+export class PeerCollective implements Collective {
   private scratch: Float32Array | null = null;
   private scratchInUse = false;
 
   constructor(
     readonly rank: number,
     readonly world: number,
-    private readonly link: RingLink,
+    private readonly link: PeerLink,
+    readonly algorithm: PeerAlgorithm = 'ring',
     private readonly options: RingOptions = {},
   ) {}
 
   average(values: Float32Array, weight: number, step: number): Promise<Float32Array> {
-    if (this.scratchInUse) return ringAverage(values, weight, this.rank, this.world, this.link, `${step}/avg`, this.options);
-    if (this.scratch?.length !== values.length + 1) this.scratch = new Float32Array(values.length + 1);
-    this.scratchInUse = true;
-    return ringAverage(values, weight, this.rank, this.world, this.link, `${step}/avg`, this.options, this.scratch).finally(() => {
-      this.scratchInUse = false;
-    });
+    const ownScratch = this.scratchInUse ? undefined : this.claimScratch(values.length + 1);
+    const tag = `${step}/avg`;
+    const result =
+      this.algorithm === 'halving-doubling'
+        ? halvingDoublingAverage(values, weight, this.rank, this.world, this.link, tag, ownScratch)
+        : ringAverage(values, weight, this.rank, this.world, this.link, tag, this.options, ownScratch);
+    return ownScratch ? result.finally(() => (this.scratchInUse = false)) : result;
   }
 
   sum(values: Float64Array, step: number, tag: number): Promise<Float64Array> {
-    return ringSum(values, this.rank, this.world, this.link, `${step}/${tag}`);
+    return this.algorithm === 'halving-doubling'
+      ? doublingSum(values, this.rank, this.world, this.link, `${step}/${tag}`)
+      : ringSum(values, this.rank, this.world, this.link, `${step}/${tag}`);
+  }
+
+  private claimScratch(length: number): Float32Array {
+    if (this.scratch?.length !== length) this.scratch = new Float32Array(length);
+    this.scratchInUse = true;
+    return this.scratch;
   }
 }

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { RingCollective, memoryRing } from './memory';
-import { partRange, ringAllReduce, ringAverage, ringSum, type RingLink } from './ring';
-
-/** Deterministic values of mixed sign and magnitude, so float32 rounding actually happens. */
-function data(rank: number, n: number): Float32Array {
-  let s = (rank + 1) * 2654435761;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return ((s / 2 ** 32) * 2 - 1) * 10 ** ((s % 7) - 3);
-  });
-}
+import type { PeerLink } from './collective';
+import { PeerCollective, memoryLinks } from './memory';
+import { partRange, ringAllReduce, ringAverage, ringSum } from './ring';
+import { data, firstBitDifference } from './test-values';
 
 /**
  * The ring's documented result, computed the slow way: element i of segment s is
@@ -30,21 +23,12 @@ function expectedRingSum(inputs: Float32Array[]): Float32Array {
   return out;
 }
 
-/** Index of the first element whose bits differ, or -1 (toEqual on 10^5-element arrays is slow). */
-function firstBitDifference(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
-  return -1;
-}
-
 describe('ringAllReduce', () => {
   for (const world of [1, 2, 3, 5, 8]) {
     for (const n of [1, 7, 1000, 108_997]) {
       if (n < 1) continue;
       it(`${world} workers, ${n} values: every worker gets the identical, documented float32 sum`, async () => {
-        const links = memoryRing(world);
+        const links = memoryLinks(world);
         const inputs = Array.from({ length: world }, (_, r) => data(r, n));
         const results = await Promise.all(inputs.map((x, r) => ringAllReduce(x.slice(), r, world, links[r]!, 'g', { pieces: 3 })));
         const expected = world === 1 ? inputs[0]! : expectedRingSum(inputs);
@@ -64,7 +48,7 @@ describe('ringAllReduce', () => {
   }
 
   it('runs two reductions with different tags at once on the same links', async () => {
-    const links = memoryRing(3);
+    const links = memoryLinks(3);
     const a = [0, 1, 2].map((r) => ringAllReduce(Float32Array.of(r, 1), r, 3, links[r]!, 'a'));
     const b = [0, 1, 2].map((r) => ringAllReduce(Float32Array.of(10 * r, 2, 3), r, 3, links[r]!, 'b'));
     for (const x of await Promise.all(a)) expect(Array.from(x)).toEqual([3, 3]);
@@ -72,8 +56,8 @@ describe('ringAllReduce', () => {
   });
 
   it('rejects (instead of hanging) when a link fails, naming what failed', async () => {
-    const links = memoryRing(3);
-    const broken: RingLink = { send: () => Promise.reject(new Error('worker 2 unreachable')), receive: links[1]!.receive };
+    const links = memoryLinks(3);
+    const broken: PeerLink = { send: () => Promise.reject(new Error('worker 2 unreachable')), receive: (from, key) => links[1]!.receive(from, key) };
     await expect(ringAllReduce(new Float32Array(9), 1, 3, broken, 'g')).rejects.toThrow('worker 2 unreachable');
     await expect(ringAllReduce(new Float32Array(4), 3, 3, links[0]!, 'g')).rejects.toThrow(RangeError);
   });
@@ -96,7 +80,7 @@ describe('ringAverage', () => {
         it(`${world} workers, ${n} values, ${pieces} piece(s): every worker gets the documented weighted average, bit for bit`, async () => {
           const inputs = Array.from({ length: world }, (_, r) => data(r + 3, n));
           const weights = Array.from({ length: world }, (_, r) => [128, 32, 77, 1, 500][r % 5]!);
-          const links = memoryRing(world);
+          const links = memoryLinks(world);
           const results = await Promise.all(inputs.map((x, r) => ringAverage(x, weights[r]!, r, world, links[r]!, 'avg', { pieces })));
           const expected = expectedRingAverage(inputs, weights);
           for (const r of results) expect(firstBitDifference(r, expected)).toBe(-1);
@@ -106,18 +90,18 @@ describe('ringAverage', () => {
   }
 
   it('rejects a piece of the wrong length, naming it', async () => {
-    const liar: RingLink = { send: async () => undefined, receive: async () => new Float32Array(3) };
+    const liar: PeerLink = { send: async () => undefined, receive: async () => new Float32Array(3) };
     await expect(ringAverage(new Float32Array(10), 1, 0, 2, liar, 'avg')).rejects.toThrow('piece 0 of round 0 has 2 values, expected 5');
   });
 });
 
-describe('RingCollective', () => {
+describe('PeerCollective (ring)', () => {
   it('average: sample-weighted, identical bytes on every worker', async () => {
     const world = 4;
-    const links = memoryRing(world);
+    const links = memoryLinks(world);
     const weights = [32, 32, 64, 16];
     const inputs = Array.from({ length: world }, (_, r) => data(r, 501));
-    const results = await Promise.all(inputs.map((x, r) => new RingCollective(r, world, links[r]!).average(x, weights[r]!, 0)));
+    const results = await Promise.all(inputs.map((x, r) => new PeerCollective(r, world, links[r]!).average(x, weights[r]!, 0)));
     const total = weights.reduce((a, b) => a + b, 0);
     for (const r of results) expect(firstBitDifference(r, results[0]!)).toBe(-1);
     for (let i = 0; i < 501; i++) {
@@ -129,33 +113,33 @@ describe('RingCollective', () => {
 
   it('average after average (the collective reuses its buffer): each equals a fresh collective\'s result', async () => {
     const world = 3;
-    const links = memoryRing(world);
-    const collectives = Array.from({ length: world }, (_, r) => new RingCollective(r, world, links[r]!));
+    const links = memoryLinks(world);
+    const collectives = Array.from({ length: world }, (_, r) => new PeerCollective(r, world, links[r]!));
     for (let step = 0; step < 4; step++) {
       const inputs = Array.from({ length: world }, (_, r) => data(r + 7 * step, 100));
       const got = (await Promise.all(inputs.map((x, r) => collectives[r]!.average(x, r + 1, step)))).map((x) => x.slice());
-      const fresh = memoryRing(world);
-      const want = await Promise.all(inputs.map((x, r) => new RingCollective(r, world, fresh[r]!).average(x, r + 1, step)));
+      const fresh = memoryLinks(world);
+      const want = await Promise.all(inputs.map((x, r) => new PeerCollective(r, world, fresh[r]!).average(x, r + 1, step)));
       for (let r = 0; r < world; r++) expect(firstBitDifference(got[r]!, want[r]!)).toBe(-1);
     }
   });
 
   it('averages in flight at the same time on one collective do not share a buffer', async () => {
     const world = 3;
-    const links = memoryRing(world);
-    const collectives = Array.from({ length: world }, (_, r) => new RingCollective(r, world, links[r]!));
+    const links = memoryLinks(world);
+    const collectives = Array.from({ length: world }, (_, r) => new PeerCollective(r, world, links[r]!));
     const inputs = (step: number) => Array.from({ length: world }, (_, r) => data(r + 11 * step, 64));
     const [a, b] = await Promise.all([0, 1].map((step) => Promise.all(inputs(step).map((x, r) => collectives[r]!.average(x, 1, step)))));
     for (const [step, got] of [a!, b!].entries()) {
-      const fresh = memoryRing(world);
-      const want = await Promise.all(inputs(step).map((x, r) => new RingCollective(r, world, fresh[r]!).average(x, 1, step)));
+      const fresh = memoryLinks(world);
+      const want = await Promise.all(inputs(step).map((x, r) => new PeerCollective(r, world, fresh[r]!).average(x, 1, step)));
       for (let r = 0; r < world; r++) expect(firstBitDifference(got[r]!, want[r]!)).toBe(-1);
     }
   });
 
   it('sum (SyncBN statistics): the float64 sum in worker order, identical on every worker', async () => {
     for (const world of [1, 2, 3, 5]) {
-      const links = memoryRing(world);
+      const links = memoryLinks(world);
       const inputs = Array.from({ length: world }, (_, r) => Float64Array.from({ length: 9 }, (_, i) => Math.sin(r * 9 + i) * 1e3 + 1 / 3));
       const results = await Promise.all(inputs.map((x, r) => ringSum(x, r, world, links[r]!, 's')));
       const expected = new Float64Array(9);

@@ -13,16 +13,11 @@
  * then copied, so every rank ends with identical bytes.
  *
  * Failure: a send that fails (the next rank is gone) rejects the reduction at once, even while it waits to
- * receive; a rank that never sends is the link's to time out (RingLink.receive).
+ * receive; a rank that never sends is the link's to time out (PeerLink.receive).
  */
 
-/** Moves float32 chunks to the next rank of the ring and takes them from the previous one. */
-export interface RingLink {
-  /** Sends `data` (copied or serialised before this returns) to rank (rank + 1) mod world under `key`. */
-  send(key: string, data: Float32Array): Promise<void>;
-  /** The chunk that rank (rank - 1) mod world sent under `key`, whenever it arrives (before or after this call). */
-  receive(key: string): Promise<Float32Array>;
-}
+import type { PeerLink } from './collective';
+import { Sends } from './sends';
 
 export interface RingOptions {
   /**
@@ -45,7 +40,7 @@ const mod = (a: number, n: number) => ((a % n) + n) % n;
  * Sums `buffer` element-wise over the ring, in place, and returns it. Every rank calls it with a buffer of the
  * same length and the same `tag` (which names this reduction among all others on the link).
  */
-export async function ringAllReduce(buffer: Float32Array, rank: number, world: number, link: RingLink, tag: string, options: RingOptions = {}): Promise<Float32Array> {
+export async function ringAllReduce(buffer: Float32Array, rank: number, world: number, link: PeerLink, tag: string, options: RingOptions = {}): Promise<Float32Array> {
   if (!Number.isInteger(world) || world < 1) throw new RangeError(`world must be a positive integer, got ${world}`);
   if (!Number.isInteger(rank) || rank < 0 || rank >= world) throw new RangeError(`rank must be in 0..${world - 1}, got ${rank}`);
   if (world === 1) return buffer;
@@ -57,9 +52,11 @@ export async function ringAllReduce(buffer: Float32Array, rank: number, world: n
   };
   const key = (phase: 'rs' | 'ag', round: number, p: number) => `${tag}/${phase}/${round}/${p}`;
   const sends = new Sends(link);
+  const next = mod(rank + 1, world);
+  const prev = mod(rank - 1, world);
   const sendPiece = (phase: 'rs' | 'ag', round: number, s: number, p: number) => {
     const [a, b] = piece(s, p);
-    sends.send(key(phase, round, p), buffer.subarray(a, b));
+    sends.send(next, key(phase, round, p), buffer.subarray(a, b));
   };
 
   try {
@@ -69,7 +66,7 @@ export async function ringAllReduce(buffer: Float32Array, rank: number, world: n
       const s = rank - r - 1;
       for (let p = 0; p < pieces; p++) {
         const [a, b] = piece(s, p);
-        const incoming = await sends.receive(key('rs', r, p));
+        const incoming = await sends.receive(prev, key('rs', r, p));
         if (incoming.length !== b - a) throw new Error(`ring ${tag}: piece ${p} of round ${r} has ${incoming.length} values, expected ${b - a}`);
         for (let i = a, j = 0; i < b; i++, j++) buffer[i] = incoming[j]! + buffer[i]!;
         if (r < world - 2) sendPiece('rs', r + 1, s, p);
@@ -81,7 +78,7 @@ export async function ringAllReduce(buffer: Float32Array, rank: number, world: n
       const s = rank - r;
       for (let p = 0; p < pieces; p++) {
         const [a, b] = piece(s, p);
-        const incoming = await sends.receive(key('ag', r, p));
+        const incoming = await sends.receive(prev, key('ag', r, p));
         if (incoming.length !== b - a) throw new Error(`ring ${tag}: piece ${p} of gather round ${r} has ${incoming.length} values, expected ${b - a}`);
         buffer.set(incoming, a);
         if (r < world - 2) sendPiece('ag', r + 1, s, p);
@@ -92,43 +89,6 @@ export async function ringAllReduce(buffer: Float32Array, rank: number, world: n
   }
   await sends.settled();
   return buffer;
-}
-
-/**
- * The sends of one reduction: the first failure is kept and rejects every receive from then on (a waiting
- * one included), so a dead next rank ends the reduction at once instead of leaving it waiting.
- */
-class Sends {
-  private readonly pending: Promise<void>[] = [];
-  private failed: ((err: Error) => void) | null = null;
-  private readonly failure: Promise<never>;
-
-  constructor(private readonly link: RingLink) {
-    this.failure = new Promise<never>((_, reject) => (this.failed = reject));
-    this.failure.catch(() => undefined);
-  }
-
-  send(key: string, data: Float32Array): void {
-    this.pending.push(
-      this.link.send(key, data).catch((err: unknown) => {
-        this.failed?.(err instanceof Error ? err : new Error(String(err)));
-        throw err;
-      }),
-    );
-  }
-
-  receive(key: string): Promise<Float32Array> {
-    return Promise.race([this.link.receive(key), this.failure]);
-  }
-
-  settled(): Promise<unknown> {
-    return Promise.all(this.pending);
-  }
-
-  /** After a failure: the remaining sends may still reject; nobody awaits them any more. */
-  abandon(): void {
-    for (const p of this.pending) p.catch(() => undefined);
-  }
 }
 
 /**
@@ -150,7 +110,7 @@ export async function ringAverage(
   weight: number,
   rank: number,
   world: number,
-  link: RingLink,
+  link: PeerLink,
   tag: string,
   options: RingOptions = {},
   /** n + 1 floats to work in (RingCollective reuses one: a fresh 0.4 MB array a step was a page-faulting allocation). */
@@ -174,6 +134,8 @@ export async function ringAverage(
   };
   const key = (phase: 'rs' | 'ag', round: number, p: number) => `${tag}/${phase}/${round}/${p}`;
   const sends = new Sends(link);
+  const next = mod(rank + 1, world);
+  const prev = mod(rank - 1, world);
   try {
     // Reduce-scatter, round 0: this rank's weighted pieces, each followed by the weight, built in `out` (at [b]
     // a float nothing needs yet): the link copies what it sends before send() returns.
@@ -181,7 +143,7 @@ export async function ringAverage(
       const [a, b] = piece(rank, p);
       for (let i = a; i < b; i++) out[i] = values[i]! * w;
       out[b] = w;
-      sends.send(key('rs', 0, p), out.subarray(a, b + 1));
+      sends.send(next, key('rs', 0, p), out.subarray(a, b + 1));
     }
     // Round r: receive the partial sums of segment rank - r - 1, add this rank's weighted values in place, and
     // pass them on; after the last round this rank holds segment rank + 1 complete, and divides it into `out`.
@@ -189,27 +151,27 @@ export async function ringAverage(
       for (let p = 0; p < pieces; p++) {
         const [a, b] = piece(rank - r - 1, p);
         const len = b - a;
-        const partial = await sends.receive(key('rs', r, p));
+        const partial = await sends.receive(prev, key('rs', r, p));
         if (partial.length !== len + 1) throw new Error(`ring ${tag}: piece ${p} of round ${r} has ${partial.length - 1} values, expected ${len}`);
         for (let i = a, j = 0; j < len; i++, j++) partial[j] = partial[j]! + Math.fround(values[i]! * w);
         partial[len] = partial[len]! + w;
         if (r < world - 2) {
-          sends.send(key('rs', r + 1, p), partial);
+          sends.send(next, key('rs', r + 1, p), partial);
           continue;
         }
         const total = partial[len]!;
         for (let i = a, j = 0; j < len; i++, j++) out[i] = partial[j]! / total;
-        sends.send(key('ag', 0, p), out.subarray(a, b));
+        sends.send(next, key('ag', 0, p), out.subarray(a, b));
       }
     }
     // All-gather: round r brings the finished segment rank - r, which is copied and passed on.
     for (let r = 0; r < world - 1; r++) {
       for (let p = 0; p < pieces; p++) {
         const [a, b] = piece(rank - r, p);
-        const done = await sends.receive(key('ag', r, p));
+        const done = await sends.receive(prev, key('ag', r, p));
         if (done.length !== b - a) throw new Error(`ring ${tag}: piece ${p} of gather round ${r} has ${done.length} values, expected ${b - a}`);
         out.set(done, a);
-        if (r < world - 2) sends.send(key('ag', r + 1, p), done);
+        if (r < world - 2) sends.send(next, key('ag', r + 1, p), done);
       }
     }
   } finally {
@@ -224,22 +186,24 @@ export async function ringAverage(
  * the ring once (all-gather), then every rank adds them in rank order 0..W-1, so all get identical bytes. The
  * float64 bytes ride the float32 link unchanged (a Float32Array view of the same memory).
  */
-export async function ringSum(values: Float64Array, rank: number, world: number, link: RingLink, tag: string): Promise<Float64Array> {
+export async function ringSum(values: Float64Array, rank: number, world: number, link: PeerLink, tag: string): Promise<Float64Array> {
   if (world === 1) return values.slice();
   const all: Float64Array[] = new Array(world);
   all[rank] = values;
   const asFloat32 = (v: Float64Array) => new Float32Array(v.buffer, v.byteOffset, v.length * 2);
   const sends = new Sends(link);
-  sends.send(`${tag}/sum/0`, asFloat32(values));
+  const next = mod(rank + 1, world);
+  const prev = mod(rank - 1, world);
+  sends.send(next, `${tag}/sum/0`, asFloat32(values));
   try {
     for (let r = 0; r < world - 1; r++) {
       const from = mod(rank - r - 1, world);
-      const incoming = await sends.receive(`${tag}/sum/${r}`);
+      const incoming = await sends.receive(prev, `${tag}/sum/${r}`);
       if (incoming.length !== values.length * 2) throw new Error(`ring ${tag}: worker ${from} sent ${incoming.length / 2} values to sum, expected ${values.length}`);
       const copy = new Float64Array(values.length);
       new Float32Array(copy.buffer).set(incoming);
       all[from] = copy;
-      if (r < world - 2) sends.send(`${tag}/sum/${r + 1}`, incoming);
+      if (r < world - 2) sends.send(next, `${tag}/sum/${r + 1}`, incoming);
     }
   } finally {
     sends.abandon();

@@ -1,7 +1,7 @@
 import { BACKEND_CHOICES, BACKEND_HELP, type BackendChoice } from '@shardlab/model';
 import { AGGREGATION_NAMES, OPTIMIZER_NAMES, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
 import { STRATEGY_NAMES, type StrategyName } from '@shardlab/data';
-import { COLLECTIVE_NAMES, type CollectiveName } from '@shardlab/collective';
+import { COLLECTIVE_NAMES, isPeerAlgorithm, isPowerOfTwo, type CollectiveName } from '@shardlab/collective';
 import { ConfigError, checkOption, flagOf, type OptionSpec } from '@shardlab/options';
 import { parseFault, type Fault } from '@shardlab/worker';
 
@@ -64,7 +64,7 @@ export interface ExperimentConfig {
  */
 export type LostWorkerPolicy = 'stop' | 'continue' | 'replace';
 
-/** The collective setting: relay or ring, or auto (resolved by resolveCollective before a run starts). */
+/** The collective setting: relay, ring or halving-doubling, or auto (resolved by resolveCollective before a run starts). */
 export type CollectiveSetting = CollectiveName | 'auto';
 
 /** A config whose collective is decided: what a run (the step engine, the files it writes) works with. */
@@ -130,7 +130,7 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
     type: 'enum',
     default: 'auto',
     choices: ['auto', ...COLLECTIVE_NAMES],
-    help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps); auto = ring where shardlab starts the trainers itself (run, compare, sweep) and the run needs no coordinator replica (--checkpoint-every, --lost-worker continue|replace), relay otherwise',
+    help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps); halving-doubling = recursive halving and doubling among the trainers, fewer messages than the ring, for 1, 2, 4, 8 ... workers; auto = ring where shardlab starts the trainers itself (run, compare, sweep) and the run needs no coordinator replica (--checkpoint-every, --lost-worker continue|replace), relay otherwise',
   },
   { key: 'gradientMetricsEvery', type: 'int', default: 10, min: 1, max: 10_000_000, help: 'per-pair gradient cosines every N steps (ring: trainers then send their full gradient)' },
   { key: 'localSteps', type: 'int', default: 1, min: 1, max: 100_000, help: 'fedavg/fedprox: local optimizer steps per round (a round is one step of --steps)' },
@@ -196,10 +196,13 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   if (c.classes && c.classes.length < 2) throw new ConfigError(`${where('classes')}: need at least 2 classes, got ${c.classes.join(',')}`);
   // continue and replace rebuild who takes part mid-run: a ring would have to be re-formed, and a lost worker
   // would stall SyncBN's in-step reductions.
-  const unsupported = c.collective === 'ring' ? '--collective ring yet (the ring would have to be re-formed); use relay' : c.norm === 'sync-batch' ? '--norm sync-batch (a lost worker would stall the in-step reductions)' : null;
+  const unsupported = isPeerAlgorithm(c.collective) ? `--collective ${c.collective} yet (the trainers' peer links would have to be re-formed); use relay` : c.norm === 'sync-batch' ? '--norm sync-batch (a lost worker would stall the in-step reductions)' : null;
   if (c.lostWorker !== 'stop' && unsupported) throw new ConfigError(`${where('lostWorker')}: ${c.lostWorker} is not supported with ${unsupported}`);
-  if (c.checkpointEvery > 0 && c.collective === 'ring') {
-    throw new ConfigError(`${where('checkpointEvery')}: checkpoints need --collective relay (under ring the coordinator keeps no optimizer state)`);
+  if (c.checkpointEvery > 0 && isPeerAlgorithm(c.collective)) {
+    throw new ConfigError(`${where('checkpointEvery')}: checkpoints need --collective relay (under ${c.collective} the coordinator keeps no optimizer state)`);
+  }
+  if (c.collective === 'halving-doubling' && !isPowerOfTwo(c.workers)) {
+    throw new ConfigError(`${where('collective')}: halving-doubling needs a power of two of workers (1, 2, 4, 8, ...), got --workers ${c.workers}; use ring`);
   }
   for (const text of c.faults) {
     let f: Fault;

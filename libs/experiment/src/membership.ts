@@ -1,3 +1,4 @@
+import { isPeerAlgorithm } from '@shardlab/collective';
 import { fingerprintDifferences, type DataFingerprint } from '@shardlab/data';
 import { checkProtocolVersion } from '@shardlab/protocol';
 import { malformed, notMember, overLimit, wrongState } from './errors';
@@ -78,8 +79,8 @@ export class Membership {
       }
     }
     const peerAddress = req.peerAddress ?? '';
-    if (config.collective === 'ring' && !HOST_PORT.test(peerAddress)) {
-      throw malformed(`JoinRequest.peer_address: this run averages in a ring among the trainers (--collective ring), so a trainer must send the host:port of its Peer service, got ${JSON.stringify(peerAddress)}`);
+    if (isPeerAlgorithm(config.collective) && !HOST_PORT.test(peerAddress)) {
+      throw malformed(`JoinRequest.peer_address: this run averages among the trainers (--collective ${config.collective}), so a trainer must send the host:port of its Peer service, got ${JSON.stringify(peerAddress)}`);
     }
     const worker = vacancy >= 0 ? vacancy : this.members.length;
     const before = this.members[worker];

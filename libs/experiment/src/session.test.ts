@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { l2Norm, paramChecksum } from '@shardlab/aggregation';
-import { RingCollective, memoryRing, type RingLink } from '@shardlab/collective';
+import { PeerCollective, memoryLinks, type PeerLink } from '@shardlab/collective';
 import { createStrategy, dataFingerprint, loadDataset, type DataFingerprint } from '@shardlab/data';
 import { PROTOCOL_VERSION, encodeTensor } from '@shardlab/protocol';
 import { RequestError } from './errors';
@@ -46,10 +46,10 @@ const floats = (t: { data: Buffer }) => new Float32Array(t.data.buffer, t.data.b
  * applies the average the coordinator answers with. Ring (`ring` given): it averages through the ring itself
  * and reports the step's scalars (the gradient only when asked, its parameters when asked).
  */
-async function fakeWorker(session: TrainingSession, name: string, value: number, opts: { checksum?: (r: Replica) => string; ring?: RingLink[] } = {}) {
+async function fakeWorker(session: TrainingSession, name: string, value: number, opts: { checksum?: (r: Replica) => string; ring?: PeerLink[] } = {}) {
   const reply = join(session, name);
   const replica = new Replica(session.model, { name: 'sgd', lr: reply.optimizer.lr });
-  const ring = opts.ring ? new RingCollective(reply.worker, reply.workers, opts.ring[reply.worker]!) : null;
+  const ring = opts.ring ? new PeerCollective(reply.worker, reply.workers, opts.ring[reply.worker]!) : null;
   // The answer to a push carries the next assignment; NextStep is for the first step (and after a refused push).
   let next: StepAssignmentMessage | null = null;
   for (let step = 0; ; step++) {
@@ -289,7 +289,7 @@ describe('TrainingSession', () => {
 describe('TrainingSession with --collective ring', () => {
   it('the trainers average among themselves; the coordinator checks, records and evaluates worker 0\'s parameters', async () => {
     const { session, config, records } = makeSession({ collective: 'ring', gradientMetricsEvery: 2 });
-    const peers = memoryRing(2);
+    const peers = memoryLinks(2);
     const run = session.run();
     const [a, b] = await Promise.all([fakeWorker(session, 'a', 1, { ring: peers }), fakeWorker(session, 'b', 3, { ring: peers })]);
     const result = await run;
@@ -313,7 +313,7 @@ describe('TrainingSession with --collective ring', () => {
   it('a join without a peer address is refused; replicas that disagree stop the run naming the odd one', async () => {
     const { session } = makeSession({ collective: 'ring', workers: 3 });
     expect(() => session.join({ protocolVersion: PROTOCOL_VERSION, name: 'x', backend: 'cpu', data: trainerFingerprint(session) })).toThrow(/peer_address/);
-    const peers = memoryRing(3);
+    const peers = memoryLinks(3);
     const run = session.run();
     void fakeWorker(session, 'a', 1, { ring: peers });
     void fakeWorker(session, 'b', 1, { ring: peers, checksum: () => 'forged' });

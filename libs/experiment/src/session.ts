@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isPeerAlgorithm } from '@shardlab/collective';
 import { weightedAverage } from '@shardlab/aggregation';
 import { dataFingerprint, type Dataset, type Strategy } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
@@ -307,7 +308,7 @@ export class TrainingSession {
     if (this.stateValue === 'failed') throw wrongState(`run stopped: ${this.errorValue}`);
     if (this.stateValue !== 'running' || !current) throw wrongState(`run is ${this.stateValue}; no step is in progress`);
     const where = `${this.membership.describe(msg.worker)}, step ${msg.step}`;
-    const ring = this.deps.config.collective === 'ring';
+    const ring = isPeerAlgorithm(this.deps.config.collective);
     const size = this.replica.params.length;
     if (msg.error) {
       // A member that cannot go on (its ring neighbour is gone): stop with its reason rather than wait for the
@@ -428,7 +429,7 @@ export class TrainingSession {
     const W = config.workers;
     const assignments: StepAssignmentMessage[] = [];
     const reportChecksum = t % config.checksumEvery === 0;
-    const ring = config.collective === 'ring';
+    const ring = isPeerAlgorithm(config.collective);
     const reportGradient = ring && t % config.gradientMetricsEvery === 0;
     // Ring: the coordinator keeps no replica; worker 0 sends the parameters it evaluates and saves.
     const evaluates = (t + 1) % config.evalEvery === 0 || t + 1 === config.steps;
@@ -496,7 +497,7 @@ export class TrainingSession {
 
   /** The current parameters: the coordinator's replica (relay), or the latest ones worker 0 sent (ring). */
   private params(): Float32Array {
-    return this.deps.config.collective === 'ring' ? (this.ringParams ?? this.replica.params) : this.replica.params;
+    return isPeerAlgorithm(this.deps.config.collective) ? (this.ringParams ?? this.replica.params) : this.replica.params;
   }
 
   private result(): SessionResult {
