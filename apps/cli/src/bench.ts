@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
+import { isPowerOfTwo } from '@shardlab/collective';
 import { createStrategy, loadDataset } from '@shardlab/data';
 import { join } from 'node:path';
 import { FlagError, formatOptionHelp, parseFlags, resolveConfig, resolveOptions, type OptionSpec } from '@shardlab/experiment';
@@ -18,7 +19,7 @@ const BENCH_OPTIONS: readonly OptionSpec[] = [
   { key: 'messages', type: 'int', default: 200, min: 10, max: 100_000, help: 'gradient messages per transport measurement' },
   { key: 'workerCounts', type: 'int-list', default: [1, 2, 4, 8], min: 1, max: 64, help: 'trainer counts for the end-to-end runs' },
   { key: 'backends', type: 'string', default: 'native', valueHint: 'A,B,..', help: 'trainer backends for the end-to-end runs (unavailable ones fall back to wasm)' },
-  { key: 'collectives', type: 'string', default: 'relay,ring', valueHint: 'A,B,..', help: 'collectives for the end-to-end runs' },
+  { key: 'collectives', type: 'string', default: 'relay,ring,halving-doubling', valueHint: 'A,B,..', help: 'collectives for the end-to-end runs (halving-doubling only where the trainer count is a power of two)' },
   { key: 'dashboardSteps', type: 'int', default: 300, min: 0, max: 100_000, help: 'steps per run of the dashboard measurement (0: skip it)' },
 ];
 
@@ -26,8 +27,8 @@ export const BENCH_USAGE = `Usage: shardlab bench [options]
 
 Figures for the reference MLP 784-128-64-4 at batch 128 (no pass/fail):
   1. trainer gradient step time and samples/s per TensorFlow.js backend (MLP; CNN at batch 32);
-  2. end-to-end samples/s of synchronous training with 1, 2, 4 and 8 trainer processes, relay and
-     ring (and the previous path: relay with shipped features), the compute-only bound on this
+  2. end-to-end samples/s of synchronous training with 1, 2, 4 and 8 trainer processes, relay,
+     ring and halving-doubling (and the previous path: relay with shipped features), the compute-only bound on this
      machine's cores and the fraction of it reached, the share of a step not spent computing
      gradients, and the bytes a trainer moves per step;
   3. gradient bytes/s over gRPC beside a raw TCP socket on the same machine;
@@ -96,7 +97,7 @@ async function stepTimes(iterations: number): Promise<StepFigures> {
 /**
  * Payload bytes one trainer sends plus receives per step (protobuf framing aside), by the protocol: relay sends
  * the gradient and receives the average (plus the batch under feed features); a ring moves 2 (W-1)/W of the
- * buffer (gradient + weight) each way. Sample ids (4 bytes each) travel under feed ids.
+ * buffer (gradient + weight) each way, and so does halving-doubling (in fewer, larger messages). Sample ids (4 bytes each) travel under feed ids.
  */
 function bytesPerStep(collective: string, feed: string, workers: number, params: number, features: number): number {
   const batch = feed === 'features' ? BATCH * features * 4 + BATCH * 4 : BATCH * 4;
@@ -144,9 +145,10 @@ async function endToEnd(steps: number, counts: number[], backends: string[], col
     const stepMs = mlpMs.get(backend)!;
     for (const { collective, feed } of arms) {
       for (const workers of counts) {
+        if (collective === 'halving-doubling' && !isPowerOfTwo(workers)) continue;
         const out = mkdtempSync(join(tmpdir(), 'shardlab-bench-'));
         try {
-          // Gradient cosines only at step 0: with --collective ring every gradient-metrics step ships full gradients.
+          // Gradient cosines only at step 0: among trainers every gradient-metrics step ships full gradients.
           const config = resolveConfig({ strategy: 'iid', workers, batchSize: BATCH, steps, evalEvery: steps, gradientMetricsEvery: steps, samples: END_TO_END_SAMPLES, testSamples: 500, backend, collective, feed });
           const { summary } = await runEmbedded(config, { out, port: 0, quiet: true });
           if (summary.status !== 'completed') throw new Error(summary.error ?? 'run failed');

@@ -8,9 +8,9 @@ export const TRAINER_OPTIONS: readonly OptionSpec[] = [
   { key: 'blasThreads', type: 'int', default: 1, min: 1, max: 256, help: 'native backend: OpenBLAS threads (parallelism comes from trainer processes)' },
   { key: 'name', type: 'string', valueHint: 'NAME', help: 'name shown in the coordinator logs (default: host:pid)' },
   { key: 'connectTimeout', type: 'number', default: 120, min: 0.1, max: 86400, help: 'seconds to keep trying to reach the coordinator' },
-  { key: 'peerHost', type: 'string', default: '127.0.0.1', valueHint: 'HOST', help: 'ring (--collective ring on the coordinator): address this trainer listens on for its ring neighbour; 0.0.0.0 to accept other hosts (then a run token, or --insecure)' },
-  { key: 'peerPort', type: 'int', default: 0, min: 0, max: 65535, help: 'ring: port of the peer service (0 = any free port)' },
-  { key: 'peerAddress', type: 'string', valueHint: 'HOST:PORT', help: 'ring: the address other trainers dial (default: the bound one; this host name when bound to 0.0.0.0)' },
+  { key: 'peerHost', type: 'string', default: '127.0.0.1', valueHint: 'HOST', help: 'ring, halving-doubling (the coordinator\'s --collective): address this trainer listens on for its peers; 0.0.0.0 to accept other hosts (then a run token, or --insecure)' },
+  { key: 'peerPort', type: 'int', default: 0, min: 0, max: 65535, help: 'ring, halving-doubling: port of the peer service (0 = any free port)' },
+  { key: 'peerAddress', type: 'string', valueHint: 'HOST:PORT', help: 'ring, halving-doubling: the address other trainers dial (default: the bound one; this host name when bound to 0.0.0.0)' },
   { key: 'protocolVersion', type: 'int', min: 0, max: 2 ** 31 - 1, valueHint: 'N', help: 'send this protocol version instead of ours (testing)' },
 ];
 

@@ -31,10 +31,10 @@ export interface TrainerOptions {
   name?: string;
   /** Seconds to keep trying to reach the coordinator before giving up. */
   connectTimeout: number;
-  /** Ring: where this trainer's Peer service listens (default 127.0.0.1, any free port). */
+  /** Ring, halving-doubling: where this trainer's Peer service listens (default 127.0.0.1, any free port). */
   peerHost?: string;
   peerPort?: number;
-  /** Ring: the host:port other trainers dial (default: the bound address; the host name when bound to 0.0.0.0). */
+  /** Ring, halving-doubling: the host:port other trainers dial (default: the bound address; the host name when bound to 0.0.0.0). */
   peerAddress?: string;
   /** Run token and TLS material (default: none). */
   security?: Security;

@@ -46,9 +46,11 @@ describe('settings', () => {
 });
 
 describe('resolveCollective', () => {
-  it('auto (the default) is the ring for trainers shardlab starts here, relay for a standalone coordinator', () => {
+  it('auto (the default) is halving-doubling (ring for a world that is not 2^k) for trainers shardlab starts here, relay for a standalone coordinator', () => {
     expect(resolveConfig({}).collective).toBe('auto');
-    expect(resolveCollective(resolveConfig({}), true).collective).toBe('ring');
+    expect(resolveCollective(resolveConfig({}), true).collective).toBe('halving-doubling');
+    expect(resolveCollective(resolveConfig({ workers: 8 }), true).collective).toBe('halving-doubling');
+    expect(resolveCollective(resolveConfig({ workers: 3 }), true).collective).toBe('ring');
     expect(resolveCollective(resolveConfig({}), false).collective).toBe('relay');
   });
 
@@ -62,5 +64,6 @@ describe('resolveCollective', () => {
     expect(resolveCollective(resolveConfig({ collective: 'relay' }), true).collective).toBe('relay');
     expect(resolveCollective(resolveConfig({ collective: 'ring' }), false).collective).toBe('ring');
     expect(() => resolveConfig({ collective: 'ring', checkpointEvery: 10 })).toThrow(/checkpoints need --collective relay/);
+    expect(() => resolveConfig({ collective: 'halving-doubling', workers: 6 })).toThrow(/collective: halving-doubling needs a power of two of workers .* got --workers 6; use ring/);
   });
 });

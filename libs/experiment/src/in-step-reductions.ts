@@ -12,7 +12,7 @@ interface Reduction {
  * One step's reductions inside the step under --collective relay (SyncBN statistics through the AllReduce
  * RPC): per tag, every worker's vector, summed element-wise in worker order in float64, so every worker
  * receives the identical sum. Bounded: at most MAX_REDUCTIONS_PER_STEP tags, none longer than the model.
- * (Under ring the same sums go through the trainers' collective and never reach the coordinator.)
+ * (Among trainers the same sums go through the trainers' collective and never reach the coordinator.)
  */
 export class InStepReductions {
   private readonly reductions = new Map<number, Reduction>();

@@ -21,7 +21,7 @@ export interface JoinRequestMessage {
   backend: string;
   /** The trainer's copy of the training set; required with feed "ids". */
   data?: DataFingerprint | null;
-  /** host:port of the trainer's Peer service; required with collective "ring". */
+  /** host:port of the trainer's Peer service; required when the trainers average among themselves (ring, halving-doubling). */
   peerAddress?: string;
 }
 
@@ -82,7 +82,7 @@ export interface GradientMessage {
   step: number;
   samples: number;
   loss: number;
-  /** Relay: always; ring: on gradient-metrics steps. */
+  /** Relay: always; among trainers: on gradient-metrics steps. */
   gradient?: { shape?: number[]; data?: Uint8Array } | null;
   paramChecksum: string;
   computeMs: number;

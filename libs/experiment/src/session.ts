@@ -34,11 +34,12 @@ export type { PushReply } from './step-state';
  *   2. each worker computes its gradient and averages it with the others':
  *      relay  PushGradient(t) with the gradient; its answer carries the average (the coordinator's
  *             replica applies it too);
- *      ring   PushGradient(t) with the step's scalars, sent as the trainers' own all-reduce starts, so
+ *      ring, halving-doubling (among the trainers)
+ *             PushGradient(t) with the step's scalars, sent as the trainers' own all-reduce starts, so
  *             the answer (step t+1's ids) travels while they reduce; on an evaluation step after
  *             the all-reduce, with the parameters.
  *   3. when all W pushes are in: checksums compared (relay: against the coordinator's replica;
- *      ring: against each other), metrics written, maybe an evaluation (ring: on the parameters
+ *      among trainers: against each other), metrics written, maybe an evaluation (among trainers: on the parameters
  *      worker 0 sent). Then step t+1 begins, and every push of t is answered with its assignment:
  *      one call per worker per step.
  *
@@ -51,9 +52,9 @@ export type { PushReply } from './step-state';
  *     nothing of that step is averaged in;
  *   - a worker that has not pushed its gradient `stepTimeout` seconds after the step began is
  *     declared lost and the run stops with an error naming it;
- *   - replicas whose checksums differ (from the coordinator's, or under ring from the majority's)
+ *   - replicas whose checksums differ (from the coordinator's, or among trainers from the majority's)
  *     stop the run naming the workers;
- *   - a worker that reports an error (its ring neighbour is gone) stops the run with that reason.
+ *   - a worker that reports an error (a peer of its all-reduce is gone) stops the run with that reason.
  * On a stop every trainer's pending push or next NextStep is answered with the reason, so nobody
  * hangs, and everything already written stays on disk.
  */
@@ -135,7 +136,7 @@ export class TrainingSession {
   private errorValue: string | null = null;
   private current: StepState | null = null;
   private stepsCompleted = 0;
-  /** Ring: the latest parameters worker 0 sent (the coordinator keeps no replica under ring). */
+  /** Among trainers: the latest parameters worker 0 sent (the coordinator keeps no replica then). */
   private ringParams: Float32Array | null = null;
   /** NextStep calls waiting for their step, and who has been told the run is over. */
   private readonly waiters = new AssignmentWaiters(() => {
@@ -308,17 +309,17 @@ export class TrainingSession {
     if (this.stateValue === 'failed') throw wrongState(`run stopped: ${this.errorValue}`);
     if (this.stateValue !== 'running' || !current) throw wrongState(`run is ${this.stateValue}; no step is in progress`);
     const where = `${this.membership.describe(msg.worker)}, step ${msg.step}`;
-    const ring = isPeerAlgorithm(this.deps.config.collective);
+    const amongTrainers = isPeerAlgorithm(this.deps.config.collective);
     const size = this.replica.params.length;
     if (msg.error) {
-      // A member that cannot go on (its ring neighbour is gone): stop with its reason rather than wait for the
-      // timeout. Under ring its report of the step may have been taken already (reports leave before the
+      // A member that cannot go on (a peer of its all-reduce is gone): stop with its reason rather than wait for
+      // the timeout. Among trainers its report of the step may have been taken already (reports leave before the
       // all-reduce), and the run may be a step further: the error counts whatever step it names.
       this.fail(`${where}: ${msg.error}`);
       throw wrongState(`run stopped: ${where}: ${msg.error}`);
     }
     try {
-      takePush(current, msg, { ring, parameters: size });
+      takePush(current, msg, { amongTrainers, parameters: size });
     } catch (err) {
       if (isRequestError(err) || isWireError(err)) this.fail(`${where}: ${err.message}`);
       throw err;
@@ -429,16 +430,16 @@ export class TrainingSession {
     const W = config.workers;
     const assignments: StepAssignmentMessage[] = [];
     const reportChecksum = t % config.checksumEvery === 0;
-    const ring = isPeerAlgorithm(config.collective);
-    const reportGradient = ring && t % config.gradientMetricsEvery === 0;
-    // Ring: the coordinator keeps no replica; worker 0 sends the parameters it evaluates and saves.
+    const amongTrainers = isPeerAlgorithm(config.collective);
+    const reportGradient = amongTrainers && t % config.gradientMetricsEvery === 0;
+    // Among trainers: the coordinator keeps no replica; worker 0 sends the parameters it evaluates and saves.
     const evaluates = (t + 1) % config.evalEvery === 0 || t + 1 === config.steps;
-    const peers = ring && t === 0 ? this.membership.members.map((m) => m.peerAddress) : [];
+    const peers = amongTrainers && t === 0 ? this.membership.members.map((m) => m.peerAddress) : [];
     for (let w = 0; w < W; w++) {
       // A lost worker gets nothing (its calls are refused); the survivors take the plan's ranks in worker order.
       const rank = ranks.indexOf(w);
       const batches = rank < 0 ? [] : planBatches(t, rank, config, strategy, train);
-      assignments.push({ step: t, done: rank < 0, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams: ring && evaluates && w === 0 });
+      assignments.push({ step: t, done: rank < 0, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams: amongTrainers && evaluates && w === 0 });
     }
     const st = newStepState({
       step: t,
@@ -449,8 +450,8 @@ export class TrainingSession {
       parameters: this.replica.params.length,
       reportChecksum,
       // The checksum a replica must report for step t: parameters after the updates of steps < t.
-      // Ring: no replica here; the workers' checksums are compared with each other.
-      expectedChecksum: reportChecksum && !ring ? this.replica.checksum() : null,
+      // Among trainers: no replica here; the workers' checksums are compared with each other.
+      expectedChecksum: reportChecksum && !amongTrainers ? this.replica.checksum() : null,
     });
     this.current = st;
     this.waiters.begin(t, assignments);
@@ -495,7 +496,7 @@ export class TrainingSession {
     for (const w of st.pushWaiters.splice(0)) w.resolve({ update: st.update, next: next(w.worker) });
   }
 
-  /** The current parameters: the coordinator's replica (relay), or the latest ones worker 0 sent (ring). */
+  /** The current parameters: the coordinator's replica (relay), or the latest ones worker 0 sent (among trainers). */
   private params(): Float32Array {
     return isPeerAlgorithm(this.deps.config.collective) ? (this.ringParams ?? this.replica.params) : this.replica.params;
   }

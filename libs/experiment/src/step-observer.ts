@@ -28,7 +28,7 @@ export interface CompletedStep {
   computeMs: number[];
   gradNorms: number[];
   reduceMs: number[];
-  /** Every worker's full gradient where it was sent (relay: always; ring: on gradient-metrics steps). */
+  /** Every worker's full gradient where it was sent (relay: always; among trainers: on gradient-metrics steps). */
   gradients: (Float32Array | null)[];
 }
 

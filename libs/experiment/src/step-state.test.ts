@@ -30,13 +30,13 @@ function push(worker: number, overrides: Partial<GradientMessage> = {}): Gradien
 describe('takePush', () => {
   it('takes the largest finite float32 values (their norm stays finite in float64)', () => {
     const st = step();
-    takePush(st, push(1, { gradient: encodeTensor(new Float32Array(P).fill(3.4e38)) }), { ring: false, parameters: P });
+    takePush(st, push(1, { gradient: encodeTensor(new Float32Array(P).fill(3.4e38)) }), { amongTrainers: false, parameters: P });
     expect(st.gradNorms[1]! / (Math.fround(3.4e38) * Math.sqrt(P))).toBeCloseTo(1, 12);
   });
 
   it('records a relay push: gradient, its norm, scalars', () => {
     const st = step();
-    takePush(st, push(1), { ring: false, parameters: P });
+    takePush(st, push(1), { amongTrainers: false, parameters: P });
     expect(st.pushed).toEqual([false, true]);
     expect(Array.from(st.gradients[1]!)).toEqual([-2, -1, 0, 1, 2, 3]);
     expect(st.gradNorms[1]).toBeCloseTo(Math.sqrt(19), 12);
@@ -55,7 +55,7 @@ describe('takePush', () => {
     ['the largest float32 values (finite) beside a NaN', { gradient: encodeTensor(Float32Array.from([3.4e38, -3.4e38, 3.4e38, 0, 0, NaN])) }, /gradient element 5 is NaN/],
   ])('refuses %s, recording nothing', (_, overrides, message) => {
     const st = step();
-    expect(() => takePush(st, push(1, overrides), { ring: false, parameters: P })).toThrow(message);
+    expect(() => takePush(st, push(1, overrides), { amongTrainers: false, parameters: P })).toThrow(message);
     expect(st.pushed).toEqual([false, false]);
     expect(st.gradients).toEqual([null, null]);
     expect(st.samples).toEqual([0, 0]);
@@ -63,10 +63,10 @@ describe('takePush', () => {
 
   it('refuses a second push from the same worker as a duplicate', () => {
     const st = step();
-    takePush(st, push(0), { ring: false, parameters: P });
+    takePush(st, push(0), { amongTrainers: false, parameters: P });
     const err = (() => {
       try {
-        takePush(st, push(0), { ring: false, parameters: P });
+        takePush(st, push(0), { amongTrainers: false, parameters: P });
       } catch (e) {
         return e;
       }
@@ -75,21 +75,21 @@ describe('takePush', () => {
     expect((err as RequestError).message).toMatch(/already received/);
   });
 
-  it('ring: takes the reported norm without a gradient, but wants what the assignment asked for', () => {
+  it('among trainers: takes the reported norm without a gradient, but wants what the assignment asked for', () => {
     const st = step();
-    takePush(st, push(0, { gradient: null, gradNorm: 2.5 }), { ring: true, parameters: P });
+    takePush(st, push(0, { gradient: null, gradNorm: 2.5 }), { amongTrainers: true, parameters: P });
     expect(st.gradNorms[0]).toBe(2.5);
     expect(st.gradients[0]).toBeNull();
-    expect(() => takePush(step(), push(0, { gradient: null }), { ring: true, parameters: P })).toThrow(/grad_norm is undefined/);
-    expect(() => takePush(step({ reportGradient: true }), push(0, { gradient: null, gradNorm: 1 }), { ring: true, parameters: P })).toThrow(/gradient is missing/);
-    expect(() => takePush(step({ reportParams: true }), push(0, { gradNorm: 1 }), { ring: true, parameters: P })).toThrow(/params were requested/);
+    expect(() => takePush(step(), push(0, { gradient: null }), { amongTrainers: true, parameters: P })).toThrow(/grad_norm is undefined/);
+    expect(() => takePush(step({ reportGradient: true }), push(0, { gradient: null, gradNorm: 1 }), { amongTrainers: true, parameters: P })).toThrow(/gradient is missing/);
+    expect(() => takePush(step({ reportParams: true }), push(0, { gradNorm: 1 }), { amongTrainers: true, parameters: P })).toThrow(/params were requested/);
     const withParams = step({ reportParams: true });
-    takePush(withParams, push(0, { gradNorm: 1, params: encodeTensor(new Float32Array(P).fill(7)) }), { ring: true, parameters: P });
+    takePush(withParams, push(0, { gradNorm: 1, params: encodeTensor(new Float32Array(P).fill(7)) }), { amongTrainers: true, parameters: P });
     expect(Array.from(withParams.params!)).toEqual([7, 7, 7, 7, 7, 7]);
   });
 
   it('wants a checksum on checksum steps', () => {
-    expect(() => takePush(step({}, { reportChecksum: true }), push(0, { paramChecksum: '' }), { ring: false, parameters: P })).toThrow(/param_checksum/);
+    expect(() => takePush(step({}, { reportChecksum: true }), push(0, { paramChecksum: '' }), { amongTrainers: false, parameters: P })).toThrow(/param_checksum/);
   });
 });
 
@@ -106,7 +106,7 @@ describe('replicaCheck', () => {
     expect(reported(['a', 'b'], [4, 2], 'a')).toEqual({ ok: false, message: 'replicas diverged before step 3: coordinator parameters a, worker 1 has b' });
   });
 
-  it('ring: the workers off the majority are named; a worker without samples (lost) is not asked', () => {
+  it('among trainers: the workers off the majority are named; a worker without samples (lost) is not asked', () => {
     const st = newStepState({ step: 9, assignments: [0, 1, 2, 3].map(() => assignment(9, 1)), lost: [false, false, false, true], parameters: P, reportChecksum: true, expectedChecksum: null });
     st.checksums = ['x', 'y', 'x', ''];
     st.samples = [1, 1, 1, 0];

@@ -32,7 +32,7 @@ export interface StepState extends CompletedStep {
   buffers: (Float32Array | null)[];
   reductions: InStepReductions;
   reportChecksum: boolean;
-  /** Relay: the checksum every replica must report (the coordinator's own); ring: null (compared with each other). */
+  /** Relay: the checksum every replica must report (the coordinator's own); among trainers: null (compared with each other). */
   expectedChecksum: string | null;
 }
 
@@ -77,15 +77,15 @@ function checkPushStep(st: StepState, msg: { step: number; worker: number }): vo
 /**
  * Takes one worker's push into the step, or throws a RequestError naming what is wrong (nothing is recorded
  * then): wrong step, a second push, a sample count other than the batch's, a non-finite loss or value, a
- * missing gradient (relay, or ring on a gradient-metrics step), parameters or checksum that were asked for.
+ * missing gradient (relay, or among trainers on a gradient-metrics step), parameters or checksum that were asked for.
  */
-export function takePush(st: StepState, msg: GradientMessage, opts: { ring: boolean; parameters: number }): void {
+export function takePush(st: StepState, msg: GradientMessage, opts: { amongTrainers: boolean; parameters: number }): void {
   checkPushStep(st, msg);
   const a = st.assignments[msg.worker]!;
   const expectedSamples = a.batches.reduce((n, b) => n + b.ids.length, 0);
   if (msg.samples !== expectedSamples) throw malformed(`samples is ${msg.samples}, but the batch had ${expectedSamples}`);
   if (!Number.isFinite(msg.loss)) throw malformed(`loss is ${msg.loss}`);
-  const wantGradient = !opts.ring || a.reportGradient;
+  const wantGradient = !opts.amongTrainers || a.reportGradient;
   const hasGradient = !!msg.gradient && !!msg.gradient.data && msg.gradient.data.length > 0;
   if (wantGradient && !hasGradient) throw malformed('gradient is missing');
   let gradient: Float32Array | null = null;
@@ -100,7 +100,7 @@ export function takePush(st: StepState, msg: GradientMessage, opts: { ring: bool
       throw malformed(`gradient element ${bad} is ${gradient[bad]}: training diverged (lower --lr?) or the trainer is faulty`);
     }
   }
-  if (opts.ring && !(Number.isFinite(msg.gradNorm) && msg.gradNorm! >= 0)) throw malformed(`grad_norm is ${msg.gradNorm}`);
+  if (opts.amongTrainers && !(Number.isFinite(msg.gradNorm) && msg.gradNorm! >= 0)) throw malformed(`grad_norm is ${msg.gradNorm}`);
   let params: Float32Array | null = null;
   if (a.reportParams) {
     if (!msg.params || !msg.params.data || msg.params.data.length === 0) throw malformed('params were requested for this step but are missing');

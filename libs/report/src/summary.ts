@@ -13,7 +13,7 @@ export interface RunSummary {
   optimizer: string;
   lr: number;
   aggregation: string;
-  /** relay | ring: how gradients were averaged. */
+  /** relay | ring | halving-doubling: how gradients were averaged. */
   collective: string;
   /** ids | features: how batches reached the trainers. */
   feed: string;
