@@ -83,4 +83,19 @@ describe('PeerEndpoint', () => {
     await expect(collectives[0]!.average(new Float32Array(P), 1, 1)).rejects.toThrow(/worker 1 at 127\.0\.0\.1:\d+/);
     expect(Date.now() - started).toBeLessThan(30_000);
   });
+
+  it('finish: ends this trainer\'s streams cleanly (its receiver sees an end, not a death) and waits for its senders to end theirs', async () => {
+    const { endpoints, collectives } = await ring(2, null, 60);
+    await Promise.all(collectives.map((c) => c.average(new Float32Array(P), 1, 0)));
+    let finished = false;
+    const finishing = endpoints[1]!.finish(30_000).then(() => (finished = true));
+    await expect(collectives[0]!.average(new Float32Array(P), 1, 1)).rejects.toThrow(/the stream from worker 1 at 127\.0\.0\.1:\d+ ended \(it stopped\)/);
+    // Worker 1 still waits for worker 0's stream to end ...
+    expect(finished).toBe(false);
+    // ... which it does when worker 0 finishes too, long before the 30 s bound.
+    const started = Date.now();
+    await endpoints[0]!.finish(30_000);
+    await finishing;
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
 });

@@ -38,6 +38,8 @@ interface Incoming {
   client: PeerClient;
   stream: grpc.ClientReadableStream<PeerChunk__Output>;
   mailbox: Mailbox;
+  /** Settles when the stream is over (ended by the sender, broken or cancelled). */
+  over: Promise<void>;
 }
 
 /**
@@ -136,6 +138,22 @@ export class PeerEndpoint {
     return new PeerCollective(m.worker, m.workers, link, this.algorithm);
   }
 
+  /**
+   * The end of a run, before close(): ends the streams this trainer writes (its receivers see a clean end and
+   * keep what arrived), then waits up to `timeoutMs` for its senders to end theirs. Closing at once would
+   * cancel subscriptions whose senders may still be in the run's last reduction (a worker reports that step
+   * before its all-reduce, so the run can be over for the coordinator while a peer still reduces), and a
+   * sender takes a cancelled subscription for its receiver's death.
+   */
+  async finish(timeoutMs: number): Promise<void> {
+    for (const s of this.subscribers.values()) s.end();
+    this.subscribers.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all([...this.incoming.values()].map((i) => i.over)), timeout]);
+    clearTimeout(timer);
+  }
+
   /** Stops serving; waits that are still pending fail. */
   close(): void {
     const closing = new Error('the trainer is shutting down');
@@ -174,9 +192,13 @@ export class PeerEndpoint {
     });
     const stream = client.subscribe({ runId: m.runId, worker: m.worker });
     const mailbox = new Mailbox();
-    this.incoming.set(sender, { client, stream, mailbox });
+    let settle = () => undefined as void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    this.incoming.set(sender, { client, stream, mailbox, over: settled });
     const from = this.name(sender);
     let over = false;
+    // Over, whichever way: ended, broken, or closed.
+    for (const event of ['end', 'error', 'close']) stream.on(event, () => settle());
     stream.on('data', (chunk: PeerChunk__Output) => {
       if (over) return;
       if (chunk.runId !== m.runId || chunk.from !== sender || chunk.data.length % 4 !== 0) {

@@ -18,7 +18,7 @@ import {
 } from '@shardlab/protocol';
 import { checkExposure, type Security } from '@shardlab/options';
 import { hostname } from 'node:os';
-import { COLLECTIVE_NAMES, isPeerAlgorithm, type CollectiveName, type PeerAlgorithm, type PeerCollective } from '@shardlab/collective';
+import { COLLECTIVE_NAMES, isPeerAlgorithm, isPowerOfTwo, type CollectiveName, type PeerAlgorithm, type PeerCollective } from '@shardlab/collective';
 import { AGGREGATION_NAMES, l2Norm, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
 import { PeerEndpoint } from './peer';
 import { PushStream } from './push-stream';
@@ -168,6 +168,9 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     const aggregation = joined.aggregation as AggregationName;
     if (!AGGREGATION_NAMES.includes(aggregation)) throw new TrainerError(`the coordinator asks for aggregation ${JSON.stringify(joined.aggregation)}, which this trainer does not know`);
     const model = createModel(spec);
+    if (algorithm === 'halving-doubling' && !isPowerOfTwo(joined.workers)) {
+      throw new TrainerError(`the coordinator asks for halving-doubling among ${joined.workers} workers; it needs a power of two (1, 2, 4, 8, ...)`);
+    }
     peer?.attach({ runId: joined.runId, worker, workers: joined.workers }, replica.params.length, algorithm ?? undefined);
     log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `${algorithm} peer at ${peerAddress}` : 'relay'})`);
     const rule = aggregationRule(aggregation, { optimizer: localOptimizer, proxMu: joined.proxMu });
@@ -287,6 +290,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     }
     model.dispose();
     if (stopReason) throw new TrainerError(`run stopped by the coordinator at step ${step}: ${stopReason}`);
+    await peer?.finish(joined.stepTimeout * 1000);
     log(`worker ${worker}: run finished after ${step} steps`);
     return { worker, steps: step, backend, stopReason };
   } finally {

@@ -130,11 +130,12 @@ describe('a cluster of containers (coordinator + 4 trainers on a Docker network)
     }
   });
 
-  it('averages in a ring among the containers (--collective ring): trainers reach each other over the network', async () => {
+  // The ring, and halving-doubling (each trainer then talks to its log2(4) = 2 partners, not only its neighbours).
+  for (const collective of ['ring', 'halving-doubling'] as const) it(`averages among the containers (--collective ${collective}): trainers reach each other over the network`, async () => {
     const STEPS = 60;
-    const { container, dir } = await coordinator('ring', [
+    const { container, dir } = await coordinator(collective, [
       '--workers', String(WORKERS), '--strategy', 'label-per-node', '--steps', String(STEPS), '--eval-every', '30',
-      '--collective', 'ring', '--checksum-every', '1', ...SMALL_DATA, '--join-timeout', '120',
+      '--collective', collective, '--checksum-every', '1', ...SMALL_DATA, '--join-timeout', '120',
     ]);
     // Each trainer listens on every interface of its container and tells the others its network alias.
     const started = await Promise.all(
@@ -144,7 +145,7 @@ describe('a cluster of containers (coordinator + 4 trainers on a Docker network)
     const code = await waitForExit(container, 180_000, 'the coordinator');
     expect(code, logsOf(container)).toBe(0);
     const run = readRunFiles(dir);
-    expect(run.summary).toMatchObject({ status: 'completed', error: null, collective: 'ring', workers: WORKERS, stepsCompleted: STEPS });
+    expect(run.summary).toMatchObject({ status: 'completed', error: null, collective, workers: WORKERS, stepsCompleted: STEPS });
     // Every step's checksums compared across the 4 containers: all identical, or the run would have stopped.
     const checks = run.events.filter((e) => e.event === 'checksum');
     expect(checks).toHaveLength(STEPS);
@@ -153,7 +154,7 @@ describe('a cluster of containers (coordinator + 4 trainers on a Docker network)
     expect(run.evals.at(-1)!.testAccuracy).toBeGreaterThan(0.5);
     for (const t of started) {
       expect(await waitForExit(t, 30_000, 'a trainer'), logsOf(t)).toBe(0);
-      expect(logsOf(t)).toMatch(/ring peer at trainer-\d:50052/);
+      expect(logsOf(t)).toMatch(new RegExp(`${collective} peer at trainer-\\d:50052`));
     }
   });
 

@@ -17,6 +17,7 @@
  */
 
 import { isPowerOfTwo, type PeerLink } from './collective';
+import { startAverage } from './average-start';
 import { Sends } from './sends';
 
 function checkWorld(rank: number, world: number): void {
@@ -41,16 +42,10 @@ export async function halvingDoublingAverage(
   tag: string,
   scratch?: Float32Array,
 ): Promise<Float32Array> {
-  if (!(weight > 0)) throw new RangeError(`weight must be positive, got ${weight}`);
   checkWorld(rank, world);
+  const { out, w, alone } = startAverage(values, weight, rank, world, scratch);
+  if (alone) return alone;
   const n = values.length;
-  if (scratch && scratch.length !== n + 1) throw new RangeError(`scratch must hold ${n + 1} floats, got ${scratch.length}`);
-  const out = scratch ?? new Float32Array(n + 1);
-  const w = Math.fround(weight);
-  if (world === 1) {
-    for (let i = 0; i < n; i++) out[i] = Math.fround(values[i]! * w) / w;
-    return out.subarray(0, n);
-  }
   const sends = new Sends(link);
   // The range this worker holds before each reduce-scatter round: the all-gather retraces them backwards.
   const held: [number, number][] = [];

@@ -17,6 +17,7 @@
  */
 
 import type { PeerLink } from './collective';
+import { startAverage } from './average-start';
 import { Sends } from './sends';
 
 export interface RingOptions {
@@ -113,20 +114,12 @@ export async function ringAverage(
   link: PeerLink,
   tag: string,
   options: RingOptions = {},
-  /** n + 1 floats to work in (RingCollective reuses one: a fresh 0.4 MB array a step was a page-faulting allocation). */
+  /** n + 1 floats to work in (PeerCollective reuses one: a fresh 0.4 MB array a step was a page-faulting allocation). */
   scratch?: Float32Array,
 ): Promise<Float32Array> {
-  if (!(weight > 0)) throw new RangeError(`weight must be positive, got ${weight}`);
-  if (!Number.isInteger(world) || world < 1) throw new RangeError(`world must be a positive integer, got ${world}`);
-  if (!Number.isInteger(rank) || rank < 0 || rank >= world) throw new RangeError(`rank must be in 0..${world - 1}, got ${rank}`);
+  const { out, w, alone } = startAverage(values, weight, rank, world, scratch);
+  if (alone) return alone;
   const n = values.length;
-  if (scratch && scratch.length !== n + 1) throw new RangeError(`scratch must hold ${n + 1} floats, got ${scratch.length}`);
-  const out = scratch ?? new Float32Array(n + 1);
-  const w = Math.fround(weight);
-  if (world === 1) {
-    for (let i = 0; i < n; i++) out[i] = Math.fround(values[i]! * w) / w;
-    return out.subarray(0, n);
-  }
   const pieces = Math.max(1, Math.min(options.pieces ?? 1, Math.ceil(n / world)));
   const piece = (s: number, p: number) => {
     const [a, b] = partRange(0, n, mod(s, world), world);
