@@ -57,7 +57,9 @@ describe('fault injection', () => {
   it('replace: a killed and a frozen worker are replaced by fresh trainers that get the current state; the weights equal the clean run\'s, bit for bit', async () => {
     // Both runs average through the coordinator (replace needs its replica; --collective auto would give the
     // clean run the ring, whose float32 sums are ordered differently), so their weights can match bit for bit.
-    const settings = ['--steps', '24', '--optimizer', 'adam', '--lr', '0.001', '--eval-every', '24', '--checksum-every', '1', '--step-timeout', '1.5', '--collective', 'relay', ...SMALL];
+    // --step-timeout 2.5: the freeze (5 s) outlasts it by 2.5 s, and a replacement has 2.5 s from its join to start
+    // and compute its first step (1.5 s was once too short on a loaded CI machine: a replacement was replaced).
+    const settings = ['--steps', '24', '--optimizer', 'adam', '--lr', '0.001', '--eval-every', '24', '--checksum-every', '1', '--step-timeout', '2.5', '--collective', 'relay', ...SMALL];
     const clean = join(dir, 'replace-clean');
     const faulty = join(dir, 'replace-faulty');
     const a = await runCli(['run', ...settings, '--out', clean]);
