@@ -34,8 +34,8 @@ export interface PeerLink {
 export const isPowerOfTwo = (world: number): boolean => Number.isInteger(world) && world >= 1 && (world & (world - 1)) === 0;
 
 /**
- * The workers `rank` exchanges chunks with under `algorithm`, as [sends to, receives from]: its ring neighbours
- * (next, previous), or its halving-doubling partners rank XOR 2^j both ways.
+ * The workers `rank` exchanges chunks with under `algorithm`: its ring neighbours (sends to the next, receives
+ * from the previous), or its halving-doubling partners rank XOR 2^j, both ways.
  */
 export function peersOf(algorithm: PeerAlgorithm, rank: number, world: number): { sendsTo: number[]; receivesFrom: number[] } {
   if (world === 1) return { sendsTo: [], receivesFrom: [] };

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { peersOf, type PeerLink } from './collective';
 import { doublingSum, halvingDoublingAverage } from './halving-doubling';
-import { PeerCollective, memoryLinks } from './memory';
+import { memoryLinks } from './memory';
+import { PeerCollective } from './peer-collective';
 import { ringAverage, ringSum } from './ring';
 import { data, firstBitDifference } from './test-values';
 

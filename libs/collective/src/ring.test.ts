@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerLink } from './collective';
-import { PeerCollective, memoryLinks } from './memory';
+import { memoryLinks } from './memory';
+import { PeerCollective } from './peer-collective';
 import { partRange, ringAllReduce, ringAverage, ringSum } from './ring';
 import { data, firstBitDifference } from './test-values';
 
