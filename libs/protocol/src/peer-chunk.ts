@@ -2,14 +2,14 @@ import * as grpc from '@grpc/grpc-js';
 import { loadPeerService } from './proto';
 
 /*
- * The ring's hot path: every all-reduce sends 2 (W - 1) PeerChunks of ~1/W of the model per worker. Encoding
- * one with protobufjs costs a copy of the floats into a Buffer (they live in a Float32Array the ring keeps
- * writing to) and then protobufjs's own copy into its writer. encodePeerChunk writes the same protobuf bytes
+ * The peers' hot path: every all-reduce sends 2 (W - 1) PeerChunks of ~1/W of the model per worker (ring), or
+ * 2 log2(W) of 1/2, 1/4, ... of it (halving-doubling). Encoding one with protobufjs costs a copy of the floats
+ * into a Buffer (they live in a Float32Array the algorithm keeps writing to) and then protobufjs's own copy into its writer. encodePeerChunk writes the same protobuf bytes
  * (every field, in number order, defaults included: exactly what protobufjs emits for a message whose
  * fields are all set; peer-chunk.test.ts compares them) straight from the Float32Array: one copy. shardlab.proto stays the wire contract.
  */
 
-/** A chunk as the ring sends it: the floats themselves, not yet bytes. */
+/** A chunk as the peers send it: the floats themselves, not yet bytes. */
 export interface OutgoingPeerChunk {
   runId: string;
   from: number;

@@ -15,7 +15,7 @@ export interface DatasetDescription {
    */
   'dataset'?: (_shardlab_v1_DatasetSpec | null);
   /**
-   * "relay" | "ring": with "ring", start the Peer service and join with its address
+   * "relay" | "ring" | "halving-doubling": unless "relay", start the Peer service and join with its address
    */
   'collective'?: (string);
 }
@@ -33,7 +33,7 @@ export interface DatasetDescription__Output {
    */
   'dataset': (_shardlab_v1_DatasetSpec__Output | null);
   /**
-   * "relay" | "ring": with "ring", start the Peer service and join with its address
+   * "relay" | "ring" | "halving-doubling": unless "relay", start the Peer service and join with its address
    */
   'collective': (string);
 }

@@ -6,12 +6,13 @@ import type { PeerChunk as _shardlab_v1_PeerChunk, PeerChunk__Output as _shardla
 import type { PeerSubscription as _shardlab_v1_PeerSubscription, PeerSubscription__Output as _shardlab_v1_PeerSubscription__Output } from '../../shardlab/v1/PeerSubscription';
 
 /**
- * Served by every trainer under --collective ring: the chunks of every ring all-reduce of the run, to the next
- * worker of the ring, (w + 1) mod W, which subscribes once, at step 0, and reads one stream for the whole run
+ * Served by every trainer under --collective ring or halving-doubling: the chunks of every all-reduce of the
+ * run, to each worker this trainer sends to (ring: the next worker, (w + 1) mod W; halving-doubling: each
+ * partner w XOR 2^j), which subscribes once, at step 0, and reads one stream for the whole run
  * (one stream, not a call per chunk: a unary call costs ~1 ms of CPU here, a streamed message a fraction of
  * that). The receiver is the client because a client sets its own HTTP/2 flow-control window: a server's
  * 64 KB default made every chunk of a ring all-reduce wait for a window update mid-message. The stream ends
- * with the run. PERMISSION_DENIED for another run or a subscriber that is not the next worker;
+ * with the run. PERMISSION_DENIED for another run or a subscriber this trainer does not send to;
  * ALREADY_EXISTS for a second subscription.
  */
 export interface PeerClient extends grpc.Client {
@@ -23,12 +24,13 @@ export interface PeerClient extends grpc.Client {
 }
 
 /**
- * Served by every trainer under --collective ring: the chunks of every ring all-reduce of the run, to the next
- * worker of the ring, (w + 1) mod W, which subscribes once, at step 0, and reads one stream for the whole run
+ * Served by every trainer under --collective ring or halving-doubling: the chunks of every all-reduce of the
+ * run, to each worker this trainer sends to (ring: the next worker, (w + 1) mod W; halving-doubling: each
+ * partner w XOR 2^j), which subscribes once, at step 0, and reads one stream for the whole run
  * (one stream, not a call per chunk: a unary call costs ~1 ms of CPU here, a streamed message a fraction of
  * that). The receiver is the client because a client sets its own HTTP/2 flow-control window: a server's
  * 64 KB default made every chunk of a ring all-reduce wait for a window update mid-message. The stream ends
- * with the run. PERMISSION_DENIED for another run or a subscriber that is not the next worker;
+ * with the run. PERMISSION_DENIED for another run or a subscriber this trainer does not send to;
  * ALREADY_EXISTS for a second subscription.
  */
 export interface PeerHandlers extends grpc.UntypedServiceImplementation {

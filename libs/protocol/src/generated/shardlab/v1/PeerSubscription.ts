@@ -4,7 +4,7 @@
 export interface PeerSubscription {
   'runId'?: (string);
   /**
-   * the subscriber: the next worker of the ring
+   * the subscriber: a worker this trainer sends to
    */
   'worker'?: (number);
 }
@@ -12,7 +12,7 @@ export interface PeerSubscription {
 export interface PeerSubscription__Output {
   'runId': (string);
   /**
-   * the subscriber: the next worker of the ring
+   * the subscriber: a worker this trainer sends to
    */
   'worker': (number);
 }
