@@ -46,14 +46,15 @@ describe('the ring all-reduce among trainers', () => {
     }
   }, 600_000);
 
-  it('a trainer killed mid-ring stops the run within the step timeout, with an error naming it', async () => {
-    const out = join(dir, 'killed');
+  // Under halving-doubling (the default for 2^k trainers) the dead trainer's partners, not only its ring neighbours, must notice.
+  for (const [collective, workers] of [['ring', 3], ['halving-doubling', 4]] as const) it(`a trainer killed mid-run under ${collective} stops the run within the step timeout, with an error naming it`, async () => {
+    const out = join(dir, `killed-${collective}`);
     const coordinator = await startCli(
-      ['coordinator', '--host', '127.0.0.1', '--port', '0', '--workers', '3', '--steps', '400', '--collective', 'ring', '--step-timeout', '10', '--samples', '4000', '--test-samples', '100', '--eval-every', '400', '--out', out],
+      ['coordinator', '--host', '127.0.0.1', '--port', '0', '--workers', String(workers), '--steps', '400', '--collective', collective, '--step-timeout', '10', '--samples', '4000', '--test-samples', '100', '--eval-every', '400', '--out', out],
       /listening on 127\.0\.0\.1:(\d+)/,
     );
     const address = `127.0.0.1:${coordinator.match[1]}`;
-    const trainers = await Promise.all([0, 1, 2].map((i) => startCli(['trainer', '--coordinator', address, '--name', `t${i}`], /joined run/)));
+    const trainers = await Promise.all(Array.from({ length: workers }, (_, i) => startCli(['trainer', '--coordinator', address, '--name', `t${i}`], /joined run/)));
     const { Coordinator } = loadCoordinatorService();
     const client: CoordinatorClient = new Coordinator(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
     try {
@@ -61,7 +62,7 @@ describe('the ring all-reduce among trainers', () => {
       for (let s = await status(); s.step < 5; s = await status()) await new Promise((r) => setTimeout(r, 50));
       // Which worker index t1 got depends on join order: read it from its log line.
       const victim = trainers[1]!;
-      const worker = Number(/worker (\d+)\/3 joined/.exec(victim.output())![1]);
+      const worker = Number(/worker (\d+)\/\d+ joined/.exec(victim.output())![1]);
       const killedAt = Date.now();
       victim.child.kill('SIGKILL');
       const code = await coordinator.exited;
@@ -69,8 +70,8 @@ describe('the ring all-reduce among trainers', () => {
       expect(code).toBe(1);
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { status: string; error: string };
       expect(summary.status).toBe('failed');
-      // A neighbour says so at once (its stream to or from the dead trainer broke), naming it; no waiting for the timeout.
-      expect(summary.error).toMatch(new RegExp(`ring all-reduce: (cannot send to|the stream from) worker ${worker} at 127\\.0\\.0\\.1:\\d+`));
+      // A peer says so at once (its stream to or from the dead trainer broke), naming it; no waiting for the timeout.
+      expect(summary.error).toMatch(new RegExp(`${collective} all-reduce: (cannot send to|the stream from) worker ${worker} at 127\\.0\\.0\\.1:\\d+`));
       expect(seconds).toBeLessThan(10 + 5);
       for (const t of trainers) await t.exited;
     } finally {
