@@ -1,3 +1,9 @@
+/** Refuses a world that is not a positive whole number, and a rank outside it. */
+export function checkRank(rank: number, world: number): void {
+  if (!Number.isInteger(world) || world < 1) throw new RangeError(`world must be a positive integer, got ${world}`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= world) throw new RangeError(`rank must be in 0..${world - 1}, got ${rank}`);
+}
+
 /**
  * What every weighted average starts with (ringAverage, halvingDoublingAverage): checked arguments, the weight
  * in float32, and the n + 1 floats the result is built in (`scratch` when given; the extra float carries a
@@ -11,8 +17,7 @@ export function startAverage(
   scratch?: Float32Array,
 ): { out: Float32Array; w: number; alone: Float32Array | null } {
   if (!(weight > 0)) throw new RangeError(`weight must be positive, got ${weight}`);
-  if (!Number.isInteger(world) || world < 1) throw new RangeError(`world must be a positive integer, got ${world}`);
-  if (!Number.isInteger(rank) || rank < 0 || rank >= world) throw new RangeError(`rank must be in 0..${world - 1}, got ${rank}`);
+  checkRank(rank, world);
   const n = values.length;
   if (scratch && scratch.length !== n + 1) throw new RangeError(`scratch must hold ${n + 1} floats, got ${scratch.length}`);
   const out = scratch ?? new Float32Array(n + 1);

@@ -33,6 +33,10 @@ export interface PeerLink {
 /** Whether `world` is 1, 2, 4, 8, ...: the worlds halving-doubling runs in. */
 export const isPowerOfTwo = (world: number): boolean => Number.isInteger(world) && world >= 1 && (world & (world - 1)) === 0;
 
+export function checkPowerOfTwo(world: number): void {
+  if (!isPowerOfTwo(world)) throw new RangeError(`halving-doubling needs a power of two of workers (1, 2, 4, 8, ...), got ${world}`);
+}
+
 /**
  * The workers `rank` exchanges chunks with under `algorithm`: its ring neighbours (sends to the next, receives
  * from the previous), or its halving-doubling partners rank XOR 2^j, both ways.
@@ -40,7 +44,7 @@ export const isPowerOfTwo = (world: number): boolean => Number.isInteger(world) 
 export function peersOf(algorithm: PeerAlgorithm, rank: number, world: number): { sendsTo: number[]; receivesFrom: number[] } {
   if (world === 1) return { sendsTo: [], receivesFrom: [] };
   if (algorithm === 'ring') return { sendsTo: [(rank + 1) % world], receivesFrom: [(rank + world - 1) % world] };
-  if (!isPowerOfTwo(world)) throw new RangeError(`halving-doubling needs a power of two of workers (1, 2, 4, 8, ...), got ${world}`);
+  checkPowerOfTwo(world);
   const partners: number[] = [];
   for (let mask = world >> 1; mask >= 1; mask >>= 1) partners.push(rank ^ mask);
   return { sendsTo: partners, receivesFrom: partners };

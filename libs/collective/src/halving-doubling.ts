@@ -16,14 +16,9 @@
  * bytes. The tree is not the ring's order, so the two collectives agree to float32 rounding, not bit for bit.
  */
 
-import { isPowerOfTwo, type PeerLink } from './collective';
-import { startAverage } from './average-start';
+import { checkPowerOfTwo, type PeerLink } from './collective';
+import { checkRank, startAverage } from './average-start';
 import { Sends } from './sends';
-
-function checkWorld(rank: number, world: number): void {
-  if (!isPowerOfTwo(world)) throw new RangeError(`halving-doubling needs a power of two of workers (1, 2, 4, 8, ...), got ${world}`);
-  if (!Number.isInteger(rank) || rank < 0 || rank >= world) throw new RangeError(`rank must be in 0..${world - 1}, got ${rank}`);
-}
 
 /**
  * The sample-weighted average by halving and doubling: sum of weight_k * values_k over sum of weight_k. As in
@@ -42,7 +37,7 @@ export async function halvingDoublingAverage(
   tag: string,
   scratch?: Float32Array,
 ): Promise<Float32Array> {
-  checkWorld(rank, world);
+  checkPowerOfTwo(world);
   const { out, w, alone } = startAverage(values, weight, rank, world, scratch);
   if (alone) return alone;
   const n = values.length;
@@ -102,7 +97,8 @@ export async function halvingDoublingAverage(
  * all W, and adds them in worker order 0..W-1, as ringSum and the relay do (identical bytes across all three).
  */
 export async function doublingSum(values: Float64Array, rank: number, world: number, link: PeerLink, tag: string): Promise<Float64Array> {
-  checkWorld(rank, world);
+  checkPowerOfTwo(world);
+  checkRank(rank, world);
   const m = values.length;
   // gathered[k]: worker (base + k)'s vector, for the block of workers this worker has gathered so far.
   let gathered = values.slice();

@@ -17,7 +17,7 @@
  */
 
 import type { PeerLink } from './collective';
-import { startAverage } from './average-start';
+import { checkRank, startAverage } from './average-start';
 import { Sends } from './sends';
 
 export interface RingOptions {
@@ -42,8 +42,7 @@ const mod = (a: number, n: number) => ((a % n) + n) % n;
  * same length and the same `tag` (which names this reduction among all others on the link).
  */
 export async function ringAllReduce(buffer: Float32Array, rank: number, world: number, link: PeerLink, tag: string, options: RingOptions = {}): Promise<Float32Array> {
-  if (!Number.isInteger(world) || world < 1) throw new RangeError(`world must be a positive integer, got ${world}`);
-  if (!Number.isInteger(rank) || rank < 0 || rank >= world) throw new RangeError(`rank must be in 0..${world - 1}, got ${rank}`);
+  checkRank(rank, world);
   if (world === 1) return buffer;
   const pieces = Math.max(1, Math.min(options.pieces ?? 1, Math.ceil(buffer.length / world)));
   const segment = (s: number) => partRange(0, buffer.length, mod(s, world), world);
