@@ -137,7 +137,7 @@ export class TrainingSession {
   private current: StepState | null = null;
   private stepsCompleted = 0;
   /** Among trainers: the latest parameters worker 0 sent (the coordinator keeps no replica then). */
-  private ringParams: Float32Array | null = null;
+  private workerParams: Float32Array | null = null;
   /** NextStep calls waiting for their step, and who has been told the run is over. */
   private readonly waiters = new AssignmentWaiters(() => {
     if (!this.stillThere()) this.poke();
@@ -478,7 +478,7 @@ export class TrainingSession {
       this.rule.applyAverage(this.replica, average);
       st.update = encodeTensor(average, [average.length]);
     } else if (st.params) {
-      this.ringParams = st.params;
+      this.workerParams = st.params;
     }
     // BatchNorm running statistics are not averaged: like DDP (broadcast_buffers), every replica
     // and the evaluation use worker 0's.
@@ -498,7 +498,7 @@ export class TrainingSession {
 
   /** The current parameters: the coordinator's replica (relay), or the latest ones worker 0 sent (among trainers). */
   private params(): Float32Array {
-    return isPeerAlgorithm(this.deps.config.collective) ? (this.ringParams ?? this.replica.params) : this.replica.params;
+    return isPeerAlgorithm(this.deps.config.collective) ? (this.workerParams ?? this.replica.params) : this.replica.params;
   }
 
   private result(): SessionResult {

@@ -131,7 +131,7 @@ export function takePush(st: StepState, msg: GradientMessage, opts: { amongTrain
 
 /**
  * Whether the replicas of the workers that contributed agree: relay, each with the coordinator's checksum;
- * ring, with each other (the ones off the majority are named).
+ * among trainers, with each other (the ones off the majority are named).
  */
 export function replicaCheck(st: StepState): { ok: true; message: string } | { ok: false; message: string } {
   const reporting = st.checksums.flatMap((c, w) => (st.samples[w]! > 0 ? [c] : []));
