@@ -47,10 +47,16 @@ describe('deploy/compose.yaml', () => {
     expect(v1.out).toContain('- --workers=3');
   });
 
-  it('runs an experiment to completion with 4 trainers (Compose v2 via DockerComposeEnvironment)', async () => {
+  // As docs/cluster.md says: relay by default; averaging among the trainers with two settings (each trainer then
+  // listens on its container's network and advertises its host name, which Docker's DNS resolves for the others).
+  const settings = [
+    { collective: 'relay', coordinatorArgs: '--features 784', trainerArgs: '' },
+    { collective: 'halving-doubling', coordinatorArgs: '--features 784 --collective halving-doubling', trainerArgs: '--peer-host 0.0.0.0 --peer-port 50052' },
+  ];
+  for (const { collective, coordinatorArgs, trainerArgs } of settings) it(`runs an experiment to completion with 4 trainers, ${collective} (Compose v2 via DockerComposeEnvironment)`, async () => {
     const STEPS = 100;
     const WORKERS = 4;
-    const dir = makeResultsDir('compose');
+    const dir = makeResultsDir(`compose-${collective}`);
     dirs.push(dir);
     const owner = resultsOwner();
     const project = `shardlab-e2e-${randomBytes(4).toString('hex')}`;
@@ -68,7 +74,8 @@ describe('deploy/compose.yaml', () => {
         SHARDLAB_STEPS: String(STEPS),
         SHARDLAB_SAMPLES: '4000',
         SHARDLAB_TEST_SAMPLES: '400',
-        SHARDLAB_COORDINATOR_ARGS: '--features 784',
+        SHARDLAB_COORDINATOR_ARGS: coordinatorArgs,
+        SHARDLAB_TRAINER_ARGS: trainerArgs,
         SHARDLAB_TOKEN: CLUSTER_TOKEN,
       })
       .withWaitStrategy('coordinator-1', Wait.forHealthCheck())
@@ -80,7 +87,7 @@ describe('deploy/compose.yaml', () => {
     expect(code, logsOf(coordinator)).toBe(0);
 
     const run = readRunFiles(dir);
-    expect(run.summary).toMatchObject({ status: 'completed', workers: WORKERS, stepsCompleted: STEPS, strategy: 'label-per-node' });
+    expect(run.summary).toMatchObject({ status: 'completed', workers: WORKERS, stepsCompleted: STEPS, strategy: 'label-per-node', collective });
     expect(run.hasModel).toBe(true);
     expect(run.steps).toHaveLength(STEPS);
     for (const r of run.steps) expect(r.workerLoss, `step ${r.step}`).toHaveLength(WORKERS);
