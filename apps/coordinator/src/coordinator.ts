@@ -18,7 +18,7 @@ export interface CoordinatorOptions {
   resume?: boolean;
   /** Watches the run (the live dashboard). */
   observer?: RunObserver;
-  /** The trainers are started on this host by shardlab itself (embedded runs): --collective auto may take the ring. */
+  /** The trainers are started on this host by shardlab itself (embedded runs): --collective auto may average among them (halving-doubling or ring). */
   trainersHere?: boolean;
 }
 

@@ -116,10 +116,10 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
     },
     PushGradientStream(call) {
       // PushGradient, message by message: each is handed to the session as it arrives, and the answers go out in
-      // order. Taken in at once, not after the previous answer: a ring trainer reports a step before its
-      // all-reduce, and if that all-reduce then fails its error must stop the run now, not wait behind the
-      // report, whose answer needs a step that will never complete. The first refusal ends the stream with its
-      // status.
+      // order. Taken in at once, not after the previous answer: a trainer that averages among its peers reports
+      // a step before its all-reduce, and if that all-reduce then fails its error must stop the run now, not
+      // wait behind the report, whose answer needs a step that will never complete. The first refusal ends the
+      // stream with its status.
       let previous = Promise.resolve();
       let ended = false;
       call.on('data', (request: GradientUpdate__Output) => {
