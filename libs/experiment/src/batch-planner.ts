@@ -1,7 +1,31 @@
+import { isPeerAlgorithm } from '@shardlab/collective';
 import type { Dataset, Strategy } from '@shardlab/data';
 import { encodeTensor } from '@shardlab/protocol';
-import type { ExperimentConfig } from './config';
-import type { BatchMessage } from './messages';
+import type { ExperimentConfig, RunConfig } from './config';
+import type { BatchMessage, StepAssignmentMessage } from './messages';
+
+/**
+ * Every worker's assignment for step `t`: its batches, and what it must report. The survivors take the plan's
+ * ranks in worker order; a worker without a rank (lost) gets a "done" assignment (its calls are refused anyway).
+ * Among trainers: the peers' addresses at the first step; the full gradient every --gradient-metrics-every
+ * steps; worker 0's parameters after the update on evaluation steps (the coordinator keeps no replica then).
+ */
+export function planStep(
+  t: number,
+  opts: { config: RunConfig; plan: { strategy: Strategy; ranks: readonly number[] }; train: Dataset; peerAddresses: () => string[] },
+): StepAssignmentMessage[] {
+  const { config, plan, train } = opts;
+  const reportChecksum = t % config.checksumEvery === 0;
+  const amongTrainers = isPeerAlgorithm(config.collective);
+  const reportGradient = amongTrainers && t % config.gradientMetricsEvery === 0;
+  const evaluates = (t + 1) % config.evalEvery === 0 || t + 1 === config.steps;
+  const peers = amongTrainers && t === 0 ? opts.peerAddresses() : [];
+  return Array.from({ length: config.workers }, (_, w) => {
+    const rank = plan.ranks.indexOf(w);
+    const batches = rank < 0 ? [] : planBatches(t, rank, config, plan.strategy, train);
+    return { step: t, done: rank < 0, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams: amongTrainers && evaluates && w === 0 };
+  });
+}
 
 /**
  * What worker `w` trains on at step `t`, as the wire carries it: one batch per local step (exactly one under

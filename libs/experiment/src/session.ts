@@ -1,23 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { isPeerAlgorithm } from '@shardlab/collective';
-import { weightedAverage } from '@shardlab/aggregation';
 import { dataFingerprint, type Dataset, type Strategy } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
-import { encodeTensor, isWireError } from '@shardlab/protocol';
+import { isWireError } from '@shardlab/protocol';
 import type { EventRecord, MetricsRecord } from '@shardlab/report';
-import { Replica, aggregationRule, modelFromWire, type AggregationRule, type WireModelSpec } from '@shardlab/worker';
-import { planBatches } from './batch-planner';
+import type { WireModelSpec } from '@shardlab/worker';
+import { planStep } from './batch-planner';
 import type { RunConfig } from './config';
+import { CoordinatorModel } from './coordinator-model';
 import { wireDatasetSpec } from './dataset-spec';
+import { Departures } from './departures';
 import { AssignmentWaiters } from './assignment-waiters';
 import { isRequestError, wrongState } from './errors';
-import { joinReply } from './join-reply';
-import { onStepTimeout, onTrainerGone, type LostWorkerAction } from './lost-workers';
+import { joinReply, type StartState } from './join-reply';
 import { Membership } from './membership';
-import { wireModelSpec } from './model-spec';
 import { RefusalTally } from './refusals';
 import { newStepState, replicaCheck, takePush, type PushReply, type StepState } from './step-state';
 import { StepObserver, type Evaluation, type Progress } from './step-observer';
+import { Wakeup } from './wakeup';
 
 export type { Evaluation, Progress } from './step-observer';
 export type { PushReply } from './step-state';
@@ -79,9 +79,9 @@ export interface SessionDeps {
   train: Dataset;
   strategy: Strategy;
   /** Called every --checkpoint-every steps with the state to save (the runner writes checkpoint.bin). */
-  checkpoint?: (state: { step: number; params: Float32Array; optimizerState: Float64Array; buffers: Float32Array | null }) => void;
+  checkpoint?: (state: StartState & { step: number }) => void;
   /** Continue a run from a checkpoint: its state, and the losses and last evaluation metrics.jsonl kept. */
-  resume?: { step: number; params: Float32Array; optimizerState: Float64Array; buffers: Float32Array | null; stepLosses: number[]; lastEval: (Evaluation & { step: number }) | null };
+  resume?: StartState & { step: number; stepLosses: number[]; lastEval: (Evaluation & { step: number }) | null };
   /** The batch plan for fewer workers (--lost-worker continue rebuilds it for the survivors). */
   strategyFor?: (workers: number) => Strategy;
   /** Test accuracy of the given parameters (the coordinator's replica) and buffers (worker 0's, if any). */
@@ -118,60 +118,65 @@ export { meanPairwiseCosine, pairwiseCosines } from './step-metrics';
 
 export class TrainingSession {
   readonly runId = randomUUID();
-  readonly model: ModelSpec;
-  /** The model as sent to trainers at join. */
-  readonly wireModel: WireModelSpec;
-  private readonly replica: Replica;
-  private readonly rule: AggregationRule;
+  private readonly coordinatorModel: CoordinatorModel;
   private readonly membership: Membership;
+  private readonly departures: Departures;
   private readonly observer: StepObserver;
-  /** When the step in progress gives up on a missing push (moved by replacements, see admit). */
+  /** When the step in progress gives up on a missing push (moved by replacements and vacancies). */
   private stepDeadline = 0;
   /** Deferred replies to replacements, answered once the step in progress completes. */
   private afterStep: (() => void)[] = [];
-  private readonly vacancyListeners: ((name: string) => void)[] = [];
-  /** The batch plan and which worker takes which of its ranks (all of them, until a worker is lost). */
-  private plan: { strategy: Strategy; ranks: number[] };
   private stateValue: SessionState = 'waiting';
   private errorValue: string | null = null;
   private current: StepState | null = null;
   private stepsCompleted = 0;
-  /** Among trainers: the latest parameters worker 0 sent (the coordinator keeps no replica then). */
-  private workerParams: Float32Array | null = null;
   /** NextStep calls waiting for their step, and who has been told the run is over. */
   private readonly waiters = new AssignmentWaiters(() => {
-    if (!this.stillThere()) this.poke();
+    if (!this.stillThere()) this.wakeup.poke();
   });
-  /** Worker 0's non-trainable state (BatchNorm running statistics), used for evaluation. */
-  private buffers: Float32Array | null = null;
   private startedAt = 0;
   /** Wakes run() when all workers joined, a step completed, or the run failed. */
-  private wake: (() => void) | null = null;
+  private readonly wakeup = new Wakeup();
   private readonly refusals = new RefusalTally(10_000);
 
   constructor(private readonly deps: SessionDeps) {
     const { config, train } = deps;
-    this.wireModel = wireModelSpec(config, train.numFeatures, train.numClasses);
-    this.model = modelFromWire(this.wireModel).spec;
-    const optimizer = { name: config.optimizer, lr: config.lr, momentum: config.momentum };
-    this.replica = new Replica(this.model, optimizer);
-    this.rule = aggregationRule(config.aggregation, { optimizer, proxMu: config.proxMu });
+    this.coordinatorModel = new CoordinatorModel(config, train, deps.resume);
     this.observer = new StepObserver(deps);
-    this.plan = { strategy: deps.strategy, ranks: Array.from({ length: config.workers }, (_, w) => w) };
     if (deps.resume) {
-      const r = deps.resume;
-      this.replica.restore(r.params, r.optimizerState);
-      this.buffers = r.buffers;
-      this.stepsCompleted = r.step;
-      this.observer.stepLosses.push(...r.stepLosses);
-      this.observer.lastEval = r.lastEval;
+      this.stepsCompleted = deps.resume.step;
+      this.observer.stepLosses.push(...deps.resume.stepLosses);
+      this.observer.lastEval = deps.resume.lastEval;
     }
     this.membership = new Membership(this.runId, config, config.feed === 'ids' ? dataFingerprint(train) : null);
+    this.departures = new Departures({
+      config,
+      membership: this.membership,
+      waiters: this.waiters,
+      strategy: deps.strategy,
+      strategyFor: deps.strategyFor,
+      state: () => this.stateValue,
+      current: () => this.current,
+      setDeadline: (at) => (this.stepDeadline = at),
+      fail: (reason) => this.fail(reason),
+      event: (r) => this.event(r),
+      log: (line) => this.deps.log?.(line),
+      poke: () => this.wakeup.poke(),
+    });
+  }
+
+  get model(): ModelSpec {
+    return this.coordinatorModel.spec;
+  }
+
+  /** The model as sent to trainers at join. */
+  get wireModel(): WireModelSpec {
+    return this.coordinatorModel.wire;
   }
 
   /** Number of model parameters (the length of a gradient). */
   get parameters(): number {
-    return this.replica.params.length;
+    return this.coordinatorModel.size;
   }
 
   get state(): SessionState {
@@ -215,18 +220,21 @@ export class TrainingSession {
    * slot, like an expired lease, so a trainer killed right after Join does not hold it forever.
    */
   nextStepCancelled(worker: number, step: number): void {
-    const member = this.membership.members[worker];
-    if (this.stateValue !== 'waiting' || !member || member.vacant) return;
-    if (!this.waiters.forget(step, worker)) return;
-    member.lost = true;
-    member.vacant = true;
-    this.event({ kind: 'event', step: 0, event: 'lost', worker, message: `${this.membership.describe(worker)} left before the first step (its NextStep call was cancelled); its slot is free again` });
-    this.deps.log?.(`${this.membership.describe(worker)} left before the run started; its slot is free again`);
+    this.departures.leftBeforeStart(worker, step);
   }
 
   /** Hears the name of every trainer whose slot falls vacant (--lost-worker replace): a supervisor starts a new one. */
   onVacancy(listener: (name: string) => void): void {
-    this.vacancyListeners.push(listener);
+    this.departures.onVacancy(listener);
+  }
+
+  /**
+   * A trainer process is gone (the embedded runner saw it exit). Under --lost-worker stop, or before the run
+   * started, the run stops with `reason`; under continue its worker is declared lost and the run goes on;
+   * under replace its slot falls vacant (and onVacancy listeners start a new trainer).
+   */
+  workerGone(name: string, reason: string): void {
+    this.departures.workerGone(name, reason);
   }
 
   /** The credential generation of a worker slot (a replacement's differs from the lost trainer's). */
@@ -244,7 +252,7 @@ export class TrainingSession {
       // It gets a full step timeout from now to compute the step it joins at.
       this.stepDeadline = Math.max(this.stepDeadline, Date.now() + this.deps.config.stepTimeout * 1000);
     }
-    if (this.membership.full) this.poke();
+    if (this.membership.full) this.wakeup.poke();
     return worker;
   }
 
@@ -262,7 +270,7 @@ export class TrainingSession {
       model: this.wireModel,
       startStep,
       generation: this.generationOf(worker),
-      state: () => ({ params: this.replica.params, optimizerState: this.replica.optimizerState(), buffers: this.buffers }),
+      state: () => this.coordinatorModel.state(),
     });
   }
 
@@ -310,7 +318,7 @@ export class TrainingSession {
     if (this.stateValue !== 'running' || !current) throw wrongState(`run is ${this.stateValue}; no step is in progress`);
     const where = `${this.membership.describe(msg.worker)}, step ${msg.step}`;
     const amongTrainers = isPeerAlgorithm(this.deps.config.collective);
-    const size = this.replica.params.length;
+    const size = this.coordinatorModel.size;
     if (msg.error) {
       // A member that cannot go on (a peer of its all-reduce is gone): stop with its reason rather than wait for
       // the timeout. Among trainers its report of the step may have been taken already (reports leave before the
@@ -325,7 +333,7 @@ export class TrainingSession {
       throw err;
     }
     const answer = new Promise<PushReply>((resolve, reject) => current.pushWaiters.push({ worker: msg.worker, resolve, reject }));
-    if (current.pushed.every(Boolean)) this.poke();
+    if (current.pushed.every(Boolean)) this.wakeup.poke();
     return answer;
   }
 
@@ -357,7 +365,7 @@ export class TrainingSession {
     const stopped = () => wrongState(`run stopped: ${reason}`);
     this.current?.reductions.failAll(stopped);
     for (const w of this.current?.pushWaiters.splice(0) ?? []) w.reject(stopped());
-    this.poke();
+    this.wakeup.poke();
   }
 
   // ---- the step loop -----------------------------------------------------------------------
@@ -372,7 +380,7 @@ export class TrainingSession {
         this.fail(`only ${this.membership.joined} of ${config.workers} workers joined within ${config.joinTimeout} s (--join-timeout)`);
         break;
       }
-      await this.sleepUntilPoked(left);
+      await this.wakeup.sleep(left);
     }
     if (this.stateValue === 'waiting') {
       this.stateValue = 'running';
@@ -389,21 +397,10 @@ export class TrainingSession {
       while (this.stateValue === 'running' && !st.pushed.every(Boolean)) {
         const left = this.stepDeadline - Date.now();
         if (left <= 0) {
-          const missing = st.pushed.flatMap((pushed, w) => (pushed ? [] : [w]));
-          const action = onStepTimeout({
-            policy: config.lostWorker,
-            step: t,
-            missing,
-            slots: this.membership.members,
-            active: this.membership.active().length,
-            stepTimeout: config.stepTimeout,
-            replaceTimeout: config.replaceTimeout,
-          });
-          this.carryOut(action);
-          if (action.kind === 'stop') break;
+          if (this.departures.stepTimedOut(st)) break;
           continue;
         }
-        await this.sleepUntilPoked(left);
+        await this.wakeup.sleep(left);
       }
       if (this.stateValue !== 'running') break;
       this.completeStep(st);
@@ -411,7 +408,7 @@ export class TrainingSession {
       for (const answer of this.afterStep.splice(0)) answer();
       this.flushRefusals();
       if (config.checkpointEvery > 0 && this.stepsCompleted % config.checkpointEvery === 0 && this.stepsCompleted < config.steps && this.stateValue === 'running') {
-        this.deps.checkpoint?.({ step: this.stepsCompleted, params: this.replica.params, optimizerState: this.replica.optimizerState(), buffers: this.buffers });
+        this.deps.checkpoint?.({ step: this.stepsCompleted, ...this.coordinatorModel.state() });
       }
     }
     if (this.stateValue === 'running') {
@@ -426,32 +423,20 @@ export class TrainingSession {
 
   private beginStep(t: number): StepState {
     const { config, train } = this.deps;
-    const { strategy, ranks } = this.plan;
     const W = config.workers;
-    const assignments: StepAssignmentMessage[] = [];
-    const reportChecksum = t % config.checksumEvery === 0;
-    const amongTrainers = isPeerAlgorithm(config.collective);
-    const reportGradient = amongTrainers && t % config.gradientMetricsEvery === 0;
-    // Among trainers: the coordinator keeps no replica; worker 0 sends the parameters it evaluates and saves.
-    const evaluates = (t + 1) % config.evalEvery === 0 || t + 1 === config.steps;
-    const peers = amongTrainers && t === 0 ? this.membership.members.map((m) => m.peerAddress) : [];
-    for (let w = 0; w < W; w++) {
-      // A lost worker gets nothing (its calls are refused); the survivors take the plan's ranks in worker order.
-      const rank = ranks.indexOf(w);
-      const batches = rank < 0 ? [] : planBatches(t, rank, config, strategy, train);
-      assignments.push({ step: t, done: rank < 0, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams: amongTrainers && evaluates && w === 0 });
-    }
+    const assignments = planStep(t, { config, plan: this.departures.plan, train, peerAddresses: () => this.membership.members.map((m) => m.peerAddress) });
+    const reportChecksum = assignments[0]!.reportChecksum;
     const st = newStepState({
       step: t,
       assignments,
       // A lost worker counts as done: the step waits for the survivors only.
       // Under --lost-worker replace a vacant slot is waited for (its replacement computes the step).
       lost: Array.from({ length: W }, (_, w) => this.membership.members[w]?.lost === true && !this.membership.members[w]!.vacant),
-      parameters: this.replica.params.length,
+      parameters: this.coordinatorModel.size,
       reportChecksum,
       // The checksum a replica must report for step t: parameters after the updates of steps < t.
       // Among trainers: no replica here; the workers' checksums are compared with each other.
-      expectedChecksum: reportChecksum && !amongTrainers ? this.replica.checksum() : null,
+      expectedChecksum: reportChecksum ? this.coordinatorModel.expectedChecksum() : null,
     });
     this.current = st;
     this.waiters.begin(t, assignments);
@@ -459,7 +444,6 @@ export class TrainingSession {
   }
 
   private completeStep(st: StepState): void {
-    const { config } = this.deps;
     if (st.reportChecksum) {
       const check = replicaCheck(st);
       if (!check.ok) {
@@ -468,37 +452,18 @@ export class TrainingSession {
       }
       this.event({ kind: 'event', step: st.step, event: 'checksum', message: check.message });
     }
-    if (config.collective === 'relay') {
-      // Over the workers that contributed (all of them, unless some were declared lost under --lost-worker continue).
-      const from = st.samples.flatMap((n, w) => (n > 0 ? [w] : []));
-      const average = weightedAverage(
-        from.map((w) => st.gradients[w]!),
-        from.map((w) => st.samples[w]!),
-      );
-      this.rule.applyAverage(this.replica, average);
-      st.update = encodeTensor(average, [average.length]);
-    } else if (st.params) {
-      this.workerParams = st.params;
-    }
-    // BatchNorm running statistics are not averaged: like DDP (broadcast_buffers), every replica
-    // and the evaluation use worker 0's.
-    if (st.buffers[0]) this.buffers = st.buffers[0];
+    this.coordinatorModel.absorb(st);
     st.samples.forEach((n, w) => {
       if (n > 0) this.membership.members[w]!.contributions++;
     });
     this.stepsCompleted = st.step + 1;
 
-    this.observer.observe(st, this.startedAt, () => this.params(), this.buffers);
+    this.observer.observe(st, this.startedAt, () => this.coordinatorModel.params(), this.coordinatorModel.buffers);
   }
 
   /** Answers the pushes of a completed step: its update (relay) and each worker's next assignment. */
   private answerPushes(st: StepState, next: (worker: number) => StepAssignmentMessage): void {
     for (const w of st.pushWaiters.splice(0)) w.resolve({ update: st.update, next: next(w.worker) });
-  }
-
-  /** The current parameters: the coordinator's replica (relay), or the latest ones worker 0 sent (among trainers). */
-  private params(): Float32Array {
-    return isPeerAlgorithm(this.deps.config.collective) ? (this.workerParams ?? this.replica.params) : this.replica.params;
   }
 
   private result(): SessionResult {
@@ -507,13 +472,13 @@ export class TrainingSession {
       status: this.stateValue === 'finished' ? 'completed' : 'failed',
       error: this.errorValue,
       stepsCompleted: this.stepsCompleted,
-      params: this.params(),
+      params: this.coordinatorModel.params(),
       lastEval,
       stepLosses,
       finalLoss: stepLosses.at(-1) ?? null,
       lossSwing: this.observer.lossSwing,
       trainerBackends: this.membership.members.map((m) => m.backend),
-      buffers: this.buffers,
+      buffers: this.coordinatorModel.buffers,
       wallSeconds: this.startedAt ? (Date.now() - this.startedAt) / 1000 : 0,
       communicationShare: this.observer.communicationShare,
       refused: Object.fromEntries(this.refusals.totals),
@@ -530,7 +495,7 @@ export class TrainingSession {
   /** After run(): waits (at most `ms`) until every worker has been told the run is over. */
   async waitForDeparture(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
-    while (this.stillThere() && Date.now() < deadline) await this.sleepUntilPoked(deadline - Date.now());
+    while (this.stillThere() && Date.now() < deadline) await this.wakeup.sleep(deadline - Date.now());
   }
 
   // ---- helpers -----------------------------------------------------------------------------
@@ -539,74 +504,6 @@ export class TrainingSession {
     this.membership.check(runId, worker, (kind, message) => this.noteRefused(kind, message));
   }
 
-
-  /**
-   * A trainer process is gone (the embedded runner saw it exit). Under --lost-worker stop, or before the run
-   * started, the run stops with `reason`; under continue its worker is declared lost and the run goes on;
-   * under replace its slot falls vacant (and onVacancy listeners start a new trainer).
-   */
-  workerGone(name: string, reason: string): void {
-    const worker = this.membership.members.findIndex((m) => m.name === name);
-    const action = onTrainerGone({
-      policy: this.deps.config.lostWorker,
-      running: this.stateValue === 'running',
-      worker,
-      slots: this.membership.members,
-      active: this.membership.active().length,
-      reason,
-    });
-    if (action) this.carryOut(action);
-  }
-
-  private carryOut(action: LostWorkerAction): void {
-    if (action.kind === 'stop') this.fail(action.reason);
-    else if (action.kind === 'vacate') this.vacate(action.workers, action.why);
-    else this.declareLost(action.workers, action.why);
-  }
-
-  /**
-   * --lost-worker replace: these workers' slots wait up to --replace-timeout for a replacement trainer; the
-   * step in progress waits with them (a replacement computes what the lost one did not push).
-   */
-  private vacate(workers: readonly number[], why: string): void {
-    const { config } = this.deps;
-    for (const w of workers) {
-      const m = this.membership.members[w]!;
-      for (const listener of this.vacancyListeners) listener(m.name);
-      m.lost = true;
-      m.vacant = true;
-      this.event({ kind: 'event', step: this.current?.step ?? 0, event: 'lost', worker: w, message: `${this.membership.describe(w)} lost: ${why}; waiting up to ${config.replaceTimeout} s for a replacement` });
-      this.deps.log?.(`${this.membership.describe(w)} lost (${why}); waiting up to ${config.replaceTimeout} s for a replacement`);
-    }
-    this.stepDeadline = Date.now() + config.replaceTimeout * 1000;
-    this.dismissLost(why);
-  }
-
-  /**
-   * --lost-worker continue: these workers are out of the run from now on. The current step completes with
-   * the survivors' contributions; from the next step the batch plan is rebuilt for the survivors.
-   */
-  private declareLost(workers: readonly number[], why: string): void {
-    const st = this.current;
-    for (const w of workers) {
-      this.membership.members[w]!.lost = true;
-      if (st && !st.pushed[w]) st.pushed[w] = true;
-      this.event({ kind: 'event', step: st?.step ?? 0, event: 'lost', worker: w, message: `${this.membership.describe(w)} lost: ${why}; continuing with ${this.membership.active().length} worker(s)` });
-      this.deps.log?.(`${this.membership.describe(w)} lost (${why}); continuing with the survivors`);
-    }
-    const survivors = this.membership.active();
-    this.plan = { strategy: this.deps.strategyFor ? this.deps.strategyFor(survivors.length) : this.deps.strategy, ranks: survivors };
-    this.dismissLost(why);
-  }
-
-  /** Answers every lost worker still waiting for a step with "you are out", and wakes the run loop. */
-  private dismissLost(why: string): void {
-    this.waiters.dismiss(
-      (w) => this.membership.members[w]!.lost,
-      (w) => `worker ${w} was declared lost: ${why}`,
-    );
-    this.poke();
-  }
 
   private doneMessage(step: number, worker: number): StepAssignmentMessage {
     return this.waiters.done(step, worker, this.errorValue ?? '');
@@ -635,24 +532,5 @@ export class TrainingSession {
 
   private event(r: EventRecord): void {
     this.deps.record(r);
-  }
-
-  private poke(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
-  }
-
-  private sleepUntilPoked(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

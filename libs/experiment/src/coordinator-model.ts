@@ -1,0 +1,83 @@
+import { weightedAverage } from '@shardlab/aggregation';
+import { isPeerAlgorithm } from '@shardlab/collective';
+import type { Dataset } from '@shardlab/data';
+import type { ModelSpec } from '@shardlab/model';
+import { encodeTensor } from '@shardlab/protocol';
+import { Replica, aggregationRule, modelFromWire, type AggregationRule, type WireModelSpec } from '@shardlab/worker';
+import type { RunConfig } from './config';
+import type { StartState } from './join-reply';
+import { wireModelSpec } from './model-spec';
+import type { StepState } from './step-state';
+
+/**
+ * The model as the coordinator holds it. Relay: a replica of its own, updated with every step's average like
+ * the trainers' (the reference their checksums are compared with, and what checkpoints and replacements start
+ * from). Among trainers it never sees the average, so it keeps no replica of its own: only the latest
+ * parameters worker 0 sent. Either way, worker 0's buffers (BatchNorm running statistics): like DDP's
+ * broadcast_buffers, every replica and the evaluation use worker 0's, never an average.
+ */
+export class CoordinatorModel {
+  readonly spec: ModelSpec;
+  /** The model as sent to trainers at join. */
+  readonly wire: WireModelSpec;
+  /** Worker 0's non-trainable state, if the model has any. */
+  buffers: Float32Array | null = null;
+  private readonly replica: Replica;
+  private readonly rule: AggregationRule;
+  private readonly amongTrainers: boolean;
+  /** Among trainers: the latest parameters worker 0 sent. */
+  private workerParams: Float32Array | null = null;
+
+  constructor(config: RunConfig, train: Dataset, resume?: StartState) {
+    this.wire = wireModelSpec(config, train.numFeatures, train.numClasses);
+    this.spec = modelFromWire(this.wire).spec;
+    const optimizer = { name: config.optimizer, lr: config.lr, momentum: config.momentum };
+    this.replica = new Replica(this.spec, optimizer);
+    this.rule = aggregationRule(config.aggregation, { optimizer, proxMu: config.proxMu });
+    this.amongTrainers = isPeerAlgorithm(config.collective);
+    if (resume) {
+      this.replica.restore(resume.params, resume.optimizerState);
+      this.buffers = resume.buffers;
+    }
+  }
+
+  /** Number of model parameters (the length of a gradient). */
+  get size(): number {
+    return this.replica.params.length;
+  }
+
+  /** Relay: the checksum every replica must report at the start of the next step (after all earlier updates). Among trainers: null. */
+  expectedChecksum(): string | null {
+    return this.amongTrainers ? null : this.replica.checksum();
+  }
+
+  /**
+   * Takes in a completed step. Relay: the sample-weighted average of the gradients of the workers that
+   * contributed (all of them, unless some were declared lost under --lost-worker continue) is applied here and
+   * kept in `st.update` for the answers. Among trainers: worker 0's parameters, when it sent them.
+   */
+  absorb(st: StepState): void {
+    if (!this.amongTrainers) {
+      const from = st.samples.flatMap((n, w) => (n > 0 ? [w] : []));
+      const average = weightedAverage(
+        from.map((w) => st.gradients[w]!),
+        from.map((w) => st.samples[w]!),
+      );
+      this.rule.applyAverage(this.replica, average);
+      st.update = encodeTensor(average, [average.length]);
+    } else if (st.params) {
+      this.workerParams = st.params;
+    }
+    if (st.buffers[0]) this.buffers = st.buffers[0];
+  }
+
+  /** The current parameters: the replica's (relay), or the latest ones worker 0 sent (among trainers; the initial ones before). */
+  params(): Float32Array {
+    return this.workerParams ?? this.replica.params;
+  }
+
+  /** What a checkpoint saves and a replacement or a resumed run starts from (relay: the replica's state). */
+  state(): StartState {
+    return { params: this.replica.params, optimizerState: this.replica.optimizerState(), buffers: this.buffers };
+  }
+}
