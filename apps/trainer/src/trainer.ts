@@ -1,25 +1,21 @@
 import * as grpc from '@grpc/grpc-js';
 import { dataFingerprint, loadDataset, type Dataset } from '@shardlab/data';
-import { FaultPlan, Replica, aggregationRule, datasetSpecFromWire, modelFromWire, parseFault, type LocalBatch } from '@shardlab/worker';
+import { FaultPlan, Replica, aggregationRule, datasetSpecFromWire, modelFromWire, parseFault, runWorkerLoop, type CoordinatorPort } from '@shardlab/worker';
 import { createModel, describeBackend, initBackend, setBlasThreads, type BackendChoice } from '@shardlab/model';
 import {
   CHANNEL_OPTIONS,
   PROTOCOL_VERSION,
   channelCredentials,
   decodeTensor,
-  encodeTensor,
   identityInterceptor,
   loadCoordinatorService,
   type CallerIdentity,
   type CoordinatorClient,
-  type GradientAck__Output,
-  type GradientUpdate,
-  type StepAssignment__Output,
 } from '@shardlab/protocol';
 import { checkExposure, type Security } from '@shardlab/options';
 import { hostname } from 'node:os';
-import { COLLECTIVE_NAMES, isPeerAlgorithm, isPowerOfTwo, type CollectiveName, type PeerAlgorithm, type PeerCollective } from '@shardlab/collective';
-import { AGGREGATION_NAMES, l2Norm, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
+import { COLLECTIVE_NAMES, isPeerAlgorithm, isPowerOfTwo, type CollectiveName, type PeerAlgorithm } from '@shardlab/collective';
+import { AGGREGATION_NAMES, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
 import { PeerEndpoint } from './peer';
 import { PushStream } from './push-stream';
 
@@ -82,22 +78,10 @@ function advertised(bound: string): string {
   return host === '0.0.0.0' || host === '::' || host === '[::]' ? `${hostname()}:${bound.slice(i + 1)}` : bound;
 }
 
-/** One batch as the model wants it: built from the local training set (feed ids) or decoded from the message. */
-function localBatch(b: { ids: number[]; labels: number[]; features: { shape: number[]; data: Buffer } | null }, train: Dataset | null, inputSize: number): LocalBatch {
-  if (!train) return { features: decodeTensor(b.features!, { length: b.labels.length * inputSize, field: 'batch.features' }), labels: b.labels };
-  const labels = new Uint8Array(b.ids.length);
-  for (let i = 0; i < b.ids.length; i++) {
-    const id = b.ids[i]!;
-    if (!(id < train.size)) throw new TrainerError(`batch.ids: sample id ${id} is outside the training set (0..${train.size - 1})`);
-    labels[i] = train.labels[id]!;
-  }
-  return { features: train.features(b.ids), labels };
-}
-
 /**
- * Joins a coordinator and trains until the run is over: for each step, compute the gradient of the assigned
- * batch, average it with every other worker's (relay: the coordinator answers the push with the average;
- * ring or halving-doubling: the peers), and apply the average to the local replica.
+ * Joins a coordinator and trains until the run is over. This is the gRPC shell: the handshake (dataset, Peer
+ * service, Join), the coordinator's calls as a CoordinatorPort, and the process effects of fault injection; the
+ * steps themselves are @shardlab/worker's runWorkerLoop.
  */
 export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
   const log = opts.log ?? (() => undefined);
@@ -154,7 +138,6 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     });
     const worker = joined.worker;
     if (joined.credential) identity.worker = { index: worker, credential: joined.credential };
-    let peers: PeerCollective | null = null;
     let built: ReturnType<typeof modelFromWire>;
     try {
       built = modelFromWire(joined.model!);
@@ -181,9 +164,8 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       throw new TrainerError(`the coordinator's faults: ${(err as Error).message}`);
     }
     if (!faults.empty) log(`fault injection for worker ${worker}: ${joined.faults.filter((f) => parseFault(f).worker === worker).join(', ')}`);
-    const apply = (average: Float32Array) => rule.applyAverage(replica, average);
 
-    let step = 0;
+    let startStep = 0;
     if (joined.startStep > 0) {
       // A resumed run: every replica continues from the checkpoint's state, bit for bit.
       const params = decodeTensor(joined.params!, { length: replica.params.length, field: 'params' });
@@ -193,106 +175,51 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       new Uint8Array(optimizerState.buffer).set(state);
       replica.restore(params, optimizerState);
       if (joined.buffers && model.bufferSize > 0) model.setBuffers(decodeTensor(joined.buffers, { length: model.bufferSize, field: 'buffers' }));
-      step = joined.startStep;
-      log(`worker ${worker}: resuming at step ${step}`);
+      startStep = joined.startStep;
+      log(`worker ${worker}: resuming at step ${startStep}`);
     }
-    let stopReason = '';
-    /** The next step's assignment, when the answer to this step's push carried it (it always does, unless the push was dropped). */
-    let next: StepAssignment__Output | null = null;
-    /** Among trainers: this trainer's time in the previous step's all-reduce (a step reports before its own is over). */
-    let lastReduceMs = 0;
-    for (;;) {
-      const a =
-        next ??
-        (await call(client.nextStep.bind(client), { runId: joined.runId, worker, step }).catch((err) => {
+    const { runId } = joined;
+    const coordinator: CoordinatorPort = {
+      nextStep: (step) =>
+        call(client.nextStep.bind(client), { runId, worker, step }).catch((err) => {
           throw describeRpcError(`step ${step}`, err);
-        }));
-      next = null;
-      if (a.step !== step && !a.done) throw new TrainerError(`the coordinator assigned step ${a.step} where step ${step} was due`);
-      if (a.done) {
-        stopReason = a.stopReason;
-        break;
-      }
-      const fault = faults.at(step);
-      if (fault.kill) {
-        log(`fault injection: worker ${worker} dies at step ${step} (SIGKILL)`);
-        process.kill(process.pid, 'SIGKILL');
-      }
-      if (fault.pauseMs > 0) {
-        log(`fault injection: worker ${worker} freezes for ${fault.pauseMs / 1000} s at step ${step}`);
-        freeze(fault.pauseMs);
-      }
-      if (peer && a.peers.length > 0) peers = peer.connect(a.peers, joined.stepTimeout);
-      if (peer && !peers) throw new TrainerError(`step ${step}: the coordinator sent no peer addresses for the ${algorithm}`);
-      const batches = a.batches.map((b): LocalBatch => localBatch(b, train, spec.inputSize));
-      // The checksum of the parameters this step starts from (before its update), as the coordinator expects.
-      const paramChecksum = a.reportChecksum ? replica.checksum() : '';
-      const started = performance.now();
-      // SyncBN: BatchNorm statistics are summed over all workers (relay: the coordinator; otherwise the peers), in program order.
-      let tag = 0;
-      const reduce = !syncBatchNorm
-        ? undefined
-        : peers
-          ? ((p: PeerCollective) => (values: Float64Array) => p.sum(values, step, tag++))(peers)
-          : async (values: Float64Array) => {
-              const reply = await call(client.allReduce.bind(client), { runId: joined.runId, worker, step, tag: tag++, values: Array.from(values) }).catch((err) => {
-                throw describeRpcError(`all-reduce for step ${step}`, err);
-              });
-              return Float64Array.from(reply.sum);
-            };
-      const c = await rule.contribute(model, replica.params, { batches, reduce });
-      const buffers = model.bufferSize > 0 ? model.getBuffers() : null;
-      const computeMs = performance.now() - started;
-      const report = { runId: joined.runId, worker, step, samples: c.samples, loss: c.loss, paramChecksum, computeMs, buffers: buffers ? encodeTensor(buffers, [buffers.length]) : undefined };
-      const push = (msg: GradientUpdate) =>
+        }),
+      push: (msg) =>
         pushes.push(msg).catch((err: grpc.ServiceError) => {
           // A push still waiting when the run stops is answered with the reason: say it as a stop, like NextStep's.
           const stopped = err.code === grpc.status.FAILED_PRECONDITION && /^run stopped: /.exec(err.details ?? '');
-          if (stopped) throw new TrainerError(`run stopped by the coordinator at step ${step}: ${err.details.slice(stopped[0].length)}`);
-          throw describeRpcError(`push gradient for step ${step}`, err);
+          if (stopped) throw new TrainerError(`run stopped by the coordinator at step ${msg.step}: ${err.details.slice(stopped[0].length)}`);
+          throw describeRpcError(`push gradient for step ${msg.step}`, err);
+        }),
+      sum: async (step, tag, values) => {
+        const reply = await call(client.allReduce.bind(client), { runId, worker, step, tag, values: Array.from(values) }).catch((err) => {
+          throw describeRpcError(`all-reduce for step ${step}`, err);
         });
-      if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs));
-      if (fault.drop) {
-        // The push is lost on the way: this worker never learns the average (and is declared lost, or the run stops).
-        log(`fault injection: worker ${worker} drops its push of step ${step}`);
-        step++;
-        continue;
-      }
-      if (!peers) {
-        // Relay: the coordinator answers once every worker has pushed, with the average.
-        const ack = await push({ ...report, gradient: encodeTensor(c.update, [c.update.length]) });
-        if (!ack.update) throw new TrainerError(`step ${step}: the coordinator's reply carries no update`);
-        apply(decodeTensor(ack.update, { length: replica.params.length, field: 'update' }));
-        next = ack.next;
-      } else {
-        // Among trainers: the step's report leaves before the all-reduce, so the coordinator's answer (the next step's
-        // ids) travels while the trainers reduce. Only a step whose parameters are asked for (evaluation)
-        // reports after its update.
-        const scalars = { ...report, gradNorm: l2Norm(c.update), reduceMs: lastReduceMs, gradient: a.reportGradient ? encodeTensor(c.update, [c.update.length]) : undefined };
-        const early = a.reportParams ? null : push(scalars);
-        early?.catch(() => undefined);
-        const reduceStarted = performance.now();
-        let average: Float32Array;
-        try {
-          average = await peers.average(c.update, c.samples, step);
-        } catch (err) {
-          // Say why before leaving, so the run stops naming the neighbour instead of timing out on everyone.
-          const reason = `${algorithm} all-reduce: ${(err as Error).message}`;
-          await push({ runId: joined.runId, worker, step, error: reason }).catch(() => undefined);
-          throw new TrainerError(`step ${step}: ${reason}`);
-        }
-        lastReduceMs = performance.now() - reduceStarted;
-        apply(average);
-        const ack: GradientAck__Output = early ? await early : await push({ ...scalars, params: encodeTensor(replica.params, [replica.params.length]) });
-        next = ack.next;
-      }
-      step++;
-    }
+        return Float64Array.from(reply.sum);
+      },
+    };
+    const { steps, stopReason } = await runWorkerLoop({
+      runId,
+      worker,
+      startStep,
+      model,
+      inputSize: spec.inputSize,
+      replica,
+      rule,
+      syncBatchNorm,
+      train,
+      faults,
+      effects: { kill: () => process.kill(process.pid, 'SIGKILL'), freeze },
+      coordinator,
+      connectPeers: peer ? (addresses) => peer!.connect(addresses, joined.stepTimeout) : null,
+      collective,
+      log,
+    });
     model.dispose();
-    if (stopReason) throw new TrainerError(`run stopped by the coordinator at step ${step}: ${stopReason}`);
+    if (stopReason) throw new TrainerError(`run stopped by the coordinator at step ${steps}: ${stopReason}`);
     await peer?.finish(joined.stepTimeout * 1000);
-    log(`worker ${worker}: run finished after ${step} steps`);
-    return { worker, steps: step, backend, stopReason };
+    log(`worker ${worker}: run finished after ${steps} steps`);
+    return { worker, steps, backend, stopReason };
   } finally {
     pushes.close();
     peer?.close();

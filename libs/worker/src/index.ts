@@ -2,3 +2,4 @@ export * from './replica';
 export * from './aggregation-rules';
 export * from './wire-specs';
 export * from './faults';
+export * from './worker-loop';

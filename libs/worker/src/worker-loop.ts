@@ -1,0 +1,148 @@
+import { l2Norm } from '@shardlab/aggregation';
+import type { Collective } from '@shardlab/collective';
+import type { Dataset } from '@shardlab/data';
+import { decodeTensor, encodeTensor, type Batch__Output, type GradientAck__Output, type GradientUpdate, type StepAssignment__Output } from '@shardlab/protocol';
+import type { AggregationRule, GradientModel, LocalBatch } from './aggregation-rules';
+import type { FaultPlan } from './faults';
+import type { Replica } from './replica';
+
+/** A failure of the step loop that the trainer reports as one line: a wrong assignment, a peer gone. */
+export class WorkerError extends Error {
+  override name = 'WorkerError';
+}
+
+/** The coordinator as the step loop sees it; the trainer app implements it over gRPC (and names its failures). */
+export interface CoordinatorPort {
+  /** The assignment of `step`: a long poll, for a step no earlier answer carried (the first one). */
+  nextStep(step: number): Promise<StepAssignment__Output>;
+  /** One step's report (relay: with the gradient); resolves with the answer: the average (relay) and the next assignment. */
+  push(update: GradientUpdate): Promise<GradientAck__Output>;
+  /** Relay: an in-step sum over all workers (SyncBN statistics) through the coordinator. */
+  sum(step: number, tag: number, values: Float64Array): Promise<Float64Array>;
+}
+
+/** What fault injection does to the whole process (the trainer app's: SIGKILL, a frozen event loop). */
+export interface FaultEffects {
+  kill(): void;
+  freeze(ms: number): void;
+}
+
+/** The model as the step loop uses it: a gradient, and the buffers (BatchNorm running statistics) it reports. */
+export interface WorkerModel extends GradientModel {
+  /** Number of buffer values; 0 for a model without any. */
+  readonly bufferSize: number;
+  getBuffers(): Float32Array;
+}
+
+export interface WorkerLoopOptions {
+  runId: string;
+  worker: number;
+  /** 0, or a resumed run's first step (the replica already holds the checkpoint's state). */
+  startStep: number;
+  model: WorkerModel;
+  /** Features per sample (the model's input size). */
+  inputSize: number;
+  replica: Replica;
+  rule: AggregationRule;
+  /** SyncBN: BatchNorm statistics are summed over all workers within the step. */
+  syncBatchNorm: boolean;
+  /** The training set under feed "ids"; null under feed "features" (every batch carries its features). */
+  train: Dataset | null;
+  faults: FaultPlan;
+  effects: FaultEffects;
+  coordinator: CoordinatorPort;
+  /** Among trainers: the collective over the peers' addresses (sent with the first step). Null: relay. */
+  connectPeers: ((addresses: readonly string[]) => Collective) | null;
+  /** The collective's name, for messages. */
+  collective: string;
+  log: (line: string) => void;
+}
+
+/** One batch as the model wants it: built from the local training set (feed ids) or decoded from the message. */
+export function localBatch(b: Batch__Output, train: Dataset | null, inputSize: number): LocalBatch {
+  if (!train) return { features: decodeTensor(b.features!, { length: b.labels.length * inputSize, field: 'batch.features' }), labels: b.labels };
+  const labels = new Uint8Array(b.ids.length);
+  for (let i = 0; i < b.ids.length; i++) {
+    const id = b.ids[i]!;
+    if (!(id < train.size)) throw new WorkerError(`batch.ids: sample id ${id} is outside the training set (0..${train.size - 1})`);
+    labels[i] = train.labels[id]!;
+  }
+  return { features: train.features(b.ids), labels };
+}
+
+/**
+ * A worker's steps until the run is over for it: for each step, compute the contribution of the assigned
+ * batches, average it with every other worker's (relay: the coordinator answers the push with the average;
+ * among trainers: the collective), and apply the average to the replica. Resolves with the steps taken and the
+ * coordinator's reason if it stopped the run (empty when the run simply finished).
+ */
+export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: number; stopReason: string }> {
+  const { runId, worker, model, replica, rule, coordinator, inputSize, log } = o;
+  let peers: Collective | null = null;
+  /** The next step's assignment, when the answer to this step's push carried it (it always does, unless the push was dropped). */
+  let next: StepAssignment__Output | null = null;
+  /** Among trainers: this worker's time in the previous step's all-reduce (a step reports before its own is over). */
+  let lastReduceMs = 0;
+  for (let step = o.startStep; ; step++) {
+    const a: StepAssignment__Output = next ?? (await coordinator.nextStep(step));
+    next = null;
+    if (a.step !== step && !a.done) throw new WorkerError(`the coordinator assigned step ${a.step} where step ${step} was due`);
+    if (a.done) return { steps: step, stopReason: a.stopReason };
+    const fault = o.faults.at(step);
+    if (fault.kill) {
+      log(`fault injection: worker ${worker} dies at step ${step} (SIGKILL)`);
+      o.effects.kill();
+    }
+    if (fault.pauseMs > 0) {
+      log(`fault injection: worker ${worker} freezes for ${fault.pauseMs / 1000} s at step ${step}`);
+      o.effects.freeze(fault.pauseMs);
+    }
+    if (o.connectPeers && a.peers.length > 0) peers = o.connectPeers(a.peers);
+    if (o.connectPeers && !peers) throw new WorkerError(`step ${step}: the coordinator sent no peer addresses for the ${o.collective}`);
+    const batches = a.batches.map((b) => localBatch(b, o.train, inputSize));
+    // The checksum of the parameters this step starts from (before its update), as the coordinator expects.
+    const paramChecksum = a.reportChecksum ? replica.checksum() : '';
+    const started = performance.now();
+    // SyncBN: BatchNorm statistics are summed over all workers (relay: the coordinator; otherwise the peers), in program order.
+    let tag = 0;
+    const reduce = !o.syncBatchNorm ? undefined : peers ? ((p: Collective) => (values: Float64Array) => p.sum(values, step, tag++))(peers) : (values: Float64Array) => coordinator.sum(step, tag++, values);
+    const c = await rule.contribute(model, replica.params, { batches, reduce });
+    const buffers = model.bufferSize > 0 ? model.getBuffers() : null;
+    const computeMs = performance.now() - started;
+    const report = { runId, worker, step, samples: c.samples, loss: c.loss, paramChecksum, computeMs, buffers: buffers ? encodeTensor(buffers, [buffers.length]) : undefined };
+    if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (fault.drop) {
+      // The push is lost on the way: this worker never learns the average (and is declared lost, or the run stops).
+      log(`fault injection: worker ${worker} drops its push of step ${step}`);
+      continue;
+    }
+    if (!peers) {
+      // Relay: the coordinator answers once every worker has pushed, with the average.
+      const ack: GradientAck__Output = await coordinator.push({ ...report, gradient: encodeTensor(c.update, [c.update.length]) });
+      if (!ack.update) throw new WorkerError(`step ${step}: the coordinator's reply carries no update`);
+      rule.applyAverage(replica, decodeTensor(ack.update, { length: replica.params.length, field: 'update' }));
+      next = ack.next;
+      continue;
+    }
+    // Among trainers: the step's report leaves before the all-reduce, so the coordinator's answer (the next
+    // step's ids) travels while the trainers reduce. Only a step whose parameters are asked for (evaluation)
+    // reports after its update.
+    const scalars = { ...report, gradNorm: l2Norm(c.update), reduceMs: lastReduceMs, gradient: a.reportGradient ? encodeTensor(c.update, [c.update.length]) : undefined };
+    const early: Promise<GradientAck__Output> | null = a.reportParams ? null : coordinator.push(scalars);
+    early?.catch(() => undefined);
+    const reduceStarted = performance.now();
+    let average: Float32Array;
+    try {
+      average = await peers.average(c.update, c.samples, step);
+    } catch (err) {
+      // Say why before leaving, so the run stops naming the neighbour instead of timing out on everyone.
+      const reason = `${o.collective} all-reduce: ${(err as Error).message}`;
+      await coordinator.push({ runId, worker, step, error: reason }).catch(() => undefined);
+      throw new WorkerError(`step ${step}: ${reason}`);
+    }
+    lastReduceMs = performance.now() - reduceStarted;
+    rule.applyAverage(replica, average);
+    const ack: GradientAck__Output = early ? await early : await coordinator.push({ ...scalars, params: encodeTensor(replica.params, [replica.params.length]) });
+    next = ack.next;
+  }
+}
