@@ -3,7 +3,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataFingerprint, loadDataset } from '@shardlab/data';
-import { datasetSpecFromWire, type DatasetDescriptionMessage } from '@shardlab/experiment';
+import { datasetSpecFromWire } from '@shardlab/experiment';
+import type { DatasetDescription__Output } from '@shardlab/protocol';
 import {
   CHANNEL_OPTIONS,
   CREDENTIAL_HEADER,
@@ -140,8 +141,8 @@ describe('a coordinator with a run token, under attack', () => {
       expect(bigJoin.err!.details).toMatch(/Join: a request of \d+ bytes exceeds this method's limit of 16384 bytes/);
 
       // Two members join; each gets a credential for its own index only.
-      const d = await rpc<DatasetDescriptionMessage>(member, 'getDataset', {});
-      const data = dataFingerprint(loadDataset(datasetSpecFromWire(d.dataset)).train);
+      const d = await rpc<DatasetDescription__Output>(member, 'getDataset', {});
+      const data = dataFingerprint(loadDataset(datasetSpecFromWire(d.dataset!)).train);
       const replies: JoinReply__Output[] = [];
       for (const name of ['a', 'b\n[coordinator] run finished']) replies.push(await rpc(member, 'join', { protocolVersion: PROTOCOL_VERSION, name, backend: 'cpu', data }));
       const [a, b] = replies as [JoinReply__Output, JoinReply__Output];
@@ -202,8 +203,8 @@ describe('a trainer that vanishes after Join, before the run starts', () => {
     const address = `127.0.0.1:${c.match[1]}`;
     try {
       const member = clientFor(address, { token: TOKEN });
-      const d = await rpc<DatasetDescriptionMessage>(member, 'getDataset', {});
-      const data = dataFingerprint(loadDataset(datasetSpecFromWire(d.dataset)).train);
+      const d = await rpc<DatasetDescription__Output>(member, 'getDataset', {});
+      const data = dataFingerprint(loadDataset(datasetSpecFromWire(d.dataset!)).train);
       const squatter = await rpc<JoinReply__Output>(member, 'join', { protocolVersion: PROTOCOL_VERSION, name: 'gone', backend: 'cpu', data });
       // It waits for step 0 like a trainer does, then its process "dies": the connection closes under the call.
       const waiting = clientFor(address, { token: TOKEN, worker: { index: squatter.worker, credential: squatter.credential } });

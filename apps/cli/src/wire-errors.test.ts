@@ -3,7 +3,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataFingerprint, loadDataset, type DataFingerprint } from '@shardlab/data';
-import { datasetSpecFromWire, type DatasetDescriptionMessage } from '@shardlab/experiment';
+import { datasetSpecFromWire } from '@shardlab/experiment';
+import type { DatasetDescription__Output } from '@shardlab/protocol';
 import { paramCount } from '@shardlab/model';
 import {
   CHANNEL_OPTIONS,
@@ -46,8 +47,8 @@ async function startCoordinator(name: string, extra: string[] = []) {
 
 /** What a trainer does first under --feed ids: load the dataset the coordinator describes, and fingerprint it. */
 async function trainerData(client: CoordinatorClient): Promise<DataFingerprint> {
-  const d = await rpc<object, DatasetDescriptionMessage>(client, 'getDataset', {});
-  return dataFingerprint(loadDataset(datasetSpecFromWire(d.dataset)).train);
+  const d = await rpc<object, DatasetDescription__Output>(client, 'getDataset', {});
+  return dataFingerprint(loadDataset(datasetSpecFromWire(d.dataset!)).train);
 }
 
 async function joinBoth(client: CoordinatorClient): Promise<JoinReply__Output[]> {
@@ -109,9 +110,9 @@ describe('bad input on the wire', () => {
     const c = await startCoordinator('other-data');
     try {
       // The same description with another seed: a trainer that generated other synthetic data.
-      const d = await rpc<object, DatasetDescriptionMessage>(c.client, 'getDataset', {});
+      const d = await rpc<object, DatasetDescription__Output>(c.client, 'getDataset', {});
       expect(d.feed).toBe('ids');
-      const other = dataFingerprint(loadDataset({ ...datasetSpecFromWire(d.dataset), seed: d.dataset.seed + 1 }).train);
+      const other = dataFingerprint(loadDataset({ ...datasetSpecFromWire(d.dataset!), seed: d.dataset!.seed + 1 }).train);
       await expectStatus(
         rpc(c.client, 'join', { protocolVersion: PROTOCOL_VERSION, name: 'elsewhere', backend: 'cpu', data: other }),
         grpc.status.FAILED_PRECONDITION,

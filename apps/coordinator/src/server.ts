@@ -17,6 +17,7 @@ import {
   type GradientUpdate__Output,
   type RunSecret,
   type RunStatus__Output,
+  type StepAssignment__Output,
 } from '@shardlab/protocol';
 
 export { ListenError };
@@ -93,7 +94,7 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
       );
     },
     NextStep(call, callback) {
-      let answer: Promise<unknown>;
+      let answer: Promise<StepAssignment__Output>;
       try {
         actsAsItself(call.metadata, call.request.worker);
         answer = session.nextStep(call.request);
@@ -104,7 +105,7 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
         return;
       }
       answer.then(
-        (assignment) => callback(null, assignment as never),
+        (assignment) => callback(null, assignment),
         (err: unknown) => callback(statusOf(err)),
       );
     },

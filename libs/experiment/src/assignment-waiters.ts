@@ -1,4 +1,4 @@
-import type { StepAssignmentMessage } from './messages';
+import type { StepAssignment__Output } from '@shardlab/protocol';
 
 /*
  * The long-polling side of the step loop: NextStep calls that wait for a step's assignment, and which workers
@@ -8,11 +8,11 @@ import type { StepAssignmentMessage } from './messages';
 
 interface Waiter {
   worker: number;
-  resolve: (a: StepAssignmentMessage) => void;
+  resolve: (a: StepAssignment__Output) => void;
 }
 
 /** The "you are done" assignment for `step`, with the reason (empty when the run simply finished). */
-export function doneAssignment(step: number, reason: string): StepAssignmentMessage {
+export function doneAssignment(step: number, reason: string): StepAssignment__Output {
   return { step, done: true, batches: [], reportChecksum: false, stopReason: reason, peers: [], reportGradient: false, reportParams: false };
 }
 
@@ -25,7 +25,7 @@ export class AssignmentWaiters {
   constructor(private readonly onDeparted: () => void) {}
 
   /** A NextStep(step) call from `worker` that waits until the step begins (or the run ends for it). */
-  wait(step: number, worker: number): Promise<StepAssignmentMessage> {
+  wait(step: number, worker: number): Promise<StepAssignment__Output> {
     return new Promise((resolve) => {
       const list = this.waiting.get(step) ?? [];
       list.push({ worker, resolve });
@@ -34,7 +34,7 @@ export class AssignmentWaiters {
   }
 
   /** Step `step` began: every call waiting for it gets its worker's assignment. */
-  begin(step: number, assignments: readonly StepAssignmentMessage[]): void {
+  begin(step: number, assignments: readonly StepAssignment__Output[]): void {
     const list = this.waiting.get(step) ?? [];
     this.waiting.delete(step);
     for (const w of list) w.resolve(assignments[w.worker]!);
@@ -49,7 +49,7 @@ export class AssignmentWaiters {
   }
 
   /** Tells `worker` the run is over for it: the assignment to answer with (and it counts as departed). */
-  done(step: number, worker: number, reason: string): StepAssignmentMessage {
+  done(step: number, worker: number, reason: string): StepAssignment__Output {
     this.departed.add(worker);
     this.onDeparted();
     return doneAssignment(step, reason);

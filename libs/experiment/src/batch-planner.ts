@@ -2,7 +2,7 @@ import { isPeerAlgorithm } from '@shardlab/collective';
 import type { Dataset, Strategy } from '@shardlab/data';
 import { encodeTensor } from '@shardlab/protocol';
 import type { ExperimentConfig, RunConfig } from './config';
-import type { BatchMessage, StepAssignmentMessage } from './messages';
+import type { Batch__Output, StepAssignment__Output } from '@shardlab/protocol';
 
 /**
  * Every worker's assignment for step `t`: its batches, and what it must report. The survivors take the plan's
@@ -13,7 +13,7 @@ import type { BatchMessage, StepAssignmentMessage } from './messages';
 export function planStep(
   t: number,
   opts: { config: RunConfig; plan: { strategy: Strategy; ranks: readonly number[] }; train: Dataset; peerAddresses: () => string[] },
-): StepAssignmentMessage[] {
+): StepAssignment__Output[] {
   const { config, plan, train } = opts;
   const reportChecksum = t % config.checksumEvery === 0;
   const amongTrainers = isPeerAlgorithm(config.collective);
@@ -32,8 +32,8 @@ export function planStep(
  * sync-sgd; under local SGD step t is round t, whose local steps take the strategy's steps t*H .. t*H+H-1).
  * Feed "ids": sample ids only (the trainer holds the data); feed "features": the features and labels too.
  */
-export function planBatches(t: number, w: number, config: ExperimentConfig, strategy: Strategy, train: Dataset): BatchMessage[] {
-  const batches: BatchMessage[] = [];
+export function planBatches(t: number, w: number, config: ExperimentConfig, strategy: Strategy, train: Dataset): Batch__Output[] {
+  const batches: Batch__Output[] = [];
   for (let h = 0; h < config.localSteps; h++) {
     const ids = strategy.batch(t * config.localSteps + h, w);
     if (config.feed === 'ids') {

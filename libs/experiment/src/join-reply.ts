@@ -1,7 +1,6 @@
-import { PROTOCOL_VERSION, encodeTensor } from '@shardlab/protocol';
+import { PROTOCOL_VERSION, encodeTensor, type JoinReply__Output } from '@shardlab/protocol';
 import type { WireModelSpec } from '@shardlab/worker';
 import type { RunConfig } from './config';
-import type { JoinReplyMessage } from './messages';
 
 /** The state a trainer starts from when it does not start at step 0 (a resumed run, or a replacement). */
 export interface StartState {
@@ -24,10 +23,10 @@ export function joinReply(opts: {
   generation: number;
   /** Read only when startStep > 0. */
   state: () => StartState;
-}): JoinReplyMessage {
+}): JoinReply__Output {
   const { config } = opts;
   const optimizer = { name: config.optimizer, lr: config.lr, momentum: config.momentum, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
-  const reply: JoinReplyMessage = {
+  const reply: JoinReply__Output = {
     protocolVersion: PROTOCOL_VERSION,
     runId: opts.runId,
     worker: opts.worker,
@@ -43,6 +42,12 @@ export function joinReply(opts: {
     collective: config.collective,
     stepTimeout: config.stepTimeout,
     faults: opts.generation > 0 ? [] : config.faults,
+    // The coordinator app fills it in when the run has a token (a credential is the edge's business).
+    credential: '',
+    startStep: 0,
+    params: null,
+    optimizerState: Buffer.alloc(0),
+    buffers: null,
   };
   if (opts.startStep === 0) return reply;
   const { params, optimizerState, buffers } = opts.state();

@@ -4,7 +4,8 @@ import { PeerCollective, memoryLinks, type PeerLink } from '@shardlab/collective
 import { createStrategy, dataFingerprint, loadDataset, type DataFingerprint } from '@shardlab/data';
 import { PROTOCOL_VERSION, encodeTensor } from '@shardlab/protocol';
 import { RequestError } from './errors';
-import type { StepAssignmentMessage } from './messages';
+import type { StepAssignment__Output } from '@shardlab/protocol';
+import { received } from '@shardlab/testing';
 import { resolveCollective, resolveConfig, type RunConfig } from './config';
 import { datasetSpecFromWire } from '@shardlab/worker';
 import { Replica } from '@shardlab/worker';
@@ -34,9 +35,9 @@ function makeSession(overrides: Record<string, unknown> = {}) {
 }
 
 /** What a trainer does under feed "ids": load the dataset the coordinator describes, and fingerprint it. */
-const trainerFingerprint = (s: TrainingSession): DataFingerprint => dataFingerprint(loadDataset(datasetSpecFromWire(s.describeDataset().dataset)).train);
+const trainerFingerprint = (s: TrainingSession): DataFingerprint => dataFingerprint(loadDataset(datasetSpecFromWire(s.describeDataset().dataset!)).train);
 let nextPeerPort = 7000;
-const join = (s: TrainingSession, name: string) => s.join({ protocolVersion: PROTOCOL_VERSION, name, backend: 'cpu', data: trainerFingerprint(s), peerAddress: `127.0.0.1:${nextPeerPort++}` });
+const join = (s: TrainingSession, name: string) => s.join(received.join({ protocolVersion: PROTOCOL_VERSION, name, backend: 'cpu', data: trainerFingerprint(s), peerAddress: `127.0.0.1:${nextPeerPort++}` }));
 
 /** A well-behaved worker whose gradient at every step is `value` everywhere. */
 const floats = (t: { data: Buffer }) => new Float32Array(t.data.buffer, t.data.byteOffset, t.data.byteLength / 4);
@@ -48,12 +49,12 @@ const floats = (t: { data: Buffer }) => new Float32Array(t.data.buffer, t.data.b
  */
 async function fakeWorker(session: TrainingSession, name: string, value: number, opts: { checksum?: (r: Replica) => string; ring?: PeerLink[] } = {}) {
   const reply = join(session, name);
-  const replica = new Replica(session.model, { name: 'sgd', lr: reply.optimizer.lr });
+  const replica = new Replica(session.model, { name: 'sgd', lr: reply.optimizer!.lr });
   const ring = opts.ring ? new PeerCollective(reply.worker, reply.workers, opts.ring[reply.worker]!) : null;
   // The answer to a push carries the next assignment; NextStep is for the first step (and after a refused push).
-  let next: StepAssignmentMessage | null = null;
+  let next: StepAssignment__Output | null = null;
   for (let step = 0; ; step++) {
-    const a: StepAssignmentMessage = next ?? (await session.nextStep({ runId: reply.runId, worker: reply.worker, step }));
+    const a: StepAssignment__Output = next ?? (await session.nextStep({ runId: reply.runId, worker: reply.worker, step }));
     next = null;
     expect(a.done || a.step === step).toBe(true);
     if (a.done) return { replica, stopReason: a.stopReason, steps: step };
@@ -64,7 +65,7 @@ async function fakeWorker(session: TrainingSession, name: string, value: number,
       paramChecksum: a.reportChecksum ? (opts.checksum ?? ((r) => r.checksum()))(replica) : '', computeMs: 1,
     };
     if (!ring) {
-      const answer = await session.pushGradient({ ...report, gradient: encodeTensor(g, [g.length]) }).catch(() => null);
+      const answer = await session.pushGradient(received.push({ ...report, gradient: encodeTensor(g, [g.length]) })).catch(() => null);
       if (answer) {
         replica.apply(floats(answer.update!));
         next = answer.next;
@@ -73,9 +74,9 @@ async function fakeWorker(session: TrainingSession, name: string, value: number,
     }
     // Like the trainer: the report leaves before the all-reduce, except when the parameters after it are asked for.
     const scalars = { ...report, gradNorm: l2Norm(g), reduceMs: 1, gradient: a.reportGradient ? encodeTensor(g, [g.length]) : undefined };
-    const early = a.reportParams ? null : session.pushGradient(scalars).catch(() => null);
+    const early = a.reportParams ? null : session.pushGradient(received.push(scalars)).catch(() => null);
     replica.apply(await ring.average(g, samples, step));
-    const answer = await (early ?? session.pushGradient({ ...scalars, params: encodeTensor(replica.params, [replica.params.length]) }).catch(() => null));
+    const answer = await (early ?? session.pushGradient(received.push({ ...scalars, params: encodeTensor(replica.params, [replica.params.length]) })).catch(() => null));
     if (answer) {
       expect(answer.update).toBeNull();
       next = answer.next;
@@ -114,7 +115,7 @@ describe('TrainingSession', () => {
     const other = dataFingerprint(loadDataset({ dataset: 'synthetic', seed: 2, samples: 400, testSamples: 40, features: 6, numClasses: 4 }).train);
     const refused = (() => {
       try {
-        session.join({ protocolVersion: PROTOCOL_VERSION, name: 'elsewhere', backend: 'cpu', data: other });
+        session.join(received.join({ protocolVersion: PROTOCOL_VERSION, name: 'elsewhere', backend: 'cpu', data: other }));
       } catch (err) {
         return err as RequestError;
       }
@@ -123,7 +124,7 @@ describe('TrainingSession', () => {
     expect(refused).toBeInstanceOf(RequestError);
     expect(refused.fault).toBe('wrong-state'); // FAILED_PRECONDITION at the coordinator's edge
     expect(refused.message).toMatch(/^trainer "elsewhere" has other data than the coordinator \(synthetic\): features differ \(sha256 of 64 sampled rows [0-9a-f]{12} here, [0-9a-f]{12} there\)$/);
-    expect(() => session.join({ protocolVersion: PROTOCOL_VERSION, name: 'nodata', backend: 'cpu' })).toThrow(/JoinRequest.data: this run feeds sample ids/);
+    expect(() => session.join(received.join({ protocolVersion: PROTOCOL_VERSION, name: 'nodata', backend: 'cpu' }))).toThrow(/JoinRequest.data: this run feeds sample ids/);
     expect(session.status().joined).toBe(0);
     // Counted, and written later as one summary event per kind (never a metrics line per request).
     expect(records.filter((r) => r.kind === 'event' && r.event === 'refused')).toHaveLength(0);
@@ -133,7 +134,7 @@ describe('TrainingSession', () => {
   it('feed ids: batches carry sample ids only; feed features: features and labels too', async () => {
     for (const feed of ['ids', 'features'] as const) {
       const { session } = makeSession({ feed, workers: 1 });
-      const reply = feed === 'ids' ? join(session, 'a') : session.join({ protocolVersion: PROTOCOL_VERSION, name: 'a', backend: 'cpu' });
+      const reply = feed === 'ids' ? join(session, 'a') : session.join(received.join({ protocolVersion: PROTOCOL_VERSION, name: 'a', backend: 'cpu' }));
       const run = session.run();
       const a = await session.nextStep({ runId: reply.runId, worker: 0, step: 0 });
       const batch = a.batches[0]!;
@@ -148,8 +149,8 @@ describe('TrainingSession', () => {
 
   it('refuses joins with another protocol version, without a backend, or beyond the worker count', () => {
     const { session } = makeSession();
-    expect(() => session.join({ protocolVersion: PROTOCOL_VERSION + 1, name: 'x', backend: 'cpu' })).toThrow(/protocol version mismatch/);
-    expect(() => session.join({ protocolVersion: PROTOCOL_VERSION, name: 'x', backend: '' })).toThrow(/backend/);
+    expect(() => session.join(received.join({ protocolVersion: PROTOCOL_VERSION + 1, name: 'x', backend: 'cpu' }))).toThrow(/protocol version mismatch/);
+    expect(() => session.join(received.join({ protocolVersion: PROTOCOL_VERSION, name: 'x', backend: '' }))).toThrow(/backend/);
     join(session, 'a');
     join(session, 'b');
     try {
@@ -272,7 +273,7 @@ describe('TrainingSession', () => {
     const start = new Replica(session.model, { name: 'sgd', lr: 1 });
     const delta = new Float32Array(start.params.length).fill(0.25);
     const updates = [0, 1].map((w) =>
-      session.pushGradient({ runId: reply.runId, worker: w, step: 0, samples: 16, loss: 1, gradient: encodeTensor(delta, [delta.length]), paramChecksum: start.checksum(), computeMs: 1 }),
+      session.pushGradient(received.push({ runId: reply.runId, worker: w, step: 0, samples: 16, loss: 1, gradient: encodeTensor(delta, [delta.length]), paramChecksum: start.checksum(), computeMs: 1 })),
     );
     for (const [w, u] of (await Promise.all(updates)).entries()) {
       expect(Array.from(floats(u.update!).subarray(0, 3))).toEqual([0.25, 0.25, 0.25]);
@@ -312,7 +313,7 @@ describe('TrainingSession with --collective ring', () => {
 
   it('a join without a peer address is refused; replicas that disagree stop the run naming the odd one', async () => {
     const { session } = makeSession({ collective: 'ring', workers: 3 });
-    expect(() => session.join({ protocolVersion: PROTOCOL_VERSION, name: 'x', backend: 'cpu', data: trainerFingerprint(session) })).toThrow(/peer_address/);
+    expect(() => session.join(received.join({ protocolVersion: PROTOCOL_VERSION, name: 'x', backend: 'cpu', data: trainerFingerprint(session) }))).toThrow(/peer_address/);
     const peers = memoryLinks(3);
     const run = session.run();
     void fakeWorker(session, 'a', 1, { ring: peers });
@@ -329,7 +330,7 @@ describe('TrainingSession with --collective ring', () => {
     const a = join(session, 'a');
     join(session, 'b');
     await session.nextStep({ runId: a.runId, worker: 0, step: 0 });
-    expect(() => session.pushGradient({ runId: a.runId, worker: 0, step: 0, samples: 0, loss: 0, computeMs: 0, paramChecksum: '', error: 'ring all-reduce: cannot send to worker 1 at 127.0.0.1:9: UNAVAILABLE' })).toThrow(/run stopped/);
+    expect(() => session.pushGradient(received.push({ runId: a.runId, worker: 0, step: 0, samples: 0, loss: 0, computeMs: 0, paramChecksum: '', error: 'ring all-reduce: cannot send to worker 1 at 127.0.0.1:9: UNAVAILABLE' }))).toThrow(/run stopped/);
     const result = await run;
     expect(result.error).toBe('worker 0 (a), step 0: ring all-reduce: cannot send to worker 1 at 127.0.0.1:9: UNAVAILABLE');
   });
@@ -341,8 +342,8 @@ describe('TrainingSession with --collective ring', () => {
     join(session, 'b');
     const step0 = await session.nextStep({ runId: a.runId, worker: 0, step: 0 });
     const g = new Float32Array(session.parameters).fill(1);
-    const reported = session.pushGradient({ runId: a.runId, worker: 0, step: 0, samples: step0.batches[0]!.ids.length, loss: 1, computeMs: 1, paramChecksum: 'c', gradNorm: l2Norm(g), gradient: encodeTensor(g, [g.length]) });
-    expect(() => session.pushGradient({ runId: a.runId, worker: 0, step: 0, samples: 0, loss: 0, computeMs: 0, paramChecksum: '', error: 'ring all-reduce: nothing from worker 1 within 5 s (--step-timeout)' })).toThrow(/run stopped/);
+    const reported = session.pushGradient(received.push({ runId: a.runId, worker: 0, step: 0, samples: step0.batches[0]!.ids.length, loss: 1, computeMs: 1, paramChecksum: 'c', gradNorm: l2Norm(g), gradient: encodeTensor(g, [g.length]) }));
+    expect(() => session.pushGradient(received.push({ runId: a.runId, worker: 0, step: 0, samples: 0, loss: 0, computeMs: 0, paramChecksum: '', error: 'ring all-reduce: nothing from worker 1 within 5 s (--step-timeout)' }))).toThrow(/run stopped/);
     await expect(reported).rejects.toThrow(/run stopped/);
     const result = await run;
     expect(result.error).toBe('worker 0 (a), step 0: ring all-reduce: nothing from worker 1 within 5 s (--step-timeout)');

@@ -61,16 +61,8 @@ export type { PushReply } from './step-state';
 
 export { MAX_REDUCTIONS_PER_STEP } from './in-step-reductions';
 
-import type {
-  JoinRequestMessage,
-  DatasetDescriptionMessage,
-  JoinReplyMessage,
-  StepAssignmentMessage,
-  GradientMessage,
-  AllReduceMessage,
-  RunStatusMessage,
-  SessionState,
-} from './messages';
+import type { JoinRequest__Output, DatasetDescription__Output, JoinReply__Output, StepAssignment__Output, GradientUpdate__Output, AllReduceRequest__Output, RunStatus__Output } from '@shardlab/protocol';
+import type { SessionState } from './messages';
 
 export type { EvalRecord, EventRecord, MetricsRecord, StepRecord } from '@shardlab/report';
 
@@ -190,13 +182,13 @@ export class TrainingSession {
   // ---- RPC surface -------------------------------------------------------------------------
 
   /** What a trainer needs to know before it joins: the feed, and the training set to load under feed "ids". */
-  describeDataset(): DatasetDescriptionMessage {
+  describeDataset(): DatasetDescription__Output {
     const { config } = this.deps;
     return { feed: config.feed, dataset: wireDatasetSpec(config), collective: config.collective };
   }
 
   /** Admits a trainer (Join) and answers it. For a run in progress, see joinWhenReady. */
-  join(req: JoinRequestMessage): JoinReplyMessage {
+  join(req: JoinRequest__Output): JoinReply__Output {
     const worker = this.admit(req);
     return this.joinReply(worker, this.startStepFor(worker));
   }
@@ -205,7 +197,7 @@ export class TrainingSession {
    * Join as the coordinator app calls it. A replacement (--lost-worker replace) whose lost predecessor had
    * already pushed the step in progress is answered when that step completes, with the state after it.
    */
-  joinWhenReady(req: JoinRequestMessage): Promise<JoinReplyMessage> {
+  joinWhenReady(req: JoinRequest__Output): Promise<JoinReply__Output> {
     const worker = this.admit(req);
     const st = this.current;
     if (this.stateValue === 'running' && st && st.pushed[worker]) {
@@ -242,7 +234,7 @@ export class TrainingSession {
     return this.membership.members[worker]?.generation ?? 0;
   }
 
-  private admit(req: JoinRequestMessage): number {
+  private admit(req: JoinRequest__Output): number {
     const worker = this.membership.admit(req, this.stateValue, (kind, message) => this.noteRefused(kind, message));
     const member = this.membership.members[worker]!;
     const replacing = this.stateValue === 'running';
@@ -262,7 +254,7 @@ export class TrainingSession {
     return this.stepsCompleted;
   }
 
-  private joinReply(worker: number, startStep: number): JoinReplyMessage {
+  private joinReply(worker: number, startStep: number): JoinReply__Output {
     return joinReply({
       config: this.deps.config,
       runId: this.runId,
@@ -279,7 +271,7 @@ export class TrainingSession {
    * statistics). Resolves for every worker once all have sent (step, tag). The sum is taken in
    * worker order in float64, so every worker receives the identical result.
    */
-  allReduce(msg: AllReduceMessage): Promise<number[]> {
+  allReduce(msg: AllReduceRequest__Output): Promise<number[]> {
     this.checkMember(msg.runId, msg.worker);
     const current = this.current;
     if (this.stateValue !== 'running' || !current) throw wrongState(`run is ${this.stateValue}; no step is in progress`);
@@ -293,7 +285,7 @@ export class TrainingSession {
   }
 
   /** Long poll: resolves when the assignment for `step` exists, or the run ended. */
-  nextStep(req: { runId: string; worker: number; step: number }): Promise<StepAssignmentMessage> {
+  nextStep(req: { runId: string; worker: number; step: number }): Promise<StepAssignment__Output> {
     this.checkMember(req.runId, req.worker);
     if (this.stateValue === 'failed' || this.stateValue === 'finished') return Promise.resolve(this.doneMessage(req.step, req.worker));
     const current = this.current;
@@ -311,7 +303,7 @@ export class TrainingSession {
    * all-reduce when asked). Resolves once every worker's is in and the next step has begun: with the averaged
    * update (relay) and this worker's next assignment.
    */
-  pushGradient(msg: GradientMessage): Promise<PushReply> {
+  pushGradient(msg: GradientUpdate__Output): Promise<PushReply> {
     this.checkMember(msg.runId, msg.worker);
     const current = this.current;
     if (this.stateValue === 'failed') throw wrongState(`run stopped: ${this.errorValue}`);
@@ -337,7 +329,7 @@ export class TrainingSession {
     return answer;
   }
 
-  status(): RunStatusMessage {
+  status(): RunStatus__Output {
     return {
       runId: this.runId,
       state: this.stateValue,
@@ -462,7 +454,7 @@ export class TrainingSession {
   }
 
   /** Answers the pushes of a completed step: its update (relay) and each worker's next assignment. */
-  private answerPushes(st: StepState, next: (worker: number) => StepAssignmentMessage): void {
+  private answerPushes(st: StepState, next: (worker: number) => StepAssignment__Output): void {
     for (const w of st.pushWaiters.splice(0)) w.resolve({ update: st.update, next: next(w.worker) });
   }
 
@@ -505,7 +497,7 @@ export class TrainingSession {
   }
 
 
-  private doneMessage(step: number, worker: number): StepAssignmentMessage {
+  private doneMessage(step: number, worker: number): StepAssignment__Output {
     return this.waiters.done(step, worker, this.errorValue ?? '');
   }
 

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { encodeTensor } from '@shardlab/protocol';
+import { encodeTensor, type GradientUpdate, type GradientUpdate__Output, type StepAssignment__Output } from '@shardlab/protocol';
+import { received } from '@shardlab/testing';
 import { RequestError } from './errors';
-import type { GradientMessage, StepAssignmentMessage } from './messages';
 import { newStepState, replicaCheck, takePush, type StepState } from './step-state';
 
 const P = 6;
 
-function assignment(step: number, samples: number, flags: Partial<StepAssignmentMessage> = {}): StepAssignmentMessage {
+function assignment(step: number, samples: number, flags: Partial<StepAssignment__Output> = {}): StepAssignment__Output {
   const ids = Array.from({ length: samples }, (_, i) => i);
   return { step, done: false, batches: [{ features: null, labels: [], ids }], reportChecksum: false, stopReason: '', peers: [], reportGradient: false, reportParams: false, ...flags };
 }
 
-function step(flags: Partial<StepAssignmentMessage> = {}, opts: { reportChecksum?: boolean; expectedChecksum?: string | null } = {}): StepState {
+function step(flags: Partial<StepAssignment__Output> = {}, opts: { reportChecksum?: boolean; expectedChecksum?: string | null } = {}): StepState {
   return newStepState({
     step: 3,
     assignments: [assignment(3, 4, flags), assignment(3, 2, flags)],
@@ -22,9 +22,10 @@ function step(flags: Partial<StepAssignmentMessage> = {}, opts: { reportChecksum
   });
 }
 
-function push(worker: number, overrides: Partial<GradientMessage> = {}): GradientMessage {
+/** Worker `worker`'s push as the coordinator receives it (fields left out arrive as proto3 defaults). */
+function push(worker: number, overrides: GradientUpdate = {}): GradientUpdate__Output {
   const g = Float32Array.from({ length: P }, (_, i) => i - 2);
-  return { runId: 'r', worker, step: 3, samples: worker === 0 ? 4 : 2, loss: 0.5, gradient: encodeTensor(g), paramChecksum: 'c', computeMs: 1, ...overrides };
+  return received.push({ runId: 'r', worker, step: 3, samples: worker === 0 ? 4 : 2, loss: 0.5, gradient: encodeTensor(g), paramChecksum: 'c', computeMs: 1, ...overrides });
 }
 
 describe('takePush', () => {
@@ -44,7 +45,7 @@ describe('takePush', () => {
     expect(st.losses[1]).toBe(0.5);
   });
 
-  it.each<[string, Partial<GradientMessage>, RegExp]>([
+  it.each<[string, GradientUpdate, RegExp]>([
     ['another step', { step: 4 }, /gradient for step 4, but the run is at step 3/],
     ['a sample count other than the batch', { samples: 3 }, /samples is 3, but the batch had 2/],
     ['a non-finite loss', { loss: NaN }, /loss is NaN/],
@@ -80,7 +81,8 @@ describe('takePush', () => {
     takePush(st, push(0, { gradient: null, gradNorm: 2.5 }), { amongTrainers: true, parameters: P });
     expect(st.gradNorms[0]).toBe(2.5);
     expect(st.gradients[0]).toBeNull();
-    expect(() => takePush(step(), push(0, { gradient: null }), { amongTrainers: true, parameters: P })).toThrow(/grad_norm is undefined/);
+    expect(() => takePush(step(), push(0, { gradient: null, gradNorm: -1 }), { amongTrainers: true, parameters: P })).toThrow(/grad_norm is -1/);
+    expect(() => takePush(step(), push(0, { gradient: null, gradNorm: NaN }), { amongTrainers: true, parameters: P })).toThrow(/grad_norm is NaN/);
     expect(() => takePush(step({ reportGradient: true }), push(0, { gradient: null, gradNorm: 1 }), { amongTrainers: true, parameters: P })).toThrow(/gradient is missing/);
     expect(() => takePush(step({ reportParams: true }), push(0, { gradNorm: 1 }), { amongTrainers: true, parameters: P })).toThrow(/params were requested/);
     const withParams = step({ reportParams: true });

@@ -2,7 +2,7 @@ import { l2Norm } from '@shardlab/aggregation';
 import { decodeTensor, firstNonFinite } from '@shardlab/protocol';
 import { duplicate, malformed, wrongState } from './errors';
 import { InStepReductions } from './in-step-reductions';
-import type { GradientMessage, StepAssignmentMessage, TensorMessage } from './messages';
+import type { GradientUpdate__Output, StepAssignment__Output, Tensor__Output } from '@shardlab/protocol';
 import type { CompletedStep } from './step-observer';
 import { majority } from './step-metrics';
 
@@ -14,18 +14,18 @@ import { majority } from './step-metrics';
 
 /** The answer to a push: the averaged update (relay) and the worker's assignment for the next step (or done). */
 export interface PushReply {
-  update: TensorMessage | null;
-  next: StepAssignmentMessage;
+  update: Tensor__Output | null;
+  next: StepAssignment__Output;
 }
 
 export interface StepState extends CompletedStep {
-  assignments: StepAssignmentMessage[];
+  assignments: StepAssignment__Output[];
   /** Which workers have pushed (reported) this step. */
   pushed: boolean[];
   /** Ring: worker 0's parameters after this step, when asked (evaluation, final model). */
   params: Float32Array | null;
   /** Relay: the sample-weighted average of the step's gradients, once complete. */
-  update: TensorMessage | null;
+  update: Tensor__Output | null;
   /** Pushes waiting for the step to complete: answered with the update (relay) and the next assignment. */
   pushWaiters: { worker: number; resolve: (reply: PushReply) => void; reject: (err: Error) => void }[];
   checksums: string[];
@@ -39,7 +39,7 @@ export interface StepState extends CompletedStep {
 /** A fresh step: `lost` workers count as pushed, so the step waits for the others only. */
 export function newStepState(opts: {
   step: number;
-  assignments: StepAssignmentMessage[];
+  assignments: StepAssignment__Output[];
   lost: readonly boolean[];
   parameters: number;
   reportChecksum: boolean;
@@ -79,17 +79,17 @@ function checkPushStep(st: StepState, msg: { step: number; worker: number }): vo
  * then): wrong step, a second push, a sample count other than the batch's, a non-finite loss or value, a
  * missing gradient (relay, or among trainers on a gradient-metrics step), parameters or checksum that were asked for.
  */
-export function takePush(st: StepState, msg: GradientMessage, opts: { amongTrainers: boolean; parameters: number }): void {
+export function takePush(st: StepState, msg: GradientUpdate__Output, opts: { amongTrainers: boolean; parameters: number }): void {
   checkPushStep(st, msg);
   const a = st.assignments[msg.worker]!;
   const expectedSamples = a.batches.reduce((n, b) => n + b.ids.length, 0);
   if (msg.samples !== expectedSamples) throw malformed(`samples is ${msg.samples}, but the batch had ${expectedSamples}`);
   if (!Number.isFinite(msg.loss)) throw malformed(`loss is ${msg.loss}`);
   const wantGradient = !opts.amongTrainers || a.reportGradient;
-  const hasGradient = !!msg.gradient && !!msg.gradient.data && msg.gradient.data.length > 0;
+  const hasGradient = !!msg.gradient && msg.gradient.data.length > 0;
   if (wantGradient && !hasGradient) throw malformed('gradient is missing');
   let gradient: Float32Array | null = null;
-  let gradNorm = msg.gradNorm ?? NaN;
+  let gradNorm = msg.gradNorm;
   if (hasGradient) {
     gradient = decodeTensor(msg.gradient!, { length: opts.parameters, field: 'gradient' });
     // One pass for both: the norm of float32 values is finite exactly when every value is (squares stay far below
@@ -100,17 +100,17 @@ export function takePush(st: StepState, msg: GradientMessage, opts: { amongTrain
       throw malformed(`gradient element ${bad} is ${gradient[bad]}: training diverged (lower --lr?) or the trainer is faulty`);
     }
   }
-  if (opts.amongTrainers && !(Number.isFinite(msg.gradNorm) && msg.gradNorm! >= 0)) throw malformed(`grad_norm is ${msg.gradNorm}`);
+  if (opts.amongTrainers && !(Number.isFinite(msg.gradNorm) && msg.gradNorm >= 0)) throw malformed(`grad_norm is ${msg.gradNorm}`);
   let params: Float32Array | null = null;
   if (a.reportParams) {
-    if (!msg.params || !msg.params.data || msg.params.data.length === 0) throw malformed('params were requested for this step but are missing');
+    if (!msg.params || msg.params.data.length === 0) throw malformed('params were requested for this step but are missing');
     params = decodeTensor(msg.params, { length: opts.parameters, field: 'params' });
     const bad = firstNonFinite(params);
     if (bad >= 0) throw malformed(`params element ${bad} is ${params[bad]}`);
   }
   if (st.reportChecksum && !msg.paramChecksum) throw malformed('param_checksum was requested for this step but is missing');
   let buffers: Float32Array | null = null;
-  if (msg.buffers && msg.buffers.data && msg.buffers.data.length > 0) {
+  if (msg.buffers && msg.buffers.data.length > 0) {
     buffers = decodeTensor(msg.buffers, { field: 'buffers' });
     const bad = firstNonFinite(buffers);
     if (bad >= 0) throw malformed(`buffers element ${bad} is ${buffers[bad]}`);
@@ -124,7 +124,7 @@ export function takePush(st: StepState, msg: GradientMessage, opts: { amongTrain
   st.samples[w] = msg.samples;
   st.losses[w] = msg.loss;
   st.computeMs[w] = msg.computeMs;
-  st.reduceMs[w] = msg.reduceMs ?? 0;
+  st.reduceMs[w] = msg.reduceMs;
   st.gradNorms[w] = gradNorm;
   st.checksums[w] = msg.paramChecksum;
 }

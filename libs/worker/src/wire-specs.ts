@@ -1,5 +1,6 @@
 import type { DatasetSpec } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
+import type { DatasetSpec__Output, ModelSpec__Output } from '@shardlab/protocol';
 
 /*
  * The model and the training data as the coordinator describes them on the wire (shardlab.v1.ModelSpec,
@@ -7,16 +8,8 @@ import type { ModelSpec } from '@shardlab/model';
  * @shardlab/experiment; both sides build through here, so they build the same thing.
  */
 
-/** The model as the wire carries it (shardlab.v1.ModelSpec): the settings, not the derived details. */
-export interface WireModelSpec {
-  kind: string;
-  inputSize: number;
-  hidden: number[];
-  classes: number;
-  initSeed: number;
-  /** The --norm setting, including 'sync-batch'. */
-  norm: string;
-}
+/** The model as the wire carries it (the generated shardlab.v1.ModelSpec): the settings, not the derived details; `norm` is the --norm setting, including 'sync-batch'. */
+export type WireModelSpec = ModelSpec__Output;
 
 /**
  * What a replica builds from the wire spec; coordinator and trainers both go through here, so
@@ -31,16 +24,8 @@ export function modelFromWire(w: WireModelSpec): { spec: ModelSpec; syncBatchNor
   return { spec, syncBatchNorm: norm === 'sync-batch' };
 }
 
-/** The training data as the wire carries it (shardlab.v1.DatasetSpec): every field present, `classes` empty for all. */
-export interface WireDatasetSpec {
-  dataset: string;
-  classes: number[];
-  seed: number;
-  samples: number;
-  testSamples: number;
-  features: number;
-  numClasses: number;
-}
+/** The training data as the wire carries it (the generated shardlab.v1.DatasetSpec): every field present, `classes` empty for all. */
+export type WireDatasetSpec = DatasetSpec__Output;
 
 /** What a trainer loads from the coordinator's description: the same DatasetSpec the coordinator loaded. */
 export function datasetSpecFromWire(w: WireDatasetSpec): DatasetSpec {
