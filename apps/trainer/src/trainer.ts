@@ -1,12 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { dataFingerprint, loadDataset, type Dataset } from '@shardlab/data';
-import { FaultPlan, Replica, aggregationRule, datasetSpecFromWire, modelFromWire, parseFault, runWorkerLoop, type CoordinatorPort } from '@shardlab/worker';
+import { FaultPlan, Replica, aggregationRule, datasetSpecFromWire, modelFromWire, parseFault, restoreFromWire, runWorkerLoop, type CoordinatorPort } from '@shardlab/worker';
 import { createModel, describeBackend, initBackend, setBlasThreads, type BackendChoice } from '@shardlab/model';
 import {
   CHANNEL_OPTIONS,
   PROTOCOL_VERSION,
   channelCredentials,
-  decodeTensor,
   identityInterceptor,
   loadCoordinatorService,
   type CallerIdentity,
@@ -165,17 +164,14 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     }
     if (!faults.empty) log(`fault injection for worker ${worker}: ${joined.faults.filter((f) => parseFault(f).worker === worker).join(', ')}`);
 
-    let startStep = 0;
-    if (joined.startStep > 0) {
-      // A resumed run: every replica continues from the checkpoint's state, bit for bit.
-      const params = decodeTensor(joined.params!, { length: replica.params.length, field: 'params' });
-      const state = joined.optimizerState;
-      if (state.length % 8 !== 0) throw new TrainerError(`the coordinator's optimizer_state: ${state.length} bytes is not a whole number of float64 values`);
-      const optimizerState = new Float64Array(state.length / 8);
-      new Uint8Array(optimizerState.buffer).set(state);
-      replica.restore(params, optimizerState);
-      if (joined.buffers && model.bufferSize > 0) model.setBuffers(decodeTensor(joined.buffers, { length: model.bufferSize, field: 'buffers' }));
-      startStep = joined.startStep;
+    const startStep = joined.startStep;
+    if (startStep > 0) {
+      // A resumed run or a replacement: this replica continues from the coordinator's state, bit for bit.
+      try {
+        restoreFromWire(joined, replica, model);
+      } catch (err) {
+        throw new TrainerError(`the coordinator's state at step ${startStep}: ${(err as Error).message}`);
+      }
       log(`worker ${worker}: resuming at step ${startStep}`);
     }
     const { runId } = joined;

@@ -1,6 +1,7 @@
 import type { DatasetSpec } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
-import type { DatasetSpec__Output, ModelSpec__Output } from '@shardlab/protocol';
+import { decodeTensor, type DatasetSpec__Output, type JoinReply__Output, type ModelSpec__Output } from '@shardlab/protocol';
+import type { Replica } from './replica';
 
 /*
  * The model and the training data as the coordinator describes them on the wire (shardlab.v1.ModelSpec,
@@ -38,4 +39,23 @@ export function datasetSpecFromWire(w: WireDatasetSpec): DatasetSpec {
     features: w.features,
     numClasses: w.numClasses,
   };
+}
+
+/**
+ * A start after step 0 (a resumed run, a replacement): the replica takes the parameters and optimizer state the
+ * join reply carries, and the model worker 0's buffers, bit for bit. Throws naming the field that does not fit.
+ */
+export function restoreFromWire(
+  reply: Pick<JoinReply__Output, 'params' | 'optimizerState' | 'buffers'>,
+  replica: Replica,
+  model: { readonly bufferSize: number; setBuffers(flat: Float32Array): void },
+): void {
+  if (!reply.params) throw new Error('params: missing for a start after step 0');
+  const params = decodeTensor(reply.params, { length: replica.params.length, field: 'params' });
+  const state = reply.optimizerState;
+  if (state.length % 8 !== 0) throw new Error(`optimizer_state: ${state.length} bytes is not a whole number of float64 values`);
+  const optimizerState = new Float64Array(state.length / 8);
+  new Uint8Array(optimizerState.buffer).set(state);
+  replica.restore(params, optimizerState);
+  if (reply.buffers && model.bufferSize > 0) model.setBuffers(decodeTensor(reply.buffers, { length: model.bufferSize, field: 'buffers' }));
 }
