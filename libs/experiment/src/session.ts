@@ -417,6 +417,7 @@ export class TrainingSession {
     const { config, train } = this.deps;
     const W = config.workers;
     const assignments = planStep(t, { config, plan: this.departures.plan, train, peerAddresses: () => this.membership.members.map((m) => m.peerAddress) });
+    // Whether this step checks the replicas: the same in every worker's assignment.
     const reportChecksum = assignments[0]!.reportChecksum;
     const st = newStepState({
       step: t,
