@@ -12,6 +12,7 @@ import { formatTable, parseMetrics, type StepPoint } from '@shardlab/report';
 import { DashboardHub, startDashboard } from '@shardlab/dashboard';
 import { request } from 'node:http';
 import { runEmbedded } from './embedded';
+import { sharedMemoryCeiling } from './bench-threads';
 
 const BENCH_OPTIONS: readonly OptionSpec[] = [
   { key: 'steps', type: 'int', default: 800, min: 510, max: 100_000, help: 'steps per end-to-end run (timed after the first 500, while V8 warms up)' },
@@ -21,6 +22,7 @@ const BENCH_OPTIONS: readonly OptionSpec[] = [
   { key: 'backends', type: 'string', default: 'native', valueHint: 'A,B,..', help: 'trainer backends for the end-to-end runs (unavailable ones fall back to wasm)' },
   { key: 'collectives', type: 'string', default: 'relay,ring,halving-doubling', valueHint: 'A,B,..', help: 'collectives for the end-to-end runs (halving-doubling only where the trainer count is a power of two)' },
   { key: 'dashboardSteps', type: 'int', default: 300, min: 0, max: 100_000, help: 'steps per run of the dashboard measurement (0: skip it)' },
+  { key: 'threadSteps', type: 'int', default: 500, min: 0, max: 100_000, help: 'timed steps of the shared-memory harness, after 300 untimed ones (0: skip it)' },
 ];
 
 export const BENCH_USAGE = `Usage: shardlab bench [options]
@@ -33,7 +35,9 @@ Figures for the reference MLP 784-128-64-4 at batch 128 (no pass/fail):
      gradients, and the bytes a trainer moves per step;
   3. gradient bytes/s over gRPC beside a raw TCP socket on the same machine;
   4. data: loading 10M synthetic samples, generating a batch, a batch plan far into a run;
-  5. steps/s of a 4-trainer run with and without the live dashboard (a watcher connected).
+  5. steps/s of a 4-trainer run with and without the live dashboard (a watcher connected);
+  6. a harness, not a shardlab mode: the same workers as threads of one process averaging through
+     shared memory (no gRPC, no coordinator), the ceiling the data plane leaves on these cores.
 Absolute figures vary 2-3x between machines: run PyTorch DDP beside it on the same machine
 (bash ../shared/anchors/ddp-anchor.sh) and compare ratios.
 
@@ -351,7 +355,22 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   if (dashboardSteps > 0) {
     const backend: BackendName = steps.mlpMs.has('native') ? 'native' : 'wasm';
     say(`5. Live dashboard cost: 4 trainers (${backend}), ${dashboardSteps} steps, run twice each way`);
-    say(formatTable(['run', 'steps/s per run', 'mean steps/s', 'of without'], await dashboardCost(dashboardSteps, backend)));
+    say(formatTable(['run', 'steps/s per run', 'mean steps/s', 'of without'], await dashboardCost(dashboardSteps, backend)) + '\n');
+  }
+
+  const threadSteps = o.threadSteps as number;
+  const nativeMs = steps.mlpMs.get('native');
+  if (threadSteps > 0 && nativeMs !== undefined) {
+    say(`6. Ceiling without processes or messages: W workers as threads of one process (native, one BLAS thread each), a fixed batch each, averaging through shared memory, ${threadSteps} steps timed after 300`);
+    const cores = availableParallelism();
+    const rows: string[][] = [];
+    for (const workers of o.workerCounts as number[]) {
+      const c = await sharedMemoryCeiling(REFERENCE, BATCH, workers, 300, threadSteps);
+      const bound = (BATCH * Math.min(workers, cores) * 1000) / nativeMs;
+      rows.push([String(workers), c.stepsPerSecond.toFixed(1), c.samplesPerSecond.toFixed(0), bound.toFixed(0), (100 * (c.samplesPerSecond / bound)).toFixed(0) + '%', c.gradientMs.toFixed(2), c.averageMs.toFixed(2)]);
+    }
+    say(formatTable(['workers', 'steps/s', 'samples/s', 'compute-only bound', 'of bound', 'gradient ms', 'average + barriers ms'], rows));
+    say('A harness, not a way shardlab runs: no coordinator, metrics, data or checks. Beside section 2 it shows what a process per worker and gRPC between them cost.');
   }
   return 0;
 }
