@@ -1,4 +1,5 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { SplitMix32 } from '@shardlab/data';
 import { createModel, initBackend, initParams, setBlasThreads, type ModelSpec } from '@shardlab/model';
 
 /*
@@ -91,10 +92,9 @@ async function threadMain(job: ThreadJob): Promise<ThreadTiming> {
   const params = initParams(spec);
   const size = params.length;
   // A fixed batch of its own per worker, as the DDP anchor trains on one fixed batch.
-  let seed = 0x9e3779b9 ^ rank;
-  const next = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  const features = Float32Array.from({ length: batch * spec.inputSize }, next);
-  const labels = Int32Array.from({ length: batch }, () => Math.floor(next() * spec.classes));
+  const rand = new SplitMix32(12345 + rank);
+  const features = Float32Array.from({ length: batch * spec.inputSize }, () => rand.nextFloat());
+  const labels = Int32Array.from({ length: batch }, () => rand.nextInt(spec.classes));
   const gradients = new Float32Array(job.gradients);
   const average = new Float32Array(job.average);
   const barrier = barrierOf(job.barrier, workers);
