@@ -105,7 +105,8 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
     const started = performance.now();
     // SyncBN: BatchNorm statistics are summed over all workers (relay: the coordinator; otherwise the peers), in program order.
     let tag = 0;
-    const reduce = !o.syncBatchNorm ? undefined : peers ? ((p: Collective) => (values: Float64Array) => p.sum(values, step, tag++))(peers) : (values: Float64Array) => coordinator.sum(step, tag++, values);
+    const among = peers;
+    const reduce = !o.syncBatchNorm ? undefined : among ? (values: Float64Array) => among.sum(values, step, tag++) : (values: Float64Array) => coordinator.sum(step, tag++, values);
     const c = await rule.contribute(model, replica.params, { batches, reduce });
     const buffers = model.bufferSize > 0 ? model.getBuffers() : null;
     const computeMs = performance.now() - started;
