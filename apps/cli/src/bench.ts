@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FlagError, formatOptionHelp, parseFlags, resolveConfig, resolveOptions, type OptionSpec } from '@shardlab/experiment';
 import { BackendError, initBackend, paramCount, timeGradientStep, type BackendName, type ModelSpec } from '@shardlab/model';
 import { CHANNEL_OPTIONS, SERVER_OPTIONS, encodeTensor, loadCoordinatorService, type CoordinatorClient } from '@shardlab/protocol';
-import { formatTable, parseMetrics, type StepPoint } from '@shardlab/report';
+import { formatTable, parseMetrics, type RunSummary, type StepPoint } from '@shardlab/report';
 import { DashboardHub, startDashboard } from '@shardlab/dashboard';
 import { request } from 'node:http';
 import { runEmbedded } from './embedded';
@@ -23,6 +23,7 @@ const BENCH_OPTIONS: readonly OptionSpec[] = [
   { key: 'collectives', type: 'string', default: 'relay,ring,halving-doubling', valueHint: 'A,B,..', help: 'collectives for the end-to-end runs (halving-doubling only where the trainer count is a power of two)' },
   { key: 'dashboardSteps', type: 'int', default: 300, min: 0, max: 100_000, help: 'steps per run of the dashboard measurement (0: skip it)' },
   { key: 'threadSteps', type: 'int', default: 500, min: 0, max: 100_000, help: 'timed steps of the shared-memory harness, after 300 untimed ones (0: skip it)' },
+  { key: 'localSteps', type: 'int', default: 1000, min: 0, max: 100_000, help: 'local steps per FedAvg round of the event-loop measurement (0: skip it)' },
 ];
 
 export const BENCH_USAGE = `Usage: shardlab bench [options]
@@ -37,7 +38,9 @@ Figures for the reference MLP 784-128-64-4 at batch 128 (no pass/fail):
   4. data: loading 10M synthetic samples, generating a batch, a batch plan far into a run;
   5. steps/s of a 4-trainer run with and without the live dashboard (a watcher connected);
   6. a harness, not a shardlab mode: the same workers as threads of one process averaging through
-     shared memory (no gRPC, no coordinator), the ceiling the data plane leaves on these cores.
+     shared memory (no gRPC, no coordinator), the ceiling the data plane leaves on these cores;
+  7. the longest event-loop delay of the coordinator and each trainer over FedAvg rounds of long
+     local work (a loop held past the keepalive timeout drops connections; section 2 shows it too).
 Absolute figures vary 2-3x between machines: run PyTorch DDP beside it on the same machine
 (bash ../shared/anchors/ddp-anchor.sh) and compare ratios.
 
@@ -174,6 +177,7 @@ async function endToEnd(steps: number, counts: number[], backends: string[], col
             (100 * (samplesPerSecond / bound)).toFixed(0) + '%',
             summary.communicationShare === null ? '-' : (100 * summary.communicationShare).toFixed(0) + '%',
             (bytesPerStep(collective, feed, workers, params, REFERENCE.inputSize) / 1e6).toFixed(2),
+            loopDelays(summary),
           ]);
         } finally {
           rmSync(out, { recursive: true, force: true });
@@ -182,6 +186,29 @@ async function endToEnd(steps: number, counts: number[], backends: string[], col
     }
   }
   return rows;
+}
+
+/** The longest event-loop delays of a run, "coordinator / worst trainer" in ms (summary.json's eventLoopDelayMs). */
+function loopDelays(summary: RunSummary): string {
+  const d = summary.eventLoopDelayMs;
+  return d ? `${d.coordinator.toFixed(0)} / ${Math.max(0, ...d.workers).toFixed(0)}` : '-';
+}
+
+/**
+ * Section 7: FedAvg rounds of long local work, the case that once dropped connections (issue 20): every process's
+ * longest event-loop delay, which must stay far below the keepalive timeout whatever a round lasts.
+ */
+async function longRounds(backend: BackendName, localSteps: number): Promise<string[][]> {
+  const out = mkdtempSync(join(tmpdir(), 'shardlab-bench-'));
+  try {
+    const config = resolveConfig({ strategy: 'iid', workers: 4, batchSize: BATCH, steps: 3, evalEvery: 1, aggregation: 'fedavg', localSteps, samples: END_TO_END_SAMPLES, testSamples: 2000, backend });
+    const { summary } = await runEmbedded(config, { out, port: 0, quiet: true });
+    if (summary.status !== 'completed') throw new Error(summary.error ?? 'run failed');
+    const d = summary.eventLoopDelayMs!;
+    return [[backend, String(localSteps), (summary.wallSeconds / 3).toFixed(1), d.coordinator.toFixed(0), d.workers.map((ms) => ms.toFixed(0)).join(', '), String(config.keepaliveTimeout * 1000)]];
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 /** Section 4: what the data layer costs (formerly timed in unit tests, where timings do not belong). */
@@ -332,10 +359,11 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   const backends = String(o.backends).split(',').map((b) => b.trim()).filter(Boolean);
   say(`2. End-to-end synchronous training (iid, synthetic ${END_TO_END_SAMPLES} samples, ${(o.steps as number) - WARMUP_STEPS} steps timed after the first ${WARMUP_STEPS}, trainers as processes on 127.0.0.1, ${availableParallelism()} cores)`);
   const collectives = String(o.collectives).split(',').map((b) => b.trim()).filter(Boolean);
-  say(formatTable(['backend', 'collective', 'feed', 'trainers', `steps/s ${EARLY_STEPS.join('-')}`, 'steps/s', 'samples/s', 'compute-only bound', 'of bound', 'non-compute share', 'MB/step/trainer'], await endToEnd(o.steps as number, o.workerCounts as number[], backends, collectives, steps.mlpMs)));
+  say(formatTable(['backend', 'collective', 'feed', 'trainers', `steps/s ${EARLY_STEPS.join('-')}`, 'steps/s', 'samples/s', 'compute-only bound', 'of bound', 'non-compute share', 'MB/step/trainer', 'loop delay ms'], await endToEnd(o.steps as number, o.workerCounts as number[], backends, collectives, steps.mlpMs)));
   say('compute-only bound: batch x min(trainers, cores) / the single-step time of section 1 (all cores computing, nothing else).');
   say('non-compute share: 1 - mean trainer gradient time / step wall time (transport, batch building, averaging, waiting).');
   say('MB/step/trainer: payload a trainer sends + receives per step by the protocol (relay + features is the previous data path).');
+  say('loop delay ms: the longest event-loop delay of the coordinator / the worst trainer (summary.json eventLoopDelayMs).');
   say('PyTorch DDP on this machine: bash ../shared/anchors/ddp-anchor.sh (compare its "ddp_gloo world 4" samplesPerSec_global).\n');
 
   const payload = new Float32Array(params).map((_, i) => Math.sin(i));
@@ -370,7 +398,15 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
       rows.push([String(workers), c.stepsPerSecond.toFixed(1), c.samplesPerSecond.toFixed(0), bound.toFixed(0), (100 * (c.samplesPerSecond / bound)).toFixed(0) + '%', c.gradientMs.toFixed(2), c.averageMs.toFixed(2)]);
     }
     say(formatTable(['workers', 'steps/s', 'samples/s', 'compute-only bound', 'of bound', 'gradient ms', 'average + barriers ms'], rows));
-    say('A harness, not a way shardlab runs: no coordinator, metrics, data or checks. Beside section 2 it shows what a process per worker and gRPC between them cost.');
+    say('A harness, not a way shardlab runs: no coordinator, metrics, data or checks. Beside section 2 it shows what a process per worker and gRPC between them cost.\n');
+  }
+
+  const localSteps = o.localSteps as number;
+  if (localSteps > 0) {
+    const backend: BackendName = steps.mlpMs.has('native') ? 'native' : 'wasm';
+    say(`7. Event loop under long local work: FedAvg, 4 trainers, 3 rounds of ${localSteps} local steps each (evaluation every round)`);
+    say(formatTable(['backend', 'local steps', 's/round', 'coordinator max delay ms', 'trainers max delay ms', 'keepalive timeout ms'], await longRounds(backend, localSteps)));
+    say('A connection drops when a process holds its event loop past the keepalive timeout; long work yields every 50 ms (libs/protocol event-loop.ts).');
   }
   return 0;
 }

@@ -63,6 +63,7 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
             [
               ...NODE_FLAGS, CLI_MAIN, 'trainer', '--coordinator', address, '--name', label,
               '--backend', backend, '--blas-threads', String(config.blasThreads),
+              '--keepalive-time', String(config.keepaliveTime), '--keepalive-timeout', String(config.keepaliveTimeout),
               ...(opts.trainerArgs ?? []),
             ],
             { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [TOKEN_ENV]: token } },

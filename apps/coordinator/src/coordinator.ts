@@ -44,6 +44,7 @@ export async function runCoordinator(experiment: ExperimentConfig, opts: Coordin
         serveSession(session, opts.host, opts.port, {
           secret: opts.security?.token ? new RunSecret(opts.security.token) : null,
           credentials: serverCredentials(opts.security?.tls ?? null),
+          keepalive: { time: config.keepaliveTime, timeout: config.keepaliveTimeout },
         }),
       onListening: (address, session) => {
         log(`listening on ${address}; waiting for ${config.workers} trainer(s); writing to ${opts.out}`);

@@ -43,7 +43,7 @@ describe('coordinator gRPC server', () => {
     const c = client;
     // What a trainer does under feed ids: ask for the dataset, load it, join with its fingerprint.
     const described = await call<DatasetDescription__Output>((cb) => c.getDataset({}, cb));
-    expect(described).toEqual({ feed: 'ids', dataset: { dataset: 'synthetic', classes: [], seed: 1, samples: 200, testSamples: 20, features: 8, numClasses: 4 }, collective: 'relay' });
+    expect(described).toEqual({ feed: 'ids', dataset: { dataset: 'synthetic', classes: [], seed: 1, samples: 200, testSamples: 20, features: 8, numClasses: 4, deformation: 1 }, collective: 'relay' });
     const data = dataFingerprint(loadDataset(datasetSpecFromWire(described.dataset!)).train);
     const reply = await call<{ runId: string; worker: number }>((cb) => c.join({ protocolVersion: PROTOCOL_VERSION, name: 't', backend: 'cpu', data }, cb));
     expect(reply).toMatchObject({ runId: s.runId, worker: 0 });

@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { ListenError, isRequestError, type RequestFault, type TrainingSession } from '@shardlab/experiment';
+import { ListenError, isRequestError, type Keepalive, type RequestFault, type TrainingSession } from '@shardlab/experiment';
 import {
-  SERVER_OPTIONS,
   authenticatedWorker,
   coordinatorRequestLimits,
   guardInterceptor,
@@ -9,6 +8,7 @@ import {
   limitRequests,
   loadCoordinatorService,
   permissionDenied,
+  serverOptions,
   toServiceError,
   WireError,
   type Access,
@@ -123,7 +123,13 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
       // stream with its status.
       let previous = Promise.resolve();
       let ended = false;
+      /** The worker this stream reports for, from its first message (the session hears when the stream ends). */
+      let worker: number | null = null;
       call.on('data', (request: GradientUpdate__Output) => {
+        if (worker === null && authenticatedWorker(secret, call.metadata) === (secret ? request.worker : null)) {
+          worker = request.worker;
+          session.reportStream(worker, true);
+        }
         const answer = push(call.metadata, request);
         answer.catch(() => undefined);
         previous = previous.then(async () => {
@@ -139,6 +145,7 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
       });
       // The trainer is done pushing (its run is over): end ours once the last answer is out.
       call.on('end', () => {
+        if (worker !== null) session.reportStream(worker, false);
         void previous.then(() => {
           if (!ended) call.end();
           ended = true;
@@ -182,11 +189,11 @@ export async function serveSession(
   session: TrainingSession,
   host: string,
   port: number,
-  security: { secret: RunSecret | null; credentials?: grpc.ServerCredentials } = { secret: null },
+  security: { secret: RunSecret | null; credentials?: grpc.ServerCredentials; keepalive?: Keepalive } = { secret: null },
 ): Promise<RunningServer> {
   const limits = coordinatorRequestLimits(session.parameters);
   const server = new grpc.Server({
-    ...SERVER_OPTIONS,
+    ...serverOptions(security.keepalive),
     'grpc.max_receive_message_length': limits.maxReceive,
     interceptors: [
       guardInterceptor({

@@ -1,4 +1,4 @@
-import { FlagError, SECURITY_OPTIONS, describeError, formatOptionHelp, parseFlags, resolveOptions, resolveSecurity, type OptionSpec } from '@shardlab/options';
+import { FlagError, KEEPALIVE_OPTIONS, SECURITY_OPTIONS, describeError, formatOptionHelp, parseFlags, resolveOptions, resolveSecurity, type OptionSpec } from '@shardlab/options';
 import { BACKEND_CHOICES, BACKEND_HELP, type BackendChoice } from '@shardlab/model';
 import { runTrainer } from './trainer';
 
@@ -23,12 +23,12 @@ is the same data before it joins; under --feed features every batch arrives over
 With a run token (--token-file or SHARDLAB_TOKEN, the coordinator's) every call carries it.
 
 Options:
-${formatOptionHelp([...TRAINER_OPTIONS, ...SECURITY_OPTIONS])}
+${formatOptionHelp([...TRAINER_OPTIONS, ...KEEPALIVE_OPTIONS, ...SECURITY_OPTIONS])}
   -h, --help`;
 
 export async function trainerMain(argv: readonly string[]): Promise<number> {
   try {
-    const options = [...TRAINER_OPTIONS, ...SECURITY_OPTIONS];
+    const options = [...TRAINER_OPTIONS, ...KEEPALIVE_OPTIONS, ...SECURITY_OPTIONS];
     const flags = parseFlags(argv, options);
     if (flags.help) {
       process.stdout.write(TRAINER_USAGE + '\n');
@@ -51,6 +51,7 @@ export async function trainerMain(argv: readonly string[]): Promise<number> {
       connectTimeout: o.connectTimeout as number,
       protocolVersion: o.protocolVersion as number | undefined,
       security: resolveSecurity(o),
+      keepalive: { time: o.keepaliveTime as number, timeout: o.keepaliveTimeout as number },
       log: (line) => process.stderr.write(`[${tag}] ${line}\n`),
     });
     return 0;

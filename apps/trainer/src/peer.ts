@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { Mailbox, PeerCollective, peersOf, type PeerAlgorithm, type PeerLink } from '@shardlab/collective';
 import {
-  CHANNEL_OPTIONS,
-  SERVER_OPTIONS,
+  channelOptions,
+  serverOptions,
   RunSecret,
   alreadyExists,
   channelCredentials,
@@ -21,7 +21,7 @@ import {
   type PeerClient,
   type PeerSubscription__Output,
 } from '@shardlab/protocol';
-import type { Security } from '@shardlab/options';
+import { DEFAULT_KEEPALIVE, type Keepalive, type Security } from '@shardlab/options';
 
 /** Who this trainer is among the peers, once it has joined. */
 interface Membership {
@@ -72,15 +72,16 @@ export class PeerEndpoint {
     /** host:port this trainer listens on. */
     readonly boundAddress: string,
     private readonly security: Security | null,
+    private readonly keepalive: Keepalive,
   ) {}
 
   /**
    * Listens on host:port (port 0: any free one). With a run token, a subscription must carry it (checked before
    * the request is read); with TLS material, the peers talk over TLS (mutual with a CA).
    */
-  static async listen(host: string, port: number, security: Security | null = null): Promise<PeerEndpoint> {
+  static async listen(host: string, port: number, security: Security | null = null, keepalive: Keepalive = DEFAULT_KEEPALIVE): Promise<PeerEndpoint> {
     const server = new grpc.Server({
-      ...SERVER_OPTIONS,
+      ...serverOptions(keepalive),
       interceptors: [guardInterceptor({ secret: security?.token ? new RunSecret(security.token) : null, access: { Subscribe: 'token' } })],
     });
     const bound = await new Promise<number>((resolve, reject) =>
@@ -88,7 +89,7 @@ export class PeerEndpoint {
         err ? reject(new Error(`cannot listen for peers on ${host}:${port}: ${err.message}`)) : resolve(p),
       ),
     );
-    return new PeerEndpoint(server, `${host}:${bound}`, security);
+    return new PeerEndpoint(server, `${host}:${bound}`, security, keepalive);
   }
 
   /**
@@ -186,7 +187,7 @@ export class PeerEndpoint {
     earlier?.stream.cancel();
     earlier?.client.close();
     const client = new Peer(address, channelCredentials(this.security?.tls ?? null), {
-      ...CHANNEL_OPTIONS,
+      ...channelOptions(this.keepalive),
       'grpc.max_receive_message_length': peerRequestLimits(this.parameters).maxChunk,
       interceptors: [identityInterceptor({ token: this.security?.token ?? null })],
     });

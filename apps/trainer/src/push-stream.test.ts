@@ -53,4 +53,41 @@ describe('PushStream', () => {
     expect(refused).toMatchObject({ code: grpc.status.FAILED_PRECONDITION, details: 'run stopped: worker 2 is gone' });
     await expect(pushes.push({ runId: 'r', worker: 0, step: 2 })).rejects.toBe(refused);
   });
+
+  it('a dropped stream (UNAVAILABLE) is opened again once the channel is back, and the unanswered pushes are resent, marked', async () => {
+    const seen: { step: number; resend: boolean }[] = [];
+    let dropped = false;
+    const { server, client } = await serve((call, u) => {
+      seen.push({ step: u.step, resend: u.resend });
+      // The first copy of step 1 arrives, then the connection "drops" before the answer.
+      if (u.step === 1 && !dropped) {
+        dropped = true;
+        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'Connection dropped' });
+      } else call.write({ next: { step: u.step + 1 } });
+    });
+    cleanup.push(() => client.close(), () => server.forceShutdown());
+    const reconnects: string[] = [];
+    const pushes = new PushStream(client, async (err, what) => void reconnects.push(`${what}: ${err.details}`));
+    expect((await pushes.push({ runId: 'r', worker: 0, step: 0 })).next?.step).toBe(1);
+    expect((await pushes.push({ runId: 'r', worker: 0, step: 1 })).next?.step).toBe(2);
+    expect((await pushes.push({ runId: 'r', worker: 0, step: 2 })).next?.step).toBe(3);
+    expect(reconnects).toEqual(['push of step 1: Connection dropped']);
+    expect(seen).toEqual([
+      { step: 0, resend: false },
+      { step: 1, resend: false },
+      { step: 1, resend: true },
+      { step: 2, resend: false },
+    ]);
+    pushes.close();
+  });
+
+  it('a drop that cannot be mended (the coordinator stays away) rejects the waiting push with the reconnect\'s reason', async () => {
+    const { server, client } = await serve((call) => call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'Connection dropped' }));
+    cleanup.push(() => client.close(), () => server.forceShutdown());
+    const pushes = new PushStream(client, async () => {
+      throw new Error('could not reconnect within 1 s');
+    });
+    await expect(pushes.push({ runId: 'r', worker: 0, step: 0 })).rejects.toThrow('could not reconnect within 1 s');
+    await expect(pushes.push({ runId: 'r', worker: 0, step: 1 })).rejects.toThrow('could not reconnect within 1 s');
+  });
 });

@@ -3,20 +3,21 @@ import { dataFingerprint, loadDataset, type Dataset } from '@shardlab/data';
 import { FaultPlan, Replica, aggregationRule, datasetSpecFromWire, modelFromWire, parseFault, restoreFromWire, runWorkerLoop, type CoordinatorPort } from '@shardlab/worker';
 import { createModel, describeBackend, initBackend, setBlasThreads, type BackendChoice } from '@shardlab/model';
 import {
-  CHANNEL_OPTIONS,
+  LoopDelayMonitor,
   PROTOCOL_VERSION,
+  channelOptions,
   channelCredentials,
   identityInterceptor,
   loadCoordinatorService,
   type CallerIdentity,
   type CoordinatorClient,
 } from '@shardlab/protocol';
-import { checkExposure, type Security } from '@shardlab/options';
+import { DEFAULT_KEEPALIVE, checkExposure, type Keepalive, type Security } from '@shardlab/options';
 import { hostname } from 'node:os';
 import { COLLECTIVE_NAMES, isPeerAlgorithm, isPowerOfTwo, type CollectiveName, type PeerAlgorithm } from '@shardlab/collective';
 import { AGGREGATION_NAMES, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
 import { PeerEndpoint } from './peer';
-import { PushStream } from './push-stream';
+import { PushStream, isConnectionDrop, type AwaitReconnect } from './push-stream';
 
 export interface TrainerOptions {
   coordinator: string;
@@ -33,6 +34,8 @@ export interface TrainerOptions {
   peerAddress?: string;
   /** Run token and TLS material (default: none). */
   security?: Security;
+  /** HTTP/2 keepalive of the coordinator channel and the Peer service (default: DEFAULT_KEEPALIVE). */
+  keepalive?: Keepalive;
   /** Overrides the protocol version sent at join (tests of version checks). */
   protocolVersion?: number;
   log?: (line: string) => void;
@@ -87,14 +90,37 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
   const backend = await initBackend(opts.backend);
   if (backend === 'native') setBlasThreads(opts.blasThreads ?? 1);
   const { Coordinator } = loadCoordinatorService();
+  const keepalive = opts.keepalive ?? DEFAULT_KEEPALIVE;
   // Every call carries the run token; after Join also this worker's credential.
   const identity: CallerIdentity = { token: opts.security?.token ?? null };
   const client: CoordinatorClient = new Coordinator(opts.coordinator, channelCredentials(opts.security?.tls ?? null), {
-    ...CHANNEL_OPTIONS,
+    ...channelOptions(keepalive),
     interceptors: [identityInterceptor(identity)],
   });
+  const loopDelay = new LoopDelayMonitor();
   let peer: PeerEndpoint | null = null;
-  const pushes = new PushStream(client);
+  /** How long a dropped connection may take to come back: the step timeout once joined (the coordinator waits no longer). */
+  let reconnectSeconds = opts.connectTimeout;
+  const reconnect: AwaitReconnect = async (err, what) => {
+    const dropped = Date.now();
+    log(`connection to the coordinator dropped during the ${what} (${err.details || err.message}); reconnecting`);
+    await waitForReady(client, reconnectSeconds).catch(() => {
+      throw new TrainerError(`lost the connection to the coordinator at ${opts.coordinator} during the ${what} (${err.details || err.message}) and could not reconnect within ${reconnectSeconds} s`);
+    });
+    log(`reconnected to the coordinator after ${((Date.now() - dropped) / 1000).toFixed(1)} s; the ${what} goes on`);
+  };
+  /** A call that is made again, with the same credential, when its connection drops (first: the call as first made; again: a resend). */
+  const retrying = async <T>(what: string, first: () => Promise<T>, again: () => Promise<T> = first): Promise<T> => {
+    for (let attempt = first; ; attempt = again) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!isConnectionDrop(err)) throw err;
+        await reconnect(err, what);
+      }
+    }
+  };
+  const pushes = new PushStream(client, reconnect);
   try {
     const name = opts.name ?? `${hostname()}:${process.pid}`;
     // Keep retrying the connection until the deadline, so trainers may start before the coordinator.
@@ -127,7 +153,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     if (algorithm) {
       const peerHost = opts.peerHost ?? '127.0.0.1';
       checkExposure(peerHost, opts.security ?? { token: null, tls: null, insecure: false }, '--peer-host');
-      peer = await PeerEndpoint.listen(peerHost, opts.peerPort ?? 0, opts.security ?? null).catch((err: Error) => {
+      peer = await PeerEndpoint.listen(peerHost, opts.peerPort ?? 0, opts.security ?? null, keepalive).catch((err: Error) => {
         throw new TrainerError(`${err.message} (--peer-host, --peer-port)`);
       });
     }
@@ -136,6 +162,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       throw describeRpcError(`join ${opts.coordinator}`, err);
     });
     const worker = joined.worker;
+    loopDelay.reset(); // what counts is the run; loading the data before it holds no call open
     if (joined.credential) identity.worker = { index: worker, credential: joined.credential };
     let built: ReturnType<typeof modelFromWire>;
     try {
@@ -175,20 +202,27 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       log(`worker ${worker}: resuming at step ${startStep}`);
     }
     const { runId } = joined;
+    reconnectSeconds = joined.stepTimeout;
     const coordinator: CoordinatorPort = {
       nextStep: (step) =>
-        call(client.nextStep.bind(client), { runId, worker, step }).catch((err) => {
+        retrying(`wait for step ${step}`, () => call(client.nextStep.bind(client), { runId, worker, step })).catch((err) => {
+          if (err instanceof TrainerError) throw err;
           throw describeRpcError(`step ${step}`, err);
         }),
+      // Every report says how long this trainer's event loop was held at most (summary.json shows it per worker).
       push: (msg) =>
-        pushes.push(msg).catch((err: grpc.ServiceError) => {
+        pushes.push({ ...msg, loopDelayMs: loopDelay.maxMs }).catch((err: grpc.ServiceError) => {
+          if (err instanceof TrainerError) throw err;
           // A push still waiting when the run stops is answered with the reason: say it as a stop, like NextStep's.
           const stopped = err.code === grpc.status.FAILED_PRECONDITION && /^run stopped: /.exec(err.details ?? '');
           if (stopped) throw new TrainerError(`run stopped by the coordinator at step ${msg.step}: ${err.details.slice(stopped[0].length)}`);
           throw describeRpcError(`push gradient for step ${msg.step}`, err);
         }),
       sum: async (step, tag, values) => {
-        const reply = await call(client.allReduce.bind(client), { runId, worker, step, tag, values: Array.from(values) }).catch((err) => {
+        const request = { runId, worker, step, tag, values: Array.from(values) };
+        const allReduce = client.allReduce.bind(client);
+        const reply = await retrying(`all-reduce of step ${step}`, () => call(allReduce, request), () => call(allReduce, { ...request, resend: true })).catch((err) => {
+          if (err instanceof TrainerError) throw err;
           throw describeRpcError(`all-reduce for step ${step}`, err);
         });
         return Float64Array.from(reply.sum);
@@ -217,6 +251,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     log(`worker ${worker}: run finished after ${steps} steps`);
     return { worker, steps, backend, stopReason };
   } finally {
+    loopDelay.stop();
     pushes.close();
     peer?.close();
     client.close();

@@ -15,14 +15,16 @@ export interface Dataset {
 }
 
 export interface DatasetSpec {
-  /** 'synthetic' | 'fashion-mnist' | 'idx:<dir>' */
+  /** 'synthetic' | 'fashion-mnist' | 'fashion-mnist-deformed' | 'idx:<dir>' */
   dataset: string;
   /** Keep only these original classes, relabelled 0..k-1 in the given order. */
   classes?: number[];
   /** Synthetic only. */
   seed: number;
-  /** Synthetic train size, default 60000, up to 10_000_000. */
+  /** Synthetic and fashion-mnist-deformed train size, default 60000, up to 10_000_000. */
   samples?: number;
+  /** fashion-mnist-deformed: the strength of the deformations (0: the base images; default 1). */
+  deformation?: number;
   /** Synthetic test size, default 4000. */
   testSamples?: number;
   /** Synthetic feature count, default 784. */
@@ -32,7 +34,7 @@ export interface DatasetSpec {
 }
 
 /** The accepted spellings of DatasetSpec.dataset, for error messages and --help. */
-export const DATASET_NAMES: readonly string[] = ['synthetic', 'fashion-mnist', 'idx:<dir>'];
+export const DATASET_NAMES: readonly string[] = ['synthetic', 'fashion-mnist', 'fashion-mnist-deformed', 'idx:<dir>'];
 
 /** Throws a RangeError unless `id` is a valid sample index of a dataset of `size` samples. */
 export function checkSampleId(id: number, size: number, name: string): void {

@@ -1,7 +1,8 @@
 export { DataError } from './errors';
 export type { Dataset, DatasetSpec } from './dataset';
 export { DATASET_NAMES } from './dataset';
-export { loadDataset, fashionMnistAvailable, FASHION_MNIST_DIR, FASHION_MNIST_CLASS_NAMES } from './load';
+export { loadDataset, fashionMnistAvailable, FASHION_MNIST_DIR, FASHION_MNIST_CLASS_NAMES, DEFORMED_NAME, DEFORMED_MAX_SAMPLES } from './load';
+export { DeformedDataset, DEFORMATION, FIELD_BANK, MAX_DEFORMATION, deformImage, drawDeformation, smoothedFieldBank } from './deformed';
 export { dataFingerprint, fingerprintDifferences, fingerprintIds, FINGERPRINT_SAMPLES, type DataFingerprint } from './fingerprint';
 export { createSynthetic, SyntheticDataset, SYNTHETIC_DEFAULTS, SYNTHETIC_MAX_SAMPLES } from './synthetic';
 export type { SyntheticOptions } from './synthetic';

@@ -13,6 +13,7 @@ export function wireDatasetSpec(config: ExperimentConfig): WireDatasetSpec {
     testSamples: s.testSamples!,
     features: s.features!,
     numClasses: s.numClasses!,
+    deformation: s.deformation!,
   };
 }
 

@@ -6,6 +6,8 @@ export const MAX_REDUCTIONS_PER_STEP = 64;
 interface Reduction {
   values: (number[] | null)[];
   waiting: { resolve: (sum: number[]) => void; reject: (err: Error) => void }[];
+  /** Once every worker's vector is in. */
+  sum: number[] | null;
 }
 
 /**
@@ -23,13 +25,23 @@ export class InStepReductions {
     private readonly maxLength: number,
   ) {}
 
-  /** Worker `worker`'s vector for `tag`: resolves with the sum once every worker's is in. Throws a RequestError for a bad one. */
-  add(worker: number, step: number, tag: number, values: number[]): Promise<number[]> {
+  /**
+   * Worker `worker`'s vector for `tag`: resolves with the sum once every worker's is in. Throws a RequestError for a
+   * bad one. `resend`: the same vector again after the trainer's connection dropped; answered with the sum, never
+   * added twice (and taken as a first copy if the first never arrived).
+   */
+  add(worker: number, step: number, tag: number, values: number[], resend = false): Promise<number[]> {
+    const earlier = this.reductions.get(tag);
+    if (resend && earlier?.values[worker]) {
+      const first = earlier.values[worker];
+      if (first.length !== values.length || first.some((v, i) => v !== values[i])) throw duplicate(`worker ${worker} resent all-reduce ${tag} of step ${step} with other values`);
+      return earlier.sum ? Promise.resolve(earlier.sum) : new Promise((resolve, reject) => earlier.waiting.push({ resolve, reject }));
+    }
     if (!this.reductions.has(tag) && this.reductions.size >= MAX_REDUCTIONS_PER_STEP) {
       throw overLimit(`all-reduce ${tag}: already ${MAX_REDUCTIONS_PER_STEP} reductions in step ${step}, the most one step may hold`);
     }
     if (values.length > this.maxLength) throw malformed(`all-reduce values: ${values.length} values, more than the model's ${this.maxLength} parameters`);
-    const reduction = this.reductions.get(tag) ?? { values: new Array<number[] | null>(this.workers).fill(null), waiting: [] };
+    const reduction = earlier ?? { values: new Array<number[] | null>(this.workers).fill(null), waiting: [], sum: null };
     if (reduction.values[worker]) throw duplicate(`worker ${worker} already sent all-reduce ${tag} of step ${step}`);
     const other = reduction.values.find((v) => v !== null);
     if (other && other.length !== values.length) throw malformed(`all-reduce values: expected ${other.length} values like the other workers, got ${values.length}`);
@@ -41,6 +53,7 @@ export class InStepReductions {
     if (reduction.values.every((v) => v !== null)) {
       const sum = new Array<number>(values.length).fill(0);
       for (const v of reduction.values) for (let i = 0; i < sum.length; i++) sum[i]! += v![i]!;
+      reduction.sum = sum;
       for (const w of reduction.waiting) w.resolve(sum);
       reduction.waiting = [];
     }

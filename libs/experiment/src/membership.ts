@@ -19,6 +19,8 @@ export interface Member {
   vacant: boolean;
   /** How many trainers held this slot before this one (a replacement's credential differs from the lost one's). */
   generation: number;
+  /** The longest event-loop delay its trainers reported, in ms (a loop held longer than a keepalive timeout drops connections). */
+  loopDelayMs: number;
 }
 
 /** What a trainer says about itself when it joins. */
@@ -89,6 +91,7 @@ export class Membership {
       name: escapeUntrusted(req.name || `worker-${worker}`, 64),
       backend: escapeUntrusted(req.backend, 16),
       contributions: before?.contributions ?? 0,
+      loopDelayMs: before?.loopDelayMs ?? 0,
       peerAddress,
       lost: false,
       vacant: false,

@@ -18,6 +18,7 @@ export function datasetSpecOf(config: ExperimentConfig): DatasetSpec {
     testSamples: config.testSamples,
     features: config.features,
     numClasses: config.numClasses,
+    deformation: config.deformation,
   };
 }
 

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { labelHistogram } from '@shardlab/data';
-import { createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type Model } from '@shardlab/model';
+import { combineEvaluations, createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type EvaluationResult, type Model } from '@shardlab/model';
 import { JsonlWriter, TensorBoardWriter, writeJsonFile, type EvalRecord, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
 import type { RunConfig } from './config';
 import { ConfigError } from '@shardlab/options';
+import { LoopDelayMonitor, yieldIfDue } from '@shardlab/protocol';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint';
 import { prepareData, strategyFor } from './prepare';
 import { readSnapshot, weightDivergence, writeSnapshot } from './snapshots';
@@ -76,12 +77,12 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     strategyFor: (workers) => strategyFor(config, data.train, workers),
     resume,
     checkpoint: (state) => writeCheckpoint(opts.out, { ...state, metricsBytes: metrics.bytes }),
-    evaluate: (params, buffers, step): Evaluation => {
+    evaluate: async (params, buffers, step): Promise<Evaluation> => {
       evaluator ??= createModel(session.model);
       evaluator.setParams(params);
       // BatchNorm: evaluate with worker 0's running statistics (as DDP's broadcast_buffers makes every replica use rank 0's).
       if (evaluator.bufferSize > 0 && buffers && buffers.length === evaluator.bufferSize) evaluator.setBuffers(buffers);
-      const ev: Evaluation = evaluator.evaluate(testFeatures, data.test.labels, data.test.size);
+      const ev: Evaluation = await evaluateYielding(evaluator, testFeatures, data.test.labels, data.test.size);
       if (opts.saveSnapshots) writeSnapshot(opts.out, step, params);
       const ref = opts.reference ? readSnapshot(opts.reference, step, params.length) : null;
       return ref ? { ...ev, weightDivergence: weightDivergence(params, ref) } : ev;
@@ -112,6 +113,8 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
   });
 
   opts.observer?.started({ workers: config.workers, steps: config.steps, classNames: data.train.classNames });
+  // How long this process's event loop is ever held while it serves (evaluation, checkpoints, metrics): into summary.json.
+  const loopDelay = new LoopDelayMonitor();
   const server = await opts.serve(session);
   let result: SessionResult;
   try {
@@ -165,10 +168,30 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     refused: result.refused,
     lostWorkers: result.lostWorkers,
     replacements: result.replacements,
+    eventLoopDelayMs: { coordinator: loopDelay.maxMs, workers: result.loopDelayMs },
   };
+  loopDelay.stop();
   writeJsonFile(join(opts.out, 'summary.json'), summary);
   (evaluator as Model | null)?.dispose();
   return { summary, result, out: opts.out };
+}
+
+/** Test rows per slice of an evaluation: the coordinator's event loop turns between slices. */
+const EVAL_SLICE_ROWS = 1000;
+
+/**
+ * Evaluates the test set in slices, returning to the event loop between them when it is due: a CNN's pass over
+ * 10,000 test images holds the loop ~1 s on this machine, long enough under load to miss keepalive pings.
+ */
+async function evaluateYielding(model: Model, features: Float32Array, labels: ArrayLike<number>, n: number): Promise<EvaluationResult> {
+  const width = features.length / Math.max(1, n);
+  const parts: EvaluationResult[] = [];
+  for (let start = 0; start < n; start += EVAL_SLICE_ROWS) {
+    const end = Math.min(n, start + EVAL_SLICE_ROWS);
+    parts.push(model.evaluate(features.subarray(start * width, end * width), Array.prototype.slice.call(labels, start, end) as number[], end - start));
+    await yieldIfDue();
+  }
+  return combineEvaluations(parts);
 }
 
 /**

@@ -109,7 +109,7 @@ describe('TrainingSession', () => {
     const { session, records } = makeSession();
     expect(session.describeDataset()).toEqual({
       feed: 'ids',
-      dataset: { dataset: 'synthetic', classes: [], seed: 1, samples: 400, testSamples: 40, features: 6, numClasses: 4 },
+      dataset: { dataset: 'synthetic', classes: [], seed: 1, samples: 400, testSamples: 40, features: 6, numClasses: 4, deformation: 1 },
       collective: 'relay',
     });
     const other = dataFingerprint(loadDataset({ dataset: 'synthetic', seed: 2, samples: 400, testSamples: 40, features: 6, numClasses: 4 }).train);
@@ -229,14 +229,68 @@ describe('TrainingSession', () => {
     const a = join(session, 'a');
     const b = join(session, 'b');
     await session.nextStep({ runId: a.runId, worker: 0, step: 0 });
-    const pa = session.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 0, values: [1, 2, 0.1] });
-    const pb = session.allReduce({ runId: b.runId, worker: 1, step: 0, tag: 0, values: [10, 20, 0.2] });
+    const pa = session.allReduce(received.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 0, values: [1, 2, 0.1] }));
+    const pb = session.allReduce(received.allReduce({ runId: b.runId, worker: 1, step: 0, tag: 0, values: [10, 20, 0.2] }));
     expect(await pa).toEqual([11, 22, 0.1 + 0.2]);
     expect(await pb).toEqual(await pa);
-    const pending = session.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 1, values: [1] });
-    expect(() => session.allReduce({ runId: b.runId, worker: 1, step: 0, tag: 1, values: [1, 2] })).toThrow(/expected 1 values like the other workers, got 2/);
+    const pending = session.allReduce(received.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 1, values: [1] }));
+    expect(() => session.allReduce(received.allReduce({ runId: b.runId, worker: 1, step: 0, tag: 1, values: [1, 2] }))).toThrow(/expected 1 values like the other workers, got 2/);
     // The run stopped: a worker still waiting in the all-reduce is answered, not left hanging.
     await expect(pending).rejects.toThrow(/run stopped: worker 1 \(b\), step 0, all-reduce 1: all-reduce values: expected 1 values/);
+    expect((await run).status).toBe('failed');
+  });
+
+  it('a report resent after a reconnect is answered like the first copy, never counted twice; one with other contents is refused', async () => {
+    const { session } = makeSession({ steps: 2 });
+    const run = session.run();
+    const a = join(session, 'a');
+    const b = join(session, 'b');
+    const g = new Float32Array(session.parameters).fill(1);
+    const push = (worker: number, step: number, extra: Record<string, unknown> = {}) => {
+      const assignment = { runId: a.runId, worker, step, samples: 8, loss: 1, computeMs: 1, gradient: encodeTensor(g, [g.length]), loopDelayMs: 12 * (worker + 1), ...extra };
+      return session.pushGradient(received.push(assignment));
+    };
+    const [a0, b0] = await Promise.all([session.nextStep({ runId: a.runId, worker: 0, step: 0 }), session.nextStep({ runId: b.runId, worker: 1, step: 0 })]);
+    const check = (x: StepAssignment__Output, r: Replica) => (x.reportChecksum ? r.checksum() : '');
+    const replica = new Replica(session.model, { name: 'sgd', lr: a.optimizer!.lr });
+    // Worker 0's first copy arrives, its connection drops before the answer, it sends the report again: both wait.
+    const first = push(0, 0, { paramChecksum: check(a0, replica) });
+    const again = push(0, 0, { paramChecksum: check(a0, replica), resend: true });
+    // A resend whose first copy never arrived is taken as the first: worker 1's.
+    const other = push(1, 0, { paramChecksum: check(b0, replica), resend: true });
+    const [r1, r2, r3] = await Promise.all([first, again, other]);
+    expect(r2).toEqual(r1);
+    expect(r1.next.step).toBe(1);
+    expect(r3.next.step).toBe(1);
+    // The answer to step 0 was lost on the way: the resend gets the same update and next assignment from the completed step.
+    const late = await push(1, 0, { paramChecksum: check(b0, replica), resend: true });
+    expect(late).toEqual(r3);
+    // Other contents under the same step are not a resend.
+    expect(() => push(1, 0, { paramChecksum: check(b0, replica), loss: 2, resend: true })).toThrow(/resent step 0 with other contents/);
+    replica.apply(floats(r1.update!));
+    await Promise.all([push(0, 1, { paramChecksum: check(r1.next, replica) }), push(1, 1, { paramChecksum: check(r3.next, replica) })]);
+    const result = await run;
+    expect(result).toMatchObject({ status: 'completed', stepsCompleted: 2, loopDelayMs: [12, 24] });
+    // Averaged once per step: two SGD steps of the mean gradient 1.
+    const expected = new Replica(session.model, { name: 'sgd', lr: a.optimizer!.lr });
+    for (let i = 0; i < 2; i++) expected.apply(new Float32Array(expected.params.length).fill(1));
+    expect(paramChecksum(result.params)).toBe(expected.checksum());
+  });
+
+  it('an all-reduce resent after a reconnect gets the sum, and is not added twice', async () => {
+    const { session } = makeSession();
+    const run = session.run();
+    const a = join(session, 'a');
+    const b = join(session, 'b');
+    await session.nextStep({ runId: a.runId, worker: 0, step: 0 });
+    const pa = session.allReduce(received.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 0, values: [1, 2] }));
+    const again = session.allReduce(received.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 0, values: [1, 2], resend: true }));
+    const pb = session.allReduce(received.allReduce({ runId: b.runId, worker: 1, step: 0, tag: 0, values: [10, 20] }));
+    expect(await pa).toEqual([11, 22]);
+    expect(await again).toEqual([11, 22]);
+    expect(await pb).toEqual([11, 22]);
+    expect(await session.allReduce(received.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 0, values: [1, 2], resend: true }))).toEqual([11, 22]);
+    expect(() => session.allReduce(received.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 0, values: [1, 3], resend: true }))).toThrow(/resent all-reduce 0 of step 0 with other values/);
     expect((await run).status).toBe('failed');
   });
 
@@ -246,7 +300,7 @@ describe('TrainingSession', () => {
     const a = join(session, 'a');
     join(session, 'b');
     await session.nextStep({ runId: a.runId, worker: 0, step: 0 });
-    expect(() => session.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 0, values: new Array(session.parameters + 1).fill(0) })).toThrow(/more than the model's \d+ parameters/);
+    expect(() => session.allReduce(received.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 0, values: new Array(session.parameters + 1).fill(0) }))).toThrow(/more than the model's \d+ parameters/);
     expect((await run).status).toBe('failed');
 
     const second = makeSession();
@@ -254,8 +308,8 @@ describe('TrainingSession', () => {
     const x = join(second.session, 'x');
     join(second.session, 'y');
     await second.session.nextStep({ runId: x.runId, worker: 0, step: 0 });
-    const held = Array.from({ length: MAX_REDUCTIONS_PER_STEP }, (_, tag) => second.session.allReduce({ runId: x.runId, worker: 0, step: 0, tag, values: [1] }));
-    expect(() => second.session.allReduce({ runId: x.runId, worker: 0, step: 0, tag: MAX_REDUCTIONS_PER_STEP, values: [1] })).toThrow(
+    const held = Array.from({ length: MAX_REDUCTIONS_PER_STEP }, (_, tag) => second.session.allReduce(received.allReduce({ runId: x.runId, worker: 0, step: 0, tag, values: [1] })));
+    expect(() => second.session.allReduce(received.allReduce({ runId: x.runId, worker: 0, step: 0, tag: MAX_REDUCTIONS_PER_STEP, values: [1] }))).toThrow(
       new RegExp(`already ${MAX_REDUCTIONS_PER_STEP} reductions in step 0`),
     );
     // The run stopped, and every reduction it held was answered.

@@ -11,7 +11,7 @@ import { CoordinatorModel } from './coordinator-model';
 import { wireDatasetSpec } from './dataset-spec';
 import { Departures } from './departures';
 import { AssignmentWaiters } from './assignment-waiters';
-import { isRequestError, wrongState } from './errors';
+import { duplicate, isRequestError, wrongState } from './errors';
 import { joinReply, type StartState } from './join-reply';
 import { Membership } from './membership';
 import { RefusalTally } from './refusals';
@@ -76,8 +76,8 @@ export interface SessionDeps {
   resume?: StartState & { step: number; stepLosses: number[]; lastEval: (Evaluation & { step: number }) | null };
   /** The batch plan for fewer workers (--lost-worker continue rebuilds it for the survivors). */
   strategyFor?: (workers: number) => Strategy;
-  /** Test accuracy of the given parameters (the coordinator's replica) and buffers (worker 0's, if any). */
-  evaluate: (params: Float32Array, buffers: Float32Array | null, step: number) => Evaluation;
+  /** Test accuracy of the given parameters (the coordinator's replica) and buffers (worker 0's, if any); may take its time. */
+  evaluate: (params: Float32Array, buffers: Float32Array | null, step: number) => Evaluation | Promise<Evaluation>;
   record: (r: MetricsRecord) => void;
   log?: (line: string) => void;
   onProgress?: (p: Progress) => void;
@@ -103,6 +103,8 @@ export interface SessionResult {
   lostWorkers: number[];
   /** Trainers that took a lost worker's place (--lost-worker replace). */
   replacements: number;
+  /** The longest event-loop delay each worker's trainer reported, in ms. */
+  loopDelayMs: number[];
 }
 
 
@@ -121,6 +123,8 @@ export class TrainingSession {
   private stateValue: SessionState = 'waiting';
   private errorValue: string | null = null;
   private current: StepState | null = null;
+  /** The last completed step: a push resent after a reconnect whose answer was lost is answered from it. */
+  private lastCompleted: StepState | null = null;
   private stepsCompleted = 0;
   /** NextStep calls waiting for their step, and who has been told the run is over. */
   private readonly waiters = new AssignmentWaiters(() => {
@@ -130,6 +134,8 @@ export class TrainingSession {
   /** Wakes run() when all workers joined, a step completed, or the run failed. */
   private readonly wakeup = new Wakeup();
   private readonly refusals = new RefusalTally(10_000);
+  /** Workers whose report stream is open (reportStream). */
+  private readonly openStreams = new Set<number>();
 
   constructor(private readonly deps: SessionDeps) {
     const { config, train } = deps;
@@ -277,7 +283,7 @@ export class TrainingSession {
     if (this.stateValue !== 'running' || !current) throw wrongState(`run is ${this.stateValue}; no step is in progress`);
     try {
       if (msg.step !== current.step) throw wrongState(`all-reduce for step ${msg.step}, but the run is at step ${current.step}`);
-      return current.reductions.add(msg.worker, msg.step, msg.tag, msg.values);
+      return current.reductions.add(msg.worker, msg.step, msg.tag, msg.values, msg.resend);
     } catch (err) {
       if (isRequestError(err)) this.fail(`${this.membership.describe(msg.worker)}, step ${msg.step}, all-reduce ${msg.tag}: ${err.message}`);
       throw err;
@@ -305,7 +311,13 @@ export class TrainingSession {
    */
   pushGradient(msg: GradientUpdate__Output): Promise<PushReply> {
     this.checkMember(msg.runId, msg.worker);
+    const member = this.membership.members[msg.worker]!;
+    member.loopDelayMs = Math.max(member.loopDelayMs, Number.isFinite(msg.loopDelayMs) ? msg.loopDelayMs : 0);
     const current = this.current;
+    if (msg.resend && !msg.error) {
+      const again = this.answerResend(msg);
+      if (again) return again;
+    }
     if (this.stateValue === 'failed') throw wrongState(`run stopped: ${this.errorValue}`);
     if (this.stateValue !== 'running' || !current) throw wrongState(`run is ${this.stateValue}; no step is in progress`);
     const where = `${this.membership.describe(msg.worker)}, step ${msg.step}`;
@@ -324,9 +336,32 @@ export class TrainingSession {
       if (isRequestError(err) || isWireError(err)) this.fail(`${where}: ${err.message}`);
       throw err;
     }
-    const answer = new Promise<PushReply>((resolve, reject) => current.pushWaiters.push({ worker: msg.worker, resolve, reject }));
-    if (current.pushed.every(Boolean)) this.wakeup.poke();
+    return this.awaitStep(current, msg.worker);
+  }
+
+  /** The answer to a push of `st`, once every worker's push is in and the next step has begun. */
+  private awaitStep(st: StepState, worker: number): Promise<PushReply> {
+    const answer = new Promise<PushReply>((resolve, reject) => st.pushWaiters.push({ worker, resolve, reject }));
+    if (st.pushed.every(Boolean)) this.wakeup.poke();
     return answer;
+  }
+
+  /**
+   * A push sent again after the trainer's connection dropped (resend): if the first copy arrived, the same answer
+   * as the first (waited for, or from the step just completed, whose answer the drop lost); null if it never
+   * arrived, and the resend is taken as a first push. A resend that differs from the copy taken is a duplicate.
+   */
+  private answerResend(msg: GradientUpdate__Output): Promise<PushReply> | null {
+    const w = msg.worker;
+    const st = this.current?.step === msg.step ? this.current : this.lastCompleted?.step === msg.step ? this.lastCompleted : null;
+    if (!st || !st.pushed[w]) return null;
+    if (st.samples[w] !== msg.samples || st.losses[w] !== msg.loss || st.checksums[w] !== msg.paramChecksum) {
+      throw duplicate(`worker ${w} resent step ${msg.step} with other contents than the push already received`);
+    }
+    if (st === this.current && this.stateValue === 'running') return this.awaitStep(st, w);
+    if (this.stateValue === 'failed') throw wrongState(`run stopped: ${this.errorValue}`);
+    const next = this.current && this.current !== st && this.stateValue === 'running' ? this.current.assignments[w]! : this.doneMessage(st.step + 1, w);
+    return Promise.resolve({ update: st.update, next });
   }
 
   status(): RunStatus__Output {
@@ -395,7 +430,7 @@ export class TrainingSession {
         await this.wakeup.sleep(left);
       }
       if (this.stateValue !== 'running') break;
-      this.completeStep(st);
+      await this.completeStep(st);
       if (this.stateValue === 'running') previous = st;
       for (const answer of this.afterStep.splice(0)) answer();
       this.flushRefusals();
@@ -436,7 +471,7 @@ export class TrainingSession {
     return st;
   }
 
-  private completeStep(st: StepState): void {
+  private async completeStep(st: StepState): Promise<void> {
     if (st.reportChecksum) {
       const check = replicaCheck(st);
       if (!check.ok) {
@@ -446,12 +481,13 @@ export class TrainingSession {
       this.event({ kind: 'event', step: st.step, event: 'checksum', message: check.message });
     }
     this.coordinatorModel.absorb(st);
+    this.lastCompleted = st;
     st.samples.forEach((n, w) => {
       if (n > 0) this.membership.members[w]!.contributions++;
     });
     this.stepsCompleted = st.step + 1;
 
-    this.observer.observe(st, this.startedAt, () => this.coordinatorModel.params(), this.coordinatorModel.buffers);
+    await this.observer.observe(st, this.startedAt, () => this.coordinatorModel.params(), this.coordinatorModel.buffers);
   }
 
   /** Answers the pushes of a completed step: its update (relay) and each worker's next assignment. */
@@ -477,12 +513,24 @@ export class TrainingSession {
       refused: Object.fromEntries(this.refusals.totals),
       lostWorkers: this.membership.members.flatMap((m, w) => (m.lost ? [w] : [])),
       replacements: this.membership.members.reduce((n, m) => n + m.generation, 0),
+      loopDelayMs: this.membership.members.map((m) => m.loopDelayMs),
     };
   }
 
-  /** True while a member that is still in the run has not been told it is over. */
+  /**
+   * A worker's stream of reports opened (`open`) or ended by its trainer (which ends it once it has its last answer).
+   * An answer can be lost with its connection; until the stream ends, a trainer that was told the run is over may
+   * still be reconnecting to hear it, so the coordinator waits for that (see waitForDeparture).
+   */
+  reportStream(worker: number, open: boolean): void {
+    if (open) this.openStreams.add(worker);
+    else this.openStreams.delete(worker);
+    if (!open) this.wakeup.poke();
+  }
+
+  /** True while a member that is still in the run has not been told it is over, or has not closed its report stream since. */
   private stillThere(): boolean {
-    return this.membership.members.some((m, w) => !m.lost && !this.waiters.hasDeparted(w));
+    return this.membership.members.some((m, w) => !m.lost && (!this.waiters.hasDeparted(w) || this.openStreams.has(w)));
   }
 
   /** After run(): waits (at most `ms`) until every worker has been told the run is over. */

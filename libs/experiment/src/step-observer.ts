@@ -35,7 +35,7 @@ export interface CompletedStep {
 export interface ObserverDeps {
   config: RunConfig;
   /** Test accuracy of the given parameters and buffers. */
-  evaluate: (params: Float32Array, buffers: Float32Array | null, step: number) => Evaluation;
+  evaluate: (params: Float32Array, buffers: Float32Array | null, step: number) => Evaluation | Promise<Evaluation>;
   record: (r: MetricsRecord) => void;
   onProgress?: (p: Progress) => void;
 }
@@ -57,7 +57,7 @@ export class StepObserver {
    * Records step `st` (the run has now completed `st.step + 1` steps since `runStartedAt`) and evaluates when
    * due, on the parameters `params()` returns and `buffers`.
    */
-  observe(st: CompletedStep, runStartedAt: number, params: () => Float32Array, buffers: Float32Array | null): void {
+  async observe(st: CompletedStep, runStartedAt: number, params: () => Float32Array, buffers: Float32Array | null): Promise<void> {
     const { config } = this.deps;
     const completed = st.step + 1;
     // Workers with no samples this step (declared lost under --lost-worker continue) do not count.
@@ -86,7 +86,7 @@ export class StepObserver {
       ...(isPeerAlgorithm(config.collective) ? { reduceMs: [...st.reduceMs] } : {}),
     });
     if (completed % config.evalEvery === 0 || completed === config.steps) {
-      const ev = this.deps.evaluate(params(), buffers, completed);
+      const ev = await this.deps.evaluate(params(), buffers, completed);
       this.lastEval = { ...ev, step: completed };
       this.deps.record({
         kind: 'eval',

@@ -20,6 +20,7 @@ export {
 export { Mlp } from './mlp';
 export { Cnn } from './cnn';
 export { createModel } from './model';
+export { combineEvaluations } from './ops';
 export { type AllReduce, type EvaluationResult, type GradientResult, type Model } from './types';
 export { registerWasmKernels } from './conv-grad';
 export { fileLoadHandler, loadParams, saveLayersModel } from './saved-model';

@@ -103,6 +103,8 @@ export interface EvaluationResult {
   perClassAccuracy: number[];
   /** confusion[trueClass][predictedClass] = sample count. */
   confusion: number[][];
+  /** Sum of the per-sample losses, in float64 (what combineEvaluations adds up). */
+  lossSum: number;
 }
 
 /**
@@ -140,13 +142,30 @@ export function evaluateInChunks(
       predT.dispose();
     }
   }
+  return fromConfusion(confusion, lossSum, n);
+}
+
+function fromConfusion(confusion: number[][], lossSum: number, n: number): EvaluationResult {
   let correct = 0;
   const perClassAccuracy = confusion.map((row, c) => {
     const total = row.reduce((a, b) => a + b, 0);
     correct += row[c]!;
     return total === 0 ? NaN : row[c]! / total;
   });
-  return { loss: lossSum / n, accuracy: correct / n, perClassAccuracy, confusion };
+  return { loss: lossSum / n, accuracy: correct / n, perClassAccuracy, confusion, lossSum };
+}
+
+/** One evaluation of a whole set from the evaluations of its consecutive parts (confusions and loss sums added). */
+export function combineEvaluations(parts: readonly EvaluationResult[]): EvaluationResult {
+  const classes = parts[0]?.confusion.length ?? 0;
+  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  let lossSum = 0;
+  let n = 0;
+  for (const p of parts) {
+    lossSum += p.lossSum;
+    p.confusion.forEach((row, c) => row.forEach((count, k) => ((confusion[c]![k]! += count), (n += count))));
+  }
+  return fromConfusion(confusion, lossSum, n);
 }
 
 /**

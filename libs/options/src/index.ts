@@ -2,3 +2,4 @@ export * from './options';
 export * from './check';
 export * from './errors';
 export * from './security';
+export * from './keepalive';

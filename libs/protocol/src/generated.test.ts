@@ -76,6 +76,8 @@ describe('proto loading', () => {
       reduceMs: 0,
       params: null,
       error: '',
+      loopDelayMs: 0,
+      resend: false,
     });
     expect(Object.keys(packageDefinition)).toContain('shardlab.v1.Coordinator');
     expect(Object.keys(packageDefinition)).toContain('shardlab.v1.Peer');

@@ -21,7 +21,17 @@ export {
   type TensorLike,
   type TensorExpectation,
 } from './tensor';
-export { FLOW_CONTROL_WINDOW, MAX_MESSAGE_BYTES, SERVER_OPTIONS, CHANNEL_OPTIONS, coordinatorRequestLimits, peerRequestLimits } from './options';
+export {
+  FLOW_CONTROL_WINDOW,
+  MAX_MESSAGE_BYTES,
+  SERVER_OPTIONS,
+  CHANNEL_OPTIONS,
+  serverOptions,
+  channelOptions,
+  coordinatorRequestLimits,
+  peerRequestLimits,
+} from './options';
+export { YIELD_EVERY_MS, yieldIfDue, LoopDelayMonitor } from './event-loop';
 export {
   TOKEN_HEADER,
   WORKER_HEADER,

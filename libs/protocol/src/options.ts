@@ -1,3 +1,4 @@
+import { DEFAULT_KEEPALIVE, type Keepalive } from '@shardlab/options';
 import type { ChannelOptions, ServerOptions } from '@grpc/grpc-js';
 
 /**
@@ -26,21 +27,27 @@ export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
  * nothing else would ever reveal a dead coordinator, and the coordinator's pending
  * NextStep call from a dead trainer is only cancelled (freeing it) when the transport dies.
  * 30 s stays moderate: grpc's keepalive guide advises against going much lower.
+ * A ping is answered only when the event loop turns: long computations yield on time (event-loop.ts).
  *
  * grpc-js servers do not police client ping rates; a grpc-core server (C++/Python/Go) by
  * default would answer pings more often than every 5 min without data with GOAWAY
  * too_many_pings, so such a server would need its min ping interval lowered to <= 30 s.
  */
-const KEEPALIVE_TIME_MS = 30_000;
-const KEEPALIVE_TIMEOUT_MS = 10_000;
+function keepaliveOptions(k: Keepalive): { 'grpc.keepalive_time_ms': number; 'grpc.keepalive_timeout_ms': number } {
+  return { 'grpc.keepalive_time_ms': Math.round(k.time * 1000), 'grpc.keepalive_timeout_ms': Math.round(k.timeout * 1000) };
+}
 
-/** Options for the coordinator's grpc.Server. */
-export const SERVER_OPTIONS: Readonly<ServerOptions> = {
-  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
-  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
-};
+/** Options for a grpc.Server (the coordinator's, a trainer's Peer service). */
+export function serverOptions(keepalive: Keepalive = DEFAULT_KEEPALIVE): ServerOptions {
+  return {
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    ...keepaliveOptions(keepalive),
+  };
+}
+
+/** The coordinator's grpc.Server options with the default keepalive. */
+export const SERVER_OPTIONS: Readonly<ServerOptions> = serverOptions();
 
 /**
  * The HTTP/2 flow-control window (per stream and per connection) of every client channel: what the server
@@ -53,16 +60,20 @@ export const SERVER_OPTIONS: Readonly<ServerOptions> = {
 export const FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
 
 /** Options for a trainer's (or observer's) client channel. */
-export const CHANNEL_OPTIONS: Readonly<ChannelOptions> = {
-  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
-  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
-  // Also ping between calls (while the trainer computes a gradient), so the next call
-  // finds a verified or freshly reconnected transport rather than a dead one.
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
-};
+export function channelOptions(keepalive: Keepalive = DEFAULT_KEEPALIVE): ChannelOptions {
+  return {
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    ...keepaliveOptions(keepalive),
+    // Also ping between calls (while the trainer computes a gradient), so the next call
+    // finds a verified or freshly reconnected transport rather than a dead one.
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
+  };
+}
+
+/** A client channel's options with the default keepalive. */
+export const CHANNEL_OPTIONS: Readonly<ChannelOptions> = channelOptions();
 
 /**
  * Per-method request limits for the coordinator, from the model's parameter count: the control

@@ -39,6 +39,11 @@ export interface RunSummary {
   lostWorkers?: number[];
   /** Trainers that took a lost worker's place (--lost-worker replace). */
   replacements?: number;
+  /**
+   * The longest event-loop delay, in ms, of the coordinator and of each worker's trainer (perf_hooks'
+   * monitorEventLoopDelay): a loop held longer than the keepalive timeout (--keepalive-timeout) drops connections.
+   */
+  eventLoopDelayMs?: { coordinator: number; workers: number[] };
 }
 
 /** The seed-question table: one row per run. */

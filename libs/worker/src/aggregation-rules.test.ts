@@ -24,7 +24,7 @@ const batch = (n: number) => ({ features: new Float32Array(n), labels: new Array
 describe('aggregation rules', () => {
   it('sync-sgd returns the gradient of the one batch at the replica parameters', async () => {
     const m = quadratic([1, 2]);
-    const c = await aggregationRule('sync-sgd', { optimizer: { name: 'sgd', lr: 0.1 }, proxMu: 0 }).contribute(m, Float32Array.from([0, 0]), { batches: [batch(4)] });
+    const c = await aggregationRule('sync-sgd', { optimizer: { name: 'sgd', lr: 0.1 }, proxMu: 0 }).contribute(m, Float32Array.from([0, 0]), { batches: [() => batch(4)] });
     expect(Array.from(c.update)).toEqual([-1, -2]);
     expect(c.samples).toBe(4);
     expect(c.loss).toBeCloseTo(2.5, 6);
@@ -33,7 +33,7 @@ describe('aggregation rules', () => {
   it('fedavg takes H local SGD steps and returns start - end', async () => {
     const m = quadratic([1, 0]);
     // w <- w - 0.5 (w - 1): 0 -> 0.5 -> 0.75 in the first coordinate.
-    const c = await aggregationRule('fedavg', { optimizer: { name: 'sgd', lr: 0.5 }, proxMu: 0 }).contribute(m, Float32Array.from([0, 0]), { batches: [batch(2), batch(6)] });
+    const c = await aggregationRule('fedavg', { optimizer: { name: 'sgd', lr: 0.5 }, proxMu: 0 }).contribute(m, Float32Array.from([0, 0]), { batches: [() => batch(2), () => batch(6)] });
     expect(Array.from(c.update)).toEqual([-0.75, 0]);
     expect(m.seen).toEqual([[0, 0], [0.5, 0]]);
     expect(c.samples).toBe(8);
@@ -44,18 +44,18 @@ describe('aggregation rules', () => {
   it('fedprox pulls the local steps back toward the round start', async () => {
     const m = quadratic([1, 0]);
     // gradient (w - 1) + mu (w - 0) with mu = 1: 0 -> 0.5 -> 0.5 - 0.5 * (0.5 - 1 + 0.5) = 0.5
-    const c = await aggregationRule('fedprox', { optimizer: { name: 'sgd', lr: 0.5 }, proxMu: 1 }).contribute(m, Float32Array.from([0, 0]), { batches: [batch(1), batch(1)] });
+    const c = await aggregationRule('fedprox', { optimizer: { name: 'sgd', lr: 0.5 }, proxMu: 1 }).contribute(m, Float32Array.from([0, 0]), { batches: [() => batch(1), () => batch(1)] });
     expect(Array.from(c.update)).toEqual([-0.5, 0]);
   });
 
   it('does not modify the replica parameters', async () => {
     const params = Float32Array.from([0, 0]);
-    await aggregationRule('fedavg', { optimizer: { name: 'momentum', lr: 0.1 }, proxMu: 0 }).contribute(quadratic([1, 1]), params, { batches: [batch(1), batch(1), batch(1)] });
+    await aggregationRule('fedavg', { optimizer: { name: 'momentum', lr: 0.1 }, proxMu: 0 }).contribute(quadratic([1, 1]), params, { batches: [() => batch(1), () => batch(1), () => batch(1)] });
     expect(Array.from(params)).toEqual([0, 0]);
   });
 
   it('fedprox with mu 0 is fedavg; sync-sgd refuses several batches', async () => {
-    const job = { batches: [batch(1), batch(1)] };
+    const job = { batches: [() => batch(1), () => batch(1)] };
     const a = await aggregationRule('fedavg', { optimizer: { name: 'sgd', lr: 0.3 }, proxMu: 0 }).contribute(quadratic([1, 2]), Float32Array.from([0, 0]), job);
     const b = await aggregationRule('fedprox', { optimizer: { name: 'sgd', lr: 0.3 }, proxMu: 0 }).contribute(quadratic([1, 2]), Float32Array.from([0, 0]), job);
     expect(Array.from(b.update)).toEqual(Array.from(a.update));

@@ -1,5 +1,6 @@
 import { createOptimizer, type AggregationName, type OptimizerSpec } from '@shardlab/aggregation';
 import type { AllReduce } from '@shardlab/model';
+import { yieldIfDue } from '@shardlab/protocol';
 import type { Replica } from './replica';
 
 /** The part of a model a worker needs to compute its contribution. */
@@ -14,8 +15,11 @@ export interface LocalBatch {
 }
 
 export interface LocalJob {
-  /** One batch per local step; exactly one under sync-sgd. */
-  batches: readonly LocalBatch[];
+  /**
+   * One batch per local step, each built when its step comes: a round of hundreds of local steps never holds all
+   * its batches at once, nor builds them in one stretch of the event loop. Exactly one under sync-sgd.
+   */
+  batches: readonly (() => LocalBatch)[];
   /** SyncBN: combines BatchNorm statistics with the other workers (sync-sgd only). */
   reduce?: AllReduce;
 }
@@ -48,7 +52,7 @@ export class SyncSgd implements AggregationRule {
 
   async contribute(model: GradientModel, params: Float32Array, job: LocalJob): Promise<Contribution> {
     if (job.batches.length !== 1) throw new Error(`sync-sgd takes exactly one batch per step, got ${job.batches.length}`);
-    const b = job.batches[0]!;
+    const b = job.batches[0]!();
     model.setParams(params);
     const { loss, gradient } = await model.gradientAsync(b.features, b.labels, b.labels.length, job.reduce);
     return { loss, samples: b.labels.length, update: gradient };
@@ -80,7 +84,8 @@ export class FedAvg implements AggregationRule {
     const mu = this.proxMu;
     let lossSum = 0;
     let samples = 0;
-    for (const b of job.batches) {
+    for (const next of job.batches) {
+      const b = next();
       const n = b.labels.length;
       model.setParams(local);
       const { loss, gradient } = await model.gradientAsync(b.features, b.labels, n);
@@ -88,6 +93,8 @@ export class FedAvg implements AggregationRule {
       optimizer.apply(local, gradient);
       lossSum += loss * n;
       samples += n;
+      // A round can last minutes: the event loop must still answer keepalive pings, or the connections drop.
+      await yieldIfDue();
     }
     const update = new Float32Array(params.length);
     for (let i = 0; i < update.length; i++) update[i] = params[i]! - local[i]!;

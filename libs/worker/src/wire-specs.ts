@@ -38,6 +38,7 @@ export function datasetSpecFromWire(w: WireDatasetSpec): DatasetSpec {
     testSamples: w.testSamples,
     features: w.features,
     numClasses: w.numClasses,
+    deformation: w.deformation,
   };
 }
 

@@ -99,7 +99,7 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
     }
     if (o.connectPeers && a.peers.length > 0) peers = o.connectPeers(a.peers);
     if (o.connectPeers && !peers) throw new WorkerError(`step ${step}: the coordinator sent no peer addresses for the ${o.collective}`);
-    const batches = a.batches.map((b) => localBatch(b, o.train, inputSize));
+    const batches = a.batches.map((b) => () => localBatch(b, o.train, inputSize));
     // The checksum of the parameters this step starts from (before its update), as the coordinator expects.
     const paramChecksum = a.reportChecksum ? replica.checksum() : '';
     const started = performance.now();

@@ -13,6 +13,10 @@ export interface AllReduceRequest {
    * Small vectors only (a few hundred values): big tensors travel as Tensor bytes.
    */
   'values'?: (number | string)[];
+  /**
+   * the same request again after a reconnect: answered with the sum, never added twice
+   */
+  'resend'?: (boolean);
 }
 
 export interface AllReduceRequest__Output {
@@ -27,4 +31,8 @@ export interface AllReduceRequest__Output {
    * Small vectors only (a few hundred values): big tensors travel as Tensor bytes.
    */
   'values': (number)[];
+  /**
+   * the same request again after a reconnect: answered with the sum, never added twice
+   */
+  'resend': (boolean);
 }

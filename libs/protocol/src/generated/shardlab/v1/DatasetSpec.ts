@@ -6,7 +6,7 @@
  */
 export interface DatasetSpec {
   /**
-   * "synthetic" | "fashion-mnist" | "idx:<dir>"
+   * "synthetic" | "fashion-mnist" | "fashion-mnist-deformed" | "idx:<dir>"
    */
   'dataset'?: (string);
   /**
@@ -18,7 +18,7 @@ export interface DatasetSpec {
    */
   'seed'?: (number);
   /**
-   * synthetic: training samples
+   * synthetic, fashion-mnist-deformed: training samples
    */
   'samples'?: (number);
   /**
@@ -33,6 +33,10 @@ export interface DatasetSpec {
    * synthetic: classes
    */
   'numClasses'?: (number);
+  /**
+   * fashion-mnist-deformed: the strength of the deformations (1: the default)
+   */
+  'deformation'?: (number | string);
 }
 
 /**
@@ -40,7 +44,7 @@ export interface DatasetSpec {
  */
 export interface DatasetSpec__Output {
   /**
-   * "synthetic" | "fashion-mnist" | "idx:<dir>"
+   * "synthetic" | "fashion-mnist" | "fashion-mnist-deformed" | "idx:<dir>"
    */
   'dataset': (string);
   /**
@@ -52,7 +56,7 @@ export interface DatasetSpec__Output {
    */
   'seed': (number);
   /**
-   * synthetic: training samples
+   * synthetic, fashion-mnist-deformed: training samples
    */
   'samples': (number);
   /**
@@ -67,4 +71,8 @@ export interface DatasetSpec__Output {
    * synthetic: classes
    */
   'numClasses': (number);
+  /**
+   * fashion-mnist-deformed: the strength of the deformations (1: the default)
+   */
+  'deformation': (number);
 }

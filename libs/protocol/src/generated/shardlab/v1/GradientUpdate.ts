@@ -46,6 +46,14 @@ export interface GradientUpdate {
    * this worker cannot finish the step (e.g. a ring neighbour is unreachable):
    */
   'error'?: (string);
+  /**
+   * the run stops with this reason; every other field is ignored
+   */
+  'loopDelayMs'?: (number | string);
+  /**
+   * the same report again, after the connection to the coordinator was re-established:
+   */
+  'resend'?: (boolean);
 }
 
 export interface GradientUpdate__Output {
@@ -92,4 +100,12 @@ export interface GradientUpdate__Output {
    * this worker cannot finish the step (e.g. a ring neighbour is unreachable):
    */
   'error': (string);
+  /**
+   * the run stops with this reason; every other field is ignored
+   */
+  'loopDelayMs': (number);
+  /**
+   * the same report again, after the connection to the coordinator was re-established:
+   */
+  'resend': (boolean);
 }
