@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { isPowerOfTwo } from '@shardlab/collective';
-import { createStrategy, loadDataset } from '@shardlab/data';
+import { createStrategy, fashionMnistAvailable, loadDataset } from '@shardlab/data';
 import { join } from 'node:path';
 import { FlagError, formatOptionHelp, parseFlags, resolveConfig, resolveOptions, type OptionSpec } from '@shardlab/experiment';
 import { BackendError, initBackend, paramCount, timeGradientStep, type BackendName, type ModelSpec } from '@shardlab/model';
@@ -35,7 +35,8 @@ Figures for the reference MLP 784-128-64-4 at batch 128 (no pass/fail):
      machine's cores and the fraction of it reached, the share of a step not spent computing
      gradients, and the bytes a trainer moves per step;
   3. gradient bytes/s over gRPC beside a raw TCP socket on the same machine;
-  4. data: loading 10M synthetic samples, generating a batch, a batch plan far into a run;
+  4. data: loading 10M synthetic samples, generating a batch (synthetic, and deformed Fashion-MNIST beside
+     a native gradient step), a batch plan far into a run;
   5. steps/s of a 4-trainer run with and without the live dashboard (a watcher connected);
   6. a harness, not a shardlab mode: the same workers as threads of one process averaging through
      shared memory (no gRPC, no coordinator), the ceiling the data plane leaves on these cores;
@@ -212,22 +213,36 @@ async function longRounds(backend: BackendName, localSteps: number): Promise<str
 }
 
 /** Section 4: what the data layer costs (formerly timed in unit tests, where timings do not belong). */
-function dataTimes(): string[][] {
+function dataTimes(nativeStepMs: number | undefined): string[][] {
   const time = <T>(f: () => T): [T, number] => {
     const t0 = performance.now();
     const r = f();
     return [r, performance.now() - t0];
   };
-  const [{ train }, loadMs] = time(() => loadDataset({ dataset: 'synthetic', seed: 42, samples: 10_000_000 }));
   const ids = Array.from({ length: BATCH }, (_, i) => 1000 + i);
-  train.features(ids);
-  const [, batchMs] = time(() => {
-    for (let r = 0; r < 50; r++) train.features(ids);
-  });
+  /** ms per batch of generated rows, over 50 fresh batches (ids never asked before, so nothing is cached). */
+  const batchTime = (ds: { features(ids: number[]): Float32Array }, first: number): number => {
+    ds.features(ids);
+    const [, ms] = time(() => {
+      for (let r = 0; r < 50; r++) ds.features(ids.map((id) => first + r * 1_000_003 + id * 7));
+    });
+    return ms / 50;
+  };
+  const ofStep = (ms: number) => (nativeStepMs === undefined ? '' : `, ${(ms / nativeStepMs).toFixed(1)}x a native MLP step (${nativeStepMs.toFixed(2)} ms)`);
+  const [{ train }, loadMs] = time(() => loadDataset({ dataset: 'synthetic', seed: 42, samples: 10_000_000 }));
+  const syntheticMs = batchTime(train, 0);
   const rows = [
     ['synthetic, 10M samples', 'load (labels only)', loadMs.toFixed(0) + ' ms'],
-    ['synthetic', `features of a ${BATCH} x 784 batch`, (batchMs / 50).toFixed(2) + ' ms'],
+    ['synthetic', `features of a ${BATCH} x 784 batch (generated)`, syntheticMs.toFixed(2) + ' ms' + ofStep(syntheticMs)],
   ];
+  if (fashionMnistAvailable()) {
+    const [deformed, deformedLoadMs] = time(() => loadDataset({ dataset: 'fashion-mnist-deformed', classes: [0, 1, 2, 3], seed: 42, samples: 10_000_000 }).train);
+    const deformedMs = batchTime(deformed, 0);
+    rows.push(
+      ['fashion-mnist-deformed, 10M samples of classes 0-3', 'load (base images, labels, field bank)', deformedLoadMs.toFixed(0) + ' ms'],
+      ['fashion-mnist-deformed', `features of a ${BATCH} x 784 batch (deformed)`, deformedMs.toFixed(2) + ' ms' + ofStep(deformedMs)],
+    );
+  }
   for (const name of ['iid', 'label-per-node', 'dirichlet'] as const) {
     const s = createStrategy(name, { labels: train.labels, numClasses: 4, workers: 4, batchSize: BATCH, seed: 1 });
     const [, firstMs] = time(() => s.batch(100_000, 0));
@@ -377,7 +392,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   ]) + '\n');
 
   say('4. Data layer');
-  say(formatTable(['data', 'operation', 'time'], dataTimes()) + '\n');
+  say(formatTable(['data', 'operation', 'time'], dataTimes(steps.mlpMs.get('native'))) + '\n');
 
   const dashboardSteps = o.dashboardSteps as number;
   if (dashboardSteps > 0) {
