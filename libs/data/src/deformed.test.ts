@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { nativeAvailable } from '@shardlab/native';
 import { DeformedDataset, DEFORMATION, smoothedFieldBank } from './deformed';
 import { DataError } from './errors';
 import { dataFingerprint } from './fingerprint';
@@ -92,6 +93,16 @@ describe('DeformedDataset', () => {
     const r = spawnSync(process.execPath, ['--require', '@swc-node/register', '-e', script], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(here);
+  });
+
+  it.runIf(nativeAvailable())('the native kernel makes the same bytes as the TypeScript, at every strength, for every id', () => {
+    const base = blobs(10);
+    const ids = Array.from({ length: 300 }, (_, i) => i * 33_331);
+    for (const strength of [0, 0.5, 1, 3]) {
+      const ts = new DeformedDataset({ base, size: 10_000_000, seed: 9, strength, name: 'x', native: false }).features(ids);
+      const cc = new DeformedDataset({ base, size: 10_000_000, seed: 9, strength, name: 'x' }).features(ids);
+      expect(sha(cc)).toBe(sha(ts));
+    }
   });
 
   it('the elastic fields have unit RMS and are smooth (neighbouring pixels move together)', () => {

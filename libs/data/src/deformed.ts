@@ -19,6 +19,7 @@ import type { Dataset } from './dataset';
 import { checkSampleId } from './dataset';
 import { DataError } from './errors';
 import { deriveSeed, mix32, SplitMix32 } from './prng';
+import { loadNative, type NativeAddon } from '@shardlab/native';
 
 /** The deformation at strength 1: chosen so that every image stays recognisable (docs/img/deformed-fashion-mnist.png). */
 export const DEFORMATION = {
@@ -57,7 +58,12 @@ export interface DeformedOptions {
   strength: number;
   /** The dataset's name (e.g. 'fashion-mnist-deformed'). */
   name: string;
+  /** false: deform in TypeScript even where the native addon is built (tests compare the two). */
+  native?: boolean;
 }
+
+/** Values per image in the native kernel's draws (libs/native deform.h kDrawValues). */
+const DRAW_VALUES = 11;
 
 /** Unit-RMS Gaussian-smoothed noise fields, side x side each, from `seed` (separable smoothing, zero padding). */
 export function smoothedFieldBank(seed: number, side: number, count: number, sigma: number): Float32Array[] {
@@ -198,6 +204,8 @@ export class DeformedDataset implements Dataset {
   private readonly baseSize: number;
   /** deformImage's scratch: one image inside a zero border. */
   private readonly padded: Uint8Array;
+  /** The native kernel and the bank in one array, where the addon is built (null: deformImage in TypeScript). */
+  private readonly native: { addon: NativeAddon; bank: Float32Array } | null;
 
   constructor(private readonly opts: DeformedOptions) {
     const { base, size, strength } = opts;
@@ -226,6 +234,12 @@ export class DeformedDataset implements Dataset {
     this.labels = labels;
     this.bank = smoothedFieldBank(opts.seed, side, FIELD_BANK, DEFORMATION.elasticSigma);
     this.padded = new Uint8Array((side + 2 * PAD) ** 2);
+    const loaded = opts.native === false ? null : loadNative();
+    if (loaded?.ok) {
+      const flat = new Float32Array(this.bank.length * side * side);
+      this.bank.forEach((f, j) => flat.set(f, j * side * side));
+      this.native = { addon: loaded.addon, bank: flat };
+    } else this.native = null;
   }
 
   /** The base sample that sample `id` deforms. */
@@ -238,6 +252,18 @@ export class DeformedDataset implements Dataset {
     const { seed, strength } = this.opts;
     const { baseBytes, bank, padded, side, baseSize } = this;
     const out = new Float32Array(ids.length * d);
+    if (this.native) {
+      // The same arithmetic in C++ (libs/native deform.cc), ~5x faster; the draws stay in TypeScript.
+      const draws = new Float64Array(ids.length * DRAW_VALUES);
+      for (let r = 0; r < ids.length; r++) {
+        const id = ids[r]!;
+        checkSampleId(id, this.size, `${this.name} ${this.split}`);
+        const w = drawDeformation(seed, id, strength);
+        draws.set([(id % baseSize) * d, w.a, w.b, w.c, w.d, w.tx, w.ty, w.ju, w.cu, w.jv, w.cv], r * DRAW_VALUES);
+      }
+      this.native.addon.deformImages(baseBytes, this.native.bank, side, draws, out);
+      return out;
+    }
     for (let r = 0; r < ids.length; r++) {
       const id = ids[r]!;
       checkSampleId(id, this.size, `${this.name} ${this.split}`);

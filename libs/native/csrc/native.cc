@@ -6,6 +6,7 @@
 #include <napi.h>
 #include <cblas.h>
 
+#include "deform.h"
 #include "direct_conv.h"
 
 #if defined(__GLIBC__) || defined(__linux__)
@@ -501,6 +502,31 @@ Napi::Value Mul(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// deformImages(src, bank, side, draws, out): deformed images (deform.h), one per kDrawValues values of draws.
+Napi::Value DeformImages(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (info.Length() < 5 || !info[0].IsTypedArray() || !info[2].IsNumber() || !info[3].IsTypedArray()) return Fail(env, "deformImages(src, bank, side, draws, out)"), env.Undefined();
+  auto src = info[0].As<Napi::TypedArray>();
+  auto draws = info[3].As<Napi::TypedArray>();
+  if (src.TypedArrayType() != napi_uint8_array) return Fail(env, "src must be a Uint8Array"), env.Undefined();
+  if (draws.TypedArrayType() != napi_float64_array) return Fail(env, "draws must be a Float64Array"), env.Undefined();
+  const int side = info[2].As<Napi::Number>().Int32Value();
+  const size_t area = size_t(side) * side;
+  const size_t n = draws.ElementLength() / shardlab::kDrawValues;
+  const double* w = draws.As<Napi::Float64Array>().Data();
+  const size_t bankSize = info[1].IsTypedArray() ? info[1].As<Napi::TypedArray>().ElementLength() : 0;
+  // Every index the kernel will follow is checked here: a bad draw is a TypeError, never a read out of bounds.
+  for (size_t r = 0; r < n; r++) {
+    const double* d = w + r * shardlab::kDrawValues;
+    const bool ok = d[0] >= 0 && size_t(d[0]) + area <= src.ElementLength() && d[7] >= 0 && (size_t(d[7]) + 1) * area <= bankSize && d[9] >= 0 && (size_t(d[9]) + 1) * area <= bankSize;
+    if (!ok || side < 1) return Fail(env, "deformImages: a draw points outside src or the bank"), env.Undefined();
+  }
+  float *bank, *out;
+  if (!F32(info, 1, bankSize, &bank, "bank") || !F32(info, 4, n * area, &out, "out")) return env.Undefined();
+  shardlab::DeformImages(src.As<Napi::Uint8Array>().Data(), bank, side, w, n, out);
+  return env.Undefined();
+}
+
 // step(x, out, alpha): out[i] = 1 where x[i] > 0, alpha elsewhere, NaN where x[i] is NaN.
 Napi::Value Step(const Napi::CallbackInfo& info) {
   auto env = info.Env();
@@ -577,6 +603,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("mul", Napi::Function::New(env, Mul));
   exports.Set("step", Napi::Function::New(env, Step));
+  exports.Set("deformImages", Napi::Function::New(env, DeformImages));
   exports.Set("sumRows", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return SumRows(info, false); }));
   exports.Set("sumWithinRows", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return SumRows(info, true); }));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -66,6 +66,22 @@ describe.runIf(nativeAvailable())('the addon', () => {
     expect(() => addon.setThreads(0)).toThrow('threads must be >= 1');
   });
 
+  it('deformImages: the identity copies the image times 1/255; a draw pointing outside src or the bank is refused', () => {
+    const side = 3;
+    const src = Uint8Array.of(0, 10, 20, 30, 40, 50, 60, 70, 255);
+    const bank = new Float32Array(2 * side * side).fill(0.5);
+    const identity = Float64Array.of(0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0);
+    const out = new Float32Array(side * side);
+    addon.deformImages(src, bank, side, identity, out);
+    expect(Array.from(out)).toEqual(Array.from(src, (v) => Math.fround(v / 255)));
+    // A shift by one pixel to the right (source x + 1): the last column reads the zero border.
+    addon.deformImages(src, bank, side, Float64Array.of(0, 1, 0, 0, 1, 1, 0, 1, 0, 0, 0), out);
+    expect(Array.from(out, (v) => Math.round(v * 255))).toEqual([10, 20, 0, 40, 50, 0, 70, 255, 0]);
+    expect(() => addon.deformImages(src, bank, side, Float64Array.of(1, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0), out)).toThrow('a draw points outside src or the bank');
+    expect(() => addon.deformImages(src, bank, side, Float64Array.of(0, 1, 0, 0, 1, 0, 0, 2, 0, 0, 0), out)).toThrow('a draw points outside src or the bank');
+    expect(() => addon.deformImages(src, bank, side, new Float32Array(11) as never, out)).toThrow('draws must be a Float64Array');
+  });
+
   it('reports its OpenBLAS build and one thread by default', () => {
     expect(addon.config()).toMatch(/OpenBLAS/);
     expect(addon.getThreads()).toBe(1);

@@ -34,6 +34,11 @@ export interface NativeAddon {
   sumRows(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   /** out[r] = sum of row r of x[rows, cols], accumulated in double. */
   sumWithinRows(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  /**
+   * Deformed images (libs/data deformed.ts, bit for bit): per image, 11 values of draws (from, a, b, c, d, tx, ty,
+   * ju, cu, jv, cv); out[r] is src's side x side bytes at `from` sampled at the deformation, times 1/255.
+   */
+  deformImages(src: Uint8Array, bank: Float32Array, side: number, draws: Float64Array, out: Float32Array): void;
   setThreads(threads: number): void;
   getThreads(): number;
   /** OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64". */
