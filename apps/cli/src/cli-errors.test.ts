@@ -18,7 +18,7 @@ describe('bad input on the command line', () => {
 
   const cases: [string, () => string[], RegExp][] = [
     ['unknown strategy', () => ['run', '--strategy', 'bogus'], /--strategy: unknown value "bogus"; allowed: iid, label-per-node/],
-    ['unknown dataset', () => ['run', '--dataset', 'imagenet'], /--dataset: unknown dataset "imagenet"; allowed: synthetic, fashion-mnist, idx:<dir>/],
+    ['unknown dataset', () => ['run', '--dataset', 'imagenet'], /--dataset: unknown dataset "imagenet"; allowed: synthetic, fashion-mnist, fashion-mnist-deformed, idx:<dir>/],
     ['batch size 0', () => ['run', '--batch-size', '0'], /--batch-size: must be an integer from 1 to 65536, got "0"/],
     ['batch size not a number', () => ['run', '--batch-size', 'lots'], /--batch-size: must be an integer/],
     ['no workers', () => ['run', '--workers', '0'], /--workers: must be an integer from 1 to 64/],
