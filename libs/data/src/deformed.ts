@@ -259,7 +259,18 @@ export class DeformedDataset implements Dataset {
         const id = ids[r]!;
         checkSampleId(id, this.size, `${this.name} ${this.split}`);
         const w = drawDeformation(seed, id, strength);
-        draws.set([(id % baseSize) * d, w.a, w.b, w.c, w.d, w.tx, w.ty, w.ju, w.cu, w.jv, w.cv], r * DRAW_VALUES);
+        const at = r * DRAW_VALUES;
+        draws[at] = (id % baseSize) * d;
+        draws[at + 1] = w.a;
+        draws[at + 2] = w.b;
+        draws[at + 3] = w.c;
+        draws[at + 4] = w.d;
+        draws[at + 5] = w.tx;
+        draws[at + 6] = w.ty;
+        draws[at + 7] = w.ju;
+        draws[at + 8] = w.cu;
+        draws[at + 9] = w.jv;
+        draws[at + 10] = w.cv;
       }
       this.native.addon.deformImages(baseBytes, this.native.bank, side, draws, out);
       return out;
