@@ -90,4 +90,17 @@ describe('PushStream', () => {
     await expect(pushes.push({ runId: 'r', worker: 0, step: 0 })).rejects.toThrow('could not reconnect within 1 s');
     await expect(pushes.push({ runId: 'r', worker: 0, step: 1 })).rejects.toThrow('could not reconnect within 1 s');
   });
+
+  it('a push that keeps dropping is resent with the time of its first drop, so the trainer can give up after its limit', async () => {
+    const { server, client } = await serve((call) => call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'Connection dropped' }));
+    cleanup.push(() => client.close(), () => server.forceShutdown());
+    const since: number[] = [];
+    const pushes = new PushStream(client, async (_err, _what, first) => {
+      since.push(first);
+      if (since.length === 3) throw new Error('kept dropping');
+    });
+    await expect(pushes.push({ runId: 'r', worker: 0, step: 0 })).rejects.toThrow('kept dropping');
+    expect(since).toHaveLength(3);
+    expect(new Set(since).size).toBe(1);
+  });
 });

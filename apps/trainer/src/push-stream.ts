@@ -2,10 +2,10 @@ import * as grpc from '@grpc/grpc-js';
 import type { CoordinatorClient, GradientAck__Output, GradientUpdate } from '@shardlab/protocol';
 
 /**
- * Waits until the channel to the coordinator works again after `err` dropped it, or throws (the coordinator is
- * really gone). The trainer's Reconnect; tests pass their own.
+ * Waits until the channel to the coordinator works again after `err` dropped it, or throws: the coordinator is
+ * really gone, or `what` has kept dropping since `since` (ms) for too long. The trainer's; tests pass their own.
  */
-export type AwaitReconnect = (err: grpc.ServiceError, what: string) => Promise<void>;
+export type AwaitReconnect = (err: grpc.ServiceError, what: string, since: number) => Promise<void>;
 
 /** A call that failed because its connection went (a keepalive timeout, a reset socket), not because it was refused. */
 export function isConnectionDrop(err: unknown): err is grpc.ServiceError {
@@ -29,6 +29,8 @@ export class PushStream {
   private failure: Error | null = null;
   /** Between a drop and the channel's return: pushes queue up for the resend. */
   private reconnecting = false;
+  /** When the pushes now waiting first dropped (null: no drop since the last answer). */
+  private firstDrop: number | null = null;
 
   constructor(
     private readonly client: CoordinatorClient,
@@ -52,7 +54,10 @@ export class PushStream {
 
   private open(): grpc.ClientDuplexStream<GradientUpdate, GradientAck__Output> {
     const stream = this.client.pushGradientStream();
-    stream.on('data', (ack: GradientAck__Output) => this.waiting.shift()?.resolve(ack));
+    stream.on('data', (ack: GradientAck__Output) => {
+      this.firstDrop = null;
+      this.waiting.shift()?.resolve(ack);
+    });
     stream.on('error', (err: grpc.ServiceError) => this.broken(stream, err));
     // Ended by the coordinator without an error while pushes still wait: nothing will answer them.
     stream.on('end', () => this.broken(stream, serviceError(grpc.status.UNAVAILABLE, 'the coordinator ended the push stream')));
@@ -71,7 +76,7 @@ export class PushStream {
   private async resend(err: grpc.ServiceError): Promise<void> {
     this.reconnecting = true;
     try {
-      await this.reconnect!(err, `push of step ${this.waiting[0]!.update.step}`);
+      await this.reconnect!(err, `push of step ${this.waiting[0]!.update.step}`, (this.firstDrop ??= Date.now()));
     } catch (gone) {
       this.reconnecting = false;
       return this.fail(gone as Error);

@@ -101,22 +101,29 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
   let peer: PeerEndpoint | null = null;
   /** How long a dropped connection may take to come back: the step timeout once joined (the coordinator waits no longer). */
   let reconnectSeconds = opts.connectTimeout;
-  const reconnect: AwaitReconnect = async (err, what) => {
+  const reconnect: AwaitReconnect = async (err, what, since) => {
     const dropped = Date.now();
-    log(`connection to the coordinator dropped during the ${what} (${err.details || err.message}); reconnecting`);
+    const why = err.details || err.message;
+    if (dropped - since > reconnectSeconds * 1000) {
+      throw new TrainerError(`the connection to the coordinator at ${opts.coordinator} kept dropping during the ${what} for ${reconnectSeconds} s (last: ${why})`);
+    }
+    log(`connection to the coordinator dropped during the ${what} (${why}); reconnecting`);
+    // Dropped again before any answer: a moment's pause, so a link that fails at once is not hammered.
+    if (dropped > since) await new Promise((r) => setTimeout(r, 200));
     await waitForReady(client, reconnectSeconds).catch(() => {
-      throw new TrainerError(`lost the connection to the coordinator at ${opts.coordinator} during the ${what} (${err.details || err.message}) and could not reconnect within ${reconnectSeconds} s`);
+      throw new TrainerError(`lost the connection to the coordinator at ${opts.coordinator} during the ${what} (${why}) and could not reconnect within ${reconnectSeconds} s`);
     });
     log(`reconnected to the coordinator after ${((Date.now() - dropped) / 1000).toFixed(1)} s; the ${what} goes on`);
   };
   /** A call that is made again, with the same credential, when its connection drops (first: the call as first made; again: a resend). */
   const retrying = async <T>(what: string, first: () => Promise<T>, again: () => Promise<T> = first): Promise<T> => {
+    let since: number | null = null;
     for (let attempt = first; ; attempt = again) {
       try {
         return await attempt();
       } catch (err) {
         if (!isConnectionDrop(err)) throw err;
-        await reconnect(err, what);
+        await reconnect(err, what, (since ??= Date.now()));
       }
     }
   };
