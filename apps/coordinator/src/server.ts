@@ -126,7 +126,8 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
       /** The worker this stream reports for, from its first message (the session hears when the stream ends). */
       let worker: number | null = null;
       call.on('data', (request: GradientUpdate__Output) => {
-        if (worker === null && authenticatedWorker(secret, call.metadata) === (secret ? request.worker : null)) {
+        // Only a stream whose credential is the worker's own (or any, without a run secret) speaks for it.
+        if (worker === null && (secret === null || authenticatedWorker(secret, call.metadata) === request.worker)) {
           worker = request.worker;
           session.reportStream(worker, true);
         }

@@ -65,11 +65,15 @@ export interface DeformedOptions {
 /** Values per image in the native kernel's draws (libs/native deform.h kDrawValues). */
 const DRAW_VALUES = 11;
 
-/** Unit-RMS Gaussian-smoothed noise fields, side x side each, from `seed` (separable smoothing, zero padding). */
-export function smoothedFieldBank(seed: number, side: number, count: number, sigma: number): Float32Array[] {
+/**
+ * `count` unit-RMS Gaussian-smoothed noise fields, side x side each, from `seed` (separable smoothing, zero
+ * padding), one after another in one array: field j at j * side^2, the layout the native kernel reads too.
+ */
+export function smoothedFieldBank(seed: number, side: number, count: number, sigma: number): Float32Array {
   const radius = Math.ceil(3 * sigma);
   const kernel = Array.from({ length: 2 * radius + 1 }, (_, k) => Math.exp(-((k - radius) ** 2) / (2 * sigma * sigma)));
-  const bank: Float32Array[] = [];
+  const area = side * side;
+  const bank = new Float32Array(count * area);
   for (let f = 0; f < count; f++) {
     const rng = new SplitMix32(deriveSeed(seed, TAG_BANK, f));
     // Noise on a margin of `radius` around the image, so the field is as strong at the border as in the middle.
@@ -90,7 +94,7 @@ export function smoothedFieldBank(seed: number, side: number, count: number, sig
         field[y * side + x] = s;
       }
     const rms = Math.sqrt(field.reduce((a, v) => a + v * v, 0) / field.length);
-    bank.push(Float32Array.from(field, (v) => v / rms));
+    for (let p = 0; p < area; p++) bank[f * area + p] = field[p]! / rms;
   }
   return bank;
 }
@@ -150,7 +154,7 @@ const PAD = 2;
  * `padded` is scratch space of (side + 2 PAD)^2 bytes whose border is zero. With the identity deformation every
  * output pixel is its source byte / 255, exactly as the base set scales it.
  */
-export function deformImage(src: Uint8Array, from: number, side: number, w: Draw, bank: readonly Float32Array[], out: Float32Array, offset: number, padded: Uint8Array): void {
+export function deformImage(src: Uint8Array, from: number, side: number, w: Draw, bank: Float32Array, out: Float32Array, offset: number, padded: Uint8Array): void {
   // The image inside a zero border, so bilinear reads need no bounds checks: a source point is clamped into the
   // border (to -PAD..side in image coordinates), where any point outside the image reads the same zeros.
   const P = side + 2 * PAD;
@@ -159,8 +163,9 @@ export function deformImage(src: Uint8Array, from: number, side: number, w: Draw
     const at = from + y * side;
     for (let x = 0; x < side; x++) padded[row + x] = src[at + x]!;
   }
-  const fu = bank[w.ju]!;
-  const fv = bank[w.jv]!;
+  const area = side * side;
+  const fu = bank.subarray(w.ju * area, (w.ju + 1) * area);
+  const fv = bank.subarray(w.jv * area, (w.jv + 1) * area);
   const { a, c, cu, cv } = w;
   const centre = (side - 1) / 2;
   for (let y = 0, p = 0; y < side; y++) {
@@ -198,14 +203,14 @@ export class DeformedDataset implements Dataset {
   readonly classNames: readonly string[];
   readonly labels: Uint8Array;
   private readonly side: number;
-  private readonly bank: readonly Float32Array[];
+  private readonly bank: Float32Array;
   /** The base images as bytes, one row per base sample. */
   private readonly baseBytes: Uint8Array;
   private readonly baseSize: number;
   /** deformImage's scratch: one image inside a zero border. */
   private readonly padded: Uint8Array;
-  /** The native kernel and the bank in one array, where the addon is built (null: deformImage in TypeScript). */
-  private readonly native: { addon: NativeAddon; bank: Float32Array } | null;
+  /** The native kernel, where the addon is built (null: deformImage in TypeScript). */
+  private readonly native: NativeAddon | null;
 
   constructor(private readonly opts: DeformedOptions) {
     const { base, size, strength } = opts;
@@ -235,11 +240,7 @@ export class DeformedDataset implements Dataset {
     this.bank = smoothedFieldBank(opts.seed, side, FIELD_BANK, DEFORMATION.elasticSigma);
     this.padded = new Uint8Array((side + 2 * PAD) ** 2);
     const loaded = opts.native === false ? null : loadNative();
-    if (loaded?.ok) {
-      const flat = new Float32Array(this.bank.length * side * side);
-      this.bank.forEach((f, j) => flat.set(f, j * side * side));
-      this.native = { addon: loaded.addon, bank: flat };
-    } else this.native = null;
+    this.native = loaded?.ok ? loaded.addon : null;
   }
 
   /** The base sample that sample `id` deforms. */
@@ -272,7 +273,7 @@ export class DeformedDataset implements Dataset {
         draws[at + 9] = w.jv;
         draws[at + 10] = w.cv;
       }
-      this.native.addon.deformImages(baseBytes, this.native.bank, side, draws, out);
+      this.native.deformImages(baseBytes, bank, side, draws, out);
       return out;
     }
     for (let r = 0; r < ids.length; r++) {
