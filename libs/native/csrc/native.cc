@@ -502,7 +502,8 @@ Napi::Value Mul(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// deformImages(src, bank, side, draws, out): deformed images (deform.h), one per kDrawValues values of draws.
+// deformImages(src, bank, side, draws, out, simd = true): deformed images (deform.h), one per kDrawValues values
+// of draws; simd false takes the scalar loop (the same bytes: the tests compare the two).
 Napi::Value DeformImages(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   if (info.Length() < 5 || !info[0].IsTypedArray() || !info[2].IsNumber() || !info[3].IsTypedArray()) return Fail(env, "deformImages(src, bank, side, draws, out)"), env.Undefined();
@@ -523,7 +524,8 @@ Napi::Value DeformImages(const Napi::CallbackInfo& info) {
   }
   float *bank, *out;
   if (!F32(info, 1, bankSize, &bank, "bank") || !F32(info, 4, n * area, &out, "out")) return env.Undefined();
-  shardlab::DeformImages(src.As<Napi::Uint8Array>().Data(), bank, side, w, n, out);
+  const bool simd = info.Length() < 6 || !info[5].IsBoolean() || info[5].As<Napi::Boolean>().Value();
+  shardlab::DeformImages(src.As<Napi::Uint8Array>().Data(), bank, side, w, n, out, simd);
   return env.Undefined();
 }
 

@@ -82,6 +82,32 @@ describe.runIf(nativeAvailable())('the addon', () => {
     expect(() => addon.deformImages(src, bank, side, new Float32Array(11) as never, out)).toThrow('draws must be a Float64Array');
   });
 
+  it('deformImages: the four-pixel (AVX2) loop gives the scalar loop\'s bytes, tail columns and clamped points included', () => {
+    let state = 12345;
+    const rand = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32); // [0, 1)
+    for (const side of [28, 7]) {
+      const area = side * side;
+      const images = 5;
+      const src = Uint8Array.from({ length: images * area }, () => Math.floor(rand() * 256));
+      const bank = Float32Array.from({ length: 4 * area }, () => 2 * rand() - 1);
+      const n = 64;
+      const draws = new Float64Array(n * 11);
+      for (let r = 0; r < n; r++) {
+        // Wide rotations, scales and shifts, and displacements of up to 12 pixels: many points land in the border
+        // or are clamped at either edge.
+        const angle = (rand() - 0.5) * 2;
+        const scale = 0.5 + rand();
+        draws.set([Math.floor(rand() * images) * area, Math.cos(angle) * scale, -Math.sin(angle), Math.sin(angle), Math.cos(angle) * scale, (rand() - 0.5) * 8, (rand() - 0.5) * 8, Math.floor(rand() * 4), (rand() - 0.5) * 24, Math.floor(rand() * 4), (rand() - 0.5) * 24], r * 11);
+      }
+      const simd = new Float32Array(n * area);
+      const scalar = new Float32Array(n * area);
+      addon.deformImages(src, bank, side, draws, simd, true);
+      addon.deformImages(src, bank, side, draws, scalar, false);
+      expect(Buffer.from(simd.buffer).equals(Buffer.from(scalar.buffer))).toBe(true);
+      expect(simd.some((v) => v > 0)).toBe(true);
+    }
+  });
+
   it('reports its OpenBLAS build and one thread by default', () => {
     expect(addon.config()).toMatch(/OpenBLAS/);
     expect(addon.getThreads()).toBe(1);
