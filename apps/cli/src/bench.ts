@@ -20,7 +20,7 @@ const BENCH_OPTIONS: readonly OptionSpec[] = [
   { key: 'messages', type: 'int', default: 200, min: 10, max: 100_000, help: 'gradient messages per transport measurement' },
   { key: 'workerCounts', type: 'int-list', default: [1, 2, 4, 8], min: 1, max: 64, help: 'trainer counts for the end-to-end runs' },
   { key: 'backends', type: 'string', default: 'native', valueHint: 'A,B,..', help: 'trainer backends for the end-to-end runs (unavailable ones fall back to wasm)' },
-  { key: 'collectives', type: 'string', default: 'relay,ring,halving-doubling', valueHint: 'A,B,..', help: 'collectives for the end-to-end runs (halving-doubling only where the trainer count is a power of two)' },
+  { key: 'collectives', type: 'string', default: 'relay,ring,halving-doubling,shared-memory', valueHint: 'A,B,..', help: 'collectives for the end-to-end runs (halving-doubling only where the trainer count is a power of two; shared-memory: the trainers as threads, --runtime threads)' },
   { key: 'dashboardSteps', type: 'int', default: 300, min: 0, max: 100_000, help: 'steps per run of the dashboard measurement (0: skip it)' },
   { key: 'threadSteps', type: 'int', default: 500, min: 0, max: 100_000, help: 'timed steps of the shared-memory harness, after 300 untimed ones (0: skip it)' },
   { key: 'localSteps', type: 'int', default: 1000, min: 0, max: 100_000, help: 'local steps per FedAvg round of the event-loop measurement (0: skip it)' },
@@ -30,8 +30,9 @@ export const BENCH_USAGE = `Usage: shardlab bench [options]
 
 Figures for the reference MLP 784-128-64-4 at batch 128 (no pass/fail):
   1. trainer gradient step time and samples/s per TensorFlow.js backend (MLP; CNN at batch 32);
-  2. end-to-end samples/s of synchronous training with 1, 2, 4 and 8 trainer processes, relay,
-     ring and halving-doubling (and the previous path: relay with shipped features), the compute-only bound on this
+  2. end-to-end samples/s of synchronous training with 1, 2, 4 and 8 trainers: processes under relay, ring
+     and halving-doubling (and the previous path: relay with shipped features), and threads averaging through
+     shared memory (--runtime threads); the compute-only bound on this
      machine's cores and the fraction of it reached, the share of a step not spent computing
      gradients, and the bytes a trainer moves per step;
   3. gradient bytes/s over gRPC beside a raw TCP socket on the same machine;
@@ -110,6 +111,7 @@ async function stepTimes(iterations: number): Promise<StepFigures> {
 function bytesPerStep(collective: string, feed: string, workers: number, params: number, features: number): number {
   const batch = feed === 'features' ? BATCH * features * 4 + BATCH * 4 : BATCH * 4;
   if (collective === 'relay') return 2 * params * 4 + batch;
+  if (collective === 'shared-memory') return batch; // the gradient is written to shared memory, not sent
   return 2 * ((2 * (workers - 1)) / workers) * (params + 1) * 4 + batch;
 }
 
@@ -157,7 +159,8 @@ async function endToEnd(steps: number, counts: number[], backends: string[], col
         const out = mkdtempSync(join(tmpdir(), 'shardlab-bench-'));
         try {
           // Gradient cosines only at step 0: among trainers every gradient-metrics step ships full gradients.
-          const config = resolveConfig({ strategy: 'iid', workers, batchSize: BATCH, steps, evalEvery: steps, gradientMetricsEvery: steps, samples: END_TO_END_SAMPLES, testSamples: 500, backend, collective, feed });
+          const runtime = collective === 'shared-memory' ? 'threads' : 'processes';
+          const config = resolveConfig({ strategy: 'iid', workers, batchSize: BATCH, steps, evalEvery: steps, gradientMetricsEvery: steps, samples: END_TO_END_SAMPLES, testSamples: 500, backend, collective, feed, runtime });
           const { summary } = await runEmbedded(config, { out, port: 0, quiet: true });
           if (summary.status !== 'completed') throw new Error(summary.error ?? 'run failed');
           const { steps: records } = parseMetrics(readFileSync(join(out, 'metrics.jsonl'), 'utf8'));

@@ -5,7 +5,9 @@ import { TOKEN_ENV, type ExperimentConfig, type RunOutcome } from '@shardlab/exp
 import { generateToken } from '@shardlab/protocol';
 import type { BackendChoice } from '@shardlab/model';
 import type { RunObserver } from '@shardlab/report';
+import { sharedMemoryBuffers } from '@shardlab/collective';
 import { NODE_FLAGS } from './node-flags';
+import { startTrainerThread, type TrainerThread } from './trainer-thread';
 
 /**
  * The CLI entry that child trainer processes run: this package's built main. Spelled via ../dist so that it
@@ -39,6 +41,7 @@ export interface EmbeddedOptions {
  */
 export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOptions): Promise<RunOutcome> {
   const children: ChildProcess[] = [];
+  const threads: TrainerThread[] = [];
   const exited: Promise<void>[] = [];
   const token = generateToken();
   try {
@@ -54,6 +57,24 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
       observer: opts.observer,
       trainersHere: true,
       onListening: (address, session) => {
+        if (config.runtime === 'threads') {
+          // Worker threads of this process (trainer-thread.ts), averaging through one set of shared buffers.
+          const sharedMemory = sharedMemoryBuffers(config.workers, session.parameters);
+          const debug = (line: string) => process.env['SHARDLAB_DEBUG'] && process.stderr.write(line + '\n');
+          for (let i = 0; i < config.workers; i++) {
+            const name = `trainer-${i}`;
+            const backend = opts.trainerBackends?.[i] ?? config.backend;
+            const keepalive = { time: config.keepaliveTime, timeout: config.keepaliveTimeout };
+            const t = startTrainerThread({ coordinator: address, name, backend, blasThreads: config.blasThreads, keepalive, token, sharedMemory }, debug);
+            threads.push(t);
+            exited.push(
+              t.ended.then((why) => {
+                if (why && (session.state === 'waiting' || session.state === 'running')) session.workerGone(name, why);
+              }),
+            );
+          }
+          return;
+        }
         /** Trainer processes by the name they join with, and how to start another one in their place. */
         const running = new Map<string, { child: ChildProcess; restart: () => void }>();
         const start = (name: string, backend: BackendChoice, generation: number): void => {
@@ -101,7 +122,10 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
       },
     });
   } finally {
-    const grace = setTimeout(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')), 10_000);
+    const grace = setTimeout(() => {
+      children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
+      threads.forEach((t) => t.terminate());
+    }, 10_000);
     await Promise.all(exited);
     clearTimeout(grace);
   }

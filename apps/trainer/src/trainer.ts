@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { dataFingerprint, loadDataset, type Dataset } from '@shardlab/data';
-import { FaultPlan, Replica, aggregationRule, datasetSpecFromWire, modelFromWire, parseFault, restoreFromWire, runWorkerLoop, type CoordinatorPort } from '@shardlab/worker';
+import { FaultPlan, Replica, aggregationRule, datasetSpecFromWire, modelFromWire, parseFault, restoreFromWire, runWorkerLoop, type CoordinatorPort, type FaultEffects } from '@shardlab/worker';
 import { createModel, describeBackend, initBackend, setBlasThreads, type BackendChoice } from '@shardlab/model';
 import {
   LoopDelayMonitor,
@@ -14,7 +14,7 @@ import {
 } from '@shardlab/protocol';
 import { DEFAULT_KEEPALIVE, checkExposure, type Keepalive, type Security } from '@shardlab/options';
 import { hostname } from 'node:os';
-import { COLLECTIVE_NAMES, isPeerAlgorithm, isPowerOfTwo, type CollectiveName, type PeerAlgorithm } from '@shardlab/collective';
+import { COLLECTIVE_NAMES, SharedMemoryCollective, isPeerAlgorithm, isPowerOfTwo, type Collective, type CollectiveName, type PeerAlgorithm, type SharedMemoryBuffers } from '@shardlab/collective';
 import { AGGREGATION_NAMES, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
 import { PeerEndpoint } from './peer';
 import { PushStream, isConnectionDrop, type AwaitReconnect } from './push-stream';
@@ -36,6 +36,11 @@ export interface TrainerOptions {
   security?: Security;
   /** HTTP/2 keepalive of the coordinator channel and the Peer service (default: DEFAULT_KEEPALIVE). */
   keepalive?: Keepalive;
+  /**
+   * --runtime threads: this trainer is a worker thread of the coordinator's process, and these are the buffers of
+   * the shared-memory collective; `effects` are a thread's (a killed worker ends its thread, not the process).
+   */
+  thread?: { sharedMemory: SharedMemoryBuffers; effects: FaultEffects; onJoined(worker: number): void };
   /** Overrides the protocol version sent at join (tests of version checks). */
   protocolVersion?: number;
   log?: (line: string) => void;
@@ -78,6 +83,23 @@ function advertised(bound: string): string {
   const i = bound.lastIndexOf(':');
   const host = bound.slice(0, i);
   return host === '0.0.0.0' || host === '::' || host === '[::]' ? `${hostname()}:${bound.slice(i + 1)}` : bound;
+}
+
+/** How this trainer averages among the others (null: relay, through the coordinator). */
+function collectiveOf(
+  name: CollectiveName,
+  o: { peer: PeerEndpoint | null; thread: TrainerOptions['thread']; worker: number; stepTimeout: number },
+): ((addresses: readonly string[]) => Collective) | null {
+  if (name === 'shared-memory') {
+    const sharedMemory = o.thread!.sharedMemory;
+    return () => new SharedMemoryCollective(sharedMemory, o.worker, o.stepTimeout * 1000);
+  }
+  const peer = o.peer;
+  if (!peer) return null;
+  return (addresses) => {
+    if (addresses.length === 0) throw new TrainerError(`the coordinator sent no peer addresses for the ${name}`);
+    return peer.connect(addresses, o.stepTimeout);
+  };
 }
 
 /**
@@ -156,6 +178,9 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     if (!COLLECTIVE_NAMES.includes(collective)) {
       throw new TrainerError(`the coordinator averages by ${JSON.stringify(description.collective)}, which this trainer does not know (${COLLECTIVE_NAMES.join(', ')})`);
     }
+    if (collective === 'shared-memory' && !opts.thread) {
+      throw new TrainerError(`the coordinator averages through shared memory (--runtime threads): only the worker threads it starts itself can join`);
+    }
     const algorithm: PeerAlgorithm | null = isPeerAlgorithm(collective) ? collective : null;
     if (algorithm) {
       const peerHost = opts.peerHost ?? '127.0.0.1';
@@ -169,6 +194,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       throw describeRpcError(`join ${opts.coordinator}`, err);
     });
     const worker = joined.worker;
+    opts.thread?.onJoined(worker);
     loopDelay.reset(); // what counts is the run; loading the data before it holds no call open
     if (joined.credential) identity.worker = { index: worker, credential: joined.credential };
     let built: ReturnType<typeof modelFromWire>;
@@ -188,7 +214,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       throw new TrainerError(`the coordinator asks for halving-doubling among ${joined.workers} workers; it needs a power of two (1, 2, 4, 8, ...)`);
     }
     peer?.attach({ runId: joined.runId, worker, workers: joined.workers }, replica.params.length, algorithm ?? undefined);
-    log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `${algorithm} peer at ${peerAddress}` : 'relay'})`);
+    log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `${algorithm} peer at ${peerAddress}` : collective})`);
     const rule = aggregationRule(aggregation, { optimizer: localOptimizer, proxMu: joined.proxMu });
     let faults: FaultPlan;
     try {
@@ -246,9 +272,9 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       syncBatchNorm,
       train,
       faults,
-      effects: { kill: () => process.kill(process.pid, 'SIGKILL'), freeze },
+      effects: opts.thread?.effects ?? { kill: () => process.kill(process.pid, 'SIGKILL'), freeze },
       coordinator,
-      connectPeers: peer ? (addresses) => peer!.connect(addresses, joined.stepTimeout) : null,
+      connectPeers: collectiveOf(collective, { peer, thread: opts.thread, worker, stepTimeout: joined.stepTimeout }),
       collective,
       log,
     });

@@ -4,8 +4,9 @@
  *   relay             through the coordinator (the coordinator averages; the trainer app provides it over gRPC)
  *   ring              ring all-reduce among the trainers (ring.ts)
  *   halving-doubling  recursive halving and doubling among the trainers, for 2^k workers (halving-doubling.ts)
- * The last two run in PeerCollective over any PeerLink: gRPC between trainers, or memory in tests. All give every
- * worker identical bytes, so replicas that apply the result stay bit-identical.
+ *   shared-memory     workers that are threads of one process, through a SharedArrayBuffer (shared-memory.ts)
+ * Ring and halving-doubling run in PeerCollective over any PeerLink: gRPC between trainers, or memory in tests. All
+ * give every worker identical bytes, so replicas that apply the result stay bit-identical.
  */
 export interface Collective {
   /** Sample-weighted average over all workers: sum of weight_k * values_k / sum of weight_k. The returned array may be reused by the next call. */
@@ -15,11 +16,40 @@ export interface Collective {
 }
 
 /** The collective setting: which implementation averages the gradients. */
-export type CollectiveName = 'relay' | 'ring' | 'halving-doubling';
-export const COLLECTIVE_NAMES: readonly CollectiveName[] = ['relay', 'ring', 'halving-doubling'];
+export type CollectiveName = 'relay' | 'ring' | 'halving-doubling' | 'shared-memory';
+export const COLLECTIVE_NAMES: readonly CollectiveName[] = ['relay', 'ring', 'halving-doubling', 'shared-memory'];
+
+/**
+ * What a collective needs from the coordinator and the runtime: the one place that says it, so the coordinator
+ * asks these questions instead of testing collective names.
+ */
+export interface CollectiveNeeds {
+  /**
+   * The coordinator averages every step's gradients (they come with the pushes) and keeps a replica of its own,
+   * whose checksum the workers must match. Otherwise the workers average among themselves: a push carries
+   * scalars (and the full gradient only on metric steps), and worker 0 sends its parameters when they are asked
+   * for (evaluation).
+   */
+  coordinatorAverages: boolean;
+  /** Every trainer serves Peer and sends its host:port at join; the first step's assignment carries them all. */
+  peerAddresses: boolean;
+  /** The workers must be threads of the coordinator's process (--runtime threads). */
+  threads: boolean;
+}
+
+const NEEDS: Record<CollectiveName, CollectiveNeeds> = {
+  relay: { coordinatorAverages: true, peerAddresses: false, threads: false },
+  ring: { coordinatorAverages: false, peerAddresses: true, threads: false },
+  'halving-doubling': { coordinatorAverages: false, peerAddresses: true, threads: false },
+  'shared-memory': { coordinatorAverages: false, peerAddresses: false, threads: true },
+};
+
+export function collectiveNeeds(name: CollectiveName): CollectiveNeeds {
+  return NEEDS[name];
+}
 
 /** The collectives in which trainers exchange chunks with each other (each needs a Peer service on every trainer). */
-export type PeerAlgorithm = Exclude<CollectiveName, 'relay'>;
+export type PeerAlgorithm = 'ring' | 'halving-doubling';
 export const isPeerAlgorithm = (name: string): name is PeerAlgorithm => name === 'ring' || name === 'halving-doubling';
 
 /** Moves float32 chunks between workers: gRPC between trainers, or memory in tests. */

@@ -1,4 +1,4 @@
-import { isPeerAlgorithm } from '@shardlab/collective';
+import { collectiveNeeds } from '@shardlab/collective';
 import type { Dataset, Strategy } from '@shardlab/data';
 import { encodeTensor } from '@shardlab/protocol';
 import type { ExperimentConfig, RunConfig } from './config';
@@ -16,10 +16,11 @@ export function planStep(
 ): StepAssignment__Output[] {
   const { config, plan, train } = opts;
   const reportChecksum = t % config.checksumEvery === 0;
-  const amongTrainers = isPeerAlgorithm(config.collective);
+  const needs = collectiveNeeds(config.collective);
+  const amongTrainers = !needs.coordinatorAverages;
   const reportGradient = amongTrainers && t % config.gradientMetricsEvery === 0;
   const evaluates = (t + 1) % config.evalEvery === 0 || t + 1 === config.steps;
-  const peers = amongTrainers && t === 0 ? opts.peerAddresses() : [];
+  const peers = needs.peerAddresses && t === 0 ? opts.peerAddresses() : [];
   return Array.from({ length: config.workers }, (_, w) => {
     const rank = plan.ranks.indexOf(w);
     const batches = rank < 0 ? [] : planBatches(t, rank, config, plan.strategy, train);

@@ -1,7 +1,7 @@
 import { BACKEND_CHOICES, BACKEND_HELP, type BackendChoice } from '@shardlab/model';
 import { AGGREGATION_NAMES, OPTIMIZER_NAMES, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
 import { DATASET_NAMES, DEFORMED_MAX_SAMPLES, DEFORMED_NAME, MAX_DEFORMATION, STRATEGY_NAMES, SYNTHETIC_MAX_SAMPLES, type StrategyName } from '@shardlab/data';
-import { COLLECTIVE_NAMES, isPeerAlgorithm, isPowerOfTwo, type CollectiveName } from '@shardlab/collective';
+import { COLLECTIVE_NAMES, collectiveNeeds, isPowerOfTwo, type CollectiveName } from '@shardlab/collective';
 import { ConfigError, KEEPALIVE_OPTIONS, checkOption, flagOf, type OptionSpec } from '@shardlab/options';
 import { parseFault, type Fault } from '@shardlab/worker';
 
@@ -30,6 +30,8 @@ export interface ExperimentConfig {
   norm: NormName;
   aggregation: AggregationName;
   collective: CollectiveSetting;
+  /** Where shardlab runs the workers it starts itself: trainer processes, or threads of its own process. */
+  runtime: RuntimeName;
   gradientMetricsEvery: number;
   localSteps: number;
   proxMu: number;
@@ -70,6 +72,15 @@ export interface ExperimentConfig {
  */
 export type LostWorkerPolicy = 'stop' | 'continue' | 'replace';
 
+/**
+ * Where the workers that shardlab starts itself (run, compare, sweep) run:
+ *   processes  one trainer process each, talking gRPC (what a cluster does, on one host);
+ *   threads    worker threads of shardlab's own process, still a trainer each (the same step loop, reports and
+ *              faults), averaging through shared memory (--collective shared-memory) instead of messages.
+ */
+export type RuntimeName = 'processes' | 'threads';
+export const RUNTIME_NAMES: readonly RuntimeName[] = ['processes', 'threads'];
+
 /** The collective setting: relay, ring or halving-doubling, or auto (resolved by resolveCollective before a run starts). */
 export type CollectiveSetting = CollectiveName | 'auto';
 
@@ -86,9 +97,12 @@ export type RunConfig = ExperimentConfig & { collective: CollectiveName };
  * need the coordinator's own replica: checkpoints (--checkpoint-every) and --lost-worker continue|replace.
  */
 export function resolveCollective(config: ExperimentConfig, trainersHere: boolean): RunConfig {
+  if (config.runtime === 'threads' && !trainersHere) {
+    throw new ConfigError(`--runtime threads: a standalone coordinator's trainers are processes of their own; threads are for the workers shardlab starts itself (run, compare, sweep)`);
+  }
   if (config.collective !== 'auto') return config as RunConfig;
   const needsReplica = config.checkpointEvery > 0 || config.lostWorker !== 'stop';
-  const amongTrainers: CollectiveName = isPowerOfTwo(config.workers) ? 'halving-doubling' : 'ring';
+  const amongTrainers: CollectiveName = config.runtime === 'threads' ? 'shared-memory' : isPowerOfTwo(config.workers) ? 'halving-doubling' : 'ring';
   return { ...config, collective: trainersHere && !needsReplica ? amongTrainers : 'relay' };
 }
 export const LOST_WORKER_POLICIES: readonly LostWorkerPolicy[] = ['stop', 'continue', 'replace'];
@@ -140,7 +154,14 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
     type: 'enum',
     default: 'auto',
     choices: ['auto', ...COLLECTIVE_NAMES],
-    help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps); halving-doubling = recursive halving and doubling among the trainers, fewer messages than the ring, for 1, 2, 4, 8 ... workers; auto = halving-doubling (ring for worker counts that are not a power of two) where shardlab starts the trainers itself (run, compare, sweep) and the run needs no coordinator replica (--checkpoint-every, --lost-worker continue|replace), relay otherwise',
+    help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps); halving-doubling = recursive halving and doubling among the trainers, fewer messages than the ring, for 1, 2, 4, 8 ... workers; shared-memory = among worker threads (--runtime threads) through shared memory, bit for bit the relay\'s average; auto = shared-memory under --runtime threads, else halving-doubling (ring for worker counts that are not a power of two) where shardlab starts the trainers itself (run, compare, sweep) and the run needs no coordinator replica (--checkpoint-every, --lost-worker continue|replace), relay otherwise',
+  },
+  {
+    key: 'runtime',
+    type: 'enum',
+    default: 'processes',
+    choices: RUNTIME_NAMES,
+    help: 'run, compare, sweep: each trainer a process of its own talking gRPC (processes), or a worker thread of this process (threads: the same trainer, averaging through shared memory)',
   },
   { key: 'gradientMetricsEvery', type: 'int', default: 10, min: 1, max: 10_000_000, help: 'per-pair gradient cosines every N steps (ring, halving-doubling: trainers then send their full gradient)' },
   { key: 'localSteps', type: 'int', default: 1, min: 1, max: 100_000, help: 'fedavg/fedprox: local optimizer steps per round (a round is one step of --steps)' },
@@ -207,10 +228,17 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   if (c.classes && c.classes.length < 2) throw new ConfigError(`${where('classes')}: need at least 2 classes, got ${c.classes.join(',')}`);
   // continue and replace rebuild who takes part mid-run: the trainers' peer links would have to be re-formed, and a lost worker
   // would stall SyncBN's in-step reductions.
-  const unsupported = isPeerAlgorithm(c.collective) ? `--collective ${c.collective} yet (the trainers' peer links would have to be re-formed); use relay` : c.norm === 'sync-batch' ? '--norm sync-batch (a lost worker would stall the in-step reductions)' : null;
+  const amongTrainers = c.collective !== 'auto' && !collectiveNeeds(c.collective).coordinatorAverages;
+  const unsupported = amongTrainers ? `--collective ${c.collective} yet (the trainers' peer links would have to be re-formed); use relay` : c.norm === 'sync-batch' ? '--norm sync-batch (a lost worker would stall the in-step reductions)' : null;
   if (c.lostWorker !== 'stop' && unsupported) throw new ConfigError(`${where('lostWorker')}: ${c.lostWorker} is not supported with ${unsupported}`);
-  if (c.checkpointEvery > 0 && isPeerAlgorithm(c.collective)) {
+  if (c.checkpointEvery > 0 && amongTrainers) {
     throw new ConfigError(`${where('checkpointEvery')}: checkpoints need --collective relay (under ${c.collective} the coordinator keeps no optimizer state)`);
+  }
+  if (c.runtime === 'threads' && c.lostWorker === 'replace') {
+    throw new ConfigError(`${where('lostWorker')}: replace is not supported with --runtime threads yet (a replacement is a new trainer process); use processes`);
+  }
+  if (c.collective === 'shared-memory' && c.runtime !== 'threads') {
+    throw new ConfigError(`${where('collective')}: shared-memory averages among worker threads; it needs --runtime threads`);
   }
   if (c.collective === 'halving-doubling' && !isPowerOfTwo(c.workers)) {
     throw new ConfigError(`${where('collective')}: halving-doubling needs a power of two of workers (1, 2, 4, 8, ...), got --workers ${c.workers}; use ring`);

@@ -1,5 +1,5 @@
 import { weightedAverage } from '@shardlab/aggregation';
-import { isPeerAlgorithm } from '@shardlab/collective';
+import { collectiveNeeds } from '@shardlab/collective';
 import type { Dataset } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
 import { encodeTensor } from '@shardlab/protocol';
@@ -34,7 +34,7 @@ export class CoordinatorModel {
     const optimizer = { name: config.optimizer, lr: config.lr, momentum: config.momentum };
     this.replica = new Replica(this.spec, optimizer);
     this.rule = aggregationRule(config.aggregation, { optimizer, proxMu: config.proxMu });
-    this.amongTrainers = isPeerAlgorithm(config.collective);
+    this.amongTrainers = !collectiveNeeds(config.collective).coordinatorAverages;
     if (resume) {
       this.replica.restore(resume.params, resume.optimizerState);
       this.buffers = resume.buffers;

@@ -1,4 +1,4 @@
-import { isPeerAlgorithm } from '@shardlab/collective';
+import { collectiveNeeds } from '@shardlab/collective';
 import { fingerprintDifferences, type DataFingerprint } from '@shardlab/data';
 import { checkProtocolVersion } from '@shardlab/protocol';
 import { malformed, notMember, overLimit, wrongState } from './errors';
@@ -81,7 +81,7 @@ export class Membership {
       }
     }
     const peerAddress = req.peerAddress ?? '';
-    if (isPeerAlgorithm(config.collective) && !HOST_PORT.test(peerAddress)) {
+    if (collectiveNeeds(config.collective).peerAddresses && !HOST_PORT.test(peerAddress)) {
       throw malformed(`JoinRequest.peer_address: this run averages among the trainers (--collective ${config.collective}), so a trainer must send the host:port of its Peer service, got ${JSON.stringify(peerAddress)}`);
     }
     const worker = vacancy >= 0 ? vacancy : this.members.length;

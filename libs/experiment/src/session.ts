@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isPeerAlgorithm } from '@shardlab/collective';
+import { collectiveNeeds } from '@shardlab/collective';
 import { dataFingerprint, type Dataset, type Strategy } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
 import { isWireError } from '@shardlab/protocol';
@@ -321,7 +321,7 @@ export class TrainingSession {
     if (this.stateValue === 'failed') throw wrongState(`run stopped: ${this.errorValue}`);
     if (this.stateValue !== 'running' || !current) throw wrongState(`run is ${this.stateValue}; no step is in progress`);
     const where = `${this.membership.describe(msg.worker)}, step ${msg.step}`;
-    const amongTrainers = isPeerAlgorithm(this.deps.config.collective);
+    const amongTrainers = !collectiveNeeds(this.deps.config.collective).coordinatorAverages;
     const size = this.coordinatorModel.size;
     if (msg.error) {
       // A member that cannot go on (a peer of its all-reduce is gone): stop with its reason rather than wait for

@@ -1,5 +1,5 @@
 import { lossSwing, type MetricsRecord } from '@shardlab/report';
-import { isPeerAlgorithm } from '@shardlab/collective';
+import { collectiveNeeds } from '@shardlab/collective';
 import type { RunConfig } from './config';
 import { meanPairwiseCosine, pairwiseCosines } from './step-metrics';
 
@@ -83,7 +83,7 @@ export class StepObserver {
       elapsedSeconds: (now - runStartedAt) / 1000,
       gradNorm: [...st.gradNorms],
       ...this.gradientMetrics(st, from),
-      ...(isPeerAlgorithm(config.collective) ? { reduceMs: [...st.reduceMs] } : {}),
+      ...(!collectiveNeeds(config.collective).coordinatorAverages ? { reduceMs: [...st.reduceMs] } : {}),
     });
     if (completed % config.evalEvery === 0 || completed === config.steps) {
       const ev = await this.deps.evaluate(params(), buffers, completed);

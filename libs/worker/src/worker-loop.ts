@@ -51,7 +51,10 @@ export interface WorkerLoopOptions {
   faults: FaultPlan;
   effects: FaultEffects;
   coordinator: CoordinatorPort;
-  /** Among trainers: the collective over the peers' addresses (sent with the first step). Null: relay. */
+  /**
+   * Among trainers: the collective, made at the first step from the peers' addresses that step carries (none for
+   * shared memory); a later step that carries addresses again re-forms it. Null: relay.
+   */
   connectPeers: ((addresses: readonly string[]) => Collective) | null;
   /** The collective's name, for messages. */
   collective: string;
@@ -97,8 +100,7 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
       log(`fault injection: worker ${worker} freezes for ${fault.pauseMs / 1000} s at step ${step}`);
       o.effects.freeze(fault.pauseMs);
     }
-    if (o.connectPeers && a.peers.length > 0) peers = o.connectPeers(a.peers);
-    if (o.connectPeers && !peers) throw new WorkerError(`step ${step}: the coordinator sent no peer addresses for the ${o.collective}`);
+    if (o.connectPeers && (a.peers.length > 0 || !peers)) peers = o.connectPeers(a.peers);
     const batches = a.batches.map((b) => () => localBatch(b, o.train, inputSize));
     // The checksum of the parameters this step starts from (before its update), as the coordinator expects.
     const paramChecksum = a.reportChecksum ? replica.checksum() : '';
