@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { dataFingerprint, loadDataset, type Dataset } from '@shardlab/data';
-import { FaultPlan, Replica, aggregationRule, datasetSpecFromWire, modelFromWire, parseFault, restoreFromWire, runWorkerLoop, type CoordinatorPort, type FaultEffects } from '@shardlab/worker';
-import { createModel, describeBackend, initBackend, setBlasThreads, type BackendChoice } from '@shardlab/model';
+import { bootstrapWorker, datasetSpecFromWire, runWorkerLoop, type CoordinatorPort, type FaultEffects, type WorkerSetup } from '@shardlab/worker';
+import { describeBackend, initBackend, setBlasThreads, type BackendChoice } from '@shardlab/model';
 import {
   LoopDelayMonitor,
   PROTOCOL_VERSION,
@@ -14,8 +14,7 @@ import {
 } from '@shardlab/protocol';
 import { DEFAULT_KEEPALIVE, checkExposure, type Keepalive, type Security } from '@shardlab/options';
 import { hostname } from 'node:os';
-import { COLLECTIVE_NAMES, SharedMemoryCollective, isPeerAlgorithm, isPowerOfTwo, type Collective, type CollectiveName, type PeerAlgorithm, type SharedMemoryBuffers } from '@shardlab/collective';
-import { AGGREGATION_NAMES, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
+import { COLLECTIVE_NAMES, SharedMemoryCollective, isPeerAlgorithm, type Collective, type CollectiveName, type PeerAlgorithm, type SharedMemoryBuffers } from '@shardlab/collective';
 import { PeerEndpoint } from './peer';
 import { PushStream, isConnectionDrop, type AwaitReconnect } from './push-stream';
 
@@ -197,43 +196,17 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     opts.thread?.onJoined(worker);
     loopDelay.reset(); // what counts is the run; loading the data before it holds no call open
     if (joined.credential) identity.worker = { index: worker, credential: joined.credential };
-    let built: ReturnType<typeof modelFromWire>;
+    let setup: WorkerSetup;
     try {
-      built = modelFromWire(joined.model!);
+      setup = bootstrapWorker(joined, collective);
     } catch (err) {
-      throw new TrainerError(`the coordinator's model: ${(err as Error).message}`);
+      throw new TrainerError((err as Error).message);
     }
-    const { spec, syncBatchNorm } = built;
-    const opt = joined.optimizer!;
-    const localOptimizer = { name: opt.name as OptimizerName, lr: opt.lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.epsilon };
-    const replica = new Replica(spec, localOptimizer);
-    const aggregation = joined.aggregation as AggregationName;
-    if (!AGGREGATION_NAMES.includes(aggregation)) throw new TrainerError(`the coordinator asks for aggregation ${JSON.stringify(joined.aggregation)}, which this trainer does not know`);
-    const model = createModel(spec);
-    if (algorithm === 'halving-doubling' && !isPowerOfTwo(joined.workers)) {
-      throw new TrainerError(`the coordinator asks for halving-doubling among ${joined.workers} workers; it needs a power of two (1, 2, 4, 8, ...)`);
-    }
+    const { spec, model, replica, rule, syncBatchNorm, faults, startStep } = setup;
     peer?.attach({ runId: joined.runId, worker, workers: joined.workers }, replica.params.length, algorithm ?? undefined);
     log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `${algorithm} peer at ${peerAddress}` : collective})`);
-    const rule = aggregationRule(aggregation, { optimizer: localOptimizer, proxMu: joined.proxMu });
-    let faults: FaultPlan;
-    try {
-      faults = new FaultPlan(joined.faults.map(parseFault), worker, spec.initSeed);
-    } catch (err) {
-      throw new TrainerError(`the coordinator's faults: ${(err as Error).message}`);
-    }
-    if (!faults.empty) log(`fault injection for worker ${worker}: ${joined.faults.filter((f) => parseFault(f).worker === worker).join(', ')}`);
-
-    const startStep = joined.startStep;
-    if (startStep > 0) {
-      // A resumed run or a replacement: this replica continues from the coordinator's state, bit for bit.
-      try {
-        restoreFromWire(joined, replica, model);
-      } catch (err) {
-        throw new TrainerError(`the coordinator's state at step ${startStep}: ${(err as Error).message}`);
-      }
-      log(`worker ${worker}: resuming at step ${startStep}`);
-    }
+    if (setup.faultsText.length > 0) log(`fault injection for worker ${worker}: ${setup.faultsText.join(', ')}`);
+    if (startStep > 0) log(`worker ${worker}: resuming at step ${startStep}`);
     const { runId } = joined;
     reconnectSeconds = joined.stepTimeout;
     const coordinator: CoordinatorPort = {

@@ -3,3 +3,4 @@ export * from './aggregation-rules';
 export * from './wire-specs';
 export * from './faults';
 export * from './worker-loop';
+export * from './bootstrap';

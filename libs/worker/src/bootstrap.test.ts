@@ -1,0 +1,75 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, initParams, type ModelSpec } from '@shardlab/model';
+import { PROTOCOL_VERSION, encodeTensor, type JoinReply__Output } from '@shardlab/protocol';
+import { bootstrapWorker } from './bootstrap';
+import { Replica } from './replica';
+import { WorkerError } from './worker-loop';
+
+const spec: ModelSpec = { kind: 'mlp', inputSize: 6, hidden: [5], classes: 3, initSeed: 4 };
+
+function reply(over: Partial<JoinReply__Output> = {}): JoinReply__Output {
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    runId: 'r',
+    worker: 1,
+    workers: 4,
+    model: { kind: 'mlp', inputSize: 6, hidden: [5], classes: 3, initSeed: 4, norm: 'none', inputShape: [] } as unknown as JoinReply__Output['model'],
+    optimizer: { name: 'momentum', lr: 0.1, momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+    steps: 10,
+    checksumEvery: 1,
+    aggregation: 'sync-sgd',
+    localSteps: 1,
+    proxMu: 0,
+    feed: 'ids',
+    collective: 'relay',
+    stepTimeout: 30,
+    faults: ['slow:1@0:5', 'kill:2@3'],
+    credential: '',
+    startStep: 0,
+    params: null,
+    optimizerState: Buffer.alloc(0),
+    buffers: null,
+    ...over,
+  };
+}
+
+describe('bootstrapWorker', () => {
+  beforeAll(() => initBackend('cpu'));
+
+  it('builds the model, replica and rule the reply describes, and this worker\'s faults only', () => {
+    const s = bootstrapWorker(reply(), 'relay');
+    expect(s.spec).toMatchObject(spec);
+    expect(Array.from(s.replica.params)).toEqual(Array.from(initParams(spec)));
+    expect(s.startStep).toBe(0);
+    expect(s.faultsText).toEqual(['slow:1@0:5']);
+    expect(s.faults.at(0).delayMs).toBe(5);
+    s.model.dispose();
+  });
+
+  it('starts from the state a start after step 0 carries, bit for bit', () => {
+    // A replica two momentum steps in: its parameters and optimizer state, as a checkpoint holds them.
+    const source = new Replica(spec, { name: 'momentum', lr: 0.1, momentum: 0.9 });
+    source.apply(new Float32Array(source.params.length).fill(0.5));
+    source.apply(new Float32Array(source.params.length).fill(-0.25));
+    const params = source.params.slice();
+    const optimizerState = source.optimizerState();
+    const s = bootstrapWorker(
+      reply({ startStep: 7, params: encodeTensor(params, [params.length]), optimizerState: Buffer.from(optimizerState.buffer) }),
+      'relay',
+    );
+    expect(s.startStep).toBe(7);
+    expect(Array.from(s.replica.params)).toEqual(Array.from(params));
+    expect(Array.from(s.replica.optimizerState())).toEqual(Array.from(optimizerState));
+    s.model.dispose();
+  });
+
+  it('refuses a reply it cannot train from, naming the field', () => {
+    const bad = (over: Partial<JoinReply__Output>, collective: 'relay' | 'halving-doubling' = 'relay') => () => bootstrapWorker(reply(over), collective);
+    expect(bad({ aggregation: 'median' })).toThrow(WorkerError);
+    expect(bad({ aggregation: 'median' })).toThrow('aggregation "median"');
+    expect(bad({ workers: 3 }, 'halving-doubling')).toThrow('needs a power of two');
+    expect(bad({ faults: ['explode:1@2'] })).toThrow("the coordinator's faults");
+    expect(bad({ model: { ...reply().model!, kind: 'transformer' } })).toThrow("the coordinator's model: model kind \"transformer\"");
+    expect(bad({ startStep: 3, params: null })).toThrow("the coordinator's state at step 3: params: missing");
+  });
+});

@@ -1,0 +1,66 @@
+import { AGGREGATION_NAMES, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
+import { isPowerOfTwo, type CollectiveName } from '@shardlab/collective';
+import { createModel, type ModelSpec } from '@shardlab/model';
+import type { JoinReply__Output } from '@shardlab/protocol';
+import { aggregationRule, type AggregationRule } from './aggregation-rules';
+import { FaultPlan, parseFault } from './faults';
+import { Replica } from './replica';
+import { modelFromWire, restoreFromWire } from './wire-specs';
+import { WorkerError, type WorkerModel } from './worker-loop';
+
+/** Everything a worker builds from the coordinator's join reply before its first step. */
+export interface WorkerSetup {
+  spec: ModelSpec;
+  model: WorkerModel & { dispose(): void };
+  replica: Replica;
+  rule: AggregationRule;
+  syncBatchNorm: boolean;
+  faults: FaultPlan;
+  /** The fault injection this worker is given, as written (empty: none). */
+  faultsText: string[];
+  /** 0, or the step a resumed run or a replacement starts at (the replica then holds the coordinator's state). */
+  startStep: number;
+}
+
+/**
+ * A worker's bootstrap: from the join reply to the model, replica, update rule and fault plan it trains with, and
+ * the coordinator's state when it starts after step 0. Throws WorkerError naming what in the reply is wrong; a
+ * process or a thread wraps it in its own shell.
+ */
+export function bootstrapWorker(joined: JoinReply__Output, collective: CollectiveName): WorkerSetup {
+  let built: ReturnType<typeof modelFromWire>;
+  try {
+    built = modelFromWire(joined.model!);
+  } catch (err) {
+    throw new WorkerError(`the coordinator's model: ${(err as Error).message}`);
+  }
+  const { spec, syncBatchNorm } = built;
+  const opt = joined.optimizer!;
+  const optimizer = { name: opt.name as OptimizerName, lr: opt.lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.epsilon };
+  const replica = new Replica(spec, optimizer);
+  const aggregation = joined.aggregation as AggregationName;
+  if (!AGGREGATION_NAMES.includes(aggregation)) throw new WorkerError(`the coordinator asks for aggregation ${JSON.stringify(joined.aggregation)}, which this trainer does not know`);
+  if (collective === 'halving-doubling' && !isPowerOfTwo(joined.workers)) {
+    throw new WorkerError(`the coordinator asks for halving-doubling among ${joined.workers} workers; it needs a power of two (1, 2, 4, 8, ...)`);
+  }
+  const rule = aggregationRule(aggregation, { optimizer, proxMu: joined.proxMu });
+  let faults: FaultPlan;
+  try {
+    faults = new FaultPlan(joined.faults.map(parseFault), joined.worker, spec.initSeed);
+  } catch (err) {
+    throw new WorkerError(`the coordinator's faults: ${(err as Error).message}`);
+  }
+  const faultsText = joined.faults.filter((f) => parseFault(f).worker === joined.worker);
+  const model = createModel(spec);
+  const startStep = joined.startStep;
+  if (startStep > 0) {
+    // A resumed run or a replacement: this replica continues from the coordinator's state, bit for bit.
+    try {
+      restoreFromWire(joined, replica, model);
+    } catch (err) {
+      model.dispose();
+      throw new WorkerError(`the coordinator's state at step ${startStep}: ${(err as Error).message}`);
+    }
+  }
+  return { spec, model, replica, rule, syncBatchNorm, faults, faultsText, startStep };
+}
