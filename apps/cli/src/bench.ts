@@ -375,7 +375,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   say(formatTable(['backend', 'model', 'ms/step', 'samples/s', 'note'], steps.rows) + '\n');
 
   const backends = String(o.backends).split(',').map((b) => b.trim()).filter(Boolean);
-  say(`2. End-to-end synchronous training (iid, synthetic ${END_TO_END_SAMPLES} samples, ${(o.steps as number) - WARMUP_STEPS} steps timed after the first ${WARMUP_STEPS}, trainers as processes on 127.0.0.1, ${availableParallelism()} cores)`);
+  say(`2. End-to-end synchronous training (iid, synthetic ${END_TO_END_SAMPLES} samples, ${(o.steps as number) - WARMUP_STEPS} steps timed after the first ${WARMUP_STEPS}, trainers as processes on 127.0.0.1, or as threads under shared-memory, ${availableParallelism()} cores)`);
   const collectives = String(o.collectives).split(',').map((b) => b.trim()).filter(Boolean);
   say(formatTable(['backend', 'collective', 'feed', 'trainers', `steps/s ${EARLY_STEPS.join('-')}`, 'steps/s', 'samples/s', 'compute-only bound', 'of bound', 'non-compute share', 'MB/step/trainer', 'loop delay ms'], await endToEnd(o.steps as number, o.workerCounts as number[], backends, collectives, steps.mlpMs)));
   say('compute-only bound: batch x min(trainers, cores) / the single-step time of section 1 (all cores computing, nothing else).');

@@ -4,7 +4,7 @@ import { abortSharedMemory, type SharedMemoryBuffers } from '@shardlab/collectiv
 import type { BackendChoice } from '@shardlab/model';
 import type { Keepalive } from '@shardlab/options';
 import { describeError } from '@shardlab/options';
-import { runTrainer } from '@shardlab/trainer';
+import { freeze, runTrainer } from '@shardlab/trainer';
 
 /*
  * --runtime threads: a trainer as a worker thread of the process that runs the coordinator. It is the same
@@ -78,7 +78,7 @@ async function threadMain(job: TrainerThreadJob): Promise<void> {
         sharedMemory: job.sharedMemory,
         effects: {
           kill: () => process.exit(KILLED), // in a worker thread: ends this thread only
-          freeze: (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms),
+          freeze,
         },
         onJoined: (worker) => post({ kind: 'joined', worker }),
       },

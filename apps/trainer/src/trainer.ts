@@ -57,8 +57,11 @@ export class TrainerError extends Error {
   override name = 'TrainerError';
 }
 
-/** Blocks the whole process (timers, gRPC keepalives, everything) like SIGSTOP would: fault injection's pause. */
-function freeze(ms: number): void {
+/**
+ * Blocks the calling thread (timers, gRPC keepalives, everything) like SIGSTOP would a process: fault injection's
+ * pause, for a trainer process or a trainer thread alike.
+ */
+export function freeze(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 

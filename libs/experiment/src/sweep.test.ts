@@ -174,9 +174,28 @@ describe('resuming', () => {
     const runDir = join(dir, 'recorded');
     mkdirSync(runDir, { recursive: true });
     const spec = { kind: 'mlp', inputSize: 784, hidden: [128, 64], classes: 4 };
-    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...config, backend: 'wasm', requestedBackend: config.backend, runId: 'x', model: spec }));
+    // A run records the collective it resolved --collective auto to (4 workers: halving-doubling).
+    const recorded = { ...config, collective: 'halving-doubling' };
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...recorded, backend: 'wasm', requestedBackend: config.backend, runId: 'x', model: spec }));
     expect(recordedConfigDiff(runDir, config)).toEqual([]);
-    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...config, steps: 40, requestedBackend: config.backend }));
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...recorded, steps: 40, requestedBackend: config.backend }));
     expect(recordedConfigDiff(runDir, config)).toEqual([`steps: 40 -> ${config.steps}`]);
+  });
+
+  it('compares --collective auto as it resolves, and a setting newer than the run as its default', () => {
+    const plan = parseSweep(minimal(''), 'x.yaml', noFashion);
+    const config = plan.runs[0]!.config;
+    expect(config.collective).toBe('auto');
+    const runDir = join(dir, 'resolved');
+    mkdirSync(runDir, { recursive: true });
+    // What a 4-worker run records: the collective auto chose; and no runtime (a run made before the setting).
+    const { runtime, ...before } = { ...config, collective: 'halving-doubling', requestedBackend: config.backend };
+    expect(runtime).toBe('processes');
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify(before));
+    expect(recordedConfigDiff(runDir, config)).toEqual([]);
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...before, collective: 'relay' }));
+    expect(recordedConfigDiff(runDir, config)).toEqual(['collective: "relay" -> "halving-doubling"']);
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...before, runtime: 'threads' }));
+    expect(recordedConfigDiff(runDir, config)).toEqual(['runtime: "threads" -> "processes"']);
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { fashionMnistAvailable } from '@shardlab/data';
 import { ConfigError, checkOption } from '@shardlab/options';
-import { EXPERIMENT_OPTIONS, resolveConfig, type ExperimentConfig } from './config';
+import { EXPERIMENT_OPTIONS, defaultConfig, resolveCollective, resolveConfig, type ExperimentConfig } from './config';
 
 /*
  * Sweep files: a named set of arms (experiment settings), each run once per seed.
@@ -212,7 +212,9 @@ export function isRunComplete(dir: string): boolean {
 /**
  * The settings where the run recorded in `dir` (its config.json) differs from `config`, as
  * `key: recorded -> planned`; empty when they match or there is no config.json. Used on resume
- * to warn that a finished run was made with other settings than the sweep file now says.
+ * to warn that a finished run was made with other settings than the sweep file now says. The run recorded what
+ * it resolved (--collective auto as the collective it chose), and nothing of settings added since it was made:
+ * those count as their defaults.
  */
 export function recordedConfigDiff(dir: string, config: ExperimentConfig): string[] {
   let recorded: Record<string, unknown>;
@@ -224,9 +226,13 @@ export function recordedConfigDiff(dir: string, config: ExperimentConfig): strin
     return [];
   }
   const diffs: string[] = [];
-  for (const [key, planned] of Object.entries(config)) {
+  const defaults = defaultConfig() as unknown as Record<string, unknown>;
+  // A sweep's runs start their trainers themselves: auto resolves as for them.
+  const resolved = resolveCollective(config, true);
+  for (const [key, setting] of Object.entries(config)) {
+    const planned = key === 'collective' ? resolved.collective : setting;
     // config.json records the backend actually used; what was asked for is requestedBackend.
-    const was = key === 'backend' && 'requestedBackend' in recorded ? recorded['requestedBackend'] : recorded[key];
+    const was = key === 'backend' && 'requestedBackend' in recorded ? recorded['requestedBackend'] : key in recorded ? recorded[key] : defaults[key];
     // Settings are numbers, strings, lists or null; an object under a setting's name is something
     // else the run recorded (e.g. the model's spec), not a setting to compare.
     if (isRecord(was)) continue;
