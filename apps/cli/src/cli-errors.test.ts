@@ -26,6 +26,7 @@ describe('bad input on the command line', () => {
     ['classes not in the data', () => ['run', '--classes', '0,7'], /--classes.*7/],
     ['duplicate classes', () => ['run', '--classes', '1,1'], /--classes: duplicate/],
     ['missing IDX files', () => ['run', '--dataset', 'idx:/nonexistent/fmnist'], /\/nonexistent\/fmnist\/train-images-idx3-ubyte/],
+    ['npy directory without its manifest', () => ['run', '--dataset', 'npy:/nonexistent/mine'], /--dataset npy:\/nonexistent\/mine: no dataset\.json there/],
     ['port in use', () => ['run', '--port', String(busyPort), '--steps', '1'], /port in use/],
     ['unknown option', () => ['run', '--bogus-flag', '1'], /unknown option --bogus-flag/],
     ['unknown command', () => ['frobnicate'], /unknown command "frobnicate"/],

@@ -15,7 +15,7 @@ export interface Dataset {
 }
 
 export interface DatasetSpec {
-  /** 'synthetic' | 'fashion-mnist' | 'fashion-mnist-deformed' | 'idx:<dir>' */
+  /** 'synthetic' | 'fashion-mnist' | 'fashion-mnist-deformed' | 'idx:<dir>' | 'npy:<dir>' */
   dataset: string;
   /** Keep only these original classes, relabelled 0..k-1 in the given order. */
   classes?: number[];
@@ -34,7 +34,7 @@ export interface DatasetSpec {
 }
 
 /** The accepted spellings of DatasetSpec.dataset, for error messages and --help. */
-export const DATASET_NAMES: readonly string[] = ['synthetic', 'fashion-mnist', 'fashion-mnist-deformed', 'idx:<dir>'];
+export const DATASET_NAMES: readonly string[] = ['synthetic', 'fashion-mnist', 'fashion-mnist-deformed', 'idx:<dir>', 'npy:<dir>'];
 
 /** Throws a RangeError unless `id` is a valid sample index of a dataset of `size` samples. */
 export function checkSampleId(id: number, size: number, name: string): void {

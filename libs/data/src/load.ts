@@ -7,6 +7,7 @@ import type { Dataset, DatasetSpec } from './dataset';
 import { DATASET_NAMES } from './dataset';
 import { DataError } from './errors';
 import { findLayoutFile, loadIdxDir, MNIST_LAYOUT_FILES } from './idx';
+import { NPY_MANIFEST, loadNpyDir } from './npy';
 import { ClassSubset } from './subset';
 import { createSynthetic, SYNTHETIC_DEFAULTS, SYNTHETIC_MAX_SAMPLES, SUBCLUSTERS } from './synthetic';
 import { DeformedDataset, MAX_DEFORMATION } from './deformed';
@@ -79,6 +80,12 @@ function loadWhole(spec: DatasetSpec): { train: Dataset; test: Dataset; descript
       missingHint: `expected MNIST-layout IDX files there (${Object.values(MNIST_LAYOUT_FILES).join(', ')}, .gz or not); for Fashion-MNIST ${GET_FASHION_MNIST}`,
     });
     return { train, test, description: describeLoaded(name, train, test) };
+  }
+  if (typeof name === 'string' && name.startsWith('npy:')) {
+    const dir = name.slice('npy:'.length);
+    if (dir === '') throw new DataError(`--dataset: npy: needs a directory with ${NPY_MANIFEST} and .npy files`);
+    const { train, test, manifest } = loadNpyDir(dir, name);
+    return { train, test, description: describeLoaded(`${name} (${manifest.name})`, train, test) };
   }
   throw new DataError(`--dataset: unknown dataset ${JSON.stringify(name)}; allowed: ${DATASET_NAMES.join(', ')}`);
 }

@@ -26,7 +26,7 @@ describe('settings', () => {
     [{ lr: 'fast' }, /^--lr: must be a number/],
     [{ strategy: 'random' }, /^--strategy: unknown value "random"; allowed: iid, label-per-node, sequential-single-class, stratified/],
     [{ optimizer: 'lbfgs' }, /^--optimizer: unknown value "lbfgs"; allowed: sgd, momentum, adam$/],
-    [{ dataset: 'cifar' }, /^--dataset: unknown dataset "cifar"; allowed: synthetic, fashion-mnist, fashion-mnist-deformed, idx:<dir>$/],
+    [{ dataset: 'cifar' }, /^--dataset: unknown dataset "cifar"; allowed: synthetic, fashion-mnist, fashion-mnist-deformed, idx:<dir>, npy:<dir>$/],
     [{ dataset: 'idx:' }, /^--dataset: idx:<dir> needs a directory$/],
     [{ classes: '1,1' }, /^--classes: duplicate class in 1,1$/],
     [{ classes: '3' }, /^--classes: need at least 2 classes/],

@@ -1,0 +1,285 @@
+/**
+ * Datasets of NumPy `.npy` files, read by sample id.
+ *
+ * A `.npy` file (NumPy's format 1.0, 2.0 or 3.0) is a magic string, a version, a header length, a header that is
+ * a Python dict literal ({'descr': '<f4', 'fortran_order': False, 'shape': (N, 28, 28), }), then the array's
+ * bytes in C order. Rows are fixed-stride, so a batch is one positional read a row: a trainer touches only the
+ * rows of its batches, memory does not grow with N, and files above 2 GiB (which readFileSync refuses) read like
+ * any other. Labels (one integer a sample) are read whole, as the other datasets hold them.
+ *
+ * A dataset directory holds the files and `dataset.json`:
+ *   {
+ *     "name": "my-data",
+ *     "classes": ["cat", "dog", "fox", "owl"],          class names; labels are 0..classes-1
+ *     "train": { "features": "train-x.npy", "labels": "train-y.npy" },
+ *     "test":  { "features": "test-x.npy",  "labels": "test-y.npy" },
+ *     "scale": 255                                      uint8 features are divided by it (default 255)
+ *   }
+ * Features are float32 or uint8 of shape [N, ...] (every sample flattened); labels any integer type, shape [N].
+ */
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Dataset } from './dataset';
+import { checkSampleId } from './dataset';
+import { DataError } from './errors';
+
+/** The manifest's file name in a dataset directory. */
+export const NPY_MANIFEST = 'dataset.json';
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+/** The dtypes read: features float32 or uint8; labels any integer type. Little-endian (or one byte). */
+const DTYPES: Record<string, { bytes: number; integer: boolean }> = {
+  '<f4': { bytes: 4, integer: false },
+  '|u1': { bytes: 1, integer: true },
+  '<u1': { bytes: 1, integer: true },
+  '|i1': { bytes: 1, integer: true },
+  '<i1': { bytes: 1, integer: true },
+  '<i2': { bytes: 2, integer: true },
+  '<u2': { bytes: 2, integer: true },
+  '<i4': { bytes: 4, integer: true },
+  '<u4': { bytes: 4, integer: true },
+  '<i8': { bytes: 8, integer: true },
+  '<u8': { bytes: 8, integer: true },
+};
+
+export interface NpyHeader {
+  descr: string;
+  shape: number[];
+  /** Where the array's bytes start. */
+  dataOffset: number;
+}
+
+/** Parses the header at the start of a `.npy` file (`head` holds at least its first dataOffset bytes). */
+export function parseNpyHeader(head: Uint8Array, file: string): NpyHeader {
+  if (head.length < 10 || MAGIC.some((b, i) => head[i] !== b)) throw new DataError(`${file}: not a .npy file (it does not start with \\x93NUMPY)`);
+  const major = head[6]!;
+  if (major < 1 || major > 3) throw new DataError(`${file}: .npy format version ${major}.${head[7]} is not one this reader knows (1, 2, 3)`);
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const lengthBytes = major === 1 ? 2 : 4;
+  const headerLength = major === 1 ? view.getUint16(8, true) : head.length >= 12 ? view.getUint32(8, true) : -1;
+  const start = 8 + lengthBytes;
+  const dataOffset = start + headerLength;
+  if (headerLength < 0 || head.length < dataOffset) throw new DataError(`${file}: truncated .npy header`);
+  const text = Buffer.from(head.subarray(start, dataOffset)).toString(major === 3 ? 'utf8' : 'latin1');
+  const descr = /'descr'\s*:\s*'([^']*)'/.exec(text)?.[1];
+  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text)?.[1];
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new DataError(`${file}: the .npy header lacks descr, fortran_order or shape: ${text.trim()}`);
+  if (fortran === 'True') throw new DataError(`${file}: the array is in Fortran order; save it in C order (numpy.ascontiguousarray)`);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => Number(s.replace(/L$/, '')));
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new DataError(`${file}: bad shape (${shapeText}) in the .npy header`);
+  return { descr, shape, dataOffset };
+}
+
+/** One `.npy` file open for positional reads of its rows (the first dimension). */
+export class NpyFile {
+  readonly descr: string;
+  readonly shape: readonly number[];
+  /** Samples: the first dimension. */
+  readonly rows: number;
+  /** Values a row (the product of the other dimensions). */
+  readonly rowValues: number;
+  readonly rowBytes: number;
+  private readonly dataOffset: number;
+  private fd: number;
+
+  constructor(readonly path: string) {
+    if (!existsSync(path)) throw new DataError(`${path}: no such file`);
+    this.fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(this.fd).size;
+      // The header's length is in its first 12 bytes (a 2-byte field in version 1, 4 bytes after).
+      const first = this.read(0, Math.min(size, 12));
+      const lengthField = first.length >= 12 ? new DataView(first.buffer).getUint32(8, true) : 0;
+      const headerEnd = first[6] === 1 ? 10 + (first[8]! | (first[9]! << 8)) : 12 + lengthField;
+      if (headerEnd > 1 << 20) throw new DataError(`${path}: not a .npy file, or its header claims ${headerEnd} bytes`);
+      const header = parseNpyHeader(this.read(0, Math.min(size, headerEnd)), path);
+      const dtype = DTYPES[header.descr];
+      if (!dtype) throw new DataError(`${path}: dtype ${header.descr} is not read here (features: float32 <f4 or uint8 |u1; labels: little-endian integers)`);
+      if (header.shape.length < 1) throw new DataError(`${path}: a 0-dimensional array; expected one row a sample`);
+      this.descr = header.descr;
+      this.shape = header.shape;
+      this.rows = header.shape[0]!;
+      this.rowValues = header.shape.slice(1).reduce((a, b) => a * b, 1);
+      this.rowBytes = this.rowValues * dtype.bytes;
+      this.dataOffset = header.dataOffset;
+      const expected = this.dataOffset + this.rows * this.rowBytes;
+      if (size !== expected) {
+        throw new DataError(`${path}: ${size} bytes, but its header (shape (${header.shape.join(', ')}), ${header.descr}) says ${expected}${size < expected ? ': truncated' : ''}`);
+      }
+    } catch (err) {
+      closeSync(this.fd);
+      throw err;
+    }
+  }
+
+  get integer(): boolean {
+    return DTYPES[this.descr]!.integer;
+  }
+
+  /** `length` bytes at `position`, read whole. */
+  private read(position: number, length: number, into: Uint8Array = new Uint8Array(length)): Uint8Array {
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, into, done, length - done, position + done);
+      if (n === 0) throw new DataError(`${this.path}: ended after ${position + done} bytes`);
+      done += n;
+    }
+    return into;
+  }
+
+  /** The bytes of `count` rows from row `first` on. */
+  readRows(first: number, count: number, into?: Uint8Array): Uint8Array {
+    return this.read(this.dataOffset + first * this.rowBytes, count * this.rowBytes, into);
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** Reads a labels file whole: one integer a sample, each in 0..classes-1. */
+export function readNpyLabels(file: NpyFile, classes: number): Uint8Array {
+  if (!file.integer) throw new DataError(`${file.path}: labels must be integers, got dtype ${file.descr}`);
+  if (file.shape.length !== 1 && !(file.shape.length === 2 && file.shape[1] === 1)) {
+    throw new DataError(`${file.path}: labels must have shape (N,), got (${file.shape.join(', ')})`);
+  }
+  const labels = new Uint8Array(file.rows);
+  const bytes = file.rowBytes;
+  const signed = file.descr.includes('i');
+  // In chunks: a 10M-sample int64 file is 80 MB, read in pieces of 1M labels.
+  const chunk = 1 << 20;
+  for (let first = 0; first < file.rows; first += chunk) {
+    const count = Math.min(chunk, file.rows - first);
+    const raw = file.readRows(first, count);
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    for (let i = 0; i < count; i++) {
+      const at = i * bytes;
+      const v =
+        bytes === 1 ? (signed ? view.getInt8(at) : raw[at]!)
+        : bytes === 2 ? (signed ? view.getInt16(at, true) : view.getUint16(at, true))
+        : bytes === 4 ? (signed ? view.getInt32(at, true) : view.getUint32(at, true))
+        : Number(signed ? view.getBigInt64(at, true) : view.getBigUint64(at, true));
+      if (!(v >= 0 && v < classes)) {
+        throw new DataError(`${file.path}: label ${v} of sample ${first + i} is outside 0..${classes - 1} (${classes} classes in ${NPY_MANIFEST})`);
+      }
+      labels[first + i] = v;
+    }
+  }
+  return labels;
+}
+
+/** One split of a `.npy` dataset directory: labels in memory, features read by row when asked for. */
+export class NpyDataset implements Dataset {
+  readonly size: number;
+  readonly numFeatures: number;
+  readonly numClasses: number;
+  readonly labels: Uint8Array;
+  /** uint8 features are multiplied by this (1 / scale); float32 ones are returned as stored. */
+  private readonly unit: Float32Array | null;
+  private readonly row: Uint8Array;
+
+  constructor(
+    readonly name: string,
+    readonly split: 'train' | 'test',
+    readonly classNames: readonly string[],
+    private readonly featuresFile: NpyFile,
+    labelsFile: NpyFile,
+    scale: number,
+  ) {
+    if (featuresFile.integer && featuresFile.rowBytes !== featuresFile.rowValues) {
+      throw new DataError(`${featuresFile.path}: features must be float32 (<f4) or uint8 (|u1), got dtype ${featuresFile.descr}`);
+    }
+    if (featuresFile.shape.length < 2) throw new DataError(`${featuresFile.path}: features must have shape (N, ...) with at least one value a sample, got (${featuresFile.shape.join(', ')})`);
+    if (featuresFile.rows !== labelsFile.rows) {
+      throw new DataError(`${name} ${split}: ${featuresFile.path} has ${featuresFile.rows} samples but ${labelsFile.path} has ${labelsFile.rows} labels`);
+    }
+    if (featuresFile.rows === 0) throw new DataError(`${featuresFile.path}: no samples`);
+    this.size = featuresFile.rows;
+    this.numFeatures = featuresFile.rowValues;
+    this.numClasses = classNames.length;
+    this.labels = readNpyLabels(labelsFile, this.numClasses);
+    labelsFile.close();
+    this.unit = featuresFile.integer ? Float32Array.from({ length: 256 }, (_, k) => k / scale) : null;
+    this.row = new Uint8Array(featuresFile.rowBytes);
+  }
+
+  features(ids: ArrayLike<number>): Float32Array {
+    const d = this.numFeatures;
+    const out = new Float32Array(ids.length * d);
+    const where = `${this.name} ${this.split}`;
+    const bytes = new Uint8Array(out.buffer);
+    for (let r = 0; r < ids.length; r++) {
+      const id = ids[r]!;
+      checkSampleId(id, this.size, where);
+      if (!this.unit) {
+        // float32 little-endian, as this host stores it: straight into the output.
+        this.featuresFile.readRows(id, 1, bytes.subarray(r * d * 4, (r + 1) * d * 4));
+        continue;
+      }
+      const row = this.featuresFile.readRows(id, 1, this.row);
+      for (let j = 0; j < d; j++) out[r * d + j] = this.unit[row[j]!]!;
+    }
+    return out;
+  }
+}
+
+interface Manifest {
+  name: string;
+  classes: string[];
+  train: { features: string; labels: string };
+  test: { features: string; labels: string };
+  scale: number;
+}
+
+function readManifest(dir: string): Manifest {
+  const path = join(dir, NPY_MANIFEST);
+  if (!existsSync(path)) throw new DataError(`--dataset npy:${dir}: no ${NPY_MANIFEST} there (name, classes, train and test files; see docs/usage.md)`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new DataError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  const at = (field: string) => `${path}: ${field}`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DataError(`${path}: must be a JSON object`);
+  const m = raw as Record<string, unknown>;
+  const name = m['name'] ?? 'npy';
+  if (typeof name !== 'string') throw new DataError(`${at('name')} must be a string`);
+  const classes = m['classes'];
+  if (!Array.isArray(classes) || classes.length < 2 || classes.length > 255 || !classes.every((c) => typeof c === 'string')) {
+    throw new DataError(`${at('classes')} must be a list of 2 to 255 class names, e.g. ["cat", "dog"]`);
+  }
+  const split = (key: 'train' | 'test') => {
+    const s = m[key];
+    if (typeof s !== 'object' || s === null || typeof (s as Record<string, unknown>)['features'] !== 'string' || typeof (s as Record<string, unknown>)['labels'] !== 'string') {
+      throw new DataError(`${at(key)} must be {"features": "<file>.npy", "labels": "<file>.npy"}`);
+    }
+    return s as { features: string; labels: string };
+  };
+  const scale = m['scale'] ?? 255;
+  if (typeof scale !== 'number' || !(scale > 0) || !Number.isFinite(scale)) throw new DataError(`${at('scale')} must be a positive number (uint8 features are divided by it), got ${JSON.stringify(scale)}`);
+  for (const key of Object.keys(m)) {
+    if (!['name', 'classes', 'train', 'test', 'scale'].includes(key)) throw new DataError(`${at(key)}: unknown field (name, classes, train, test, scale)`);
+  }
+  return { name, classes: classes as string[], train: split('train'), test: split('test'), scale };
+}
+
+/** Opens a `.npy` dataset directory: both splits, checked before anything trains on them. */
+export function loadNpyDir(dir: string, datasetName: string): { train: NpyDataset; test: NpyDataset; manifest: { name: string } } {
+  const manifest = readManifest(dir);
+  const open = (file: string) => new NpyFile(join(dir, file));
+  const split = (key: 'train' | 'test') => new NpyDataset(datasetName, key, manifest.classes, open(manifest[key].features), open(manifest[key].labels), manifest.scale);
+  const train = split('train');
+  const test = split('test');
+  if (train.numFeatures !== test.numFeatures) {
+    throw new DataError(`--dataset ${datasetName}: train samples have ${train.numFeatures} values, test samples ${test.numFeatures}`);
+  }
+  return { train, test, manifest };
+}
