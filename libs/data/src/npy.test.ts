@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataFingerprint } from './fingerprint';
 import { loadDataset } from './load';
-import { NpyFile, parseNpyHeader } from './npy';
+import { NpyFile, npyHeader, parseNpyHeader } from './npy';
 
 /*
  * The reference writer is NumPy itself (Debian's python3-numpy, which .ci/run installs): the files are what a
@@ -97,6 +97,16 @@ np.save('f32/test-y.npy', (np.arange(20) % 3).astype(np.uint8))`);
 });
 
 describe('npy files of our own writer', () => {
+  it('writes the header NumPy writes (numpy.lib.format reads it back), and reads its own', () => {
+    const path = join(dir, 'ours.npy');
+    writeFileSync(path, Buffer.concat([npyHeader('<i2', [3, 2]), Buffer.from(Int16Array.of(1, -2, 3, -4, 5, -6).buffer)]));
+    expect(npyHeader('<i2', [3, 2]).length % 64).toBe(0);
+    numpy(`a = np.load('ours.npy')\nassert a.dtype == np.int16 and a.shape == (3, 2) and a.tolist() == [[1, -2], [3, -4], [5, -6]], a`);
+    const f = new NpyFile(path);
+    expect([f.descr, f.rows, f.rowValues]).toEqual(['<i2', 3, 2]);
+    f.close();
+  });
+
   it('reads header versions 2 and 3', () => {
     for (const version of [2, 3] as const) {
       const path = join(dir, `v${version}.npy`);

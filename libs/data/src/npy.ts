@@ -76,6 +76,23 @@ export function parseNpyHeader(head: Uint8Array, file: string): NpyHeader {
   return { descr, shape, dataOffset };
 }
 
+/**
+ * The header NumPy would write for a C-order array of `descr` and `shape` (format 1.0, padded so the data starts
+ * on a 64-byte boundary): what a writer of .npy files puts before the array's bytes.
+ */
+export function npyHeader(descr: string, shape: readonly number[]): Buffer {
+  if (!DTYPES[descr]) throw new RangeError(`npyHeader: dtype ${descr} is not one this library reads`);
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  dict += ' '.repeat(63 - ((10 + dict.length) % 64)) + '\n';
+  const head = Buffer.alloc(10 + dict.length);
+  Buffer.from(MAGIC).copy(head);
+  head[6] = 1;
+  head.writeUInt16LE(dict.length, 8);
+  head.write(dict, 10, 'latin1');
+  return head;
+}
+
 /** One `.npy` file open for positional reads of its rows (the first dimension). */
 export class NpyFile {
   readonly descr: string;
@@ -215,16 +232,18 @@ export class NpyDataset implements Dataset {
     const out = new Float32Array(ids.length * d);
     const where = `${this.name} ${this.split}`;
     const bytes = new Uint8Array(out.buffer);
+    const { unit, row, featuresFile } = this;
     for (let r = 0; r < ids.length; r++) {
       const id = ids[r]!;
       checkSampleId(id, this.size, where);
-      if (!this.unit) {
+      if (!unit) {
         // float32 little-endian, as this host stores it: straight into the output.
-        this.featuresFile.readRows(id, 1, bytes.subarray(r * d * 4, (r + 1) * d * 4));
+        featuresFile.readRows(id, 1, bytes.subarray(r * d * 4, (r + 1) * d * 4));
         continue;
       }
-      const row = this.featuresFile.readRows(id, 1, this.row);
-      for (let j = 0; j < d; j++) out[r * d + j] = this.unit[row[j]!]!;
+      featuresFile.readRows(id, 1, row);
+      const at = r * d;
+      for (let j = 0; j < d; j++) out[at + j] = unit[row[j]!]!;
     }
     return out;
   }
