@@ -10,6 +10,7 @@ import {
   permissionDenied,
   serverOptions,
   toServiceError,
+  credentialVerifier,
   WireError,
   type Access,
   type CoordinatorHandlers,
@@ -70,10 +71,17 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
    * One push, a PushGradient call or a message on PushGradientStream: answered once every worker has pushed, with
    * the averaged update (relay only) and the next step's assignment.
    */
+  /**
+   * An assignment that carries the peers' addresses also carries what proves each of them (with a run secret):
+   * the hash of every worker's credential, so that a trainer admits a Peer subscription from that worker only.
+   */
+  const withVerifiers = (a: StepAssignment__Output): StepAssignment__Output =>
+    secret && a.peers.length > 0 ? { ...a, peerVerifiers: a.peers.map((_, w) => credentialVerifier(secret.credentialFor(w, session.generationOf(w)))) } : a;
   const push = async (metadata: grpc.Metadata, request: GradientUpdate__Output): Promise<GradientAck> => {
     actsAsItself(metadata, request.worker);
     const { update, next } = await session.pushGradient(request);
-    return update ? { update, next } : { next };
+    const answer = next ? withVerifiers(next) : next;
+    return update ? { update, next: answer } : { next: answer };
   };
   return {
     GetDataset(_call, callback) {
@@ -105,7 +113,7 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
         return;
       }
       answer.then(
-        (assignment) => callback(null, assignment),
+        (assignment) => callback(null, withVerifiers(assignment)),
         (err: unknown) => callback(statusOf(err)),
       );
     },

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PeerAlgorithm } from '@shardlab/collective';
-import { CHANNEL_OPTIONS, generateToken, identityInterceptor, loadPeerService } from '@shardlab/protocol';
+import { CHANNEL_OPTIONS, credentialVerifier, generateToken, identityInterceptor, loadPeerService } from '@shardlab/protocol';
 import { PeerEndpoint } from './peer';
 
 /* The peers' gRPC transport (ring and halving-doubling) between endpoints in this process, on 127.0.0.1. */
@@ -18,19 +18,31 @@ describe('PeerEndpoint', () => {
     for (const c of clients.splice(0)) c.close();
   });
 
-  async function ring(world: number, token: string | null = null, timeoutSeconds = 10, algorithm: PeerAlgorithm = 'ring') {
+  /** The credentials a coordinator would issue at Join (with a token), and the verifiers it sends with the peers. */
+  const credentials = (world: number) => Array.from({ length: world }, (_, w) => `credential-of-${w}-${generateToken()}`);
+
+  /** Endpoints that have joined (attached), not yet connected. */
+  async function joined(world: number, token: string | null = null, algorithm: PeerAlgorithm = 'ring') {
     const security = token ? { token, tls: null, insecure: false } : null;
     const endpoints = await Promise.all(Array.from({ length: world }, () => PeerEndpoint.listen('127.0.0.1', 0, security)));
     open.push(...endpoints);
-    endpoints.forEach((e, w) => e.attach({ runId: RUN, worker: w, workers: world }, P, algorithm));
+    const issued = token ? credentials(world) : [];
+    endpoints.forEach((e, w) => e.attach({ runId: RUN, worker: w, workers: world, credential: issued[w] ?? '' }, P, algorithm));
     const peers = endpoints.map((e) => e.boundAddress);
-    return { endpoints, peers, collectives: endpoints.map((e) => e.connect(peers, timeoutSeconds)) };
+    const connect = (timeoutSeconds: number) => endpoints.map((e) => e.connect(peers, timeoutSeconds, issued.map(credentialVerifier)));
+    return { endpoints, peers, issued, connect };
   }
 
-  /** Subscribes to `address` as `worker` and resolves with how the stream ended. */
-  function subscribeAs(address: string, worker: number, token: string | null = null): Promise<grpc.ServiceError | 'ok'> {
+  async function ring(world: number, token: string | null = null, timeoutSeconds = 10, algorithm: PeerAlgorithm = 'ring') {
+    const { endpoints, peers, connect } = await joined(world, token, algorithm);
+    return { endpoints, peers, collectives: connect(timeoutSeconds) };
+  }
+
+  /** Subscribes to `address` as `worker` (presenting `credential` as worker `worker`'s) and resolves with how the stream ended. */
+  function subscribeAs(address: string, worker: number, token: string | null = null, credential = ''): Promise<grpc.ServiceError | 'ok'> {
     const { Peer } = loadPeerService();
-    const client = new Peer(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [identityInterceptor({ token })] });
+    const identity = { token, worker: credential ? { index: worker, credential } : undefined };
+    const client = new Peer(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [identityInterceptor(identity)] });
     clients.push(client);
     const stream = client.subscribe({ runId: RUN, worker });
     return new Promise((resolve) => {
@@ -59,11 +71,33 @@ describe('PeerEndpoint', () => {
 
   it('refuses a subscriber that is not the next worker, a second subscription, and a caller without the run token', async () => {
     const token = generateToken();
-    const { peers } = await ring(3, token);
-    // Worker 1 receives from worker 0; worker 2 may not subscribe to worker 0.
-    expect(await subscribeAs(peers[0]!, 2, token)).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: expect.stringMatching(/only worker 1 receives from worker 0/) });
-    expect(await subscribeAs(peers[0]!, 1, token)).toMatchObject({ code: grpc.status.ALREADY_EXISTS });
+    const { peers, issued, connect } = await joined(3, token);
+    connect(10);
+    // Worker 1 receives from worker 0; worker 2 (with its own credential) may not subscribe to worker 0.
+    expect(await subscribeAs(peers[0]!, 2, token, issued[2])).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: expect.stringMatching(/only worker 1 receives from worker 0/) });
+    expect(await subscribeAs(peers[0]!, 1, token, issued[1])).toMatchObject({ code: grpc.status.ALREADY_EXISTS });
     expect(await subscribeAs(peers[0]!, 1, null)).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+  });
+
+  it("a token holder cannot pose as a peer: subscribing to worker 0 as worker 1 before worker 1 does is refused, and worker 1 is then admitted", async () => {
+    // The attack of issue 25: a caller with the run token but no slot (or another worker's slot) subscribes to
+    // worker 0 as worker 1 first, to read worker 0's all-reduce data and lock the real worker 1 out.
+    const token = generateToken();
+    const { peers, issued, connect } = await joined(2, token);
+    const early = subscribeAs(peers[0]!, 1, token); // the token only
+    const forged = subscribeAs(peers[0]!, 1, token, 'a-guess'); // a credential of its own making
+    const stolenSlot = subscribeAs(peers[0]!, 1, token, issued[0]); // worker 0's own credential, claiming worker 1
+    await new Promise((r) => setTimeout(r, 200)); // they wait for the verifiers, which come with the first step
+    const collectives = connect(10);
+    for (const attempt of [early, forged, stolenSlot]) {
+      expect(await attempt).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: expect.stringMatching(/subscription as worker 1 without worker 1's credential/) });
+    }
+    // The real worker 1 subscribed at connect: the reduction runs.
+    const inputs = [Float32Array.from({ length: P }, (_, i) => i), Float32Array.from({ length: P }, (_, i) => -i)];
+    const results = await Promise.all(collectives.map((c, r) => c.average(inputs[r]!, 1, 0)));
+    expect(results[0]!.every((v) => v === 0)).toBe(true);
+    // And a connect without the verifiers is refused under a token (nothing could be checked).
+    expect(() => (open[0] as PeerEndpoint).connect(peers, 10, [])).toThrow('sent 0 peer verifiers for 2 workers');
   });
 
   it('halving-doubling: only the partners (worker XOR 2^j) may subscribe', async () => {

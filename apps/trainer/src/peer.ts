@@ -17,6 +17,7 @@ import {
   serverCredentials,
   toServiceError,
   unavailable,
+  verifiedPeer,
   type PeerChunk__Output,
   type PeerClient,
   type PeerSubscription__Output,
@@ -28,6 +29,8 @@ interface Membership {
   runId: string;
   worker: number;
   workers: number;
+  /** The credential the coordinator issued this worker at Join ('' in a run without a token). */
+  credential?: string;
 }
 
 /** A worker's subscription to this trainer: where this trainer's chunks for it go. */
@@ -64,6 +67,12 @@ export class PeerEndpoint {
   private readonly subscribers = new Map<number, Subscriber>();
   private awaitingSubscriber: { worker: number; resolve: (s: Subscriber) => void; reject: (err: Error) => void }[] = [];
   private sendFailure: Error | null = null;
+  /**
+   * With a run token: the SHA-256 of every worker's credential, from the coordinator (with the peers' addresses),
+   * null until then; a subscription that comes before them waits in `unchecked`.
+   */
+  private verifiers: readonly string[] | null = null;
+  private unchecked: Subscriber[] = [];
   /** Receiving side, by worker. */
   private readonly incoming = new Map<number, Incoming>();
 
@@ -111,10 +120,15 @@ export class PeerEndpoint {
    * sends nothing for `timeoutSeconds`, never subscribes, or cannot be reached fails the reduction with an error
    * naming it.
    */
-  connect(peers: readonly string[], timeoutSeconds: number): PeerCollective {
+  connect(peers: readonly string[], timeoutSeconds: number, verifiers: readonly string[] = []): PeerCollective {
     const m = this.membership;
     if (!m) throw new Error('connect before attach');
     if (peers.length !== m.workers) throw new Error(`expected ${m.workers} peer addresses, got ${peers.length}`);
+    if (this.security?.token && verifiers.length !== m.workers) {
+      throw new Error(`the coordinator sent ${verifiers.length} peer verifiers for ${m.workers} workers; without them no subscription can be checked`);
+    }
+    this.verifiers = verifiers;
+    for (const call of this.unchecked.splice(0)) this.admit(call);
     const timeoutMs = timeoutSeconds * 1000;
     this.names = peers.map((address, w) => `worker ${w} at ${address}`);
     for (const w of this.receivesFrom) this.subscribe(w, peers[w]!);
@@ -159,7 +173,7 @@ export class PeerEndpoint {
   close(): void {
     const closing = new Error('the trainer is shutting down');
     this.failSending(closing);
-    for (const s of this.subscribers.values()) s.end();
+    for (const s of [...this.subscribers.values(), ...this.unchecked.splice(0)]) s.end();
     this.subscribers.clear();
     for (const { client, stream, mailbox } of this.incoming.values()) {
       mailbox.fail(closing);
@@ -189,7 +203,8 @@ export class PeerEndpoint {
     const client = new Peer(address, channelCredentials(this.security?.tls ?? null), {
       ...channelOptions(this.keepalive),
       'grpc.max_receive_message_length': peerRequestLimits(this.parameters).maxChunk,
-      interceptors: [identityInterceptor({ token: this.security?.token ?? null })],
+      // The token, and this worker's credential: the sender admits this subscription from this worker only.
+      interceptors: [identityInterceptor({ token: this.security?.token ?? null, worker: m.credential ? { index: m.worker, credential: m.credential } : undefined })],
     });
     const stream = client.subscribe({ runId: m.runId, worker: m.worker });
     const mailbox = new Mailbox();
@@ -262,32 +277,44 @@ export class PeerEndpoint {
   private handlers(): grpc.UntypedServiceImplementation {
     return {
       Subscribe: (call: Subscriber) => {
-        const m = this.membership;
-        const worker = call.request.worker;
-        try {
-          if (!m) throw unavailable('this trainer has not joined a run yet');
-          if (call.request.runId !== m.runId) throw permissionDenied(`subscription for run ${JSON.stringify(call.request.runId)}, this trainer is in run ${m.runId}`);
-          if (!this.sendsTo.includes(worker)) {
-            const who = this.sendsTo.length === 1 ? `only worker ${this.sendsTo[0]} receives` : `only workers ${this.sendsTo.join(', ')} receive`;
-            throw permissionDenied(`subscription from worker ${worker}; ${who} from worker ${m.worker} (${this.algorithm})`);
-          }
-          if (this.subscribers.has(worker)) throw alreadyExists(`worker ${worker} has subscribed already`);
-        } catch (err) {
-          call.emit('error', toServiceError(err));
-          return;
-        }
-        this.subscribers.set(worker, call);
-        const [ready, waiting] = partition(this.awaitingSubscriber, (w) => w.worker === worker);
-        this.awaitingSubscriber = waiting;
-        for (const w of ready) w.resolve(call);
-        // The subscriber went away (killed, network gone, or its run ended): nothing more can be sent to it.
-        call.on('cancelled', () => {
-          const failure = new Error(`cannot send to ${this.name(worker)}: it went away (its subscription was cancelled)`);
-          this.failSending(failure);
-          this.failReceiving(failure);
-        });
+        // With a run token the subscriber must prove it is the worker it claims, by the coordinator's verifiers;
+        // until they arrive (with the first step) the subscription waits unanswered.
+        if (this.security?.token && this.verifiers === null) this.unchecked.push(call);
+        else this.admit(call);
       },
     };
+  }
+
+  /** Takes `call` as its worker's subscription, or refuses it (other run, not this trainer's receiver, not who it claims, twice). */
+  private admit(call: Subscriber): void {
+    if (call.cancelled) return; // gone while it waited for the verifiers
+    const m = this.membership;
+    const worker = call.request.worker;
+    try {
+      if (!m) throw unavailable('this trainer has not joined a run yet');
+      if (call.request.runId !== m.runId) throw permissionDenied(`subscription for run ${JSON.stringify(call.request.runId)}, this trainer is in run ${m.runId}`);
+      if (this.security?.token && verifiedPeer(call.metadata, this.verifiers ?? []) !== worker) {
+        throw permissionDenied(`subscription as worker ${worker} without worker ${worker}'s credential (the one the coordinator issued it at Join)`);
+      }
+      if (!this.sendsTo.includes(worker)) {
+        const who = this.sendsTo.length === 1 ? `only worker ${this.sendsTo[0]} receives` : `only workers ${this.sendsTo.join(', ')} receive`;
+        throw permissionDenied(`subscription from worker ${worker}; ${who} from worker ${m.worker} (${this.algorithm})`);
+      }
+      if (this.subscribers.has(worker)) throw alreadyExists(`worker ${worker} has subscribed already`);
+    } catch (err) {
+      call.emit('error', toServiceError(err));
+      return;
+    }
+    this.subscribers.set(worker, call);
+    const [ready, waiting] = partition(this.awaitingSubscriber, (w) => w.worker === worker);
+    this.awaitingSubscriber = waiting;
+    for (const w of ready) w.resolve(call);
+    // The subscriber went away (killed, network gone, or its run ended): nothing more can be sent to it.
+    call.on('cancelled', () => {
+      const failure = new Error(`cannot send to ${this.name(worker)}: it went away (its subscription was cancelled)`);
+      this.failSending(failure);
+      this.failReceiving(failure);
+    });
   }
 }
 

@@ -91,16 +91,16 @@ function advertised(bound: string): string {
 function collectiveOf(
   name: CollectiveName,
   o: { peer: PeerEndpoint | null; thread: TrainerOptions['thread']; worker: number; stepTimeout: number },
-): ((addresses: readonly string[]) => Collective) | null {
+): ((addresses: readonly string[], verifiers: readonly string[]) => Collective) | null {
   if (name === 'shared-memory') {
     const sharedMemory = o.thread!.sharedMemory;
     return () => new SharedMemoryCollective(sharedMemory, o.worker, o.stepTimeout * 1000);
   }
   const peer = o.peer;
   if (!peer) return null;
-  return (addresses) => {
+  return (addresses, verifiers) => {
     if (addresses.length === 0) throw new TrainerError(`the coordinator sent no peer addresses for the ${name}`);
-    return peer.connect(addresses, o.stepTimeout);
+    return peer.connect(addresses, o.stepTimeout, verifiers);
   };
 }
 
@@ -206,7 +206,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       throw new TrainerError((err as Error).message);
     }
     const { spec, model, replica, rule, syncBatchNorm, faults, startStep } = setup;
-    peer?.attach({ runId: joined.runId, worker, workers: joined.workers }, replica.params.length, algorithm ?? undefined);
+    peer?.attach({ runId: joined.runId, worker, workers: joined.workers, credential: joined.credential }, replica.params.length, algorithm ?? undefined);
     log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `${algorithm} peer at ${peerAddress}` : collective})`);
     if (setup.faultsText.length > 0) log(`fault injection for worker ${worker}: ${setup.faultsText.join(', ')}`);
     if (startStep > 0) log(`worker ${worker}: resuming at step ${startStep}`);

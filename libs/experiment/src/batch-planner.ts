@@ -24,7 +24,8 @@ export function planStep(
   return Array.from({ length: config.workers }, (_, w) => {
     const rank = plan.ranks.indexOf(w);
     const batches = rank < 0 ? [] : planBatches(t, rank, config, plan.strategy, train);
-    return { step: t, done: rank < 0, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams: amongTrainers && evaluates && w === 0 };
+    // peerVerifiers: filled in at the edge, which holds the credentials (apps/coordinator).
+    return { step: t, done: rank < 0, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams: amongTrainers && evaluates && w === 0, peerVerifiers: [] };
   });
 }
 

@@ -59,6 +59,26 @@ export class RunSecret {
   }
 }
 
+/**
+ * What a trainer is told of another worker's credential, so that it can check that worker's Peer subscription
+ * without being able to present the credential itself: its SHA-256, in hex.
+ */
+export function credentialVerifier(credential: string): string {
+  return digest(credential).toString('hex');
+}
+
+/**
+ * The worker a Peer call's credential proves, checked against the verifiers the coordinator sent (one a worker,
+ * by index): the claimed worker when its credential hashes to its verifier, else null.
+ */
+export function verifiedPeer(metadata: grpc.Metadata, verifiers: readonly string[]): number | null {
+  const text = first(metadata, WORKER_HEADER);
+  const worker = Number(text);
+  const expected = /^\d{1,6}$/.test(text) ? verifiers[worker] : undefined;
+  if (expected === undefined || !/^[0-9a-f]{64}$/.test(expected)) return null;
+  return timingSafeEqual(digest(first(metadata, CREDENTIAL_HEADER)), Buffer.from(expected, 'hex')) ? worker : null;
+}
+
 const first = (metadata: grpc.Metadata, key: string): string => {
   const v = metadata.get(key)[0];
   return typeof v === 'string' ? v : '';

@@ -42,6 +42,8 @@ export {
   presentedToken,
   hasToken,
   authenticatedWorker,
+  credentialVerifier,
+  verifiedPeer,
   refusal,
   guardInterceptor,
   limitRequests,

@@ -53,9 +53,10 @@ export interface WorkerLoopOptions {
   coordinator: CoordinatorPort;
   /**
    * Among trainers: the collective, made at the first step from the peers' addresses that step carries (none for
-   * shared memory); a later step that carries addresses again re-forms it. Null: relay.
+   * shared memory) and what proves each peer (the hashes of their credentials, in a run with a token); a later
+   * step that carries addresses again re-forms it. Null: relay.
    */
-  connectPeers: ((addresses: readonly string[]) => Collective) | null;
+  connectPeers: ((addresses: readonly string[], verifiers: readonly string[]) => Collective) | null;
   /** The collective's name, for messages. */
   collective: string;
   log: (line: string) => void;
@@ -100,7 +101,7 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
       log(`fault injection: worker ${worker} freezes for ${fault.pauseMs / 1000} s at step ${step}`);
       o.effects.freeze(fault.pauseMs);
     }
-    if (o.connectPeers && (a.peers.length > 0 || !peers)) peers = o.connectPeers(a.peers);
+    if (o.connectPeers && (a.peers.length > 0 || !peers)) peers = o.connectPeers(a.peers, a.peerVerifiers);
     const batches = a.batches.map((b) => () => localBatch(b, o.train, inputSize));
     // The checksum of the parameters this step starts from (before its update), as the coordinator expects.
     const paramChecksum = a.reportChecksum ? replica.checksum() : '';

@@ -32,6 +32,10 @@ export interface StepAssignment {
    * ring, worker 0: send the parameters after this step (evaluation)
    */
   'reportParams'?: (boolean);
+  /**
+   * with `peers`, in a run with a token: SHA-256 (hex) of every worker's
+   */
+  'peerVerifiers'?: (string)[];
 }
 
 export interface StepAssignment__Output {
@@ -64,4 +68,8 @@ export interface StepAssignment__Output {
    * ring, worker 0: send the parameters after this step (evaluation)
    */
   'reportParams': (boolean);
+  /**
+   * with `peers`, in a run with a token: SHA-256 (hex) of every worker's
+   */
+  'peerVerifiers': (string)[];
 }
