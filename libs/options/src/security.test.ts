@@ -12,6 +12,11 @@ describe('security settings', () => {
     expect(readToken(join(dir, 'token'), {})).toBe('a'.repeat(32));
     expect(readToken(undefined, { SHARDLAB_TOKEN: 'b'.repeat(20) })).toBe('b'.repeat(20));
     expect(readToken(undefined, {})).toBeNull();
+    expect(readToken(undefined, { SHARDLAB_TOKEN: '' })).toBeNull();
+    for (const [name, text] of [['empty', ''], ['blank', ' \n\t\n']]) {
+      writeFileSync(join(dir, name), text);
+      expect(() => readToken(join(dir, name), {})).toThrow(/^--token-file .*: the file holds no token \(it is empty or only whitespace\)/);
+    }
     expect(() => readToken(undefined, { SHARDLAB_TOKEN: 'short' })).toThrow(/^SHARDLAB_TOKEN: the token has 5 characters; use at least 16/);
     expect(() => readToken(join(dir, 'missing'), {})).toThrow(/^--token-file: cannot read .*missing: ENOENT/);
     writeFileSync(join(dir, 'two'), 'a'.repeat(20) + '\n' + 'b'.repeat(20));

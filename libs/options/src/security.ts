@@ -41,9 +41,14 @@ function readFile(flag: string, path: string): Buffer {
   }
 }
 
-/** The token from --token-file, else SHARDLAB_TOKEN, else null; a short or multi-line token is refused. */
+/**
+ * The token from --token-file, else SHARDLAB_TOKEN, else null; a short or multi-line token is refused, and so is a
+ * token file with nothing in it (asked for a token, running without one would be the wrong way to fail). An empty
+ * SHARDLAB_TOKEN counts as unset, as shells use it.
+ */
 export function readToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv = process.env): string | null {
   const [where, raw] = tokenFile !== undefined ? [`--token-file ${tokenFile}`, readFile('--token-file', tokenFile).toString('utf8')] : [TOKEN_ENV, env[TOKEN_ENV]];
+  if (tokenFile !== undefined && raw!.trim() === '') throw new ConfigError(`${where}: the file holds no token (it is empty or only whitespace); write one, e.g. openssl rand -hex 16 > ${tokenFile}`);
   if (raw === undefined || raw === '') return null;
   const token = raw.trim();
   if (/\s/.test(token)) throw new ConfigError(`${where}: the token must be one word without spaces or line breaks`);
