@@ -46,6 +46,12 @@ describe('the dashboard server', () => {
     expect(page.csp).toMatch(/default-src 'none'/);
     expect(page.csp).toMatch(/connect-src 'self'/);
     expect((await get(dashboard.url, 'attacker.example')).status).toBe(403);
+    for (const evil of ['127.0.0.1.evil.example', '127.0.0.1.evil.example:8080', 'localhost.evil.example', '127.evil', '[::1].evil']) {
+      expect((await get(dashboard.url, evil)).status, evil).toBe(403);
+    }
+    for (const good of ['127.0.0.1', `127.0.0.1:${dashboard.port}`, 'localhost', `localhost:${dashboard.port}`, '[::1]', `[::1]:${dashboard.port}`, '127.0.0.2']) {
+      expect((await get(dashboard.url, good)).status, good).toBe(200);
+    }
     expect((await get(`${base}/other?token=${token}`)).status).toBe(404);
   });
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ListenError } from '@shardlab/options';
+import { ListenError, isLoopbackHost } from '@shardlab/options';
 import type { LiveEvent } from '@shardlab/report';
 import type { DashboardHub } from './hub';
 import { dashboardPage } from './page';
@@ -33,15 +33,13 @@ export interface Dashboard {
 /** Above this many bytes queued for one watcher it is dropped (its browser reconnects and gets the history). */
 const MAX_QUEUED_BYTES = 4 << 20;
 const HEARTBEAT_MS = 15_000;
-const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const host = opts.host ?? '127.0.0.1';
   const token = opts.token ?? randomBytes(18).toString('base64url');
   const expected = digest(token);
-  const loopback = LOOPBACK_NAMES.has(host) || host.startsWith('127.');
+  const loopback = isLoopbackHost(host);
   const streams = new Set<ServerResponse>();
 
   const refuse = (res: ServerResponse, code: number, text: string) => {
@@ -54,8 +52,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     const given = url.searchParams.get('token') ?? '';
     if (!timingSafeEqual(digest(given), expected)) return refuse(res, 401, 'shardlab dashboard: open the URL with its token, as printed by the command');
     if (loopback) {
-      const name = (req.headers.host ?? '').replace(/:\d+$/, '');
-      if (!LOOPBACK_NAMES.has(name) && !name.startsWith('127.')) return refuse(res, 403, 'shardlab dashboard: Host must name loopback');
+      // The whole name, exactly: 127.0.0.1.evil.example starts like loopback and is not (DNS rebinding).
+      const name = (req.headers.host ?? '').replace(/:\d{1,5}$/, '');
+      if (!isLoopbackHost(name)) return refuse(res, 403, 'shardlab dashboard: Host must name loopback');
     }
     if (req.method !== 'GET') return refuse(res, 405, 'shardlab dashboard: GET only');
     if (url.pathname === '/') {
