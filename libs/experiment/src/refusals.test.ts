@@ -28,6 +28,13 @@ describe('escapeUntrusted', () => {
     expect(escaped).toBe('trainer-1\\n[coordinator] run finished: test accuracy 99.9%\\r\\u001b[2K\\u2028');
   });
 
+  it('shows the invisible characters that change how a line reads (U+202E and the other bidi controls, zero-width ones)', () => {
+    const name = 'worker\u202egpj.exe\u2066x\u2069\u200b\u200f\u061c\ufeff';
+    const escaped = escapeUntrusted(name, 200);
+    expect(escaped).toBe('worker\\u202egpj.exe\\u2066x\\u2069\\u200b\\u200f\\u061c\\ufeff');
+    expect(escapeUntrusted('Zoë, 李, Ω')).toBe('Zoë, 李, Ω'); // visible text stays as it is
+  });
+
   it('caps the length', () => {
     expect(escapeUntrusted('x'.repeat(1000), 10)).toBe('xxxxxxxxxx…');
   });

@@ -39,8 +39,12 @@ export class RefusalTally {
   }
 }
 
-/** Untrusted text made safe for one log line: control characters escaped, length capped. */
+/**
+ * Untrusted text made safe for one log line: control characters escaped, and the invisible ones that change how
+ * a line reads (bidirectional overrides and isolates such as U+202E, zero-width characters, the BOM), length
+ * capped.
+ */
 export function escapeUntrusted(text: string, max = 80): string {
   const escaped = JSON.stringify(text.length > max ? text.slice(0, max) + '…' : text).slice(1, -1);
-  return escaped.replace(/[\u0080-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escaped.replace(/[\u0080-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
