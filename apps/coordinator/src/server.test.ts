@@ -128,9 +128,14 @@ describe('coordinator gRPC server', () => {
     const port = (busy.address() as { port: number }).port;
     try {
       await expect(serveSession(session(), '127.0.0.1', port)).rejects.toThrow(ListenError);
-      await expect(serveSession(session(), '127.0.0.1', port)).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: port in use (--port)`);
+      await expect(serveSession(session(), '127.0.0.1', port)).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: port in use (--port: pick another, or 0 for any free port)`);
     } finally {
       busy.close();
     }
+  });
+
+  it('says when the address is not one of this machine\'s, instead of "port in use"', async () => {
+    // 192.0.2.1 (TEST-NET-1, documentation only) is on no interface here: the bind fails locally, nothing is sent.
+    await expect(serveSession(session(), '192.0.2.1', 0)).rejects.toThrow("cannot listen on 192.0.2.1:0: that address is not one of this machine's (--host)");
   });
 });

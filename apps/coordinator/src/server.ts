@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { ListenError, isRequestError, type Keepalive, type RequestFault, type TrainingSession } from '@shardlab/experiment';
+import { bindFailure } from '@shardlab/options';
 import {
   authenticatedWorker,
   coordinatorRequestLimits,
@@ -217,8 +218,7 @@ export async function serveSession(
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, security.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => {
       if (err) {
-        const inUse = /EADDRINUSE|address already in use|No address added/i.test(err.message);
-        reject(new ListenError(inUse ? `cannot listen on ${host}:${port}: port in use (--port)` : `cannot listen on ${host}:${port}: ${err.message}`));
+        reject(new ListenError(`cannot listen on ${host}:${port}: ${bindFailure(err.message, { host: '--host', port: '--port' })}`));
       } else resolve(p);
     }),
   );

@@ -22,7 +22,7 @@ import {
   type PeerClient,
   type PeerSubscription__Output,
 } from '@shardlab/protocol';
-import { DEFAULT_KEEPALIVE, type Keepalive, type Security } from '@shardlab/options';
+import { DEFAULT_KEEPALIVE, bindFailure, type Keepalive, type Security } from '@shardlab/options';
 
 /** Who this trainer is among the peers, once it has joined. */
 interface Membership {
@@ -95,7 +95,7 @@ export class PeerEndpoint {
     });
     const bound = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${host}:${port}`, serverCredentials(security?.tls ?? null), (err, p) =>
-        err ? reject(new Error(`cannot listen for peers on ${host}:${port}: ${err.message}`)) : resolve(p),
+        err ? reject(new Error(`cannot listen for peers on ${host}:${port}: ${bindFailure(err.message, { host: '--peer-host', port: '--peer-port' })}`)) : resolve(p),
       ),
     );
     return new PeerEndpoint(server, `${host}:${bound}`, security, keepalive);

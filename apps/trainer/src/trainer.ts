@@ -188,7 +188,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       const peerHost = opts.peerHost ?? '127.0.0.1';
       checkExposure(peerHost, opts.security ?? { token: null, tls: null, insecure: false }, '--peer-host');
       peer = await PeerEndpoint.listen(peerHost, opts.peerPort ?? 0, opts.security ?? null, keepalive).catch((err: Error) => {
-        throw new TrainerError(`${err.message} (--peer-host, --peer-port)`);
+        throw new TrainerError(err.message);
       });
     }
     const peerAddress = peer ? (opts.peerAddress ?? advertised(peer.boundAddress)) : undefined;

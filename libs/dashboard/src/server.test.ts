@@ -74,6 +74,6 @@ describe('the dashboard server', () => {
   it('says clearly when the port is taken', async () => {
     const hub = new DashboardHub('x', 'run');
     dashboard = await startDashboard({ hub, port: 0 });
-    await expect(startDashboard({ hub, port: dashboard.port })).rejects.toThrow(/--dashboard: cannot listen on 127.0.0.1:\d+: the port is in use/);
+    await expect(startDashboard({ hub, port: dashboard.port })).rejects.toThrow(/--dashboard: cannot listen on 127.0.0.1:\d+: port in use \(--dashboard: pick another, or 0 for any free port\)/);
   });
 });

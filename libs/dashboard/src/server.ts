@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ListenError, isLoopbackHost } from '@shardlab/options';
+import { ListenError, bindFailure, isLoopbackHost } from '@shardlab/options';
 import type { LiveEvent } from '@shardlab/report';
 import type { DashboardHub } from './hub';
 import { dashboardPage } from './page';
@@ -103,7 +103,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       resolve();
     });
   }).catch((err: NodeJS.ErrnoException) => {
-    throw new ListenError(`--dashboard: cannot listen on ${host}:${opts.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use (pick another, or 0 for any free port)' : err.message}`);
+    throw new ListenError(`--dashboard: cannot listen on ${host}:${opts.port}: ${bindFailure(`${err.code ?? ''} ${err.message}`, { host: '--dashboard-host', port: '--dashboard' })}`);
   });
   const port = (server.address() as AddressInfo).port;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;

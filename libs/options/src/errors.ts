@@ -20,3 +20,15 @@ export function describeError(err: unknown): string {
 export class ListenError extends Error {
   override name = 'ListenError';
 }
+
+/**
+ * Why a bind failed, in words and with the flag to change: from the system's code in `message` (grpc-js wraps it
+ * as "No address added ... errors: [listen EADDRNOTAVAIL: ...]", Node's http gives it as is).
+ */
+export function bindFailure(message: string, flags: { host: string; port: string }): string {
+  if (/EADDRINUSE|address already in use/i.test(message)) return `port in use (${flags.port}: pick another, or 0 for any free port)`;
+  if (/EADDRNOTAVAIL|address not available/i.test(message)) return `that address is not one of this machine's (${flags.host})`;
+  if (/EACCES|permission denied/i.test(message)) return `permission denied (ports below 1024 need root; ${flags.port})`;
+  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(message)) return `the host name does not resolve (${flags.host})`;
+  return message;
+}
