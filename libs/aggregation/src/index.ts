@@ -10,3 +10,4 @@ export {
 } from './optimizer';
 export { paramChecksum, l2Norm, maxAbsDiff, cosineSimilarity } from './metrics';
 export * from './rules';
+export { COMBINE_NAMES, checkCombine, combine, type CombineName, type CombineOptions, type Combined } from './combine';

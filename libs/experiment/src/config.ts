@@ -1,5 +1,5 @@
 import { BACKEND_CHOICES, BACKEND_HELP, type BackendChoice } from '@shardlab/model';
-import { AGGREGATION_NAMES, OPTIMIZER_NAMES, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
+import { AGGREGATION_NAMES, COMBINE_NAMES, OPTIMIZER_NAMES, checkCombine, type AggregationName, type CombineName, type OptimizerName } from '@shardlab/aggregation';
 import { DATASET_NAMES, DEFORMED_MAX_SAMPLES, DEFORMED_NAME, MAX_DEFORMATION, STRATEGY_NAMES, SYNTHETIC_MAX_SAMPLES, type StrategyName } from '@shardlab/data';
 import { COLLECTIVE_NAMES, collectiveNeeds, isPowerOfTwo, type CollectiveName } from '@shardlab/collective';
 import { ConfigError, KEEPALIVE_OPTIONS, checkOption, flagOf, type OptionSpec } from '@shardlab/options';
@@ -30,6 +30,12 @@ export interface ExperimentConfig {
   norm: NormName;
   aggregation: AggregationName;
   collective: CollectiveSetting;
+  /** How the coordinator combines a step's contributions (relay): the mean, or a robust rule. */
+  combine: CombineName;
+  /** trimmed-mean: values dropped at each end, per coordinate. */
+  trim: number;
+  /** multi-krum: contributions assumed poisoned. */
+  krumF: number;
   /** Where shardlab runs the workers it starts itself: trainer processes, or threads of its own process. */
   runtime: RuntimeName;
   gradientMetricsEvery: number;
@@ -101,7 +107,8 @@ export function resolveCollective(config: ExperimentConfig, trainersHere: boolea
     throw new ConfigError(`--runtime threads: a standalone coordinator's trainers are processes of their own; threads are for the workers shardlab starts itself (run, compare, sweep)`);
   }
   if (config.collective !== 'auto') return config as RunConfig;
-  const needsReplica = config.checkpointEvery > 0 || config.lostWorker !== 'stop';
+  // A robust --combine needs every contribution in one place, which only the relay has.
+  const needsReplica = config.checkpointEvery > 0 || config.lostWorker !== 'stop' || config.combine !== 'mean';
   const amongTrainers: CollectiveName = config.runtime === 'threads' ? 'shared-memory' : isPowerOfTwo(config.workers) ? 'halving-doubling' : 'ring';
   return { ...config, collective: trainersHere && !needsReplica ? amongTrainers : 'relay' };
 }
@@ -157,6 +164,15 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
     help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps); halving-doubling = recursive halving and doubling among the trainers, fewer messages than the ring, for 1, 2, 4, 8 ... workers; shared-memory = among worker threads (--runtime threads) through shared memory, bit for bit the relay\'s average; auto = shared-memory under --runtime threads, else halving-doubling (ring for worker counts that are not a power of two) where shardlab starts the trainers itself (run, compare, sweep) and the run needs no coordinator replica (--checkpoint-every, --lost-worker continue|replace), relay otherwise',
   },
   {
+    key: 'combine',
+    type: 'enum',
+    default: 'mean',
+    choices: COMBINE_NAMES,
+    help: 'how the coordinator combines a step\'s contributions: mean (sample-weighted, what DDP does); median (coordinate-wise); trimmed-mean (drop --trim values at each end per coordinate); multi-krum (average the W - --krum-f contributions closest to their neighbours). Robust rules need --collective relay; metrics.jsonl records per worker the share of its contribution each step left out',
+  },
+  { key: 'trim', type: 'int', default: 1, min: 1, max: 31, help: '--combine trimmed-mean: values dropped at each end of every coordinate (needs trim < workers / 2)' },
+  { key: 'krumF', type: 'int', default: 1, min: 1, max: 31, help: '--combine multi-krum: contributions assumed poisoned (needs workers > 2 f + 2)' },
+  {
     key: 'runtime',
     type: 'enum',
     default: 'processes',
@@ -187,7 +203,7 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'replaceTimeout', type: 'number', default: 60, min: 0.1, max: 86400, help: '--lost-worker replace: seconds to wait for the replacement trainer before stopping the run' },
   { key: 'checkpointEvery', type: 'int', default: 0, min: 0, max: 10_000_000, help: 'write checkpoint.bin (parameters, optimizer state, position) every N steps, 0 = never; a killed run continues with --resume DIR' },
-  { key: 'faults', type: 'string-list', default: [], valueHint: 'KIND:W@STEP[:ARG],..', help: 'inject faults: kill:2@100 (worker 2 dies at step 100), pause:2@100:20 (freezes 20 s), slow:2@0:50 (+50 ms a step), drop:2@100:0.1 (drops 10% of its pushes)' },
+  { key: 'faults', type: 'string-list', default: [], valueHint: 'KIND:W@STEP[:ARG],..', help: 'inject faults: kill:2@100 (worker 2 dies at step 100), pause:2@100:20 (freezes 20 s), slow:2@0:50 (+50 ms a step), drop:2@100:0.1 (drops 10% of its pushes), flip:2@0:10 (poisons: sends -10x its contribution)' },
 ];
 
 const BY_KEY = new Map(EXPERIMENT_OPTIONS.map((o) => [o.key, o]));
@@ -237,6 +253,17 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   }
   if (c.runtime === 'threads' && c.lostWorker === 'replace') {
     throw new ConfigError(`${where('lostWorker')}: replace is not supported with --runtime threads yet (a replacement is a new trainer process); use processes`);
+  }
+  if (c.combine !== 'mean' && c.lostWorker === 'continue') {
+    throw new ConfigError(`${where('combine')}: ${c.combine} is set for a fixed number of contributions; --lost-worker continue would change it mid-run`);
+  }
+  if (c.combine !== 'mean' && amongTrainers) {
+    throw new ConfigError(`${where('combine')}: ${c.combine} needs every contribution in one place: use --collective relay (${c.collective} only ever sums them)`);
+  }
+  try {
+    checkCombine(c.combine, c.workers, c);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
   }
   if (c.collective === 'shared-memory' && c.runtime !== 'threads') {
     throw new ConfigError(`${where('collective')}: shared-memory averages among worker threads; it needs --runtime threads`);

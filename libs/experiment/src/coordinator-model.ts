@@ -1,4 +1,4 @@
-import { weightedAverage } from '@shardlab/aggregation';
+import { combine } from '@shardlab/aggregation';
 import { collectiveNeeds } from '@shardlab/collective';
 import type { Dataset } from '@shardlab/data';
 import type { ModelSpec } from '@shardlab/model';
@@ -28,7 +28,11 @@ export class CoordinatorModel {
   /** Among trainers: the latest parameters worker 0 sent. */
   private workerParams: Float32Array | null = null;
 
-  constructor(config: RunConfig, train: Dataset, resume?: StartState) {
+  constructor(
+    private readonly config: RunConfig,
+    train: Dataset,
+    resume?: StartState,
+  ) {
     this.wire = wireModelSpec(config, train.numFeatures, train.numClasses);
     this.spec = modelFromWire(this.wire).spec;
     const optimizer = { name: config.optimizer, lr: config.lr, momentum: config.momentum };
@@ -59,10 +63,16 @@ export class CoordinatorModel {
   absorb(st: StepState): void {
     if (!this.amongTrainers) {
       const from = st.samples.flatMap((n, w) => (n > 0 ? [w] : []));
-      const average = weightedAverage(
+      const { update: average, discarded } = combine(
+        this.config.combine,
         from.map((w) => st.gradients[w]!),
         from.map((w) => st.samples[w]!),
+        this.config,
       );
+      if (this.config.combine !== 'mean') {
+        st.discarded = st.samples.map(() => 0);
+        from.forEach((w, i) => (st.discarded![w] = discarded[i]!));
+      }
       this.rule.applyAverage(this.replica, average);
       st.update = encodeTensor(average, [average.length]);
     } else if (st.params) {

@@ -30,6 +30,8 @@ export interface CompletedStep {
   reduceMs: number[];
   /** Every worker's full gradient where it was sent (relay: always; among trainers: on gradient-metrics steps). */
   gradients: (Float32Array | null)[];
+  /** A robust --combine rule: per worker, the share of its contribution the rule left out this step; else null. */
+  discarded?: number[] | null;
 }
 
 export interface ObserverDeps {
@@ -84,6 +86,7 @@ export class StepObserver {
       gradNorm: [...st.gradNorms],
       ...this.gradientMetrics(st, from),
       ...(!collectiveNeeds(config.collective).coordinatorAverages ? { reduceMs: [...st.reduceMs] } : {}),
+      ...(st.discarded ? { discarded: st.discarded } : {}),
     });
     if (completed % config.evalEvery === 0 || completed === config.steps) {
       const ev = await this.deps.evaluate(params(), buffers, completed);

@@ -7,24 +7,26 @@
  *   pause:2@100:20    worker 2 freezes for 20 s at step 100 (like SIGSTOP: no progress, no answers)
  *   slow:2@0:50       from step 0 on, worker 2 takes 50 ms longer every step (a straggler)
  *   drop:2@100:0.1    from step 100 on, worker 2 silently drops each of its pushes with probability 0.1
+ *   flip:2@0:10       from step 0 on, worker 2 poisons: it sends -10 times its contribution (a sign-flipping
+ *                     attacker; a valid message, so no check of the protocol can tell it apart)
  */
-export type FaultKind = 'kill' | 'pause' | 'slow' | 'drop';
-export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'pause', 'slow', 'drop'];
+export type FaultKind = 'kill' | 'pause' | 'slow' | 'drop' | 'flip';
+export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'pause', 'slow', 'drop', 'flip'];
 
 export interface Fault {
   kind: FaultKind;
   worker: number;
   step: number;
-  /** pause: seconds; slow: milliseconds per step; drop: probability; kill: unused (0). */
+  /** pause: seconds; slow: milliseconds per step; drop: probability; flip: the factor; kill: unused (0). */
   arg: number;
 }
 
-const FORMAT = /^(kill|pause|slow|drop):(\d{1,6})@(\d{1,9})(?::([0-9.]+))?$/;
+const FORMAT = /^(kill|pause|slow|drop|flip):(\d{1,6})@(\d{1,9})(?::([0-9.]+))?$/;
 
 /** Parses one fault; the Error names what is wrong in the user's words. */
 export function parseFault(text: string): Fault {
   const m = FORMAT.exec(text.trim());
-  if (!m) throw new Error(`fault ${JSON.stringify(text)}: expected KIND:WORKER@STEP[:ARG] with KIND one of ${FAULT_KINDS.join(', ')} (e.g. kill:2@100, pause:2@100:20, slow:2@0:50, drop:2@100:0.1)`);
+  if (!m) throw new Error(`fault ${JSON.stringify(text)}: expected KIND:WORKER@STEP[:ARG] with KIND one of ${FAULT_KINDS.join(', ')} (e.g. kill:2@100, pause:2@100:20, slow:2@0:50, drop:2@100:0.1, flip:2@0:10)`);
   const kind = m[1] as FaultKind;
   const arg = m[4] === undefined ? NaN : Number(m[4]);
   const fault = { kind, worker: Number(m[2]), step: Number(m[3]), arg: kind === 'kill' ? 0 : arg };
@@ -32,6 +34,7 @@ export function parseFault(text: string): Fault {
   if (kind === 'pause' && !(arg > 0 && arg <= 86_400)) throw new Error(`fault ${JSON.stringify(text)}: pause needs seconds, e.g. pause:2@100:20`);
   if (kind === 'slow' && !(arg > 0 && arg <= 3_600_000)) throw new Error(`fault ${JSON.stringify(text)}: slow needs milliseconds per step, e.g. slow:2@0:50`);
   if (kind === 'drop' && !(arg > 0 && arg <= 1)) throw new Error(`fault ${JSON.stringify(text)}: drop needs a probability in (0, 1], e.g. drop:2@100:0.1`);
+  if (kind === 'flip' && !(arg > 0 && arg <= 1e6)) throw new Error(`fault ${JSON.stringify(text)}: flip needs the factor its contribution is sent times (negated), e.g. flip:2@0:10`);
   return fault;
 }
 
@@ -48,6 +51,8 @@ export interface FaultAction {
   delayMs: number;
   /** Do not send this step's push. */
   drop: boolean;
+  /** Send -flip times this step's contribution (0: send it as it is). */
+  flip: number;
 }
 
 /**
@@ -70,12 +75,13 @@ export class FaultPlan {
   }
 
   at(step: number): FaultAction {
-    const action: FaultAction = { kill: false, pauseMs: 0, delayMs: 0, drop: false };
+    const action: FaultAction = { kill: false, pauseMs: 0, delayMs: 0, drop: false, flip: 0 };
     for (const f of this.mine) {
       if (f.kind === 'kill' && step === f.step) action.kill = true;
       if (f.kind === 'pause' && step === f.step) action.pauseMs += f.arg * 1000;
       if (f.kind === 'slow' && step >= f.step) action.delayMs += f.arg;
       if (f.kind === 'drop' && step >= f.step && unitHash(this.seed, this.worker, step) < f.arg) action.drop = true;
+      if (f.kind === 'flip' && step >= f.step) action.flip = f.arg;
     }
     return action;
   }

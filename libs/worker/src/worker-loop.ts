@@ -110,7 +110,9 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
     let tag = 0;
     const among = peers;
     const reduce = !o.syncBatchNorm ? undefined : among ? (values: Float64Array) => among.sum(values, step, tag++) : (values: Float64Array) => coordinator.sum(step, tag++, values);
-    const c = await rule.contribute(model, replica.params, { batches, reduce });
+    const honest = await rule.contribute(model, replica.params, { batches, reduce });
+    // Fault injection's poisoner: a valid report of a contribution that points the other way.
+    const c = fault.flip > 0 ? { ...honest, update: honest.update.map((v) => -fault.flip * v) } : honest;
     const buffers = model.bufferSize > 0 ? model.getBuffers() : null;
     const computeMs = performance.now() - started;
     const report = { runId, worker, step, samples: c.samples, loss: c.loss, paramChecksum, computeMs, buffers: buffers ? encodeTensor(buffers, [buffers.length]) : undefined };
