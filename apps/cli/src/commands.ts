@@ -85,12 +85,17 @@ const COMPARE_OPTIONS: readonly OptionSpec[] = [
 ];
 
 /** The seed question's defaults: 4 workers, batch 128, Fashion-MNIST classes 0-3 when installed. */
-const COMPARE_DEFAULTS: Readonly<Record<string, unknown>> = { workers: 4, batchSize: 128, steps: 200, evalEvery: 50 };
+const COMPARE_DEFAULTS: Readonly<Record<string, unknown>> = { workers: 4, batchSize: 128, steps: 200 };
+
+/** Evaluations a compare run makes when --eval-every is not given: enough points for its accuracy charts, whatever --steps. */
+const COMPARE_EVALUATIONS = 20;
+const compareEvalEvery = (steps: number): number => Math.max(1, Math.ceil(steps / COMPARE_EVALUATIONS));
 
 /** The experiment options as compare uses them: its own defaults shown, the dataset's automatic choice said. */
 function compareExperimentOptions(): OptionSpec[] {
   return EXPERIMENT_OPTIONS.filter((o) => o.key !== 'strategy').map((o) => {
     if (o.key === 'dataset') return { ...o, default: undefined, help: `${o.help} (default: fashion-mnist classes 0-3 when installed, else synthetic)` };
+    if (o.key === 'evalEvery') return { ...o, default: undefined, help: `${o.help} (default: --steps / ${COMPARE_EVALUATIONS}, so every chart has ${COMPARE_EVALUATIONS} points)` };
     return o.key in COMPARE_DEFAULTS ? { ...o, default: COMPARE_DEFAULTS[o.key] } : o;
   });
 }
@@ -121,8 +126,11 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   if (strategies.length === 0) throw new FlagError('--strategies: name at least one strategy');
   const auto = experiment.dataset === undefined;
   const useFashion = auto && fashionMnistAvailable();
+  // The flag's text until resolveConfig checks it: a bad --steps is reported as such, not as a bad --eval-every.
+  const steps = Number(experiment.steps ?? COMPARE_DEFAULTS.steps);
   const base = {
     ...COMPARE_DEFAULTS,
+    ...(Number.isInteger(steps) && steps >= 1 ? { evalEvery: compareEvalEvery(steps) } : {}),
     ...(useFashion ? { dataset: 'fashion-mnist', classes: [0, 1, 2, 3] } : {}),
     ...experiment,
   };

@@ -39,6 +39,9 @@ describe('the seed question, in small', () => {
       expect(s.stepsCompleted).toBe(200);
       expect(s.perClassAccuracy).toHaveLength(4);
     }
+    // Without --eval-every, 20 evaluations whatever --steps (here every 10 steps), so the charts have points.
+    const evals = readFileSync(join(dir, 'iid', 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"kind":"eval"'));
+    expect(evals).toHaveLength(20);
     expect(iid.finalTestAccuracy!).toBeGreaterThan(0.6);
     expect(Math.abs(lpn.finalTestAccuracy! - iid.finalTestAccuracy!)).toBeLessThanOrEqual(0.02);
     expect(seq.lossSwing!).toBeGreaterThan(1.5 * Math.max(iid.lossSwing!, lpn.lossSwing!));

@@ -258,7 +258,8 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
     throw new ConfigError(`${where('combine')}: ${c.combine} is set for a fixed number of contributions; --lost-worker continue would change it mid-run`);
   }
   if (c.combine !== 'mean' && amongTrainers) {
-    throw new ConfigError(`${where('combine')}: ${c.combine} needs every contribution in one place: use --collective relay (${c.collective} only ever sums them)`);
+    const why = c.collective === 'shared-memory' ? 'the shared-memory collective computes only the mean so far' : `${c.collective} only ever sums them`;
+    throw new ConfigError(`${where('combine')}: ${c.combine} needs every contribution in one place: use --collective relay (${why})`);
   }
   try {
     checkCombine(c.combine, c.workers, c);
