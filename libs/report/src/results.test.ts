@@ -130,6 +130,21 @@ describe('results.csv', () => {
     expect(row(3)).toMatchObject({ arm: 'b', stepsToTarget: '' });
     expect(csv[4]).toBe(`b,2,failed,"trainer-1 exited with code 1: out of memory, ""really"""${','.repeat(header.length - 6)}0.8,,/r/b/seed-2`);
   });
+
+  it('adds the settings from config.json that tell the runs apart (lists joined), not those all share nor run ids', () => {
+    const withConfig = (r: RunResult, config: Record<string, unknown>): RunResult => ({ ...r, config });
+    const runs = [
+      withConfig(run('a', 1, {}, [0.8]), { runId: 'x1', startedAt: 't1', runLength: 1, hidden: [128, 64], workers: 4, faults: [] }),
+      withConfig(run('b', 1, {}, [0.7]), { runId: 'x2', startedAt: 't2', runLength: 25, hidden: [32], workers: 4, faults: ['flip:4@0:10'] }),
+    ];
+    const csv = formatResultsCsv(runs, null).trimEnd().split('\n');
+    const header = csv[0]!.split(',');
+    for (const k of ['runLength', 'hidden', 'faults']) expect(header).toContain(k);
+    for (const k of ['runId', 'startedAt', 'workers']) expect(header).not.toContain(k);
+    const row = Object.fromEntries(header.map((h, k) => [h, csv[2]!.split(',')[k]]));
+    expect(row).toMatchObject({ runLength: '25', hidden: '32', faults: 'flip:4@0:10' });
+    expect(csv[1]!.split(',')[header.indexOf('hidden')]).toBe('128 64');
+  });
 });
 
 describe('reading run directories', () => {

@@ -216,6 +216,9 @@ function csvCell(value: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** What config.json says of a run that is not a setting (it differs between any two runs). */
+const RUN_IDENTITY = ['runId', 'startedAt', 'strategyDescription'];
+
 const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 
 /**
@@ -229,14 +232,28 @@ export function formatResultsCsv(runs: readonly RunResult[], target: number | nu
   for (const r of runs) {
     for (const [k, v] of Object.entries(r.summary ?? {})) if (isScalar(v) && !fields.includes(k) && !own.includes(k)) fields.push(k);
   }
+  // The settings that tell the runs apart (config.json's values that differ between them: runLength, alpha,
+  // hidden, momentum, faults ...), so a table needs no parsing of arm names; those summary.json has are there.
+  const setting = (r: RunResult, k: string): unknown => {
+    const v = r.config?.[k];
+    return Array.isArray(v) ? v.join(' ') : v;
+  };
+  const settings: string[] = [];
+  for (const r of runs) {
+    for (const [k, v] of Object.entries(r.config ?? {})) {
+      if (settings.includes(k) || fields.includes(k) || own.includes(k) || RUN_IDENTITY.includes(k) || !(isScalar(v) || Array.isArray(v))) continue;
+      if (new Set(runs.map((x) => JSON.stringify(setting(x, k) ?? null))).size > 1) settings.push(k);
+    }
+  }
   const classNames = runs.reduce<string[]>((best, r) => (r.classNames.length > best.length ? r.classNames : best), []);
-  const header = ['arm', 'seed', 'status', 'error', ...fields, ...classNames.map((c) => `acc[${c}]`), 'target', 'stepsToTarget', 'dir'];
+  const header = ['arm', 'seed', 'status', 'error', ...fields, ...settings, ...classNames.map((c) => `acc[${c}]`), 'target', 'stepsToTarget', 'dir'];
   const rows = runs.map((r) => [
     r.arm,
     r.seed,
     r.status,
     r.error,
     ...fields.map((k) => r.summary?.[k]),
+    ...settings.map((k) => setting(r, k)),
     ...classNames.map((_, c) => r.summary?.perClassAccuracy?.[c]),
     target,
     target === null || r.status !== 'completed' ? null : stepsToTarget(r.evals, target),
