@@ -13,3 +13,4 @@ export * from './dataset-spec';
 // What a worker holds and computes, for the coordinator's own replica and for callers of this lib.
 export * from '@shardlab/worker';
 export * from './checkpoint';
+export { provenance, type Provenance } from './provenance';

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { provenance } from './provenance';
 import { join } from 'node:path';
 import { labelHistogram } from '@shardlab/data';
 import { combineEvaluations, createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type EvaluationResult, type Model } from '@shardlab/model';
@@ -110,6 +111,7 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     strategyDescription: data.strategy.describe(),
     modelSpec: session.model,
     startedAt: new Date().toISOString(),
+    provenance: provenance(),
   });
 
   opts.observer?.started({ workers: config.workers, steps: config.steps, classNames: data.train.classNames });
