@@ -47,6 +47,11 @@ describe('shardlab report', () => {
     expect(data.arms.find((a) => a.name === 'sequential-single-class')!.settings).toMatch(/strategy=sequential-single-class/);
     expect(data.runs).toHaveLength(4 + 2 + 2);
     expect(r.stdout).toMatch(/\| dirichlet-s1 +\| +2 \|/);
+
+    // The directory above them all, as TensorBoard users give --logdir: every run below it, two levels down too.
+    const tree = await runCli(['report', dir, '--out', join(dir, 'tree.html')]);
+    expect(tree.code, tree.stderr).toBe(0);
+    expect(embedded(readFileSync(join(dir, 'tree.html'), 'utf8')).runs).toHaveLength(4 + 2 + 2);
   }, 300_000);
 
   it('names a directory without runs, and exits non-zero', async () => {

@@ -24,7 +24,7 @@ export class CollectError extends Error {
 }
 
 /** Config keys that differ between seeds of the same experiment, or are bookkeeping: left out when grouping. */
-const PER_SEED_KEYS = new Set(['seed', 'runId', 'startedAt', 'modelSpec', 'datasetDescription', 'strategyDescription', 'backend', 'requestedBackend', 'classNames']);
+const PER_SEED_KEYS = new Set(['seed', 'runId', 'startedAt', 'modelSpec', 'datasetDescription', 'strategyDescription', 'backend', 'requestedBackend', 'classNames', 'provenance']);
 
 const isRunDir = (dir: string) => existsSync(join(dir, 'summary.json')) || existsSync(join(dir, 'metrics.jsonl'));
 
@@ -67,21 +67,27 @@ function sweepSource(dir: string): Source {
   return { given: dir, kind: 'sweep', sweep: { info, refs } };
 }
 
+/** How deep below a directory given on the command line runs are looked for: runs/sweep-x/arm/seed-1. */
+const RUN_DEPTH = 4;
+
 /** What one directory given on the command line holds. */
 function readSource(dir: string): Source {
   if (!existsSync(dir)) throw new CollectError(`${dir}: no such directory`);
   if (!statSync(dir).isDirectory()) throw new CollectError(`${dir}: not a directory (give run, compare or sweep directories)`);
   if (existsSync(join(dir, 'sweep.json'))) return sweepSource(dir);
   if (isRunDir(dir)) return { given: dir, kind: 'runs', runDirs: [dir] };
-  // A compare directory (one run per strategy), or any directory of runs: its run subdirectories,
-  // and their seed-N subdirectories.
+  // A compare directory (one run per strategy), a sweep's, or any tree of them (runs/, where TensorBoard users
+  // point --logdir): every run directory below, to RUN_DEPTH levels, not looking inside a run.
   const runDirs: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const sub = join(dir, name);
-    if (!statSync(sub).isDirectory()) continue;
-    if (isRunDir(sub)) runDirs.push(sub);
-    else for (const seed of readdirSync(sub).sort()) if (/^seed-\d+$/.test(seed) && isRunDir(join(sub, seed))) runDirs.push(join(sub, seed));
-  }
+  const walk = (at: string, depth: number): void => {
+    for (const name of readdirSync(at).sort()) {
+      const sub = join(at, name);
+      if (name.startsWith('.') || !statSync(sub).isDirectory()) continue;
+      if (isRunDir(sub)) runDirs.push(sub);
+      else if (depth < RUN_DEPTH) walk(sub, depth + 1);
+    }
+  };
+  walk(dir, 1);
   if (!runDirs.length) {
     throw new CollectError(`${dir}: no runs in it (a run directory has summary.json or metrics.jsonl; a sweep directory has sweep.json; a compare directory has one run directory per strategy)`);
   }
