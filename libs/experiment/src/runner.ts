@@ -3,7 +3,7 @@ import { provenance } from './provenance';
 import { join } from 'node:path';
 import { labelHistogram } from '@shardlab/data';
 import { combineEvaluations, createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type EvaluationResult, type Model } from '@shardlab/model';
-import { JsonlWriter, TensorBoardWriter, writeJsonFile, type EvalRecord, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
+import { DiskError, JsonlWriter, TensorBoardWriter, writeJsonFile, writingTo, type EvalRecord, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
 import type { RunConfig } from './config';
 import { ConfigError } from '@shardlab/options';
 import { LoopDelayMonitor, yieldIfDue } from '@shardlab/protocol';
@@ -71,13 +71,28 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
   const testIds = Uint32Array.from({ length: data.test.size }, (_, i) => i);
   const testFeatures = data.test.features(testIds);
   let evaluator: Model | null = null;
+  /**
+   * A run file that cannot be written (permissions, a full or read-only disk) stops the run with one line naming
+   * it, once; later writes are skipped, and the last checkpoint, written whole or not at all, stays valid.
+   */
+  let diskFailure: DiskError | null = null;
+  const guarded = (write: () => void): void => {
+    if (diskFailure) return;
+    try {
+      write();
+    } catch (err) {
+      if (!(err instanceof DiskError)) throw err;
+      diskFailure = err;
+      session.fail(err.message);
+    }
+  };
   const session: TrainingSession = new TrainingSession({
     config,
     train: data.train,
     strategy: data.strategy,
     strategyFor: (workers) => strategyFor(config, data.train, workers),
     resume,
-    checkpoint: (state) => writeCheckpoint(opts.out, { ...state, metricsBytes: metrics.bytes }),
+    checkpoint: (state) => guarded(() => writingTo(join(opts.out, CHECKPOINT_FILE), () => writeCheckpoint(opts.out, { ...state, metricsBytes: metrics.bytes }))),
     evaluate: async (params, buffers, step): Promise<Evaluation> => {
       evaluator ??= createModel(session.model);
       evaluator.setParams(params);
@@ -89,8 +104,10 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
       return ref ? { ...ev, weightDivergence: weightDivergence(params, ref) } : ev;
     },
     record: (r) => {
-      metrics.write(r);
-      tensorboard.record(r);
+      guarded(() => {
+        metrics.write(r);
+        tensorboard.record(r);
+      });
       opts.observer?.record(r);
     },
     log,
@@ -173,7 +190,16 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     eventLoopDelayMs: { coordinator: loopDelay.maxMs, workers: result.loopDelayMs },
   };
   loopDelay.stop();
-  writeJsonFile(join(opts.out, 'summary.json'), summary);
+  try {
+    writeJsonFile(join(opts.out, 'summary.json'), summary);
+  } catch (err) {
+    if (!(err instanceof DiskError)) throw err;
+    // Say what was lost and what is kept: the checkpoint, when the run writes them, continues the run.
+    const kept = existsSync(join(opts.out, CHECKPOINT_FILE))
+      ? `the last checkpoint is intact: once the directory is writable, continue with shardlab run --resume ${opts.out}`
+      : 'no checkpoint to continue from (--checkpoint-every N writes them)';
+    throw new DiskError(`${err.message}; the run ${result.status === 'completed' ? 'completed' : `stopped: ${result.error}`}; ${kept}`);
+  }
   (evaluator as Model | null)?.dispose();
   return { summary, result, out: opts.out };
 }

@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFixtureSweep } from './fixtures';
+import { DiskError, JsonlWriter, writeJsonFile, writingTo } from './files';
 import {
   checkLabelHistogram,
   formatResultsCsv,
@@ -189,5 +190,14 @@ describe('reading run directories', () => {
     const paths = writeResults(join(dir, 'sweep'), info, runs);
     expect(readFileSync(paths.csv, 'utf8').split('\n')).toHaveLength(runs.length + 2);
     expect(readFileSync(paths.markdown, 'utf8')).toMatch(/^\| seq-cyclic +\| +1\/2 ok \|/m);
+  });
+});
+
+describe('run files on a disk that refuses them', () => {
+  it.runIf(existsSync('/dev/full'))('JsonlWriter and writeJsonFile throw a DiskError naming the file and the cause', () => {
+    const w = new JsonlWriter('/dev/full');
+    expect(() => w.write({ kind: 'step' })).toThrow(new DiskError('cannot write /dev/full: ENOSPC (no space left on the device)'));
+    expect(() => writeJsonFile('/proc/version/x.json', {})).toThrow(DiskError);
+    expect(() => writingTo('x', () => JSON.parse('{'))).toThrow(SyntaxError); // not a file system error: as it is
   });
 });

@@ -1,4 +1,5 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { writingTo } from './files';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
@@ -114,7 +115,7 @@ export class TensorBoardWriter {
   constructor(dir: string, private readonly classNames: readonly string[] = []) {
     mkdirSync(dir, { recursive: true });
     this.path = join(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname().replace(/[^\w.-]/g, '_')}`);
-    this.fd = openSync(this.path, 'a');
+    this.fd = writingTo(this.path, () => openSync(this.path, 'a'));
     this.write(EVENT_TYPE.encode(EVENT_TYPE.create({ wallTime: Date.now() / 1000, fileVersion: 'brain.Event:2' })).finish());
   }
 
@@ -131,7 +132,8 @@ export class TensorBoardWriter {
 
   private write(event: Uint8Array): void {
     if (this.fd === null) return;
-    writeSync(this.fd, tfRecord(event));
+    const fd = this.fd;
+    writingTo(this.path, () => writeSync(fd, tfRecord(event)));
   }
 }
 
