@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -92,11 +92,51 @@ describe('IDX datasets (idx:<dir>)', () => {
     }
   });
 
-  it('also accepts uncompressed files', () => {
+  it('also accepts uncompressed files, read by row where they lie, with the bytes the gzip files give', () => {
+    const plain = writeTinyDataset({ gzip: false });
+    const packed = writeTinyDataset();
+    try {
+      const a = loadDataset({ dataset: `idx:${plain}`, seed: 0 });
+      const b = loadDataset({ dataset: `idx:${packed}`, seed: 0 });
+      expect(a.train.size).toBe(6);
+      for (const split of ['train', 'test'] as const) {
+        const ids = Array.from({ length: a[split].size }, (_, i) => a[split].size - 1 - i);
+        expect(Array.from(a[split].features(ids))).toEqual(Array.from(b[split].features(ids)));
+        expect(Array.from(a[split].labels)).toEqual(Array.from(b[split].labels));
+      }
+    } finally {
+      rmSync(plain, { recursive: true });
+      rmSync(packed, { recursive: true });
+    }
+  });
+
+  it('reads the last image of an uncompressed file above 2 GiB (sparse), which readFileSync refuses', () => {
     const dir = writeTinyDataset({ gzip: false });
     try {
+      // 2,800,000 images of 28 x 28 = 2.2 GB of pixels; only the last image is written (a sparse file).
+      const count = 2_800_000;
+      const header = Buffer.alloc(16);
+      header.set([0, 0, 8, 3]);
+      header.writeUInt32BE(count, 4);
+      header.writeUInt32BE(28, 8);
+      header.writeUInt32BE(28, 12);
+      const path = join(dir, 'train-images-idx3-ubyte');
+      writeFileSync(path, header);
+      truncateSync(path, 16 + count * 784);
+      const fd = openSync(path, 'r+');
+      writeSync(fd, Uint8Array.from({ length: 784 }, (_, j) => j % 256), 0, 784, 16 + (count - 1) * 784);
+      closeSync(fd);
+      const labels = Buffer.concat([Buffer.from([0, 0, 8, 1, 0, 0, 0, 0]), Buffer.alloc(count)]);
+      labels.writeUInt32BE(count, 4);
+      writeFileSync(join(dir, 'train-labels-idx1-ubyte'), labels);
+      writeFileSync(join(dir, 't10k-images-idx3-ubyte'), idxBytes([1, 28, 28], new Array(784).fill(0)));
+      writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idxBytes([1], [0]));
       const { train } = loadDataset({ dataset: `idx:${dir}`, seed: 0 });
-      expect(train.size).toBe(6);
+      expect(train.size).toBe(count);
+      const last = train.features([count - 1]);
+      expect(last[0]).toBe(0);
+      expect(last[255]).toBe(Math.fround(255 / 255));
+      expect(last[783]).toBe(Math.fround((783 % 256) / 255));
     } finally {
       rmSync(dir, { recursive: true });
     }

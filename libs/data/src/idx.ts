@@ -5,14 +5,16 @@
  * datasets use), a byte with the number of dimensions, one big-endian uint32 per dimension,
  * then the data, row-major. Files may be gzip-compressed (detected by content, not by name).
  * Images stay as the uint8 bytes they are on disk (47 MB for Fashion-MNIST train); features(ids)
- * scales the requested rows to [0, 1] float32.
+ * scales the requested rows to [0, 1] float32. An uncompressed image file is not read into memory: its rows are
+ * read by id with positional reads (RowFile), so it may be of any size; a gzip file is decompressed whole.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Dataset } from './dataset';
 import { checkSampleId } from './dataset';
 import { DataError } from './errors';
+import { RowFile } from './row-file';
 
 export interface IdxArray {
   readonly dims: readonly number[];
@@ -29,8 +31,8 @@ const IDX_TYPE_NAMES: Record<number, string> = {
   0x0e: 'float64',
 };
 
-/** Parses an (uncompressed) IDX buffer of unsigned bytes. `file` only names it in errors. */
-export function parseIdx(buf: Uint8Array, file: string): IdxArray {
+/** The header at the start of an IDX buffer (magic, type, dimensions); the data after it is not looked at. */
+function parseIdxHeader(buf: Uint8Array, file: string): { dims: number[]; headerBytes: number; count: number } {
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) {
     throw new DataError(`${file}: not an IDX file (bad magic number; expected 00 00 <type> <ndims>)`);
   }
@@ -55,15 +57,45 @@ export function parseIdx(buf: Uint8Array, file: string): IdxArray {
     dims.push(dim);
     count *= dim;
   }
-  const actual = buf.length - headerBytes;
+  return { dims, headerBytes, count };
+}
+
+function checkDataLength(file: string, dims: readonly number[], count: number, actual: number): void {
   if (actual !== count) {
     throw new DataError(
       `${file}: IDX header says ${dims.join('x')} = ${count} bytes of data but the file has ${actual}` +
         (actual < count ? ' (truncated?)' : ''),
     );
   }
+}
+
+/** Parses an (uncompressed) IDX buffer of unsigned bytes. `file` only names it in errors. */
+export function parseIdx(buf: Uint8Array, file: string): IdxArray {
+  const { dims, headerBytes, count } = parseIdxHeader(buf, file);
+  checkDataLength(file, dims, count, buf.length - headerBytes);
   // A plain Uint8Array view (not a Buffer slice): callers keep it as dataset storage.
   return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + headerBytes, count) };
+}
+
+const isGzip = (head: Uint8Array) => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+
+/**
+ * An uncompressed IDX file's header, read without the data: its dimensions and where the data starts; the file's
+ * size must be the header's plus the data's. Null for a gzip file (which must be decompressed whole).
+ */
+export function readIdxHeader(path: string): { dims: number[]; dataOffset: number } | null {
+  const probe = new RowFile(path, 0, 1);
+  try {
+    const size = statSync(path).size;
+    const first = probe.read(0, Math.min(size, 4));
+    if (isGzip(first)) return null;
+    const ndims = first.length === 4 ? first[3]! : 0;
+    const { dims, headerBytes, count } = parseIdxHeader(probe.read(0, Math.min(size, 4 + 4 * ndims)), path);
+    checkDataLength(path, dims, count, size - headerBytes);
+    return { dims, dataOffset: headerBytes };
+  } finally {
+    probe.close();
+  }
 }
 
 /** Reads an IDX file, gunzipping it if it starts with the gzip magic bytes. */
@@ -74,7 +106,7 @@ export function readIdxFile(path: string): IdxArray {
   } catch (err) {
     throw new DataError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
+  if (isGzip(buf)) {
     try {
       buf = gunzipSync(buf);
     } catch (err) {
@@ -124,10 +156,18 @@ export function loadIdxDir(opts: IdxDirOptions): { train: Dataset; test: Dataset
     }
     return { path, idx: readIdxFile(path) };
   };
+  /** Images: an uncompressed file's rows are read by id where they lie; a gzip file's decompressed whole. */
+  const images = (base: string): Images => {
+    const path = findLayoutFile(opts.dir, base);
+    const header = path ? readIdxHeader(path) : null;
+    if (!path || !header) return expectImages(read(base));
+    const [, rows = 0, cols = 0] = header.dims;
+    return expectImages({ path, idx: { dims: header.dims, data: new Uint8Array(0) } }, new RowFile(path, header.dataOffset, rows * cols));
+  };
   const f = MNIST_LAYOUT_FILES;
-  const trainImages = expectImages(read(f.trainImages));
+  const trainImages = images(f.trainImages);
   const trainLabels = expectLabels(read(f.trainLabels), trainImages);
-  const testImages = expectImages(read(f.testImages));
+  const testImages = images(f.testImages);
   const testLabels = expectLabels(read(f.testLabels), testImages);
   if (testImages.shape !== trainImages.shape) {
     throw new DataError(
@@ -158,16 +198,16 @@ interface Images {
   count: number;
   numFeatures: number;
   shape: string;
-  pixels: Uint8Array;
+  pixels: Uint8Array | RowFile;
 }
 
-function expectImages({ path, idx }: { path: string; idx: IdxArray }): Images {
+function expectImages({ path, idx }: { path: string; idx: IdxArray }, fileRows?: RowFile): Images {
   if (idx.dims.length !== 3) {
     throw new DataError(`${path}: expected a 3-dimensional IDX image file [count, rows, cols], got ${idx.dims.length} dimensions`);
   }
   const [count, rows, cols] = idx.dims;
   if (count === 0 || rows * cols === 0) throw new DataError(`${path}: holds no images (${idx.dims.join('x')})`);
-  return { path, count, numFeatures: rows * cols, shape: `${rows}x${cols}`, pixels: idx.data };
+  return { path, count, numFeatures: rows * cols, shape: `${rows}x${cols}`, pixels: fileRows ?? idx.data };
 }
 
 function expectLabels({ path, idx }: { path: string; idx: IdxArray }, images: Images): { path: string; labels: Uint8Array } {
@@ -196,8 +236,8 @@ export class IdxDataset implements Dataset {
   constructor(
     readonly name: string,
     readonly split: 'train' | 'test',
-    /** [size, numFeatures] raw bytes. */
-    private readonly pixels: Uint8Array,
+    /** [size, numFeatures] raw bytes: in memory, or rows of an uncompressed file read by id. */
+    private readonly pixels: Uint8Array | RowFile,
     readonly numFeatures: number,
     readonly labels: Uint8Array,
     readonly classNames: readonly string[],
@@ -209,12 +249,20 @@ export class IdxDataset implements Dataset {
   features(ids: ArrayLike<number>): Float32Array {
     const d = this.numFeatures;
     const out = new Float32Array(ids.length * d);
+    const { pixels } = this;
+    const row = pixels instanceof RowFile ? new Uint8Array(d) : null;
     for (let r = 0; r < ids.length; r++) {
       const id = ids[r];
       checkSampleId(id, this.size, `${this.name} ${this.split}`);
-      const src = id * d;
       const dst = r * d;
-      for (let j = 0; j < d; j++) out[dst + j] = BYTE_TO_UNIT[this.pixels[src + j]];
+      if (row) {
+        (pixels as RowFile).readRows(id, 1, row);
+        for (let j = 0; j < d; j++) out[dst + j] = BYTE_TO_UNIT[row[j]!]!;
+        continue;
+      }
+      const src = id * d;
+      const bytes = pixels as Uint8Array;
+      for (let j = 0; j < d; j++) out[dst + j] = BYTE_TO_UNIT[bytes[src + j]!]!;
     }
     return out;
   }

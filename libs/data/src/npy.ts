@@ -17,11 +17,12 @@
  *   }
  * Features are float32 or uint8 of shape [N, ...] (every sample flattened); labels any integer type, shape [N].
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from './dataset';
 import { checkSampleId } from './dataset';
 import { DataError } from './errors';
+import { RowFile } from './row-file';
 
 /** The manifest's file name in a dataset directory. */
 export const NPY_MANIFEST = 'dataset.json';
@@ -102,62 +103,50 @@ export class NpyFile {
   /** Values a row (the product of the other dimensions). */
   readonly rowValues: number;
   readonly rowBytes: number;
-  private readonly dataOffset: number;
-  private fd: number;
+  private readonly file: RowFile;
 
   constructor(readonly path: string) {
     if (!existsSync(path)) throw new DataError(`${path}: no such file`);
-    this.fd = openSync(path, 'r');
+    const size = statSync(path).size;
+    // The header first, as rows of one byte; then the array's rows.
+    const bytes = new RowFile(path, 0, 1);
+    let header: NpyHeader;
     try {
-      const size = fstatSync(this.fd).size;
       // The header's length is in its first 12 bytes (a 2-byte field in version 1, 4 bytes after).
-      const first = this.read(0, Math.min(size, 12));
+      const first = bytes.read(0, Math.min(size, 12));
       const lengthField = first.length >= 12 ? new DataView(first.buffer).getUint32(8, true) : 0;
       const headerEnd = first[6] === 1 ? 10 + (first[8]! | (first[9]! << 8)) : 12 + lengthField;
       if (headerEnd > 1 << 20) throw new DataError(`${path}: not a .npy file, or its header claims ${headerEnd} bytes`);
-      const header = parseNpyHeader(this.read(0, Math.min(size, headerEnd)), path);
-      const dtype = DTYPES[header.descr];
-      if (!dtype) throw new DataError(`${path}: dtype ${header.descr} is not read here (features: float32 <f4 or uint8 |u1; labels: little-endian integers)`);
-      if (header.shape.length < 1) throw new DataError(`${path}: a 0-dimensional array; expected one row a sample`);
-      this.descr = header.descr;
-      this.shape = header.shape;
-      this.rows = header.shape[0]!;
-      this.rowValues = header.shape.slice(1).reduce((a, b) => a * b, 1);
-      this.rowBytes = this.rowValues * dtype.bytes;
-      this.dataOffset = header.dataOffset;
-      const expected = this.dataOffset + this.rows * this.rowBytes;
-      if (size !== expected) {
-        throw new DataError(`${path}: ${size} bytes, but its header (shape (${header.shape.join(', ')}), ${header.descr}) says ${expected}${size < expected ? ': truncated' : ''}`);
-      }
-    } catch (err) {
-      closeSync(this.fd);
-      throw err;
+      header = parseNpyHeader(bytes.read(0, Math.min(size, headerEnd)), path);
+    } finally {
+      bytes.close();
     }
+    const dtype = DTYPES[header.descr];
+    if (!dtype) throw new DataError(`${path}: dtype ${header.descr} is not read here (features: float32 <f4 or uint8 |u1; labels: little-endian integers)`);
+    if (header.shape.length < 1) throw new DataError(`${path}: a 0-dimensional array; expected one row a sample`);
+    this.descr = header.descr;
+    this.shape = header.shape;
+    this.rows = header.shape[0]!;
+    this.rowValues = header.shape.slice(1).reduce((a, b) => a * b, 1);
+    this.rowBytes = this.rowValues * dtype.bytes;
+    const expected = header.dataOffset + this.rows * this.rowBytes;
+    if (size !== expected) {
+      throw new DataError(`${path}: ${size} bytes, but its header (shape (${header.shape.join(', ')}), ${header.descr}) says ${expected}${size < expected ? ': truncated' : ''}`);
+    }
+    this.file = new RowFile(path, header.dataOffset, this.rowBytes);
   }
 
   get integer(): boolean {
     return DTYPES[this.descr]!.integer;
   }
 
-  /** `length` bytes at `position`, read whole. */
-  private read(position: number, length: number, into: Uint8Array = new Uint8Array(length)): Uint8Array {
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.fd, into, done, length - done, position + done);
-      if (n === 0) throw new DataError(`${this.path}: ended after ${position + done} bytes`);
-      done += n;
-    }
-    return into;
-  }
-
   /** The bytes of `count` rows from row `first` on. */
   readRows(first: number, count: number, into?: Uint8Array): Uint8Array {
-    return this.read(this.dataOffset + first * this.rowBytes, count * this.rowBytes, into);
+    return this.file.readRows(first, count, into);
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+    this.file.close();
   }
 }
 
