@@ -65,7 +65,7 @@ describe('bad input on the command line', () => {
   it("compare --help shows compare's own defaults, not run's", async () => {
     const r = await runCli(['compare', '--help']);
     expect(r.stdout).toMatch(/--steps INT +synchronous steps \(default: 200\)/);
-    expect(r.stdout).toMatch(/--eval-every INT +.*\(default: 50\)/);
+    expect(r.stdout).toMatch(/--eval-every INT +.*\(default: --steps \/ 20, so every chart has 20 points\)/);
     expect(r.stdout).toMatch(/default: fashion-mnist classes 0-3 when installed, else synthetic/);
   });
 
