@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { CREDENTIAL_HEADER, OversizedMessage, RunSecret, TOKEN_HEADER, WORKER_HEADER, authenticatedWorker, guardInterceptor, hasToken, limitRequests, refusal } from './auth';
+import { CREDENTIAL_HEADER, OversizedMessage, RunSecret, UnsafeMessage, TOKEN_HEADER, WORKER_HEADER, authenticatedWorker, guardInterceptor, hasToken, limitRequests, refusal } from './auth';
 import { loadCoordinatorService } from './proto';
 
 const metadata = (entries: Record<string, string>) => {
@@ -49,6 +49,24 @@ describe('limitRequests', () => {
     expect(refused).toBeInstanceOf(OversizedMessage);
     expect(refused).toMatchObject({ method: 'Join', bytes: big.length, limit: 10 });
     expect(limited.GetStatus).toBe(service.GetStatus);
+  });
+
+  it('refuses a push whose tensor shape would balloon when decoded (the decode bomb), before decoding it', () => {
+    const { service } = loadCoordinatorService();
+    const limited = limitRequests(service, { PushGradient: 64 * 1024 * 1024, PushGradientStream: 64 * 1024 * 1024 });
+    const honest = service.PushGradient.requestSerialize({ runId: 'r', worker: 1, step: 3, samples: 32, gradient: { shape: [4, 25], data: Buffer.alloc(400) }, params: { shape: [100], data: Buffer.alloc(400) } });
+    expect(limited.PushGradient.requestDeserialize(honest)).toEqual(service.PushGradient.requestDeserialize(honest));
+    // 200,000 one-byte dimensions: 200 KB on the wire, 200,000 numbers once decoded (46M in the attack on a big model).
+    for (const field of ['gradient', 'buffers', 'params'] as const) {
+      const bomb = service.PushGradient.requestSerialize({ runId: 'r', worker: 1, step: 3, [field]: { shape: new Array(200_000).fill(1), data: Buffer.alloc(4) } });
+      for (const method of ['PushGradient', 'PushGradientStream'] as const) {
+        const refused = limited[method].requestDeserialize(bomb) as unknown;
+        expect(refused, `${field} ${method}`).toBeInstanceOf(UnsafeMessage);
+        expect((refused as UnsafeMessage).details).toMatch(/^field (6|9|12)'s shape takes 200000 bytes \(a tensor's dimensions take at most 40\)$/);
+      }
+    }
+    // Bytes that do not parse are left to the decoder, which names what is wrong.
+    expect(() => limited.PushGradient.requestDeserialize(Buffer.from([0x32, 0xff]))).toThrow();
   });
 });
 

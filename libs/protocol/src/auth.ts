@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { oversizedShape } from './shape-check';
 import * as grpc from '@grpc/grpc-js';
 
 /**
@@ -141,6 +142,14 @@ export class OversizedMessage {
   ) {}
 }
 
+/** What limitRequests hands the guard instead of a request whose Tensor shapes would balloon when decoded. */
+export class UnsafeMessage {
+  constructor(
+    readonly method: string,
+    readonly details: string,
+  ) {}
+}
+
 /** What the guard needs to know about a service. */
 export interface GuardPolicy {
   secret: RunSecret | null;
@@ -187,6 +196,8 @@ export function guardInterceptor(policy: GuardPolicy): grpc.ServerInterceptor {
               const again = ++messages > 1 && access === 'worker' && opened ? refusal(policy.secret, access, opened, policy.generationOf) : null;
               if (message instanceof OversizedMessage) {
                 refuse(grpc.status.RESOURCE_EXHAUSTED, `oversized ${method}`, `${method}: a request of ${message.bytes} bytes exceeds this method's limit of ${message.limit} bytes`);
+              } else if (message instanceof UnsafeMessage) {
+                refuse(grpc.status.INVALID_ARGUMENT, `malformed ${method}`, `${method}: ${message.details}; refused before decoding`);
               } else if (again) refuse(again.code, again.kind, `${method}: ${again.details} (no longer valid: this worker slot has a new holder)`);
               else pass(message);
             })
@@ -211,7 +222,11 @@ export function limitRequests<S extends grpc.ServiceDefinition>(service: S, limi
         ? def
         : {
             ...def,
-            requestDeserialize: (bytes: Buffer) => (bytes.length > limit ? new OversizedMessage(name, bytes.length, limit) : def.requestDeserialize(bytes)),
+            requestDeserialize: (bytes: Buffer) => {
+              if (bytes.length > limit) return new OversizedMessage(name, bytes.length, limit);
+              const shape = oversizedShape(name, bytes);
+              return shape ? new UnsafeMessage(name, shape) : def.requestDeserialize(bytes);
+            },
           };
   }
   return limited as unknown as S;

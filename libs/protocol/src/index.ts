@@ -38,6 +38,7 @@ export {
   CREDENTIAL_HEADER,
   RunSecret,
   OversizedMessage,
+  UnsafeMessage,
   generateToken,
   presentedToken,
   hasToken,
