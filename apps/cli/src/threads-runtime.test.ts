@@ -46,11 +46,10 @@ describe('the threads runtime', () => {
   }, 400_000);
 
   it('a worker thread killed by fault injection stops the run naming it, without waiting for the step timeout', async () => {
-    const started = Date.now();
-    const r = await runCli(['run', ...common, '--runtime', 'threads', '--steps', '60', '--faults', 'kill:2@10', '--step-timeout', '120', '--out', join(dir, 'killed')], 180_000);
+    // An hour's step timeout, past the test's own: the run can end in time only by hearing of the thread's end.
+    const r = await runCli(['run', ...common, '--runtime', 'threads', '--steps', '60', '--faults', 'kill:2@10', '--step-timeout', '3600', '--out', join(dir, 'killed')], 180_000);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/trainer-\d was killed/);
-    expect(Date.now() - started).toBeLessThan(100_000);
     const summary = JSON.parse(readFileSync(join(dir, 'killed', 'summary.json'), 'utf8'));
     expect(summary.status).toBe('failed');
     expect(summary.error).toMatch(/was killed/);

@@ -108,28 +108,25 @@ describe('PeerEndpoint', () => {
   });
 
   for (const [world, algorithm] of [[3, 'ring'], [4, 'halving-doubling']] as const) it(`${algorithm}: a peer that goes away fails the reduction at once, naming it`, async () => {
-    // A minute's timeout: failing well before it shows the failure did not wait for it, whatever the machine's load.
-    const { endpoints, collectives } = await ring(world, null, 60, algorithm);
+    // An hour's timeout, past the test's own: the reduction can fail in time only by hearing the peer go.
+    const { endpoints, collectives } = await ring(world, null, 3600, algorithm);
     // One reduction first: every subscription is in place, as after a run's first step.
     await Promise.all(collectives.map((c) => c.average(new Float32Array(P), 1, 0)));
     endpoints[1]!.close();
-    const started = Date.now();
     await expect(collectives[0]!.average(new Float32Array(P), 1, 1)).rejects.toThrow(/worker 1 at 127\.0\.0\.1:\d+/);
-    expect(Date.now() - started).toBeLessThan(30_000);
   });
 
   it('finish: ends this trainer\'s streams cleanly (its receiver sees an end, not a death) and waits for its senders to end theirs', async () => {
     const { endpoints, collectives } = await ring(2, null, 60);
     await Promise.all(collectives.map((c) => c.average(new Float32Array(P), 1, 0)));
     let finished = false;
-    const finishing = endpoints[1]!.finish(30_000).then(() => (finished = true));
+    // An hour's bound, past the test's own: the finishes can return in time only by seeing the streams end.
+    const finishing = endpoints[1]!.finish(3_600_000).then(() => (finished = true));
     await expect(collectives[0]!.average(new Float32Array(P), 1, 1)).rejects.toThrow(/the stream from worker 1 at 127\.0\.0\.1:\d+ ended \(it stopped\)/);
     // Worker 1 still waits for worker 0's stream to end ...
     expect(finished).toBe(false);
-    // ... which it does when worker 0 finishes too, long before the 30 s bound.
-    const started = Date.now();
-    await endpoints[0]!.finish(30_000);
+    // ... which it does when worker 0 finishes too, not at the bound.
+    await endpoints[0]!.finish(3_600_000);
     await finishing;
-    expect(Date.now() - started).toBeLessThan(15_000);
   });
 });
