@@ -61,10 +61,10 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
           // Worker threads of this process (trainer-thread.ts), averaging through one set of shared buffers.
           const sharedMemory = sharedMemoryBuffers(config.workers, session.parameters);
           const debug = (line: string) => process.env['SHARDLAB_DEBUG'] && process.stderr.write(line + '\n');
+          const keepalive = { time: config.keepaliveTime, timeout: config.keepaliveTimeout };
           for (let i = 0; i < config.workers; i++) {
             const name = `trainer-${i}`;
             const backend = opts.trainerBackends?.[i] ?? config.backend;
-            const keepalive = { time: config.keepaliveTime, timeout: config.keepaliveTimeout };
             const t = startTrainerThread({ coordinator: address, name, backend, blasThreads: config.blasThreads, keepalive, token, sharedMemory }, debug);
             threads.push(t);
             exited.push(

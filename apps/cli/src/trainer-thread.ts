@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { abortSharedMemory, type SharedMemoryBuffers } from '@shardlab/collective';
 import type { BackendChoice } from '@shardlab/model';
-import type { Keepalive } from '@shardlab/options';
-import { describeError } from '@shardlab/options';
+import { describeError, type Keepalive } from '@shardlab/options';
 import { freeze, runTrainer } from '@shardlab/trainer';
 
 /*

@@ -208,7 +208,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     const { spec, model, replica, rule, syncBatchNorm, faults, startStep } = setup;
     peer?.attach({ runId: joined.runId, worker, workers: joined.workers, credential: joined.credential }, replica.params.length, algorithm ?? undefined);
     log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `${algorithm} peer at ${peerAddress}` : collective})`);
-    if (setup.faultsText.length > 0) log(`fault injection for worker ${worker}: ${setup.faultsText.join(', ')}`);
+    if (!faults.empty) log(`fault injection for worker ${worker}: ${faults.describe()}`);
     if (startStep > 0) log(`worker ${worker}: resuming at step ${startStep}`);
     const { runId } = joined;
     reconnectSeconds = joined.stepTimeout;

@@ -250,19 +250,14 @@ export class IdxDataset implements Dataset {
     const d = this.numFeatures;
     const out = new Float32Array(ids.length * d);
     const { pixels } = this;
-    const row = pixels instanceof RowFile ? new Uint8Array(d) : null;
+    const scratch = new Uint8Array(d);
+    const rowOf = (id: number): Uint8Array => (pixels instanceof RowFile ? pixels.readRows(id, 1, scratch) : pixels.subarray(id * d, (id + 1) * d));
     for (let r = 0; r < ids.length; r++) {
       const id = ids[r];
       checkSampleId(id, this.size, `${this.name} ${this.split}`);
+      const row = rowOf(id);
       const dst = r * d;
-      if (row) {
-        (pixels as RowFile).readRows(id, 1, row);
-        for (let j = 0; j < d; j++) out[dst + j] = BYTE_TO_UNIT[row[j]!]!;
-        continue;
-      }
-      const src = id * d;
-      const bytes = pixels as Uint8Array;
-      for (let j = 0; j < d; j++) out[dst + j] = BYTE_TO_UNIT[bytes[src + j]!]!;
+      for (let j = 0; j < d; j++) out[dst + j] = BYTE_TO_UNIT[row[j]!]!;
     }
     return out;
   }

@@ -51,17 +51,24 @@ export interface NpyHeader {
   dataOffset: number;
 }
 
+/**
+ * Where a `.npy` file's array starts, from its first bytes: the header's length is a 2-byte field after the version
+ * in format 1, a 4-byte one in formats 2 and 3. -1 when `head` is too short to say.
+ */
+function npyDataOffset(head: Uint8Array): number {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  if (head[6] === 1) return head.length >= 10 ? 10 + view.getUint16(8, true) : -1;
+  return head.length >= 12 ? 12 + view.getUint32(8, true) : -1;
+}
+
 /** Parses the header at the start of a `.npy` file (`head` holds at least its first dataOffset bytes). */
 export function parseNpyHeader(head: Uint8Array, file: string): NpyHeader {
   if (head.length < 10 || MAGIC.some((b, i) => head[i] !== b)) throw new DataError(`${file}: not a .npy file (it does not start with \\x93NUMPY)`);
   const major = head[6]!;
   if (major < 1 || major > 3) throw new DataError(`${file}: .npy format version ${major}.${head[7]} is not one this reader knows (1, 2, 3)`);
-  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  const lengthBytes = major === 1 ? 2 : 4;
-  const headerLength = major === 1 ? view.getUint16(8, true) : head.length >= 12 ? view.getUint32(8, true) : -1;
-  const start = 8 + lengthBytes;
-  const dataOffset = start + headerLength;
-  if (headerLength < 0 || head.length < dataOffset) throw new DataError(`${file}: truncated .npy header`);
+  const start = major === 1 ? 10 : 12;
+  const dataOffset = npyDataOffset(head);
+  if (dataOffset < 0 || head.length < dataOffset) throw new DataError(`${file}: truncated .npy header`);
   const text = Buffer.from(head.subarray(start, dataOffset)).toString(major === 3 ? 'utf8' : 'latin1');
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(text)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text)?.[1];
@@ -112,12 +119,11 @@ export class NpyFile {
     const bytes = new RowFile(path, 0, 1);
     let header: NpyHeader;
     try {
-      // The header's length is in its first 12 bytes (a 2-byte field in version 1, 4 bytes after).
+      // The header's length is in its first 12 bytes; too few, and parseNpyHeader says what is wrong.
       const first = bytes.read(0, Math.min(size, 12));
-      const lengthField = first.length >= 12 ? new DataView(first.buffer).getUint32(8, true) : 0;
-      const headerEnd = first[6] === 1 ? 10 + (first[8]! | (first[9]! << 8)) : 12 + lengthField;
+      const headerEnd = npyDataOffset(first);
       if (headerEnd > 1 << 20) throw new DataError(`${path}: not a .npy file, or its header claims ${headerEnd} bytes`);
-      header = parseNpyHeader(bytes.read(0, Math.min(size, headerEnd)), path);
+      header = parseNpyHeader(headerEnd < 0 ? first : bytes.read(0, Math.min(size, headerEnd)), path);
     } finally {
       bytes.close();
     }

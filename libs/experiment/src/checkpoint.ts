@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, flagOf } from '@shardlab/options';
+import { writingTo } from '@shardlab/report';
 import { EXPERIMENT_OPTIONS, resolveConfig, type ExperimentConfig } from './config';
 
 /**
@@ -37,14 +38,17 @@ export function writeCheckpoint(dir: string, c: Checkpoint): void {
   const bytes = (a: Float32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   const parts = [MAGIC, length, header, bytes(c.params), bytes(c.optimizerState), ...(c.buffers ? [bytes(c.buffers)] : [])];
   const tmp = join(dir, `${CHECKPOINT_FILE}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    for (const p of parts) writeSync(fd, p);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, CHECKPOINT_FILE));
+  // A file system error is a DiskError naming the checkpoint; the one before stays whole (the rename never came).
+  writingTo(join(dir, CHECKPOINT_FILE), () => {
+    const fd = openSync(tmp, 'w');
+    try {
+      for (const p of parts) writeSync(fd, p);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, CHECKPOINT_FILE));
+  });
 }
 
 /** Reads `<dir>/checkpoint.bin`; the Error says what is wrong with it. */

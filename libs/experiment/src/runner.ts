@@ -3,7 +3,7 @@ import { provenance } from './provenance';
 import { join } from 'node:path';
 import { labelHistogram } from '@shardlab/data';
 import { combineEvaluations, createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type EvaluationResult, type Model } from '@shardlab/model';
-import { DiskError, JsonlWriter, TensorBoardWriter, writeJsonFile, writingTo, type EvalRecord, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
+import { DiskError, JsonlWriter, TensorBoardWriter, writeJsonFile, type EvalRecord, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
 import type { RunConfig } from './config';
 import { ConfigError } from '@shardlab/options';
 import { LoopDelayMonitor, yieldIfDue } from '@shardlab/protocol';
@@ -92,7 +92,7 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     strategy: data.strategy,
     strategyFor: (workers) => strategyFor(config, data.train, workers),
     resume,
-    checkpoint: (state) => guarded(() => writingTo(join(opts.out, CHECKPOINT_FILE), () => writeCheckpoint(opts.out, { ...state, metricsBytes: metrics.bytes }))),
+    checkpoint: (state) => guarded(() => writeCheckpoint(opts.out, { ...state, metricsBytes: metrics.bytes })),
     evaluate: async (params, buffers, step): Promise<Evaluation> => {
       evaluator ??= createModel(session.model);
       evaluator.setParams(params);

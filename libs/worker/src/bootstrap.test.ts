@@ -41,7 +41,7 @@ describe('bootstrapWorker', () => {
     expect(s.spec).toMatchObject(spec);
     expect(Array.from(s.replica.params)).toEqual(Array.from(initParams(spec)));
     expect(s.startStep).toBe(0);
-    expect(s.faultsText).toEqual(['slow:1@0:5']);
+    expect(s.faults.describe()).toBe('slow:1@0:5');
     expect(s.faults.at(0).delayMs).toBe(5);
     s.model.dispose();
   });

@@ -16,8 +16,6 @@ export interface WorkerSetup {
   rule: AggregationRule;
   syncBatchNorm: boolean;
   faults: FaultPlan;
-  /** The fault injection this worker is given, as written (empty: none). */
-  faultsText: string[];
   /** 0, or the step a resumed run or a replacement starts at (the replica then holds the coordinator's state). */
   startStep: number;
 }
@@ -50,7 +48,6 @@ export function bootstrapWorker(joined: JoinReply__Output, collective: Collectiv
   } catch (err) {
     throw new WorkerError(`the coordinator's faults: ${(err as Error).message}`);
   }
-  const faultsText = joined.faults.filter((f) => parseFault(f).worker === joined.worker);
   const model = createModel(spec);
   const startStep = joined.startStep;
   if (startStep > 0) {
@@ -62,5 +59,5 @@ export function bootstrapWorker(joined: JoinReply__Output, collective: Collectiv
       throw new WorkerError(`the coordinator's state at step ${startStep}: ${(err as Error).message}`);
     }
   }
-  return { spec, model, replica, rule, syncBatchNorm, faults, faultsText, startStep };
+  return { spec, model, replica, rule, syncBatchNorm, faults, startStep };
 }

@@ -74,6 +74,11 @@ export class FaultPlan {
     return this.mine.length === 0;
   }
 
+  /** This worker's faults as written, e.g. "slow:1@0:50, kill:1@100" (empty: none). */
+  describe(): string {
+    return this.mine.map(formatFault).join(', ');
+  }
+
   at(step: number): FaultAction {
     const action: FaultAction = { kill: false, pauseMs: 0, delayMs: 0, drop: false, flip: 0 };
     for (const f of this.mine) {
