@@ -154,6 +154,7 @@ describe('bad npy data gets one line naming the file and what is wrong', () => {
   it('refuses wrong dtypes, shapes, lengths, labels and files', () => {
     expect(make('f64', { trainX: ['<f8', [4, 3], u8(96)] })).toThrow(/train-x\.npy: dtype <f8 is not read here/);
     expect(make('i4x', { trainX: ['<i4', [4, 3], u8(48)] })).toThrow(/train-x\.npy: features must be float32 \(<f4\) or uint8/);
+    expect(make('i1x', { trainX: ['|i1', [4, 3], u8(12)] })).toThrow(/train-x\.npy: features must be float32 \(<f4\) or uint8 \(\|u1\), got dtype \|i1/);
     expect(make('lengths', { trainY: ['|u1', [3], Uint8Array.of(0, 1, 0)] })).toThrow(/train-x\.npy has 4 samples but .*train-y\.npy has 3 labels/);
     expect(make('range', { trainY: ['|u1', [4], Uint8Array.of(0, 1, 2, 1)] })).toThrow(/train-y\.npy: label 2 of sample 2 is outside 0\.\.1 \(2 classes in dataset\.json\)/);
     expect(make('negative', { trainY: ['|i1', [4], Uint8Array.of(0, 255, 0, 1)] })).toThrow(/label -1 of sample 1/);

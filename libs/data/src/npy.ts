@@ -205,7 +205,8 @@ export class NpyDataset implements Dataset {
     labelsFile: NpyFile,
     scale: number,
   ) {
-    if (featuresFile.integer && featuresFile.rowBytes !== featuresFile.rowValues) {
+    // int8 is one byte a value too, but signed: read as uint8 it would turn -1 into 255.
+    if (!['<f4', '|u1', '<u1'].includes(featuresFile.descr)) {
       throw new DataError(`${featuresFile.path}: features must be float32 (<f4) or uint8 (|u1), got dtype ${featuresFile.descr}`);
     }
     if (featuresFile.shape.length < 2) throw new DataError(`${featuresFile.path}: features must have shape (N, ...) with at least one value a sample, got (${featuresFile.shape.join(', ')})`);
