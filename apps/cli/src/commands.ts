@@ -4,7 +4,14 @@ import { STRATEGY_NAMES, fashionMnistAvailable } from '@shardlab/data';
 import {
   EXPERIMENT_OPTIONS,
   FlagError,
+  commandLineSettings,
   configOrResume,
+  flagSettings,
+  isOverride,
+  layerSettings,
+  loadSettingsFile,
+  parseOverrides,
+  whereOf,
   formatOptionHelp,
   parseFlags,
   resolveConfig,
@@ -19,17 +26,25 @@ import { runEmbedded } from './embedded';
 
 const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'out', type: 'string', valueHint: 'DIR', help: 'results directory (default: runs/<strategy>-<time>)' },
+  {
+    key: 'config',
+    type: 'string',
+    valueHint: 'FILE',
+    help: "settings from a YAML or JSON file (the keys of a sweep's base, and seed); flags and key=value win over it",
+  },
   { key: 'port', type: 'int', default: 0, min: 0, max: 65535, help: 'coordinator port on 127.0.0.1 (0 = any free port)' },
   { key: 'quiet', type: 'bool', default: false, help: 'no progress output' },
   { key: 'resume', type: 'string', valueHint: 'DIR', help: 'continue the run in DIR from its checkpoint.bin (written with --checkpoint-every), with its own settings' },
   ...DASHBOARD_OPTIONS,
 ];
 
-export const RUN_USAGE = `Usage: shardlab run [options]
+export const RUN_USAGE = `Usage: shardlab run [key=value ...] [options]
 
 One experiment in embedded mode: the coordinator in this process and --workers trainers as
 separate processes, talking gRPC on 127.0.0.1. Writes config.json, metrics.jsonl,
 summary.json and model/ (TensorFlow.js layers format) to --out.
+Settings come from --config FILE, then the flags below and key=value (the config key, as in
+config.json: steps=500 batchSize=64, or its flag's spelling batch-size=64).
 
 Options:
 ${formatOptionHelp([...RUN_OPTIONS, ...EXPERIMENT_OPTIONS])}
@@ -50,10 +65,13 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(RUN_USAGE + '\n');
     return 0;
   }
-  if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
+  const stray = flags.positionals.find((a) => !isOverride(a));
+  if (stray !== undefined) throw new FlagError(`unexpected argument ${stray} (settings are --flag value or key=value)`);
   const { mine, experiment } = splitValues(flags.values, RUN_OPTIONS);
   const own = resolveOptions(mine, RUN_OPTIONS);
-  const { config, resumeDir } = configOrResume(experiment, own.resume as string | undefined, own.out as string | undefined);
+  const commandLine = commandLineSettings(flagSettings(experiment), parseOverrides(flags.positionals));
+  const settings = own.config === undefined ? commandLine : layerSettings(loadSettingsFile(own.config as string), commandLine);
+  const { config, resumeDir } = configOrResume(settings.values, own.resume as string | undefined, own.out as string | undefined, whereOf(settings));
   const out = resumeDir ?? (own.out as string | undefined) ?? defaultOutDir(config.strategy);
   const live = await openDashboard(own, `run ${config.strategy}`, 'run', (line) => process.stderr.write(line + '\n'));
   let summary: RunSummary;

@@ -1,7 +1,12 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  CHECKPOINT_FILE,
+  ConfigError,
   FlagError,
+  commandLineSettings,
+  isOverride,
+  parseOverrides,
   describeError,
   formatOptionHelp,
   isRunComplete,
@@ -10,6 +15,7 @@ import {
   recordedConfigDiff,
   resolveOptions,
   type OptionSpec,
+  type Settings,
   type SweepPlan,
   type SweepRun,
 } from '@shardlab/experiment';
@@ -18,17 +24,34 @@ import { ProgressLine, formatDuration, readRun, writeJsonFile, writeReportHtml, 
 import { DASHBOARD_OPTIONS, openDashboard } from '@shardlab/dashboard';
 import { runEmbedded } from './embedded';
 
+/** What a sweep does with a finished run whose recorded settings differ from what the sweep now asks. */
+const ON_CHANGE = ['stop', 'redo', 'keep'] as const;
+
 const SWEEP_OPTIONS: readonly OptionSpec[] = [
   { key: 'out', type: 'string', valueHint: 'DIR', help: 'sweep directory (default: runs/sweep-<name>)' },
+  { key: 'arms', type: 'string-list', valueHint: 'A,B,..', help: "only these arms of the file (the reference arm, left out, is no reference)" },
+  { key: 'seeds', type: 'int-list', min: 0, valueHint: 'N,N,..', help: "these seeds instead of the file's" },
+  { key: 'steps', type: 'int', min: 1, max: 10_000_000, help: 'every arm runs this many steps (the same as steps=N)' },
+  {
+    key: 'onChange',
+    type: 'enum',
+    default: 'stop',
+    choices: ON_CHANGE,
+    help: 'a finished run made with other settings than the sweep now asks: stop before running anything and name them; redo it; or keep it as it is',
+  },
   { key: 'quiet', type: 'bool', default: false, help: 'no per-run progress; only one line per run and the overall progress' },
   ...DASHBOARD_OPTIONS,
 ];
 
-export const SWEEP_USAGE = `Usage: shardlab sweep FILE [options]
+export const SWEEP_USAGE = `Usage: shardlab sweep FILE [key=value ...] [options]
 
 Runs every arm x seed of a sweep file (YAML or JSON, e.g. experiments/smoke.yaml), one run
-after another in embedded mode, each into <dir>/<arm>/seed-<seed>/. Resumable: a run whose
-summary.json says completed is kept, so rerunning the command continues where it stopped.
+after another in embedded mode, each into <dir>/<arm>/seed-<seed>/. key=value sets a setting
+for every arm over what the file says (steps=50 lr=0.1); --arms, --seeds and --steps narrow it.
+Resumable: a run whose summary.json says completed with the same settings is kept, so
+rerunning the command continues where it stopped; a run stopped part-way continues from its
+checkpoint.bin when it has one, else starts over; a finished run made with other settings
+stops the sweep before it runs anything (see --on-change).
 A failed run is recorded and the sweep goes on. Then writes, into the sweep directory:
   results.csv   one row per run (every summary field, per-class accuracy, steps to target)
   results.md    one row per arm: mean ± std over seeds (also printed)
@@ -131,12 +154,28 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(SWEEP_USAGE + '\n');
     return 0;
   }
-  if (flags.positionals.length !== 1) {
-    throw new FlagError(flags.positionals.length === 0 ? 'name a sweep file: shardlab sweep FILE (see --help)' : `one sweep file at a time, got ${flags.positionals.join(' ')}`);
+  const files = flags.positionals.filter((a) => !isOverride(a));
+  if (files.length !== 1) {
+    throw new FlagError(files.length === 0 ? 'name a sweep file: shardlab sweep FILE (see --help)' : `one sweep file at a time, got ${files.join(' ')}`);
   }
   const own = resolveOptions(flags.values, SWEEP_OPTIONS);
   const quiet = own.quiet as boolean;
-  const plan = loadSweepFile(flags.positionals[0]!, { out: own.out as string | undefined });
+  const steps: Settings = own.steps === undefined ? { values: {}, where: {} } : { values: { steps: own.steps }, where: { steps: '--steps' } };
+  const overrides = commandLineSettings(steps, parseOverrides(flags.positionals.filter(isOverride), false));
+  const plan = loadSweepFile(files[0]!, {
+    out: own.out as string | undefined,
+    overrides,
+    arms: own.arms as string[] | undefined,
+    seeds: own.seeds as number[] | undefined,
+  });
+  const changed = changedRuns(plan);
+  if (changed.length && own.onChange === 'stop') {
+    const listed = changed.slice(0, 3).map(({ run, diff }) => `  ${run.dir}: ${diff.join('; ')}`);
+    throw new ConfigError(
+      `${changed.length} finished run(s) were made with other settings than this sweep asks:\n${listed.join('\n')}${changed.length > 3 ? `\n  and ${changed.length - 3} more` : ''}\n` +
+        `nothing was run. --on-change redo reruns them, --on-change keep keeps them as they are, --out DIR starts a sweep elsewhere`,
+    );
+  }
   mkdirSync(plan.dir, { recursive: true });
   writeJsonFile(join(plan.dir, 'sweep.json'), {
     ...sweepInfo(plan),
@@ -153,29 +192,51 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   const runId = (r: SweepRun) => `${r.arm}/seed-${r.seed}`;
   for (const r of plan.runs) live?.hub.plan(runId(r), r.arm, r.seed);
   try {
-    return await runSweep(plan, quiet, live?.hub ?? null, runId);
+    return await runSweep(plan, quiet, live?.hub ?? null, runId, new Map(changed.map((c) => [c.run, c.diff])), own.onChange as OnChange);
   } finally {
     await live?.close();
   }
 }
 
-async function runSweep(plan: SweepPlan, quiet: boolean, hub: DashboardHub | null, runId: (r: SweepRun) => string): Promise<number> {
+type OnChange = (typeof ON_CHANGE)[number];
+
+/** The finished runs of the plan whose config.json differs from what the plan asks, with the differences. */
+function changedRuns(plan: SweepPlan): { run: SweepRun; diff: string[] }[] {
+  return plan.runs.flatMap((run) => {
+    if (!isRunComplete(run.dir)) return [];
+    const diff = recordedConfigDiff(run.dir, run.config);
+    return diff.length ? [{ run, diff }] : [];
+  });
+}
+
+async function runSweep(
+  plan: SweepPlan,
+  quiet: boolean,
+  hub: DashboardHub | null,
+  runId: (r: SweepRun) => string,
+  changed: Map<SweepRun, string[]>,
+  onChange: OnChange,
+): Promise<number> {
   const errors = new Map<SweepRun, string>();
   let next = 0;
   const progress = new SweepProgress(plan, () => plan.runs.slice(next));
   for (; next < plan.runs.length; next++) {
     const run = plan.runs[next]!;
-    if (isRunComplete(run.dir)) {
+    const diff = changed.get(run);
+    if (diff && onChange === 'redo') {
+      process.stderr.write(`sweep: redoing ${run.dir}, made with other settings (${diff.join('; ')})\n`);
+      rmSync(run.dir, { recursive: true, force: true });
+    } else if (isRunComplete(run.dir)) {
       progress.skipped++;
       progress.done++;
       const kept = readRun({ arm: run.arm, seed: run.seed, dir: run.dir });
       hub?.finished(runId(run), { status: kept.status, finalTestAccuracy: kept.summary?.finalTestAccuracy ?? null, error: kept.error });
-      const diff = recordedConfigDiff(run.dir, run.config);
-      if (diff.length) {
-        process.stderr.write(`sweep: keeping the finished run ${run.dir}, but it was made with other settings (${diff.join('; ')}); delete it to rerun\n`);
-      }
+      if (diff) process.stderr.write(`sweep: keeping ${run.dir} (--on-change keep), made with other settings (${diff.join('; ')})\n`);
       continue;
     }
+    // A run stopped part-way (killed, Ctrl-C) with a checkpoint and this sweep's settings continues from it.
+    const resume = existsSync(join(run.dir, CHECKPOINT_FILE)) && recordedConfigDiff(run.dir, run.config).length === 0;
+    if (resume) process.stderr.write(`sweep: ${run.arm} seed ${run.seed} stopped part-way; continuing from ${join(run.dir, CHECKPOINT_FILE)}\n`);
     progress.start(run);
     const ticker = quiet ? setInterval(() => progress.tick(), 1000) : null;
     let completed = false;
@@ -184,7 +245,7 @@ async function runSweep(plan: SweepPlan, quiet: boolean, hub: DashboardHub | nul
       // other arms compare against its run with the same seed (run first).
       const divergence = { saveSnapshots: run.arm === plan.reference, reference: run.referenceDir ?? undefined };
       const observer = hub?.observer(runId(run), run.arm, run.seed);
-      const { summary } = await runEmbedded(run.config, { out: run.dir, port: 0, quiet, observer, ...divergence });
+      const { summary } = await runEmbedded(run.config, { out: run.dir, port: 0, quiet, observer, resume, ...divergence });
       completed = summary.status === 'completed';
       if (!completed) errors.set(run, summary.error ?? 'failed');
     } catch (err) {

@@ -93,11 +93,16 @@ export function resumeConfig(dir: string): ExperimentConfig {
  * The config of a command that takes `--resume DIR`: the run's own (and DIR as its directory), or else the one
  * the flags describe. Flags beside --resume are refused: the run continues with its own settings.
  */
-export function configOrResume(experiment: Record<string, unknown>, resume: string | undefined, out: string | undefined): { config: ExperimentConfig; resumeDir: string | null } {
-  if (resume === undefined) return { config: resolveConfig(experiment), resumeDir: null };
+export function configOrResume(
+  experiment: Record<string, unknown>,
+  resume: string | undefined,
+  out: string | undefined,
+  where: (key: string) => string = flagOf,
+): { config: ExperimentConfig; resumeDir: string | null } {
+  if (resume === undefined) return { config: resolveConfig(experiment, where), resumeDir: null };
   const extra = Object.keys(experiment)[0];
   if (extra !== undefined || out !== undefined) {
-    throw new ConfigError(`--resume ${resume}: the run continues with its own settings and directory; leave out ${extra !== undefined ? flagOf(extra) : '--out'}`);
+    throw new ConfigError(`--resume ${resume}: the run continues with its own settings and directory; leave out ${extra !== undefined ? where(extra) : '--out'}`);
   }
   return { config: resumeConfig(resume), resumeDir: resume };
 }

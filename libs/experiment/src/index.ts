@@ -14,3 +14,4 @@ export * from './dataset-spec';
 export * from '@shardlab/worker';
 export * from './checkpoint';
 export { provenance, type Provenance } from './provenance';
+export * from './settings';

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { parseYamlMapping, readSettingsText, resolveAutoDataset, type Settings } from './settings';
 import { join } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { fashionMnistAvailable } from '@shardlab/data';
-import { ConfigError, checkOption } from '@shardlab/options';
+import { ConfigError, checkOption, suggest } from '@shardlab/options';
 import { EXPERIMENT_OPTIONS, defaultConfig, resolveCollective, resolveConfig, type ExperimentConfig } from './config';
 
 /*
@@ -67,23 +67,22 @@ export interface LoadSweepOptions {
   out?: string;
   /** Whether Fashion-MNIST is installed (for `dataset: auto`); defaults to the real check. */
   fashionMnistAvailable?: () => boolean;
+  /** Settings from the command line (key=value, --steps) over every arm's, whatever the file says. */
+  overrides?: Settings;
+  /** Only these seeds (in place of the file's). */
+  seeds?: number[];
+  /** Only these arms of the file (by name); the reference arm, if left out, is no reference. */
+  arms?: string[];
 }
 
 const TOP_LEVEL_KEYS = ['name', 'description', 'base', 'seeds', 'target', 'reference', 'arms'] as const;
 /** Names become directory names. */
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const NAME_RULE = 'letters, digits, ".", "_" and "-", starting with a letter or digit';
-const AUTO_CLASSES = [0, 1, 2, 3];
 
 /** Reads, validates and plans a sweep file. Every problem is a one-line ConfigError naming the file and key. */
 export function loadSweepFile(path: string, opts: LoadSweepOptions = {}): SweepPlan {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`${path}: cannot read sweep file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`);
-  }
+  const text = readSettingsText(path, 'sweep file');
   return parseSweep(text, path, opts);
 }
 
@@ -94,15 +93,7 @@ export function parseSweep(text: string, file: string, opts: LoadSweepOptions = 
     throw new ConfigError(`${at(path)}: ${what}`);
   };
 
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  const syntax = doc.errors[0];
-  if (syntax) {
-    const { line, col } = lines.linePos(syntax.pos[0]);
-    throw new ConfigError(`${file}:${line}:${col}: YAML syntax error: ${syntax.message.split('\n')[0]}`);
-  }
-  const root: unknown = doc.toJS();
-  if (!isRecord(root)) throw new ConfigError(`${file}: expected a mapping with keys ${TOP_LEVEL_KEYS.join(', ')}`);
+  const root = parseYamlMapping(text, file, `a mapping with keys ${TOP_LEVEL_KEYS.join(', ')}`);
 
   for (const key of Object.keys(root)) {
     if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) fail(key, `unknown key${suggest(key, TOP_LEVEL_KEYS)}; allowed: ${TOP_LEVEL_KEYS.join(', ')}`);
@@ -120,23 +111,20 @@ export function parseSweep(text: string, file: string, opts: LoadSweepOptions = 
     fail('target', `must be an accuracy between 0 and 1 (e.g. 0.8), got ${JSON.stringify(target)}`);
   }
 
-  const seeds = checkSeeds(root['seeds'], at);
+  const fileSeeds = checkSeeds(root['seeds'], at);
+  const seeds = opts.seeds ? checkSeeds(opts.seeds, (path) => path.replace(/^seeds/, '--seeds')) : fileSeeds;
+  const overrides = opts.overrides ?? { values: {}, where: {} };
   const autoFashion = opts.fashionMnistAvailable ?? fashionMnistAvailable;
   let fashion: boolean | undefined;
-  const resolveAuto = (settings: Record<string, unknown>): Record<string, unknown> => {
-    if (settings['dataset'] !== 'auto') return settings;
-    fashion ??= autoFashion();
-    const rest = { ...settings };
-    delete rest['dataset'];
-    return fashion ? { dataset: 'fashion-mnist', classes: AUTO_CLASSES, ...rest } : { dataset: 'synthetic', ...rest };
-  };
+  const resolveAuto = (settings: Record<string, unknown>): Record<string, unknown> =>
+    resolveAutoDataset(settings, () => (fashion ??= autoFashion()));
 
   const baseRaw = root['base'] ?? {};
   if (!isRecord(baseRaw)) fail('base', `must be a mapping of experiment settings, got ${JSON.stringify(baseRaw)}`);
   const base = baseRaw as Record<string, unknown>;
   checkSettingKeys(base, 'base', at);
   const baseResolved = resolveAuto(base);
-  resolveConfig(baseResolved, (key) => at(`base.${key}`));
+  resolveConfig({ ...baseResolved, ...overrides.values }, (key) => overrides.where[key] ?? at(`base.${key}`));
 
   const armsRaw = root['arms'];
   if (armsRaw === undefined) fail('arms', 'missing; a list of arms, each { name, <settings> }');
@@ -155,8 +143,8 @@ export function parseSweep(text: string, file: string, opts: LoadSweepOptions = 
     if (earlier !== undefined) fail(`${path}.name`, `duplicate arm name ${JSON.stringify(name)} (also arms[${earlier}].name); arm names must be unique`);
     firstIndex.set(name, i);
     checkSettingKeys(settings, path, at);
-    const merged = { ...baseResolved, ...resolveAuto(settings) };
-    armConfigs.push(resolveConfig(merged, (key) => at(key in settings ? `${path}.${key}` : `base.${key}`)));
+    const merged = { ...baseResolved, ...resolveAuto(settings), ...overrides.values };
+    armConfigs.push(resolveConfig(merged, (key) => overrides.where[key] ?? at(key in settings ? `${path}.${key}` : `base.${key}`)));
     arms.push({ name, settings });
   });
 
@@ -164,11 +152,17 @@ export function parseSweep(text: string, file: string, opts: LoadSweepOptions = 
   if (referenceRaw !== null && (typeof referenceRaw !== 'string' || !firstIndex.has(referenceRaw))) {
     fail('reference', `unknown arm ${JSON.stringify(referenceRaw)}; allowed: ${arms.map((a) => a.name).join(', ')}`);
   }
-  const reference = referenceRaw as string | null;
+  for (const wanted of opts.arms ?? []) {
+    if (!firstIndex.has(wanted)) throw new ConfigError(`--arms: ${file} has no arm ${JSON.stringify(wanted)}${suggest(wanted, [...firstIndex.keys()])}; its arms: ${arms.map((a) => a.name).join(', ')}`);
+  }
+  const chosen = (name: string) => opts.arms === undefined || opts.arms.includes(name);
+  const reference = referenceRaw !== null && chosen(referenceRaw as string) ? (referenceRaw as string) : null;
 
   const dir = opts.out ?? join('runs', `sweep-${name}`);
   const runDir = (arm: string, seed: number) => join(dir, arm, `seed-${seed}`);
-  const order = reference === null ? arms.map((_, i) => i) : [firstIndex.get(reference)!, ...arms.flatMap((a, i) => (a.name === reference ? [] : [i]))];
+  const order = (reference === null ? arms.map((_, i) => i) : [firstIndex.get(reference)!, ...arms.flatMap((a, i) => (a.name === reference ? [] : [i]))]).filter((i) =>
+    chosen(arms[i]!.name),
+  );
   const runs: SweepRun[] = seeds.flatMap((seed) =>
     order.map((i) => {
       const arm = arms[i]!.name;
@@ -191,7 +185,7 @@ export function parseSweep(text: string, file: string, opts: LoadSweepOptions = 
     seeds,
     target: target as number | null,
     reference,
-    arms,
+    arms: arms.filter((a) => chosen(a.name)),
     dataset: describeDataset(String(base['dataset'] ?? armConfigs[0]!.dataset), armConfigs, fashion),
     runs,
   };
@@ -280,27 +274,4 @@ function describeDataset(requested: string, configs: readonly ExperimentConfig[]
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** ` (did you mean "x"?)` for a near miss, else ''. */
-function suggest(key: string, candidates: readonly string[]): string {
-  let best: string | null = null;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(key.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best !== null && bestDistance <= Math.max(1, Math.floor(key.length / 3)) ? ` (did you mean ${JSON.stringify(best)}?)` : '';
-}
-
-/** Edits (insert, delete, substitute, swap two neighbours) that turn a into b. */
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-    }
-  }
-  return d[a.length]![b.length]!;
 }

@@ -3,3 +3,4 @@ export * from './check';
 export * from './errors';
 export * from './security';
 export * from './keepalive';
+export * from './suggest';

@@ -1,3 +1,5 @@
+import { suggest } from './suggest';
+
 /**
  * Every experiment setting, once: its config key, its CLI flag (the key in kebab-case),
  * its type, default, allowed range and help text. The CLI parser, `--help`, config
@@ -84,7 +86,7 @@ export function parseFlags(argv: readonly string[], options: readonly OptionSpec
     const eq = arg.indexOf('=');
     const flag = eq >= 0 ? arg.slice(0, eq) : arg;
     const o = byFlag.get(flag);
-    if (!o) throw new FlagError(`unknown option ${flag} (see --help)`);
+    if (!o) throw new FlagError(`unknown option ${flag}${suggest(flag, [...byFlag.keys(), '--help'])} (see --help)`);
     if (o.type === 'bool' && eq < 0) {
       values[o.key] = true;
       continue;
