@@ -20,7 +20,7 @@ import {
   type OptionSpec,
 } from '@shardlab/experiment';
 import { describeBackend, initBackend } from '@shardlab/model';
-import { formatComparison, pct, readRun, writeReportHtml, type RunSummary, type SweepInfo } from '@shardlab/report';
+import { formatComparison, pct, readRun, resumeHint, writeReportHtml, type RunSummary, type SweepInfo } from '@shardlab/report';
 import { DASHBOARD_OPTIONS, openDashboard } from '@shardlab/dashboard';
 import { runEmbedded } from './embedded';
 
@@ -83,7 +83,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   }
   process.stdout.write(describeSummary(summary, out) + '\n');
   if (summary.status !== 'completed') {
-    process.stderr.write(`shardlab run: run failed: ${summary.error}\n`);
+    process.stderr.write(`shardlab run: run failed: ${summary.error}\n${resumeHint(summary, `shardlab run --resume ${out}`)}`);
     return 1;
   }
   return 0;

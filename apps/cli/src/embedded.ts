@@ -87,7 +87,9 @@ export async function runEmbedded(config: ExperimentConfig, opts: EmbeddedOption
               '--keepalive-time', String(config.keepaliveTime), '--keepalive-timeout', String(config.keepaliveTimeout),
               ...(opts.trainerArgs ?? []),
             ],
-            { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [TOKEN_ENV]: token } },
+            // Their own process group: Ctrl-C in a terminal reaches the coordinator alone, which stops the run at a step
+            // boundary and tells them; they would otherwise die mid-step and fail the run before its checkpoint.
+            { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [TOKEN_ENV]: token }, detached: true },
           );
           children.push(child);
           running.set(label, { child, restart: () => start(name, backend, generation + 1) });

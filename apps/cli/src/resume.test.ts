@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -60,6 +61,66 @@ describe('checkpoint and resume', () => {
     const [sa, sb] = [straight, killed].map((d) => JSON.parse(readFileSync(join(d, 'summary.json'), 'utf8')));
     expect(sb).toMatchObject({ status: 'completed', stepsCompleted: 36, finalLoss: sa.finalLoss, lossSwing: sa.lossSwing, finalTestAccuracy: sa.finalTestAccuracy });
   }, 180_000);
+
+  it('Ctrl-C (SIGINT to the process group, as a terminal sends it) stops at a step boundary, writes a checkpoint under relay, prints the resume command; resumed, the run ends bit-identical', async () => {
+    const settings = ['--steps', '40', '--optimizer', 'momentum', '--lr', '0.01', '--collective', 'relay', '--eval-every', '10', '--samples', '4000', '--test-samples', '200', '--quiet'];
+    const straight = join(dir, 'straight-relay');
+    const r = await runCli(['run', ...settings, '--out', straight]);
+    expect(r.code, r.stderr).toBe(0);
+
+    const stopped = join(dir, 'interrupted');
+    const child = spawn(process.execPath, [BUILT_CLI, 'run', ...settings, '--out', stopped], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const atStep = 5 + Math.floor(Math.random() * 20);
+    await new Promise<void>((res, rej) => {
+      const timer = setInterval(() => {
+        const text = existsSync(join(stopped, 'metrics.jsonl')) ? readFileSync(join(stopped, 'metrics.jsonl'), 'utf8') : '';
+        if (text.split('\n').filter((l) => l.includes('"kind":"step"')).length >= atStep) {
+          clearInterval(timer);
+          process.kill(-child.pid!, 'SIGINT');
+          res();
+        }
+      }, 10);
+      child.on('exit', () => {
+        clearInterval(timer);
+        rej(new Error(`the run ended before the signal: ${stderr}`));
+      });
+    });
+    expect(await exited).toBe(1);
+    const [, at] = /stopped by SIGINT after step (\d+); checkpoint\.bin holds it/.exec(stderr) ?? [];
+    expect(at, stderr).toBeDefined();
+    expect(stderr).toContain(`continue it from step ${at}: shardlab run --resume ${stopped}`);
+    const summary = JSON.parse(readFileSync(join(stopped, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ status: 'failed', stepsCompleted: Number(at), checkpointStep: Number(at) });
+    expect(existsSync(join(stopped, 'config.json'))).toBe(true);
+
+    const resumed = await runCli(['run', '--resume', stopped]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(readFileSync(join(stopped, 'model', 'weights.bin')).equals(readFileSync(join(straight, 'model', 'weights.bin')))).toBe(true);
+    expect(stepRecords(stopped).map((s) => s.step)).toEqual(Array.from({ length: 40 }, (_, t) => t));
+  }, 180_000);
+
+  it('a run that cannot start leaves config.json and a summary.json that says why; a model the data cannot feed leaves nothing', async () => {
+    const cnn = join(dir, 'cnn-32');
+    const bad = await runCli(['run', '--model', 'cnn', '--features', '32', '--out', cnn]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--model cnn reads square images, but --features 32 is not a square number; use --model mlp/);
+    expect(existsSync(cnn)).toBe(false);
+
+    const server = createServer();
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const port = (server.address() as AddressInfo).port;
+    const busy = join(dir, 'busy');
+    const r = await runCli(['run', '--port', String(port), '--steps', '2', '--out', busy]);
+    server.close();
+    expect(r.code).toBe(2);
+    expect(JSON.parse(readFileSync(join(busy, 'config.json'), 'utf8'))).toMatchObject({ steps: 2 });
+    const summary = JSON.parse(readFileSync(join(busy, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ status: 'failed', stepsCompleted: 0, checkpointStep: null });
+    expect(summary.error).toMatch(/port in use|in use/);
+  }, 120_000);
 
   it('--resume refuses a directory without a checkpoint, and settings given beside it', async () => {
     const plain = join(dir, 'plain');

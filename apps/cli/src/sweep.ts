@@ -220,43 +220,55 @@ async function runSweep(
   const errors = new Map<SweepRun, string>();
   let next = 0;
   const progress = new SweepProgress(plan, () => plan.runs.slice(next));
-  for (; next < plan.runs.length; next++) {
-    const run = plan.runs[next]!;
-    const diff = changed.get(run);
-    if (diff && onChange === 'redo') {
-      process.stderr.write(`sweep: redoing ${run.dir}, made with other settings (${diff.join('; ')})\n`);
-      rmSync(run.dir, { recursive: true, force: true });
-    } else if (isRunComplete(run.dir)) {
-      progress.skipped++;
-      progress.done++;
-      const kept = readRun({ arm: run.arm, seed: run.seed, dir: run.dir });
-      hub?.finished(runId(run), { status: kept.status, finalTestAccuracy: kept.summary?.finalTestAccuracy ?? null, error: kept.error });
-      if (diff) process.stderr.write(`sweep: keeping ${run.dir} (--on-change keep), made with other settings (${diff.join('; ')})\n`);
-      continue;
+  // Ctrl-C or SIGTERM: the run under way stops at a step boundary (the coordinator's own handler), then the sweep.
+  let interrupted: string | null = null;
+  const onSignal = (signal: NodeJS.Signals) => (interrupted ??= signal);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, onSignal);
+  try {
+    for (; next < plan.runs.length && interrupted === null; next++) {
+      const run = plan.runs[next]!;
+      const diff = changed.get(run);
+      if (diff && onChange === 'redo') {
+        process.stderr.write(`sweep: redoing ${run.dir}, made with other settings (${diff.join('; ')})\n`);
+        rmSync(run.dir, { recursive: true, force: true });
+      } else if (isRunComplete(run.dir)) {
+        progress.skipped++;
+        progress.done++;
+        const kept = readRun({ arm: run.arm, seed: run.seed, dir: run.dir });
+        hub?.finished(runId(run), { status: kept.status, finalTestAccuracy: kept.summary?.finalTestAccuracy ?? null, error: kept.error });
+        if (diff) process.stderr.write(`sweep: keeping ${run.dir} (--on-change keep), made with other settings (${diff.join('; ')})\n`);
+        continue;
+      }
+      // A run stopped part-way (killed, Ctrl-C) with a checkpoint and this sweep's settings continues from it.
+      const resume = existsSync(join(run.dir, CHECKPOINT_FILE)) && recordedConfigDiff(run.dir, run.config).length === 0;
+      if (resume) process.stderr.write(`sweep: ${run.arm} seed ${run.seed} stopped part-way; continuing from ${join(run.dir, CHECKPOINT_FILE)}\n`);
+      progress.start(run);
+      const ticker = quiet ? setInterval(() => progress.tick(), 1000) : null;
+      let completed = false;
+      try {
+        // Weight divergence: the reference arm saves parameter snapshots at its evaluations, the
+        // other arms compare against its run with the same seed (run first).
+        const divergence = { saveSnapshots: run.arm === plan.reference, reference: run.referenceDir ?? undefined };
+        const observer = hub?.observer(runId(run), run.arm, run.seed);
+        const { summary } = await runEmbedded(run.config, { out: run.dir, port: 0, quiet, observer, resume, ...divergence });
+        completed = summary.status === 'completed';
+        if (!completed) errors.set(run, summary.error ?? 'failed');
+      } catch (err) {
+        errors.set(run, describeError(err));
+      } finally {
+        if (ticker) clearInterval(ticker);
+      }
+      progress.finish(run, completed);
+      if (!completed) process.stderr.write(`sweep: ${run.arm} seed ${run.seed} failed: ${errors.get(run)}\n`);
     }
-    // A run stopped part-way (killed, Ctrl-C) with a checkpoint and this sweep's settings continues from it.
-    const resume = existsSync(join(run.dir, CHECKPOINT_FILE)) && recordedConfigDiff(run.dir, run.config).length === 0;
-    if (resume) process.stderr.write(`sweep: ${run.arm} seed ${run.seed} stopped part-way; continuing from ${join(run.dir, CHECKPOINT_FILE)}\n`);
-    progress.start(run);
-    const ticker = quiet ? setInterval(() => progress.tick(), 1000) : null;
-    let completed = false;
-    try {
-      // Weight divergence: the reference arm saves parameter snapshots at its evaluations, the
-      // other arms compare against its run with the same seed (run first).
-      const divergence = { saveSnapshots: run.arm === plan.reference, reference: run.referenceDir ?? undefined };
-      const observer = hub?.observer(runId(run), run.arm, run.seed);
-      const { summary } = await runEmbedded(run.config, { out: run.dir, port: 0, quiet, observer, resume, ...divergence });
-      completed = summary.status === 'completed';
-      if (!completed) errors.set(run, summary.error ?? 'failed');
-    } catch (err) {
-      errors.set(run, describeError(err));
-    } finally {
-      if (ticker) clearInterval(ticker);
-    }
-    progress.finish(run, completed);
-    if (!completed) process.stderr.write(`sweep: ${run.arm} seed ${run.seed} failed: ${errors.get(run)}\n`);
+  } finally {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, onSignal);
   }
   process.stderr.write(progress.end() + '\n');
+  if (interrupted !== null) {
+    process.stderr.write(`sweep stopped by ${interrupted}; the same command continues it (a stopped run from its checkpoint, when it wrote one)\n`);
+    return 130;
+  }
 
   const info = sweepInfo(plan);
   const runs = plan.runs.map((r) => readRun({ arm: r.arm, seed: r.seed, dir: r.dir, error: errors.get(r) ?? null }));

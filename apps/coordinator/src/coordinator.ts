@@ -48,10 +48,10 @@ export async function runCoordinator(experiment: ExperimentConfig, opts: Coordin
         }),
       onListening: (address, session) => {
         log(`listening on ${address}; waiting for ${config.workers} trainer(s); writing to ${opts.out}`);
-        // Ctrl-C or `docker stop`: stop the run properly (trainers told, summary.json written) instead
-        // of dying mid-write. `once`: a second signal ends the process the default way.
+        // Ctrl-C or `docker stop`: stop the run at a step boundary (a checkpoint written under relay, trainers told,
+        // summary.json written) instead of dying mid-write. `once`: a second signal ends the process the default way.
         for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-          const stop = () => session.fail(`stopped by ${signal}`);
+          const stop = () => session.stop(`stopped by ${signal}`);
           process.once(signal, stop);
           stopHandlers.push(() => process.off(signal, stop));
         }

@@ -13,6 +13,7 @@ import {
 } from '@shardlab/experiment';
 import { DASHBOARD_OPTIONS, openDashboard } from '@shardlab/dashboard';
 import { runCoordinator } from './coordinator';
+import { resumeHint } from '@shardlab/report';
 
 export const COORDINATOR_OPTIONS: readonly OptionSpec[] = [
   { key: 'host', type: 'string', default: '127.0.0.1', help: 'address to listen on; 0.0.0.0 for trainers on other hosts or containers (then a token, --token-file / SHARDLAB_TOKEN, or --insecure)' },
@@ -70,7 +71,7 @@ export async function coordinatorMain(argv: readonly string[]): Promise<number> 
       await live?.close();
     }
     if (summary.status !== 'completed') {
-      process.stderr.write(`shardlab coordinator: run failed: ${summary.error}\nfiles so far: ${out}\n`);
+      process.stderr.write(`shardlab coordinator: run failed: ${summary.error}\nfiles so far: ${out}\n${resumeHint(summary, `shardlab coordinator --resume ${out}`)}`);
       return 1;
     }
     process.stderr.write(`done: test accuracy ${(100 * (summary.finalTestAccuracy ?? NaN)).toFixed(1)}%; files in ${out}\n`);

@@ -87,6 +87,11 @@ export class CoordinatorModel {
   }
 
   /** What a checkpoint saves and a replacement or a resumed run starts from (relay: the replica's state). */
+  /** Whether this coordinator holds what a checkpoint needs (the parameters and optimizer state): under relay. */
+  get keepsState(): boolean {
+    return !this.amongTrainers;
+  }
+
   state(): StartState {
     return { params: this.replica.params, optimizerState: this.replica.optimizerState(), buffers: this.buffers };
   }

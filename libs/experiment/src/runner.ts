@@ -9,6 +9,7 @@ import { ConfigError } from '@shardlab/options';
 import { LoopDelayMonitor, yieldIfDue } from '@shardlab/protocol';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint';
 import { prepareData, strategyFor } from './prepare';
+import { checkModelFitsData } from './model-spec';
 import { readSnapshot, weightDivergence, writeSnapshot } from './snapshots';
 import { TrainingSession, type Evaluation, type Progress, type SessionResult } from './session';
 
@@ -60,14 +61,13 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
   const backend: BackendName = await initBackend(config.backend);
   if (backend === 'native') setBlasThreads(config.blasThreads);
   const data = prepareData(config);
+  // Every mistake in the settings is refused before the run directory holds anything.
+  checkModelFitsData(config, data.train.numFeatures, data.train.numClasses, data.description);
   log(`data: ${data.description}; strategy: ${data.strategy.describe()}; coordinator backend: ${describeBackend(backend)}`);
 
   const resume = opts.resume ? resumeState(opts.out) : undefined;
   if (!resume) clearPreviousRun(opts.out);
   if (resume) log(`resuming from ${join(opts.out, CHECKPOINT_FILE)} at step ${resume.step} of ${config.steps}`);
-  const metrics = new JsonlWriter(join(opts.out, 'metrics.jsonl'), resume?.metricsBytes);
-  // The same records as TensorBoard scalars, in the run directory: `tensorboard --logdir runs/` shows every run.
-  const tensorboard = new TensorBoardWriter(opts.out, data.train.classNames);
   const testIds = Uint32Array.from({ length: data.test.size }, (_, i) => i);
   const testFeatures = data.test.features(testIds);
   let evaluator: Model | null = null;
@@ -113,11 +113,6 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     log,
     onProgress: opts.onProgress,
   });
-  writeJsonFile(join(opts.out, 'label-histogram.json'), {
-    classNames: data.train.classNames,
-    steps: config.steps * config.localSteps,
-    perWorker: labelHistogram(data.strategy, data.train.labels, data.train.numClasses, config.workers, config.steps * config.localSteps),
-  });
   writeJsonFile(join(opts.out, 'config.json'), {
     ...config,
     backend,
@@ -130,20 +125,38 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     startedAt: new Date().toISOString(),
     provenance: provenance(),
   });
+  // config.json first: every run directory that exists says what it is.
+  writeJsonFile(join(opts.out, 'label-histogram.json'), {
+    classNames: data.train.classNames,
+    steps: config.steps * config.localSteps,
+    perWorker: labelHistogram(data.strategy, data.train.labels, data.train.numClasses, config.workers, config.steps * config.localSteps),
+  });
+  const metrics = new JsonlWriter(join(opts.out, 'metrics.jsonl'), resume?.metricsBytes);
+  // The same records as TensorBoard scalars, in the run directory: `tensorboard --logdir runs/` shows every run.
+  const tensorboard = new TensorBoardWriter(opts.out, data.train.classNames);
 
   opts.observer?.started({ workers: config.workers, steps: config.steps, classNames: data.train.classNames });
   // How long this process's event loop is ever held while it serves (evaluation, checkpoints, metrics): into summary.json.
   const loopDelay = new LoopDelayMonitor();
-  const server = await opts.serve(session);
   let result: SessionResult;
   try {
-    opts.onListening?.(server.address, session);
-    result = await session.run();
-    // Up to 5 s for every trainer to hear that the run is over; meanwhile GetStatus still shows
-    // the final state to observers (a lost worker never comes back, so a failed run lingers the 5 s).
-    await session.waitForDeparture(5000);
+    const server = await opts.serve(session);
+    try {
+      opts.onListening?.(server.address, session);
+      result = await session.run();
+      // Up to 5 s for every trainer to hear that the run is over; meanwhile GetStatus still shows
+      // the final state to observers (a lost worker never comes back, so a failed run lingers the 5 s).
+      await session.waitForDeparture(5000);
+    } finally {
+      await server.close();
+    }
+  } catch (err) {
+    // The directory has config.json; it gets a summary.json that says why the run never finished (a port in use...).
+    session.fail(err instanceof Error ? err.message : String(err));
+    loopDelay.stop();
+    guarded(() => writeJsonFile(join(opts.out, 'summary.json'), runSummary(config, session.result(), backend, data.train.classNames, loopDelay.maxMs)));
+    throw err;
   } finally {
-    await server.close();
     tensorboard.close();
   }
   if (result.status === 'completed') {
@@ -154,8 +167,26 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
       log(`model/ not written: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  const summary = runSummary(config, result, backend, data.train.classNames, loopDelay.maxMs);
+  loopDelay.stop();
+  try {
+    writeJsonFile(join(opts.out, 'summary.json'), summary);
+  } catch (err) {
+    if (!(err instanceof DiskError)) throw err;
+    // Say what was lost and what is kept: the checkpoint, when the run writes them, continues the run.
+    const kept = existsSync(join(opts.out, CHECKPOINT_FILE))
+      ? `the last checkpoint is intact: once the directory is writable, continue with shardlab run --resume ${opts.out}`
+      : 'no checkpoint to continue from (--checkpoint-every N writes them)';
+    throw new DiskError(`${err.message}; the run ${result.status === 'completed' ? 'completed' : `stopped: ${result.error}`}; ${kept}`);
+  }
+  (evaluator as Model | null)?.dispose();
+  return { summary, result, out: opts.out };
+}
+
+/** summary.json of a run: its settings, what it came to and how fast. */
+function runSummary(config: RunConfig, result: SessionResult, backend: BackendName, classNames: readonly string[], coordinatorLoopDelayMs: number): RunSummary {
   const perClass = result.lastEval?.perClassAccuracy ?? null;
-  const summary: RunSummary = {
+  return {
     status: result.status,
     error: result.error,
     strategy: config.strategy,
@@ -175,7 +206,7 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     seed: config.seed,
     finalTestAccuracy: result.lastEval?.accuracy ?? null,
     perClassAccuracy: perClass,
-    classNames: [...data.train.classNames],
+    classNames: [...classNames],
     worstClassAccuracy: perClass ? Math.min(...perClass.filter((a) => !Number.isNaN(a))) : null,
     finalLoss: result.finalLoss,
     lossSwing: result.lossSwing,
@@ -187,21 +218,9 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     refused: result.refused,
     lostWorkers: result.lostWorkers,
     replacements: result.replacements,
-    eventLoopDelayMs: { coordinator: loopDelay.maxMs, workers: result.loopDelayMs },
+    checkpointStep: result.status === 'completed' ? null : result.checkpointStep,
+    eventLoopDelayMs: { coordinator: coordinatorLoopDelayMs, workers: result.loopDelayMs },
   };
-  loopDelay.stop();
-  try {
-    writeJsonFile(join(opts.out, 'summary.json'), summary);
-  } catch (err) {
-    if (!(err instanceof DiskError)) throw err;
-    // Say what was lost and what is kept: the checkpoint, when the run writes them, continues the run.
-    const kept = existsSync(join(opts.out, CHECKPOINT_FILE))
-      ? `the last checkpoint is intact: once the directory is writable, continue with shardlab run --resume ${opts.out}`
-      : 'no checkpoint to continue from (--checkpoint-every N writes them)';
-    throw new DiskError(`${err.message}; the run ${result.status === 'completed' ? 'completed' : `stopped: ${result.error}`}; ${kept}`);
-  }
-  (evaluator as Model | null)?.dispose();
-  return { summary, result, out: opts.out };
 }
 
 /** Test rows per slice of an evaluation: the coordinator's event loop turns between slices. */

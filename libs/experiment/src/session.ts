@@ -105,7 +105,12 @@ export interface SessionResult {
   replacements: number;
   /** The longest event-loop delay each worker's trainer reported, in ms. */
   loopDelayMs: number[];
+  /** The step of the last checkpoint this run wrote (it continues from there with --resume), or null. */
+  checkpointStep: number | null;
 }
+
+/** How long a stop at the step boundary (Ctrl-C) waits for the step under way before it stops the run there. */
+const STOP_GRACE_MS = 10_000;
 
 
 export { meanPairwiseCosine, pairwiseCosines } from './step-metrics';
@@ -126,6 +131,9 @@ export class TrainingSession {
   /** The last completed step: a push resent after a reconnect whose answer was lost is answered from it. */
   private lastCompleted: StepState | null = null;
   private stepsCompleted = 0;
+  /** Why the run is to stop at the next step boundary (stop()), or null. */
+  private stopRequested: string | null = null;
+  private checkpointStep: number | null = null;
   /** NextStep calls waiting for their step, and who has been told the run is over. */
   private readonly waiters = new AssignmentWaiters(() => {
     if (!this.stillThere()) this.wakeup.poke();
@@ -143,6 +151,7 @@ export class TrainingSession {
     this.observer = new StepObserver(deps);
     if (deps.resume) {
       this.stepsCompleted = deps.resume.step;
+      this.checkpointStep = deps.resume.step;
       this.observer.stepLosses.push(...deps.resume.stepLosses);
       this.observer.lastEval = deps.resume.lastEval;
     }
@@ -395,6 +404,26 @@ export class TrainingSession {
     this.wakeup.poke();
   }
 
+  /**
+   * Stops the run at the next step boundary (Ctrl-C, docker stop): the step under way completes, a checkpoint is
+   * written where this coordinator holds the state (relay), then the run stops. A step that does not complete
+   * within STOP_GRACE_MS is not waited for.
+   */
+  stop(reason: string): void {
+    if (this.stateValue !== 'running') return this.fail(reason);
+    if (this.stopRequested !== null) return;
+    this.stopRequested = reason;
+    this.deps.log?.(`${reason}: stopping after the step under way`);
+    setTimeout(() => this.fail(`${reason} (the step under way did not finish within ${STOP_GRACE_MS / 1000} s)`), STOP_GRACE_MS).unref();
+    this.wakeup.poke();
+  }
+
+  private writeCheckpoint(): void {
+    if (!this.deps.checkpoint) return;
+    this.deps.checkpoint({ step: this.stepsCompleted, ...this.coordinatorModel.state() });
+    if (this.stateValue === 'running') this.checkpointStep = this.stepsCompleted;
+  }
+
   // ---- the step loop -----------------------------------------------------------------------
 
   async run(): Promise<SessionResult> {
@@ -434,8 +463,15 @@ export class TrainingSession {
       if (this.stateValue === 'running') previous = st;
       for (const answer of this.afterStep.splice(0)) answer();
       this.flushRefusals();
-      if (config.checkpointEvery > 0 && this.stepsCompleted % config.checkpointEvery === 0 && this.stepsCompleted < config.steps && this.stateValue === 'running') {
-        this.deps.checkpoint?.({ step: this.stepsCompleted, ...this.coordinatorModel.state() });
+      const stopping = this.stopRequested !== null && this.stepsCompleted < config.steps;
+      const due = config.checkpointEvery > 0 && this.stepsCompleted % config.checkpointEvery === 0;
+      if ((due || (stopping && this.coordinatorModel.keepsState)) && this.stepsCompleted < config.steps && this.stateValue === 'running') this.writeCheckpoint();
+      if (stopping && this.stateValue === 'running') {
+        const kept =
+          this.checkpointStep === this.stepsCompleted
+            ? 'checkpoint.bin holds it'
+            : `no checkpoint of it (under ${config.collective} the trainers hold the optimizer state; --collective relay keeps it here)`;
+        this.fail(`${this.stopRequested} after step ${this.stepsCompleted}; ${kept}`);
       }
     }
     if (this.stateValue === 'running') {
@@ -495,7 +531,8 @@ export class TrainingSession {
     for (const w of st.pushWaiters.splice(0)) w.resolve({ update: st.update, next: next(w.worker) });
   }
 
-  private result(): SessionResult {
+  /** What the run came to, so far: the final result once run() returned. */
+  result(): SessionResult {
     const { stepLosses, lastEval } = this.observer;
     return {
       status: this.stateValue === 'finished' ? 'completed' : 'failed',
@@ -514,6 +551,7 @@ export class TrainingSession {
       lostWorkers: this.membership.members.flatMap((m, w) => (m.lost ? [w] : [])),
       replacements: this.membership.members.reduce((n, m) => n + m.generation, 0),
       loopDelayMs: this.membership.members.map((m) => m.loopDelayMs),
+      checkpointStep: this.checkpointStep,
     };
   }
 

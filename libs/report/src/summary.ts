@@ -39,6 +39,8 @@ export interface RunSummary {
   lostWorkers?: number[];
   /** Trainers that took a lost worker's place (--lost-worker replace). */
   replacements?: number;
+  /** The step of the last checkpoint.bin a run that did not complete wrote: `--resume DIR` continues from it. */
+  checkpointStep?: number | null;
   /**
    * The longest event-loop delay, in ms, of the coordinator and of each worker's trainer (perf_hooks'
    * monitorEventLoopDelay): a loop held longer than the keepalive timeout (--keepalive-timeout) drops connections.
@@ -61,4 +63,9 @@ export function formatComparison(runs: readonly RunSummary[], classNames?: reado
     r.stepsPerSecond.toFixed(1),
   ]);
   return formatTable(header, rows);
+}
+
+/** For a run that stopped after writing a checkpoint: the line that says how to continue it (else ''). */
+export function resumeHint(summary: Pick<RunSummary, 'checkpointStep'>, command: string): string {
+  return summary.checkpointStep === null || summary.checkpointStep === undefined ? '' : `continue it from step ${summary.checkpointStep}: ${command}\n`;
 }
