@@ -9,6 +9,7 @@ import { COMPARE_USAGE, RUN_USAGE, compareCommand, runCommand } from './commands
 import { BENCH_USAGE, benchCommand } from './bench';
 import { HISTOGRAM_USAGE, histogramCommand } from './histogram';
 import { REPORT_USAGE, reportCommand } from './report';
+import { EXPORT_USAGE, exportCommand } from './export';
 import { STATUS_USAGE, statusCommand } from './status';
 import { SWEEP_USAGE, sweepCommand } from './sweep';
 
@@ -22,6 +23,7 @@ Commands:
   run           one experiment, coordinator and trainers as local processes
   sweep         every arm x seed of an experiment file, then results.csv, results.md, report.html
   report        one report.html for any mix of run, compare and sweep directories
+  export        one long CSV table (a row per run x measurement, every setting a column) of any runs
   coordinator   the coordinator of a cluster
   trainer       a trainer of a cluster (--coordinator HOST:PORT)
   histogram     the per-worker label histogram of a strategy, without training
@@ -41,6 +43,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   run: { run: runCommand, usage: RUN_USAGE },
   sweep: { run: sweepCommand, usage: SWEEP_USAGE },
   report: { run: reportCommand, usage: REPORT_USAGE },
+  export: { run: exportCommand, usage: EXPORT_USAGE },
   coordinator: { run: coordinatorMain, usage: COORDINATOR_USAGE },
   trainer: { run: trainerMain, usage: TRAINER_USAGE },
   histogram: { run: histogramCommand, usage: HISTOGRAM_USAGE },

@@ -1,10 +1,24 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ReportData } from '@shardlab/report';
 import { runCli, tempDir } from './testing/cli';
 
 const dir = tempDir();
+
+/** Reads an exported table with Python's csv module: per run, its status, strategy, eval steps, train steps and workers. */
+const PY_READ = `
+import csv, json, sys
+runs = {}
+for row in csv.DictReader(open(sys.argv[1], newline='')):
+    r = runs.setdefault(row['run'], {'status': row['status'], 'strategy': row['strategy'], 'accSteps': [], 'lossSteps': 0, 'workers': set()})
+    if row['metric'] == 'test_accuracy': r['accSteps'].append(int(row['step']))
+    if row['metric'] == 'loss' and row['worker'] == '': r['lossSteps'] += 1
+    if row['worker'] != '': r['workers'].add(int(row['worker']))
+for r in runs.values(): r['workers'] = sorted(r['workers'])
+print(json.dumps({'runs': runs}))
+`;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const SMALL = ['--samples', '1000', '--test-samples', '200', '--features', '32', '--hidden', '16', '--workers', '2', '--batch-size', '16', '--steps', '12', '--eval-every', '4'];
@@ -52,6 +66,33 @@ describe('shardlab report', () => {
     const tree = await runCli(['report', dir, '--out', join(dir, 'tree.html')]);
     expect(tree.code, tree.stderr).toBe(0);
     expect(embedded(readFileSync(join(dir, 'tree.html'), 'utf8')).runs).toHaveLength(4 + 2 + 2);
+
+    // A broken run (metrics cut short, no config.json) and an unfinished one (no summary.json) beside them: listed as
+    // such, never drawn as arms.
+    mkdirSync(join(dir, 'loose/broken'));
+    writeFileSync(join(dir, 'loose/broken/metrics.jsonl'), readFileSync(join(dir, 'loose/dirichlet-s1/metrics.jsonl'), 'utf8').slice(0, 200));
+    cpSync(join(dir, 'loose/dirichlet-s2'), join(dir, 'loose/unfinished'), { recursive: true });
+    rmSync(join(dir, 'loose/unfinished/summary.json'));
+    const messy = await runCli(['report', dir, '--out', join(dir, 'messy.html')]);
+    expect(messy.code, messy.stderr).toBe(0);
+    const messyData = embedded(readFileSync(join(dir, 'messy.html'), 'utf8'));
+    expect(messyData.arms.map((a) => a.name)).not.toContain('broken');
+    expect(messyData.arms.every((a) => !/undefined/.test(a.settings))).toBe(true);
+    expect(messy.stdout).toMatch(/loose\/broken seed 0: broken: no config\.json nor summary\.json/);
+    expect(messy.stdout).toMatch(/unfinished: no summary\.json in .*loose\/unfinished \(still running, or killed\)/);
+
+    // The same tree as one long table, read back by Python's csv module.
+    const table = join(dir, 'runs.csv');
+    const exported = await runCli(['export', dir, '--out', table]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const read = execFileSync('python3', ['-c', PY_READ, table], { encoding: 'utf8' });
+    const stats = JSON.parse(read) as { runs: Record<string, { status: string; strategy: string; accSteps: number[]; lossSteps: number; workers: number[] }> };
+    const byDir = (suffix: string) => Object.entries(stats.runs).find(([d]) => d.endsWith(suffix))![1];
+    expect(Object.keys(stats.runs)).toHaveLength(4 + 2 + 2 + 2);
+    expect(byDir('sweep/lpn/seed-2')).toMatchObject({ status: 'completed', strategy: 'label-per-node', accSteps: [4, 8, 12], lossSteps: 12, workers: [0, 1] });
+    expect(byDir('compare/sequential-single-class')).toMatchObject({ status: 'completed', strategy: 'sequential-single-class', accSteps: [4, 8, 12] });
+    expect(byDir('loose/unfinished')).toMatchObject({ status: 'unfinished', strategy: 'dirichlet', lossSteps: 12 });
+    expect(byDir('loose/broken')).toMatchObject({ status: 'broken', strategy: '' });
   }, 300_000);
 
   it('names a directory without runs, and exits non-zero', async () => {

@@ -120,12 +120,13 @@ function distinguishing(configs: readonly (Record<string, unknown> | null)[]): {
   return { base, own };
 }
 
-/** Reads every directory and makes one report's arms and runs of them. */
+/** Reads every directory and makes one report's arms and runs of them. Runs without config.json are listed, not drawn. */
 export function collectRuns(dirs: readonly string[], title?: string): CollectedRuns {
   if (!dirs.length) throw new CollectError('name at least one run, compare or sweep directory');
   const sources = dirs.map(readSource);
   const arms: { name: string; source: Source; settings: Record<string, unknown>; runs: RunResult[] }[] = [];
   const looseGroups: { key: string; name: string; source: Source; runs: RunResult[] }[] = [];
+  const broken: RunResult[] = [];
   for (const source of sources) {
     if (source.sweep) {
       for (const arm of source.sweep.info.arms) {
@@ -136,6 +137,11 @@ export function collectRuns(dirs: readonly string[], title?: string): CollectedR
     }
     for (const dir of source.runDirs!) {
       const run = readRun({ arm: runName(dir), seed: 0, dir });
+      // Without config.json there is no telling what the run was: it is listed as broken, never drawn as an arm.
+      if (!run.config) {
+        broken.push({ ...run, arm: dir, error: `broken: no config.json${run.summary ? '' : ' nor summary.json'}, so not a run that can be read` });
+        continue;
+      }
       run.seed = typeof run.config?.['seed'] === 'number' ? run.config['seed'] : (run.summary?.seed ?? 0);
       const key = groupKey(run.config);
       const group = run.config ? looseGroups.find((g) => g.key === key && g.source === source && !g.runs.some((r) => r.seed === run.seed)) : undefined;
@@ -150,19 +156,26 @@ export function collectRuns(dirs: readonly string[], title?: string): CollectedR
   const count = (name: string) => arms.filter((a) => a.name === name).length;
   const named = arms.map((a) => ({ ...a, name: count(a.name) > 1 ? `${basename(resolve(a.source.given))}/${a.name}` : a.name }));
   for (const [i, a] of named.entries()) if (named.findIndex((b) => b.name === a.name) !== i) a.name = `${a.name} (${i + 1})`;
-  const runs = named.flatMap((a) => a.runs.map((r) => ({ ...r, arm: a.name })));
+  const armRuns = named.flatMap((a) => a.runs.map((r) => ({ ...r, arm: a.name })));
+  const runs = [...armRuns, ...broken];
 
   const sweeps = sources.filter((s) => s.sweep).map((s) => s.sweep!.info);
-  const allConfigs = runs.map((r) => r.config);
+  const allConfigs = armRuns.map((r) => r.config);
   // A sweep describes its data once; other runs each in their config.json.
   const looseData = looseGroups.flatMap((g) => g.runs).map((r) => String(r.config?.['datasetDescription'] ?? r.config?.['dataset'] ?? ''));
   const datasets = [...new Set([...sweeps.map((s) => s.dataset), ...looseData])].filter(Boolean);
-  const seeds = [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b);
+  const seeds = [...new Set(armRuns.map((r) => r.seed))].sort((a, b) => a - b);
   const targets = [...new Set(sweeps.map((s) => s.target).filter((t): t is number => t !== null))];
   const only = sweeps.length === 1 && sources.length === 1 ? sweeps[0]! : null;
   const described = sources.map((s) =>
-    s.sweep ? `${s.given}: sweep ${s.sweep.info.name} (${s.sweep.info.arms.length} arms, ${s.sweep.refs.length} runs)` : `${s.given}: ${s.runDirs!.length} run${s.runDirs!.length === 1 ? '' : 's'}`,
+    s.sweep
+      ? `${s.given}: sweep ${s.sweep.info.name} (${s.sweep.info.arms.length} arms, ${s.sweep.refs.length} runs)`
+      : `${s.given}: ${s.runDirs!.length} run${s.runDirs!.length === 1 ? '' : 's'}${brokenIn(s)}`,
   );
+  function brokenIn(s: Source): string {
+    const n = broken.filter((r) => s.runDirs!.includes(r.dir)).length;
+    return n ? ` (${n} broken: no config.json)` : '';
+  }
   const info: SweepInfo = {
     name: title ?? only?.name ?? sources.map((s) => basename(resolve(s.given))).join(' + '),
     description: only?.description ?? `Runs from ${sources.map((s) => s.given).join(', ')}. Runs with the same settings except the seed are the seeds of one arm.`,

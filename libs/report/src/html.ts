@@ -159,7 +159,7 @@ export function renderReportHtml(data: ReportData, script: string): string {
     htmlTable(data.table.header, data.table.rows, data.table.rightAligned, undefined, (k) => swatchOf(data.table.rows[k]?.[0])) +
       `\n<ul class="notes">${data.table.notes.map((n) => `<li>${e(n)}</li>`).join('')}</ul>` +
       (data.failed.length
-        ? `\n<div class="failed"><h3>Failed runs</h3><ul>${data.failed.map((f) => `<li><strong>${e(f.arm)} seed ${f.seed}</strong>: ${e(f.error)}</li>`).join('')}</ul></div>`
+        ? `\n<div class="failed"><h3>Runs that did not complete</h3><ul>${data.failed.map((f) => `<li><strong>${e(f.arm)} seed ${f.seed}</strong>: ${e(f.error)}</li>`).join('')}</ul></div>`
         : ''),
     'wide',
   );

@@ -11,3 +11,4 @@ export * from './tensorboard';
 export * from './live';
 export * from './bundles';
 export * from './collect';
+export * from './export';

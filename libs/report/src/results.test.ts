@@ -105,7 +105,7 @@ describe('results.md', () => {
     const cells = (arm: string) => lines.find((l) => l.startsWith(`| ${arm} `))!.split('|').map((c) => c.trim()).slice(1, -1);
     expect(cells('a')).toEqual(['a', '2', '85.0 ± 5.0', '75.0 ± 5.0', '0.100 ± 0.050', '25 ± 5', '0.400 ± 0.100']);
     expect(cells('b')).toEqual(['b', '1/2 ok', '60.0', '20.0', '0.600', 'not reached', '1.200']);
-    expect(md).toContain('## Failed runs\n\n- b seed 2: trainer-1 exited with code 1: out of memory, "really"');
+    expect(md).toContain('## Runs that did not complete\n\n- b seed 2: trainer-1 exited with code 1: out of memory, "really"');
   });
 
   it('marks partly reached targets', () => {
@@ -185,7 +185,7 @@ describe('reading run directories', () => {
     expect(runs[1]!.histogram!.perWorker).toHaveLength(4);
     expect(runs.find((r) => r.arm === 'seq-cyclic' && r.seed === 2)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^step 70: no gradient/) });
     expect(runs.at(-1)).toMatchObject({ status: 'failed', error: 'DataError: no data', summary: null });
-    expect(readRun({ arm: 'x', seed: 1, dir: join(dir, 'nothing') }).error).toBe(`no summary.json in ${join(dir, 'nothing')}`);
+    expect(readRun({ arm: 'x', seed: 1, dir: join(dir, 'nothing') }).error).toBe(`unfinished: no summary.json in ${join(dir, 'nothing')} (still running, or killed)`);
 
     const paths = writeResults(join(dir, 'sweep'), info, runs);
     expect(readFileSync(paths.csv, 'utf8').split('\n')).toHaveLength(runs.length + 2);

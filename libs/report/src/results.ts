@@ -169,7 +169,9 @@ export function readRun(ref: RunRef): RunResult {
   const completed = summary?.status === 'completed';
   const error = completed
     ? null
-    : (ref.error ?? summary?.error ?? (summary ? 'failed' : `no summary.json in ${ref.dir}${problems.length ? ` (${problems.join('; ')})` : ''}`));
+    : (ref.error ??
+      summary?.error ??
+      (summary ? 'failed' : `unfinished: no summary.json in ${ref.dir} (still running, or killed)${problems.length ? `; ${problems.join('; ')}` : ''}`));
   return { arm: ref.arm, seed: ref.seed, dir: ref.dir, status: completed ? 'completed' : 'failed', error, summary, config, classNames, ...metrics, histogram };
 }
 
@@ -210,16 +212,16 @@ export function summarizeArms(runs: readonly RunResult[], arms: readonly string[
 
 // ---- results.csv -----------------------------------------------------------------------------
 
-function csvCell(value: unknown): string {
+export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   const s = typeof value === 'number' && Number.isNaN(value) ? '' : String(value);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** What config.json says of a run that is not a setting (it differs between any two runs). */
-const RUN_IDENTITY = ['runId', 'startedAt', 'strategyDescription'];
+export const RUN_IDENTITY = ['runId', 'startedAt', 'strategyDescription'];
 
-const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+export const isScalar = (v: unknown): boolean => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 
 /**
  * One row per run: arm, seed, status, every scalar field of summary.json (in the order they
@@ -311,7 +313,7 @@ export function armTableNotes(info: SweepInfo, runs: readonly RunResult[]): stri
   const windows = [...new Set(runs.map((r) => r.config?.['lossWindow']).filter((w) => typeof w === 'number'))];
   const evalEvery = [...new Set(runs.map((r) => r.config?.['evalEvery']).filter((w) => typeof w === 'number'))];
   return [
-    `Mean ± std (population) over the completed seeds (${info.seeds.join(', ')}); failed runs are left out and listed below.`,
+    `Mean ± std (population) over the completed seeds (${info.seeds.join(', ')}); runs that did not complete are left out and listed below.`,
     'final acc: test accuracy at the end; worst class: the lowest per-class test accuracy at the end.',
     `loss swing: std of the training loss over the last ${windows.length ? windows.join('/') : 'lossWindow'} steps; final loss: training loss of the last step.`,
     info.target === null
@@ -338,7 +340,7 @@ export function formatResultsMarkdown(info: SweepInfo, runs: readonly RunResult[
     '',
     ...armTableNotes(info, runs),
   ];
-  if (failed.length) lines.push('', '## Failed runs', '', ...failed.map((r) => `- ${r.arm} seed ${r.seed}: ${r.error ?? 'failed'}`));
+  if (failed.length) lines.push('', '## Runs that did not complete', '', ...failed.map((r) => `- ${r.arm} seed ${r.seed}: ${r.error ?? 'failed'}`));
   return lines.join('\n') + '\n';
 }
 
