@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ReportData } from '@shardlab/report';
+import { DEBIAN_PYTHON } from '@shardlab/testing';
 import { runCli, tempDir } from './testing/cli';
 
 const dir = tempDir();
@@ -85,7 +86,7 @@ describe('shardlab report', () => {
     const table = join(dir, 'runs.csv');
     const exported = await runCli(['export', dir, '--out', table]);
     expect(exported.code, exported.stderr).toBe(0);
-    const read = execFileSync('python3', ['-c', PY_READ, table], { encoding: 'utf8' });
+    const read = execFileSync(DEBIAN_PYTHON, ['-c', PY_READ, table], { encoding: 'utf8' });
     const stats = JSON.parse(read) as { runs: Record<string, { status: string; strategy: string; accSteps: number[]; lossSteps: number; workers: number[] }> };
     const byDir = (suffix: string) => Object.entries(stats.runs).find(([d]) => d.endsWith(suffix))![1];
     expect(Object.keys(stats.runs)).toHaveLength(4 + 2 + 2 + 2);

@@ -30,6 +30,8 @@ describe('a run writes TensorBoard event files as it goes', () => {
     });
     const accuracies = events.filter((e) => 'test/accuracy' in e.values);
     expect(accuracies.map((e) => [e.step, e.values['test/accuracy']])).toEqual(evals.map((e) => [e.step, Math.fround(e.testAccuracy)]));
-    expect(Object.keys(accuracies[0]!.values).filter((k) => k.startsWith('test/accuracy_class_'))).toHaveLength(4);
+    const classTags = events.filter((e) => Object.keys(e.values).some((k) => k.startsWith('class_accuracy/')));
+    expect(Object.keys(classTags[0]!.values).filter((k) => k.startsWith('class_accuracy/'))).toHaveLength(4);
+    expect(events.at(-1)!.values['final/test_accuracy']).toBe(Math.fround(evals.at(-1)!.testAccuracy));
   }, 120_000);
 });

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dataFingerprint } from './fingerprint';
 import { loadDataset } from './load';
 import { NpyFile, npyHeader, parseNpyHeader } from './npy';
+import { DEBIAN_PYTHON } from '@shardlab/testing';
 
 /*
  * The reference writer is NumPy itself (Debian's python3-numpy, which .ci/run installs): the files are what a
@@ -16,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'shardlab-npy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function numpy(script: string): void {
-  execFileSync('python3', ['-c', `import numpy as np, json, os\nos.chdir(${JSON.stringify(dir)})\n${script}`], { stdio: 'pipe' });
+  execFileSync(DEBIAN_PYTHON, ['-c', `import numpy as np, json, os\nos.chdir(${JSON.stringify(dir)})\n${script}`], { stdio: 'pipe' });
 }
 
 /** A .npy file of our own: header version 1 (or 2, 3), C order, `data` after it (or nothing: sparse). */

@@ -3,8 +3,9 @@ import { provenance } from './provenance';
 import { join } from 'node:path';
 import { labelHistogram } from '@shardlab/data';
 import { combineEvaluations, createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type EvaluationResult, type Model } from '@shardlab/model';
-import { DiskError, JsonlWriter, TensorBoardWriter, writeJsonFile, type EvalRecord, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
-import type { RunConfig } from './config';
+import { DiskError, JsonlWriter, TensorBoardWriter, writeJsonFile, type EvalRecord, type HParams, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
+import { EXPERIMENT_OPTIONS, type RunConfig } from './config';
+import { createHash } from 'node:crypto';
 import { ConfigError } from '@shardlab/options';
 import { LoopDelayMonitor, yieldIfDue } from '@shardlab/protocol';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint';
@@ -125,7 +126,6 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     startedAt: new Date().toISOString(),
     provenance: provenance(),
   });
-  // config.json first: every run directory that exists says what it is.
   writeJsonFile(join(opts.out, 'label-histogram.json'), {
     classNames: data.train.classNames,
     steps: config.steps * config.localSteps,
@@ -134,6 +134,7 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
   const metrics = new JsonlWriter(join(opts.out, 'metrics.jsonl'), resume?.metricsBytes);
   // The same records as TensorBoard scalars, in the run directory: `tensorboard --logdir runs/` shows every run.
   const tensorboard = new TensorBoardWriter(opts.out, data.train.classNames);
+  guarded(() => tensorboard.hparams(...hparamsOf(config)));
 
   opts.observer?.started({ workers: config.workers, steps: config.steps, classNames: data.train.classNames });
   // How long this process's event loop is ever held while it serves (evaluation, checkpoints, metrics): into summary.json.
@@ -155,9 +156,9 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     session.fail(err instanceof Error ? err.message : String(err));
     loopDelay.stop();
     guarded(() => writeJsonFile(join(opts.out, 'summary.json'), runSummary(config, session.result(), backend, data.train.classNames, loopDelay.maxMs)));
-    throw err;
-  } finally {
+    guarded(() => tensorboard.end('failed', session.result().stepsCompleted, {}));
     tensorboard.close();
+    throw err;
   }
   if (result.status === 'completed') {
     try {
@@ -168,6 +169,16 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     }
   }
   const summary = runSummary(config, result, backend, data.train.classNames, loopDelay.maxMs);
+  guarded(() =>
+    tensorboard.end(summary.status, summary.stepsCompleted, {
+      test_accuracy: summary.finalTestAccuracy,
+      worst_class_accuracy: summary.worstClassAccuracy,
+      loss: summary.finalLoss,
+      loss_swing: summary.lossSwing,
+      steps_per_second: summary.stepsPerSecond,
+    }),
+  );
+  tensorboard.close();
   loopDelay.stop();
   try {
     writeJsonFile(join(opts.out, 'summary.json'), summary);
@@ -181,6 +192,21 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
   }
   (evaluator as Model | null)?.dispose();
   return { summary, result, out: opts.out };
+}
+
+/**
+ * The run's settings for TensorBoard's HParams view (lists as text), and its session group: the settings but the
+ * seed, so the seeds of one arm are one group.
+ */
+function hparamsOf(config: RunConfig): [HParams, string] {
+  const hparams: HParams = {};
+  for (const o of EXPERIMENT_OPTIONS) {
+    const v = (config as unknown as Record<string, unknown>)[o.key];
+    if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') hparams[o.key] = v;
+    else if (Array.isArray(v)) hparams[o.key] = v.join(',');
+  }
+  const group = Object.entries(hparams).filter(([k]) => k !== 'seed');
+  return [hparams, createHash('sha256').update(JSON.stringify(group)).digest('hex').slice(0, 16)];
 }
 
 /** summary.json of a run: its settings, what it came to and how fast. */

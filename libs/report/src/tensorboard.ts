@@ -30,7 +30,30 @@ const root = protobuf.Root.fromJSON({
         },
         Summary: {
           fields: { value: { rule: 'repeated', type: 'Value', id: 1 } },
-          nested: { Value: { fields: { tag: { type: 'string', id: 1 }, simpleValue: { type: 'float', id: 2 } } } },
+          nested: {
+            Value: { fields: { tag: { type: 'string', id: 1 }, simpleValue: { type: 'float', id: 2 }, metadata: { type: 'SummaryMetadata', id: 9 } } },
+          },
+        },
+        // tensorflow/core/framework/summary.proto: which plugin a value is for, and its own serialized data.
+        SummaryMetadata: {
+          fields: { pluginData: { type: 'PluginData', id: 1 } },
+          nested: { PluginData: { fields: { pluginName: { type: 'string', id: 1 }, content: { type: 'bytes', id: 2 } } } },
+        },
+        // tensorboard/plugins/hparams/plugin_data.proto (a session's settings and its end) and google.protobuf.Value.
+        HParamsPluginData: {
+          fields: { version: { type: 'int32', id: 1 }, sessionStartInfo: { type: 'SessionStartInfo', id: 3 }, sessionEndInfo: { type: 'SessionEndInfo', id: 4 } },
+        },
+        SessionStartInfo: {
+          fields: {
+            hparams: { keyType: 'string', type: 'ProtoValue', id: 1 } as protobuf.IField,
+            groupName: { type: 'string', id: 4 },
+            startTimeSecs: { type: 'double', id: 5 },
+          },
+        },
+        SessionEndInfo: { fields: { status: { type: 'int32', id: 1 }, endTimeSecs: { type: 'double', id: 2 } } },
+        ProtoValue: {
+          oneofs: { kind: { oneof: ['numberValue', 'stringValue', 'boolValue'] } },
+          fields: { numberValue: { type: 'double', id: 2 }, stringValue: { type: 'string', id: 3 }, boolValue: { type: 'bool', id: 4 } },
         },
       },
     },
@@ -38,6 +61,38 @@ const root = protobuf.Root.fromJSON({
 });
 /** The Event message type (also what a reader decodes with). */
 export const EVENT_TYPE = root.lookupType('tensorboard.Event');
+const HPARAMS_TYPE = root.lookupType('tensorboard.HParamsPluginData');
+
+/** A run's settings as TensorBoard's HParams view shows them: numbers, text and booleans (lists as text). */
+export type HParams = Record<string, number | string | boolean>;
+
+/** tensorboard/plugins/hparams/api.proto Status: how a session ended. */
+export const HPARAMS_STATUS = { completed: 1, failed: 2 } as const;
+
+/** A Summary value the HParams plugin reads: `tag` with an HParamsPluginData (version 0) as its plugin content. */
+function hparamsEvent(tag: string, data: Record<string, unknown>, wallTime: number): Uint8Array {
+  const content = HPARAMS_TYPE.encode(HPARAMS_TYPE.create({ version: 0, ...data })).finish();
+  return EVENT_TYPE.encode(EVENT_TYPE.create({ wallTime, step: 0, summary: { value: [{ tag, metadata: { pluginData: { pluginName: 'hparams', content } } }] } })).finish();
+}
+
+/**
+ * The event that starts an HParams session: the run's settings. Runs with the same `group` (its settings but the
+ * seed) are one session group, which the HParams view aggregates.
+ */
+export function hparamsStartEvent(hparams: HParams, group: string, wallTime = Date.now() / 1000): Uint8Array {
+  const values = Object.fromEntries(
+    Object.entries(hparams).map(([k, v]) => [k, typeof v === 'number' ? { numberValue: v } : typeof v === 'boolean' ? { boolValue: v } : { stringValue: v }]),
+  );
+  return hparamsEvent('_hparams_/session_start_info', { sessionStartInfo: { hparams: values, groupName: group, startTimeSecs: wallTime } }, wallTime);
+}
+
+/** The event that ends an HParams session with the run's status. */
+export function hparamsEndEvent(status: keyof typeof HPARAMS_STATUS, wallTime = Date.now() / 1000): Uint8Array {
+  return hparamsEvent('_hparams_/session_end_info', { sessionEndInfo: { status: HPARAMS_STATUS[status], endTimeSecs: wallTime } }, wallTime);
+}
+
+/** A class name as one segment of a tag: no '/', which TensorBoard reads as a group. */
+const tagSegment = (name: string): string => name.replace(/[^\w.-]+/g, '_');
 
 // ---- CRC32C (Castagnoli), as TFRecord uses it ------------------------------------------------------
 
@@ -97,7 +152,7 @@ export function scalarsOf(r: MetricsRecord, classNames: readonly string[] = []):
   if (r.kind === 'eval') {
     add('test/accuracy', r.testAccuracy);
     add('test/loss', r.testLoss);
-    r.perClassAccuracy.forEach((a, c) => add(`test/accuracy_class_${classNames[c] ?? c}`.replace(/[^\w/.-]+/g, '_'), a));
+    r.perClassAccuracy.forEach((a, c) => add(`class_accuracy/${tagSegment(classNames[c] ?? `class ${c}`)}`, a));
     add('test/weight_divergence', r.weightDivergence);
     return { step: r.step, values };
   }
@@ -117,6 +172,18 @@ export class TensorBoardWriter {
     this.path = join(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname().replace(/[^\w.-]/g, '_')}`);
     this.fd = writingTo(this.path, () => openSync(this.path, 'a'));
     this.write(EVENT_TYPE.encode(EVENT_TYPE.create({ wallTime: Date.now() / 1000, fileVersion: 'brain.Event:2' })).finish());
+  }
+
+  /** Starts the run's HParams session: its settings, grouped with the runs whose settings differ only in the seed. */
+  hparams(hparams: HParams, group: string): void {
+    this.write(hparamsStartEvent(hparams, group));
+  }
+
+  /** Ends the HParams session: the final figures as scalars (the HParams view's metric columns), then the status. */
+  end(status: keyof typeof HPARAMS_STATUS, step: number, finals: Record<string, number | null>): void {
+    const values = Object.entries(finals).flatMap(([tag, value]) => (value !== null && Number.isFinite(value) ? [{ tag: `final/${tag}`, value }] : []));
+    if (values.length) this.write(scalarEvent(step, values));
+    this.write(hparamsEndEvent(status));
   }
 
   /** Writes the scalars of one metrics record (step and eval records; events carry none). */
@@ -148,7 +215,9 @@ export function readScalarEvents(file: Buffer): { step: number; values: Record<s
     const data = file.subarray(at + 12, at + 12 + length);
     if (file.readUInt32LE(at + 12 + length) !== maskedCrc32c(data)) throw new Error(`bad data CRC at byte ${at}`);
     const event = EVENT_TYPE.toObject(EVENT_TYPE.decode(data), { longs: Number }) as { step?: number; summary?: { value?: { tag: string; simpleValue?: number }[] } };
-    if (event.summary) out.push({ step: event.step ?? 0, values: Object.fromEntries((event.summary.value ?? []).map((v) => [v.tag, v.simpleValue ?? 0])) });
+    // Scalars only: the HParams plugin's values carry plugin content instead of a simple_value.
+    const scalars = (event.summary?.value ?? []).filter((v) => v.simpleValue !== undefined);
+    if (scalars.length) out.push({ step: event.step ?? 0, values: Object.fromEntries(scalars.map((v) => [v.tag, v.simpleValue!])) });
     at += 12 + length + 4;
   }
   return out;

@@ -1,2 +1,3 @@
 export * from './chromium';
 export * from './wire';
+export * from './python';
