@@ -61,6 +61,12 @@ describe('shardlab report', () => {
     // What tells the compare arms apart is their strategy.
     expect(data.arms.find((a) => a.name === 'sequential-single-class')!.settings).toMatch(/strategy=sequential-single-class/);
     expect(data.runs).toHaveLength(4 + 2 + 2);
+    // Provenance of every run: when it started and ended, and what made it where.
+    const column = (name: string) => data.runHeader.indexOf(name);
+    for (const run of data.runs) {
+      expect(run.cells[column('made with')]).toMatch(/^shardlab \d+\.\d+\.\d+( @ [0-9a-f]{7}(\+changes)?)? · \S+ · (native|wasm|cpu|tensorflow)$/);
+      expect(Date.parse(run.cells[column('ended')]!)).toBeGreaterThanOrEqual(Date.parse(run.cells[column('started')]!));
+    }
     expect(r.stdout).toMatch(/\| dirichlet-s1 +\| +2 \|/);
 
     // The directory above them all, as TensorBoard users give --logdir: every run below it, two levels down too.

@@ -245,6 +245,7 @@ function runSummary(config: RunConfig, result: SessionResult, backend: BackendNa
     lostWorkers: result.lostWorkers,
     replacements: result.replacements,
     checkpointStep: result.status === 'completed' ? null : result.checkpointStep,
+    endedAt: new Date().toISOString(),
     eventLoopDelayMs: { coordinator: coordinatorLoopDelayMs, workers: result.loopDelayMs },
   };
 }

@@ -194,6 +194,14 @@ function armData(name: string, settings: string, style: { family: string; color:
 }
 
 /** Everything report.html shows, from the sweep's description and its runs. */
+/** Where a run was made, from config.json's provenance: `shardlab 0.1.0 @ 1a2b3c4 · host · native`. */
+function madeWith(r: RunResult): string {
+  const p = r.config?.['provenance'] as { shardlab?: string; commit?: string | null; host?: string } | undefined;
+  if (!p) return '-';
+  const commit = p.commit ? ` @ ${p.commit.slice(0, 7)}${p.commit.endsWith('+changes') ? '+changes' : ''}` : '';
+  return [`shardlab ${p.shardlab ?? '?'}${commit}`, p.host, r.summary?.backend].filter(Boolean).join(' · ');
+}
+
 export function buildReportData(info: SweepInfo, runs: readonly RunResult[]): ReportData {
   const armNames = [...info.arms.map((a) => a.name), ...new Set(runs.map((r) => r.arm).filter((a) => !info.arms.some((x) => x.name === a)))];
   const settingsOf = (name: string) => describeSettings(info.arms.find((a) => a.name === name)?.settings ?? {});
@@ -214,7 +222,7 @@ export function buildReportData(info: SweepInfo, runs: readonly RunResult[]): Re
     classNames,
     arms,
     table: { ...table, notes: armTableNotes(info, runs) },
-    runHeader: ['arm', 'seed', 'status', 'steps', 'final acc %', 'worst class %', 'final loss', 'loss swing', target === null ? 'steps to target' : `steps to ${targetLabel(target)}`, 'wall s'],
+    runHeader: ['arm', 'seed', 'status', 'steps', 'final acc %', 'worst class %', 'final loss', 'loss swing', target === null ? 'steps to target' : `steps to ${targetLabel(target)}`, 'wall s', 'started', 'ended', 'made with'],
     runs: runs.map((r) => {
       const s = r.summary;
       const reached = target === null || r.status !== 'completed' ? null : stepsToTarget(r.evals, target);
@@ -233,6 +241,9 @@ export function buildReportData(info: SweepInfo, runs: readonly RunResult[]): Re
           fixed(s?.lossSwing, 3),
           target === null || r.status !== 'completed' ? '-' : reached === null ? 'not reached' : String(reached),
           fixed(s?.wallSeconds, 1),
+          typeof r.config?.['startedAt'] === 'string' ? r.config['startedAt'] : '-',
+          typeof s?.endedAt === 'string' ? s.endedAt : '-',
+          madeWith(r),
         ],
       };
     }),

@@ -39,6 +39,8 @@ export interface RunSummary {
   lostWorkers?: number[];
   /** Trainers that took a lost worker's place (--lost-worker replace). */
   replacements?: number;
+  /** When the run ended (ISO 8601); config.json's startedAt says when it started. */
+  endedAt?: string;
   /** The step of the last checkpoint.bin a run that did not complete wrote: `--resume DIR` continues from it. */
   checkpointStep?: number | null;
   /**
