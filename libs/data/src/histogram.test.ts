@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { createStrategy } from './create-strategy';
-import { formatHistogram, labelHistogram } from './histogram';
+import { formatHistogram, labelHistogram, stepClassMix } from './histogram';
 import { partitionSizes } from './partition';
 
 describe('formatHistogram', () => {
@@ -48,5 +48,24 @@ describe('formatHistogram', () => {
     const shard = createStrategy('shard', opts);
     const owned = formatHistogram(partitionSizes(shard)!);
     expect(owned.split('\n').at(-1)).toBe(' total  100  100  100  100    400');
+  });
+
+  it('step by step, shows what a run-long histogram hides: one class per worker, one class per step, or every class everywhere', () => {
+    const labels = Uint8Array.from({ length: 4000 }, (_, i) => i % 4);
+    const opts = { labels, numClasses: 4, workers: 4, batchSize: 32, seed: 1 };
+    const classesOf = (counts: number[]) => counts.flatMap((n, c) => (n > 0 ? [c] : []));
+    const lpn = stepClassMix(createStrategy('label-per-node', opts), labels, 4, 4, 8);
+    expect(lpn).toHaveLength(8);
+    for (const step of lpn) {
+      expect(step.map((counts) => counts.reduce((a, b) => a + b, 0))).toEqual([32, 32, 32, 32]);
+      expect(new Set(step.map((counts) => classesOf(counts).join())).size).toBe(4);
+      for (const counts of step) expect(classesOf(counts)).toHaveLength(1);
+    }
+    const sequential = stepClassMix(createStrategy('sequential-single-class', { ...opts, order: 'cyclic', runLength: 1 }), labels, 4, 4, 8);
+    sequential.forEach((step, t) => {
+      for (const counts of step) expect(classesOf(counts)).toEqual([t % 4]);
+    });
+    const iid = stepClassMix(createStrategy('iid', opts), labels, 4, 4, 8);
+    expect(iid.flat().filter((counts) => classesOf(counts).length === 4).length).toBeGreaterThan(28);
   });
 });

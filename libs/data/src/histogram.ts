@@ -19,6 +19,20 @@ export function labelHistogram(
 }
 
 /**
+ * What each worker's batch holds, step by step, for the first `steps` steps: [step][worker][class] counts. Over a
+ * whole run every strategy hands every worker every class; which classes share one step is what tells them apart.
+ */
+export function stepClassMix(strategy: Strategy, labels: Uint8Array, numClasses: number, workers: number, steps: number): number[][][] {
+  return Array.from({ length: steps }, (_, step) =>
+    Array.from({ length: workers }, (_, w) => {
+      const counts = new Array<number>(numClasses).fill(0);
+      for (const id of strategy.batch(step, w)) counts[labels[id]!]!++;
+      return counts;
+    }),
+  );
+}
+
+/**
  * A per-worker, per-class count table as plain text for a CLI: one header line, one line per
  * worker, one line of totals; a last column of row totals. Columns are right-aligned and separated
  * by two spaces; no trailing newline. `classNames` (one per column) replace the class numbers.

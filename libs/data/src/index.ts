@@ -14,7 +14,7 @@ export { NPY_MANIFEST, NpyDataset, NpyFile, loadNpyDir, npyHeader, parseNpyHeade
 export type { Strategy, StrategyName, StrategyOptions } from './strategy';
 export { STRATEGY_NAMES, STRATEGY_DEFAULTS } from './strategy';
 export { createStrategy } from './create-strategy';
-export { labelHistogram, formatHistogram } from './histogram';
+export { labelHistogram, formatHistogram, stepClassMix } from './histogram';
 export { IidStrategy } from './iid';
 export { LabelPerNodeStrategy } from './label-per-node';
 export { SequentialSingleClassStrategy } from './sequential-single-class';

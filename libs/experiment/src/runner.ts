@@ -1,7 +1,11 @@
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { provenance } from './provenance';
 import { join } from 'node:path';
-import { labelHistogram } from '@shardlab/data';
+import { labelHistogram, stepClassMix } from '@shardlab/data';
+
+/** label-histogram.json's firstSteps: the class mix of each worker's batch for this many steps (and workers, at most). */
+const FIRST_STEPS = 16;
+const FIRST_STEPS_WORKERS = 16;
 import { combineEvaluations, createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type EvaluationResult, type Model } from '@shardlab/model';
 import { DiskError, JsonlWriter, TensorBoardWriter, writeJsonFile, type EvalRecord, type HParams, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
 import { EXPERIMENT_OPTIONS, type RunConfig } from './config';
@@ -130,6 +134,7 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
     classNames: data.train.classNames,
     steps: config.steps * config.localSteps,
     perWorker: labelHistogram(data.strategy, data.train.labels, data.train.numClasses, config.workers, config.steps * config.localSteps),
+    firstSteps: stepClassMix(data.strategy, data.train.labels, data.train.numClasses, Math.min(config.workers, FIRST_STEPS_WORKERS), Math.min(FIRST_STEPS, config.steps * config.localSteps)),
   });
   const metrics = new JsonlWriter(join(opts.out, 'metrics.jsonl'), resume?.metricsBytes);
   // The same records as TensorBoard scalars, in the run directory: `tensorboard --logdir runs/` shows every run.

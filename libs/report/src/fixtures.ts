@@ -127,7 +127,11 @@ export function writeFixtureSweep(dir: string, opts: FixtureOptions = {}): { inf
         const perWorker = Array.from({ length: WORKERS }, (_, w) =>
           CLASS_NAMES.map((_, c) => (a === 1 ? (c === w ? steps * 128 : 0) : Math.round(perSample * (1 + (a === 0 ? 0.1 * (rand() - 0.5) : 0))))),
         );
-        writeFileSync(join(runDir, 'label-histogram.json'), JSON.stringify({ classNames: CLASS_NAMES, perWorker }));
+        // The first 8 steps' class mix: iid a bit of every class, label-per-node worker w's class, sequential the step's class for all.
+        const firstSteps = Array.from({ length: 8 }, (_, t) =>
+          Array.from({ length: WORKERS }, (_, w) => CLASS_NAMES.map((_, c) => (a === 0 ? 32 : a === 1 ? (c === w ? 128 : 0) : c === t % CLASS_NAMES.length ? 128 : 0))),
+        );
+        writeFileSync(join(runDir, 'label-histogram.json'), JSON.stringify({ classNames: CLASS_NAMES, perWorker, firstSteps }));
       }
     }
   }

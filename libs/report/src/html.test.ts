@@ -103,6 +103,26 @@ describe('report.html', () => {
     expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
   });
 
+  it('draws each worker\'s classes step by step: a cell per worker and step, split by class, named in its title', () => {
+    const firstSteps = [
+      [
+        [32, 0],
+        [0, 32],
+      ],
+      [
+        [16, 16],
+        [0, 32],
+      ],
+    ];
+    const withMix = renderReportHtml(buildReportData(INFO, [{ ...run(1, [1, 0.8]), histogram: { classNames: ['cat', 'dog'], perWorker: [[48, 16], [0, 64]], firstSteps } }]), '');
+    expect(withMix).toContain('Classes per worker, step by step');
+    const cells = [...withMix.matchAll(/<span class="mix-cell" title="([^"]*)">(.*?)<\/span><\/span>|<span class="mix-cell" title="([^"]*)">/g)];
+    expect(cells).toHaveLength(4);
+    expect(withMix).toContain('title="worker 0, step 1: 16 cat, 16 dog"');
+    expect(withMix).toContain('title="worker 1, step 0: 32 dog"');
+    expect(html).not.toContain('Classes per worker, step by step');
+  });
+
   it('says "not recorded" instead of an empty weight-divergence chart', () => {
     expect(html).not.toContain('id="chart-divergence"');
     expect(html).toMatch(/Weight divergence<\/h2>[\s\S]*?not recorded/);

@@ -100,6 +100,19 @@ function armFilter(arms: readonly ArmChartData[], controls: string): string {
 </div>`;
 }
 
+/** A worker x step grid of cells, each split by class in proportion to the samples of that worker's batch. */
+function stepMixGrid(steps: readonly (readonly (readonly number[])[])[], classNames: readonly string[]): string {
+  const workers = steps[0]?.length ?? 0;
+  const cell = (counts: readonly number[], w: number, t: number): string => {
+    const total = counts.reduce((x, y) => x + y, 0);
+    const parts = counts.flatMap((n, c) => (n > 0 ? [`<span style="flex:${n};background:var(--class-${c % 10})"></span>`] : []));
+    const title = `worker ${w}, step ${t}: ${total ? counts.flatMap((n, c) => (n > 0 ? [`${n} ${classNames[c] ?? `class ${c}`}`] : [])).join(', ') : 'nothing'}`;
+    return `<span class="mix-cell" title="${escapeHtml(title)}">${parts.join('')}</span>`;
+  };
+  const rows = Array.from({ length: workers }, (_, w) => `<div class="mix-row"><span class="mix-label">w${w}</span>${steps.map((s, t) => cell(s[w]!, w, t)).join('')}</div>`);
+  return `<div class="mix-grid">${rows.join('')}<div class="mix-row mix-axis"><span class="mix-label"></span><span>step 0</span><span>${steps.length - 1}</span></div></div>`;
+}
+
 function card(title: string, explain: string, body: string, extraClass = ''): string {
   return `<section class="card${extraClass ? ' ' + extraClass : ''}">
 <h2>${escapeHtml(title)}</h2>
@@ -225,6 +238,17 @@ export function renderReportHtml(data: ReportData, script: string): string {
           .join('\n')}</div>`,
         'wide',
       );
+  const hasFirstSteps = data.arms.some((a) => a.histogram?.firstSteps?.length);
+  const firstSteps = !hasFirstSteps
+    ? ''
+    : card(
+        'Classes per worker, step by step',
+        `What each worker's batch held in the first steps: a row per worker, a column per step, each cell split by class in proportion to its samples. Over a whole run every worker sees every class; what differs is which classes meet in one step.<br>${classLegend}`,
+        `<div class="histograms${many ? ' many' : ''}">${data.arms
+          .map((a) => `<div class="step-mix" data-arm-panel="${e(a.name)}"><h3>${armSwatch(a)}${e(a.name)}</h3>${a.histogram?.firstSteps?.length ? stepMixGrid(a.histogram.firstSteps, data.classNames) : notRecorded('no firstSteps in this arm\u2019s label-histogram.json')}</div>`)
+          .join('\n')}</div>`,
+        'wide',
+      );
   const histograms = card(
     'Label mix per worker',
     `Samples of each class handed to each worker over the run (label-histogram.json of one seed per arm).<br>${classLegend}`,
@@ -268,6 +292,7 @@ ${charts}
 </div>
 ${classCurves}
 ${histograms}
+${firstSteps}
 ${everyRun}
 </main>
 <footer>Made by shardlab. Self-contained: Chart.js and the data are inlined; the page loads nothing.</footer>
@@ -334,7 +359,13 @@ details.arm-list { margin-top: 6px; }
 details.arm-list summary { font-size: 12.5px; color: var(--muted); }
 .arm-checks { display: grid; grid-template-columns: repeat(auto-fill, minmax(215px, 1fr)); gap: 2px 14px; margin-top: 6px; max-height: 45vh; overflow: auto; }
 .grid.many { grid-template-columns: 1fr; }
-.histogram[hidden], .class-accuracy[hidden] { display: none; }
+.histogram[hidden], .class-accuracy[hidden], .step-mix[hidden] { display: none; }
+.mix-grid { display: inline-flex; flex-direction: column; gap: 2px; font-size: 11px; }
+.mix-row { display: flex; gap: 2px; align-items: center; }
+.mix-label { width: 2.5em; color: var(--muted); flex: none; }
+.mix-cell { display: flex; flex-direction: column; width: 14px; height: 14px; flex: none; border-radius: 2px; overflow: hidden; background: var(--grid, #eee); }
+.mix-cell span { display: block; min-height: 1px; }
+.mix-axis { justify-content: space-between; color: var(--muted); }
 .view-controls { display: inline-flex; flex-wrap: wrap; align-items: center; gap: 4px 16px; }
 .view-controls label { display: inline-flex; align-items: center; gap: 5px; white-space: nowrap; cursor: pointer; }
 .view-controls input[type=range] { width: 120px; }

@@ -7,6 +7,8 @@
 export interface LabelHistogram {
   classNames: string[];
   perWorker: number[][];
+  /** [step][worker][class]: what each worker's batch held in the first steps (runs made since it was recorded). */
+  firstSteps?: number[][][];
 }
 
 /** A curve over steps, mean over seeds with the lowest and highest seed at each step. */

@@ -131,6 +131,13 @@ export function checkLabelHistogram(value: unknown): string | null {
       return `perWorker[${w}] must hold ${classNames.length} counts >= 0 (one per class)`;
     }
   }
+  const { firstSteps } = value as Record<string, unknown>;
+  if (firstSteps !== undefined) {
+    const ok = (counts: unknown) => Array.isArray(counts) && counts.length === classNames.length && counts.every((n) => typeof n === 'number' && n >= 0);
+    if (!Array.isArray(firstSteps) || !firstSteps.every((step) => Array.isArray(step) && step.every(ok))) {
+      return `firstSteps must be a list of steps, each a list of workers' ${classNames.length} class counts`;
+    }
+  }
   return null;
 }
 
