@@ -74,19 +74,16 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const { config, resumeDir } = configOrResume(settings.values, own.resume as string | undefined, own.out as string | undefined, whereOf(settings));
   const out = resumeDir ?? (own.out as string | undefined) ?? defaultOutDir(config.strategy);
   const live = await openDashboard(own, `run ${config.strategy}`, 'run', (line) => process.stderr.write(line + '\n'));
-  let summary: RunSummary;
   try {
     const observer = live?.hub.observer(config.strategy, config.strategy, config.seed);
-    ({ summary } = await runEmbedded(config, { out, port: own.port as number, quiet: own.quiet as boolean, resume: resumeDir !== null, observer }));
+    const { summary } = await runEmbedded(config, { out, port: own.port as number, quiet: own.quiet as boolean, resume: resumeDir !== null, observer });
+    process.stdout.write(describeSummary(summary, out) + '\n');
+    if (summary.status !== 'completed') process.stderr.write(`shardlab run: run failed: ${summary.error}\n${resumeHint(summary, `shardlab run --resume ${out}`)}`);
+    await live?.linger();
+    return summary.status === 'completed' ? 0 : 1;
   } finally {
     await live?.close();
   }
-  process.stdout.write(describeSummary(summary, out) + '\n');
-  if (summary.status !== 'completed') {
-    process.stderr.write(`shardlab run: run failed: ${summary.error}\n${resumeHint(summary, `shardlab run --resume ${out}`)}`);
-    return 1;
-  }
-  return 0;
 }
 
 const COMPARE_OPTIONS: readonly OptionSpec[] = [
@@ -173,30 +170,31 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
       summaries.push(summary);
       if (summary.status !== 'completed') process.stderr.write(`compare: ${config.strategy} failed: ${summary.error}\n`);
     }
+    process.stdout.write(`\n${formatComparison(summaries)}\n\n`);
+    // The same report as a sweep's: one arm per strategy, charts and tables in one page that opens offline.
+    const info: SweepInfo = {
+      name: 'compare',
+      description: `The seed question, run: ${strategies.join(' vs ')} with the same data, model, seed and steps.`,
+      dataset: `${dataName}${why}`,
+      target: null,
+      reference: null,
+      seeds: [first.seed],
+      arms: configs.map((c) => ({ name: c.strategy, settings: { strategy: c.strategy } })),
+      base,
+      date: new Date().toISOString(),
+    };
+    const report = writeReportHtml(join(out, 'report.html'), info, configs.map((c) => readRun({ arm: c.strategy, seed: c.seed, dir: join(out, c.strategy) })));
+    const classNames = summaries[0]?.classNames ?? [];
+    process.stdout.write(
+      `classes: ${classNames.map((n, c) => `${c} = ${n}`).join(', ')}\n` +
+        `test acc: final test accuracy; acc[c]: per-class test accuracy; worst class: the lowest of them;\n` +
+        `loss swing: std of the training loss over the last ${first.lossWindow} steps.\n` +
+        `Report: ${report} (opens offline); TensorBoard: tensorboard --logdir ${out}\n` +
+        `Files: ${out}/<strategy>/{config.json,metrics.jsonl,summary.json,model/,events.out.tfevents.*}\n`,
+    );
+    await live?.linger();
   } finally {
     await live?.close();
   }
-  process.stdout.write(`\n${formatComparison(summaries)}\n\n`);
-  // The same report as a sweep's: one arm per strategy, charts and tables in one page that opens offline.
-  const info: SweepInfo = {
-    name: 'compare',
-    description: `The seed question, run: ${strategies.join(' vs ')} with the same data, model, seed and steps.`,
-    dataset: `${dataName}${why}`,
-    target: null,
-    reference: null,
-    seeds: [first.seed],
-    arms: configs.map((c) => ({ name: c.strategy, settings: { strategy: c.strategy } })),
-    base,
-    date: new Date().toISOString(),
-  };
-  const report = writeReportHtml(join(out, 'report.html'), info, configs.map((c) => readRun({ arm: c.strategy, seed: c.seed, dir: join(out, c.strategy) })));
-  const classNames = summaries[0]?.classNames ?? [];
-  process.stdout.write(
-    `classes: ${classNames.map((n, c) => `${c} = ${n}`).join(', ')}\n` +
-      `test acc: final test accuracy; acc[c]: per-class test accuracy; worst class: the lowest of them;\n` +
-      `loss swing: std of the training loss over the last ${first.lossWindow} steps.\n` +
-      `Report: ${report} (opens offline); TensorBoard: tensorboard --logdir ${out}\n` +
-      `Files: ${out}/<strategy>/{config.json,metrics.jsonl,summary.json,model/,events.out.tfevents.*}\n`,
-  );
   return summaries.every((s) => s.status === 'completed') ? 0 : 1;
 }

@@ -192,7 +192,9 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   const runId = (r: SweepRun) => `${r.arm}/seed-${r.seed}`;
   for (const r of plan.runs) live?.hub.plan(runId(r), r.arm, r.seed);
   try {
-    return await runSweep(plan, quiet, live?.hub ?? null, runId, new Map(changed.map((c) => [c.run, c.diff])), own.onChange as OnChange);
+    const code = await runSweep(plan, quiet, live?.hub ?? null, runId, new Map(changed.map((c) => [c.run, c.diff])), own.onChange as OnChange);
+    if (code !== 130) await live?.linger();
+    return code;
   } finally {
     await live?.close();
   }

@@ -64,18 +64,18 @@ export async function coordinatorMain(argv: readonly string[]): Promise<number> 
     checkExposure(host, security, '--host');
     const out = resumeDir ?? (values.out as string | undefined) ?? defaultOutDir(config.strategy);
     const live = await openDashboard(values, `coordinator: ${config.strategy}`, 'coordinator', (line) => process.stderr.write(line + '\n'));
-    let summary;
     try {
-      ({ summary } = await runCoordinator(config, { host, port, out, security, resume: resumeDir !== null, observer: live?.hub.observer(config.strategy, config.strategy, config.seed) }));
+      const { summary } = await runCoordinator(config, { host, port, out, security, resume: resumeDir !== null, observer: live?.hub.observer(config.strategy, config.strategy, config.seed) });
+      if (summary.status !== 'completed') {
+        process.stderr.write(`shardlab coordinator: run failed: ${summary.error}\nfiles so far: ${out}\n${resumeHint(summary, `shardlab coordinator --resume ${out}`)}`);
+      } else {
+        process.stderr.write(`done: test accuracy ${(100 * (summary.finalTestAccuracy ?? NaN)).toFixed(1)}%; files in ${out}\n`);
+      }
+      await live?.linger();
+      return summary.status === 'completed' ? 0 : 1;
     } finally {
       await live?.close();
     }
-    if (summary.status !== 'completed') {
-      process.stderr.write(`shardlab coordinator: run failed: ${summary.error}\nfiles so far: ${out}\n${resumeHint(summary, `shardlab coordinator --resume ${out}`)}`);
-      return 1;
-    }
-    process.stderr.write(`done: test accuracy ${(100 * (summary.finalTestAccuracy ?? NaN)).toFixed(1)}%; files in ${out}\n`);
-    return 0;
   } catch (err) {
     process.stderr.write(`shardlab coordinator: ${describeError(err)}\n`);
     if (process.env['SHARDLAB_DEBUG']) console.error(err);
