@@ -33,7 +33,7 @@ describe('deploy/compose.yaml', () => {
     expect(raw).not.toMatch(/^(version|name|include):/m);
     expect(raw).not.toMatch(/^\s+(required|start_interval):/m);
 
-    const v2 = run('docker', ['compose', '-f', COMPOSE_FILE, 'config', '--format', 'json'], { SHARDLAB_WORKERS: '3' });
+    const v2 = run('docker', ['compose', '-f', COMPOSE_FILE, 'config', '--format', 'json'], { SHARDLAB_WORKERS: '3', SHARDLAB_TOKEN: CLUSTER_TOKEN });
     expect(v2.status, v2.out).toBe(0);
     const config = JSON.parse(v2.out.slice(v2.out.indexOf('{'))) as {
       services: Record<string, { scale?: number; deploy?: { replicas?: number }; command: string[] }>;
@@ -41,10 +41,31 @@ describe('deploy/compose.yaml', () => {
     expect(config.services['trainer']!.scale ?? config.services['trainer']!.deploy?.replicas).toBe(3);
     expect(config.services['coordinator']!.command).toContain('--workers=3');
 
-    const v1 = run('docker-compose', ['-f', COMPOSE_FILE, 'config'], { SHARDLAB_WORKERS: '3' });
+    const v1 = run('docker-compose', ['-f', COMPOSE_FILE, 'config'], { SHARDLAB_WORKERS: '3', SHARDLAB_TOKEN: CLUSTER_TOKEN });
     expect(v1.status, v1.out).toBe(0);
     expect(v1.out).toMatch(/^\s+scale: 3$/m);
     expect(v1.out).toContain('- --workers=3');
+  });
+
+  it('without SHARDLAB_TOKEN, refuses before it creates anything (Compose v2 and docker-compose 1.29)', () => {
+    const project = `shardlab-e2e-${randomBytes(4).toString('hex')}`;
+    const rest = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'SHARDLAB_TOKEN'));
+    const noToken = (cmd: string, args: string[]) => {
+      const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, env: { ...rest, SHARDLAB_COORDINATOR_IMAGE: images().coordinator, SHARDLAB_TRAINER_IMAGE: images().trainer } });
+      return { status: r.status, out: `${r.stdout}${r.stderr}` };
+    };
+    for (const [cmd, args] of [
+      ['docker', ['compose', '-p', project, '-f', COMPOSE_FILE, 'up', '-d']],
+      ['docker-compose', ['-p', project, '-f', COMPOSE_FILE, 'up', '-d']],
+    ] as const) {
+      const r = noToken(cmd, [...args]);
+      expect(r.status, r.out).not.toBe(0);
+      expect(r.out).toContain('set SHARDLAB_TOKEN to the run secret, 16 characters or more (openssl rand -hex 16); nothing was started');
+    }
+    const left = spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).stdout.trim();
+    const networks = spawnSync('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).stdout.trim();
+    expect(left).toBe('');
+    expect(networks).toBe('');
   });
 
   // As docs/cluster.md says: relay by default; averaging among the trainers with two settings (each trainer then
