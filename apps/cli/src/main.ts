@@ -51,6 +51,11 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   bench: { run: benchCommand, usage: BENCH_USAGE },
 };
 
+/** The `--help` text of a command, or undefined for a name that is no command (the docs check reads it). */
+export function commandUsage(name: string): string | undefined {
+  return COMMANDS[name]?.usage;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   // grpc-js logs transport errors to stderr on its own ("No address added..."); every failure
   // that matters reaches the user as one line from us, so its log stays off unless debugging.
