@@ -4,7 +4,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MetricsRecord, StepRecord } from '@shardlab/report';
-import { BUILT_CLI, runCli, tempDir } from './testing/cli';
+import { BUILT_CLI, runCli, startCli, tempDir } from './testing/cli';
 
 /*
  * Checkpoint and resume: a run whose process is killed with SIGKILL at a random step, then continued with
@@ -121,6 +121,35 @@ describe('checkpoint and resume', () => {
     expect(summary).toMatchObject({ status: 'failed', stepsCompleted: 0, checkpointStep: null });
     expect(summary.error).toMatch(/port in use|in use/);
   }, 120_000);
+
+  it('a second writer of a run directory is refused, naming the process that writes it; a lock left by a killed run is taken over', async () => {
+    const busy = join(dir, 'busy-writer');
+    const child = spawn(process.execPath, [BUILT_CLI, 'run', ...SETTINGS.map((a) => (a === '36' ? '4000' : a)), '--out', busy], { stdio: 'ignore' });
+    try {
+      await new Promise<void>((res, rej) => {
+        const timer = setInterval(() => {
+          if (existsSync(join(busy, 'checkpoint.bin'))) {
+            clearInterval(timer);
+            res();
+          }
+        }, 20);
+        child.on('exit', () => rej(new Error('the first run ended early')));
+      });
+      const second = await runCli(['run', '--resume', busy]);
+      expect(second.code).toBe(2);
+      expect(second.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^shardlab run: .*busy-writer is being written by process ${child.pid} \\(.*run .*\\) since \\d{4}-.*; wait for it to end, or stop it first$`));
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await new Promise((res) => child.once('exit', res));
+    await new Promise((res) => setTimeout(res, 1500)); // its trainers notice and exit
+    // Killed with its lock in place: the lock is stale, and --resume goes on.
+    expect(existsSync(join(busy, '.shardlab.lock'))).toBe(true);
+    const resumed = await startCli(['run', '--resume', busy], /resuming from .*checkpoint\.bin at step \d+/);
+    resumed.child.kill('SIGKILL');
+    await resumed.exited;
+    await new Promise((res) => setTimeout(res, 1500));
+  }, 180_000);
 
   it('--resume refuses a directory without a checkpoint, and settings given beside it', async () => {
     const plain = join(dir, 'plain');

@@ -20,7 +20,7 @@ import {
   type SweepRun,
 } from '@shardlab/experiment';
 import type { DashboardHub } from '@shardlab/dashboard';
-import { ProgressLine, formatDuration, readRun, writeJsonFile, writeReportHtml, writeResults, type SweepInfo } from '@shardlab/report';
+import { ProgressLine, formatDuration, lockDirectory, readRun, writeJsonFile, writeReportHtml, writeResults, type SweepInfo } from '@shardlab/report';
 import { DASHBOARD_OPTIONS, openDashboard } from '@shardlab/dashboard';
 import { runEmbedded } from './embedded';
 
@@ -177,6 +177,16 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     );
   }
   mkdirSync(plan.dir, { recursive: true });
+  // Two sweeps into one directory would run the same runs twice and write each other's tables.
+  const lock = lockDirectory(plan.dir);
+  try {
+    return await sweepInto(plan, own, quiet, changed);
+  } finally {
+    lock.release();
+  }
+}
+
+async function sweepInto(plan: SweepPlan, own: Record<string, unknown>, quiet: boolean, changed: { run: SweepRun; diff: string[] }[]): Promise<number> {
   writeJsonFile(join(plan.dir, 'sweep.json'), {
     ...sweepInfo(plan),
     file: plan.file,

@@ -14,15 +14,16 @@ import { runCli, startCli, tempDir } from './testing/cli';
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function makeCertificates(): { ca: string; cert: string; key: string } {
+/** A CA `name` and a certificate it signed for `altNames` (default: this machine's loopback). */
+function makeCertificates(name = 'ca', altNames = 'IP:127.0.0.1,DNS:localhost'): { ca: string; cert: string; key: string } {
   const at = (f: string) => join(dir, f);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=shardlab test CA');
-  openssl('req', ...ec, '-keyout', 'node.key', '-out', 'node.csr', '-subj', '/CN=localhost');
-  writeFileSync(at('ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-  openssl('x509', '-req', '-in', 'node.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'node.pem', '-days', '2', '-extfile', 'ext');
-  return { ca: at('ca.pem'), cert: at('node.pem'), key: at('node.key') };
+  openssl('req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=shardlab test CA ${name}`);
+  openssl('req', ...ec, '-keyout', `${name}-node.key`, '-out', `${name}-node.csr`, '-subj', '/CN=localhost');
+  writeFileSync(at(`${name}.ext`), `subjectAltName=${altNames}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+  openssl('x509', '-req', '-in', `${name}-node.csr`, '-CA', `${name}.pem`, '-CAkey', `${name}.key`, '-CAcreateserial', '-out', `${name}-node.pem`, '-days', '2', '-extfile', `${name}.ext`);
+  return { ca: at(`${name}.pem`), cert: at(`${name}-node.pem`), key: at(`${name}-node.key`) };
 }
 
 describe('TLS', () => {
@@ -67,4 +68,34 @@ describe('TLS', () => {
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ status: 'completed', stepsCompleted: 20, collective: 'ring' });
   }, 180_000);
+
+  it('a trainer that cannot connect says why when TLS is the reason: the host name, an unknown CA, a required client certificate, one side without TLS', async () => {
+    const good = makeCertificates('good');
+    const other = makeCertificates('other');
+    const elsewhere = makeCertificates('elsewhere', 'DNS:elsewhere.example');
+    const env = { ...process.env, SHARDLAB_TOKEN: 'tls-test-token-0123456789' };
+    const coordinator = async (tls: string[]) => {
+      const c = await startCli(['coordinator', '--port', '0', '--workers', '1', '--steps', '1', '--out', join(dir, `diag-${Math.random()}`), ...tls], /listening on 127\.0\.0\.1:(\d+)/, 60_000, env);
+      return { address: `127.0.0.1:${c.match[1]}`, stop: () => c.child.kill('SIGKILL') };
+    };
+    const trainer = (address: string, tls: string[]) => runCli(['trainer', '--coordinator', address, '--connect-timeout', '2', ...tls], 60_000, env);
+    const cases: { server: string[]; client: (c: typeof good) => string[]; reason: RegExp }[] = [
+      { server: ['--tls-cert', elsewhere.cert, '--tls-key', elsewhere.key], client: () => ['--tls-ca', elsewhere.ca], reason: /ERR_TLS_CERT_ALTNAME_INVALID.*127\.0\.0\.1/ },
+      { server: ['--tls-cert', good.cert, '--tls-key', good.key], client: () => ['--tls-ca', other.ca], reason: /certificate is not accepted: .*(UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify)/i },
+      { server: ['--tls-cert', good.cert, '--tls-key', good.key, '--tls-ca', good.ca], client: () => ['--tls-ca', good.ca], reason: /requires a client certificate \(mutual TLS\): give --tls-cert and --tls-key/ },
+      { server: ['--tls-cert', good.cert, '--tls-key', good.key], client: () => [], reason: /the coordinator speaks TLS: give this side --tls-ca/ },
+      { server: [], client: () => ['--tls-ca', good.ca], reason: /the coordinator does not speak TLS/ },
+    ];
+    for (const { server, client, reason } of cases) {
+      const c = await coordinator(server);
+      try {
+        const t = await trainer(c.address, client(good));
+        expect(t.code, t.stderr).not.toBe(0);
+        expect(t.stderr).toMatch(/cannot reach the coordinator at 127\.0\.0\.1:\d+ within 2 s \(--connect-timeout\): /);
+        expect(t.stderr).toMatch(reason);
+      } finally {
+        c.stop();
+      }
+    }
+  }, 240_000);
 });

@@ -7,6 +7,7 @@ import {
   PROTOCOL_VERSION,
   channelOptions,
   channelCredentials,
+  tlsFailureReason,
   identityInterceptor,
   loadCoordinatorService,
   type CallerIdentity,
@@ -155,8 +156,10 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
   try {
     const name = opts.name ?? `${hostname()}:${process.pid}`;
     // Keep retrying the connection until the deadline, so trainers may start before the coordinator.
-    await waitForReady(client, opts.connectTimeout).catch(() => {
-      throw new TrainerError(`cannot reach the coordinator at ${opts.coordinator} within ${opts.connectTimeout} s (--connect-timeout)`);
+    await waitForReady(client, opts.connectTimeout).catch(async () => {
+      // grpc-js says only "unavailable"; a TLS mistake is worth its own words.
+      const tlsReason = await tlsFailureReason(opts.coordinator, opts.security?.tls ?? null);
+      throw new TrainerError(`cannot reach the coordinator at ${opts.coordinator} within ${opts.connectTimeout} s (--connect-timeout)${tlsReason ? `: ${tlsReason}` : ''}`);
     });
     const description = await call(client.getDataset.bind(client), {}).catch((err) => {
       throw describeRpcError(`ask ${opts.coordinator} for its dataset`, err);

@@ -7,13 +7,13 @@ import { labelHistogram, stepClassMix } from '@shardlab/data';
 const FIRST_STEPS = 16;
 const FIRST_STEPS_WORKERS = 16;
 import { combineEvaluations, createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type EvaluationResult, type Model } from '@shardlab/model';
-import { DiskError, JsonlWriter, TensorBoardWriter, writeJsonFile, type EvalRecord, type HParams, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
+import { DiskError, JsonlWriter, lockDirectory, TensorBoardWriter, writeJsonFile, type EvalRecord, type HParams, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
 import { EXPERIMENT_OPTIONS, type RunConfig } from './config';
 import { createHash } from 'node:crypto';
 import { ConfigError } from '@shardlab/options';
 import { LoopDelayMonitor, yieldIfDue } from '@shardlab/protocol';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint';
-import { prepareData, strategyFor } from './prepare';
+import { prepareData, strategyFor, type PreparedData } from './prepare';
 import { checkModelFitsData } from './model-spec';
 import { readSnapshot, weightDivergence, writeSnapshot } from './snapshots';
 import { TrainingSession, type Evaluation, type Progress, type SessionResult } from './session';
@@ -70,6 +70,16 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
   checkModelFitsData(config, data.train.numFeatures, data.train.numClasses, data.description);
   log(`data: ${data.description}; strategy: ${data.strategy.describe()}; coordinator backend: ${describeBackend(backend)}`);
 
+  // One writer at a time: a second `--resume` of a run still going is refused, naming the first.
+  const lock = lockDirectory(opts.out);
+  try {
+    return await writeRun(config, opts, backend, data, log);
+  } finally {
+    lock.release();
+  }
+}
+
+async function writeRun(config: RunConfig, opts: RunOptions, backend: BackendName, data: PreparedData, log: (line: string) => void): Promise<RunOutcome> {
   const resume = opts.resume ? resumeState(opts.out) : undefined;
   if (!resume) clearPreviousRun(opts.out);
   if (resume) log(`resuming from ${join(opts.out, CHECKPOINT_FILE)} at step ${resume.step} of ${config.steps}`);

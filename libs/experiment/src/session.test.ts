@@ -9,6 +9,7 @@ import { received } from '@shardlab/testing';
 import { resolveCollective, resolveConfig, type RunConfig } from './config';
 import { datasetSpecFromWire } from '@shardlab/worker';
 import { Replica } from '@shardlab/worker';
+import { coordinatorRequestLimits, REDUCTION_VALUES_PER_WORKER_STEP } from '@shardlab/protocol';
 import { MAX_REDUCTIONS_PER_STEP, TrainingSession, meanPairwiseCosine, pairwiseCosines, type MetricsRecord } from './session';
 
 /*
@@ -315,6 +316,27 @@ describe('TrainingSession', () => {
     // The run stopped, and every reduction it held was answered.
     for (const p of held) await expect(p).rejects.toThrow(/run stopped/);
     expect((await run2).status).toBe('failed');
+  });
+
+  it('in-step reductions are bounded in bytes, not by the model: a worker holds at most REDUCTION_VALUES_PER_WORKER_STEP values a step', async () => {
+    // A model larger than the budget: within its length, still refused once a worker's step holds more than the budget.
+    const { session } = makeSession({ hidden: [2048, 512] });
+    expect(session.parameters).toBeGreaterThan(REDUCTION_VALUES_PER_WORKER_STEP);
+    const run = session.run();
+    const a = join(session, 'a');
+    join(session, 'b');
+    await session.nextStep({ runId: a.runId, worker: 0, step: 0 });
+    const half = new Array(REDUCTION_VALUES_PER_WORKER_STEP / 2).fill(1);
+    const held = [0, 1].map((tag) => session.allReduce(received.allReduce({ runId: a.runId, worker: 0, step: 0, tag, values: half })));
+    expect(() => session.allReduce(received.allReduce({ runId: a.runId, worker: 0, step: 0, tag: 2, values: [1] }))).toThrow(
+      new RegExp(`worker 0 would hold ${REDUCTION_VALUES_PER_WORKER_STEP + 1} values in step 0's reductions, more than the ${REDUCTION_VALUES_PER_WORKER_STEP} a worker may`),
+    );
+    for (const p of held) await expect(p).rejects.toThrow(/run stopped/);
+    const result = await run;
+    expect(result).toMatchObject({ status: 'failed' });
+    expect(result.error).toMatch(/worker 0 would hold/);
+    // And the AllReduce message itself is limited by the budget, not by the model's size.
+    expect(coordinatorRequestLimits(10_000_000).perMethod['AllReduce']).toBe(8 * REDUCTION_VALUES_PER_WORKER_STEP + 64 * 1024);
   });
 
   it('fedavg subtracts the averaged pseudo-gradient on every replica', async () => {

@@ -3,7 +3,7 @@
  * prints their message as one line, without a stack trace. Each library throws its own
  * class; they are recognised by name so this lib needs no dependency on the apps.
  */
-const USER_ERRORS = new Set(['DiskError', 'ConfigError', 'CollectError', 'FlagError', 'DataError', 'BackendError', 'ListenError', 'TrainerError', 'WorkerError', 'WireError']);
+const USER_ERRORS = new Set(['DiskError', 'ConfigError', 'CollectError', 'FlagError', 'DataError', 'BackendError', 'ListenError', 'TrainerError', 'WorkerError', 'WireError', 'DirectoryLocked']);
 
 export function isUserError(err: unknown): err is Error {
   return err instanceof Error && USER_ERRORS.has(err.name);

@@ -30,6 +30,7 @@ export {
   channelOptions,
   coordinatorRequestLimits,
   peerRequestLimits,
+  REDUCTION_VALUES_PER_WORKER_STEP,
 } from './options';
 export { YIELD_EVERY_MS, yieldIfDue, LoopDelayMonitor } from './event-loop';
 export {
@@ -72,3 +73,4 @@ export {
 } from './proto';
 export { encodePeerChunk, peerServiceForEncodedChunks, type OutgoingPeerChunk } from './peer-chunk';
 export type * from './types';
+export { tlsFailureReason, type ClientTls } from './tls-diagnosis';

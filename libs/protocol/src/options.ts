@@ -76,10 +76,17 @@ export function channelOptions(keepalive: Keepalive = DEFAULT_KEEPALIVE): Channe
 export const CHANNEL_OPTIONS: Readonly<ChannelOptions> = channelOptions();
 
 /**
+ * The most values (float64) one worker may hand the coordinator's in-step reductions in one step (SyncBN statistics
+ * under relay: a few per channel). A budget of its own, not the model's size: what a member can make the
+ * coordinator hold stays 8 MiB a worker a step however large the model.
+ */
+export const REDUCTION_VALUES_PER_WORKER_STEP = 1 << 20;
+
+/**
  * Per-method request limits for the coordinator, from the model's parameter count: the control
  * messages are small whatever the model; a pushed gradient carries at most a gradient and the
  * parameters (4 bytes a value each) plus scalars; an AllReduce carries normalisation statistics,
- * never more values than the model has parameters. The 64 KiB slack covers ids, names, hashes and
+ * never more values than the model has parameters nor than a worker's reduction budget. The 64 KiB slack covers ids, names, hashes and
  * framing. The server's overall receive limit is the largest of them.
  */
 export function coordinatorRequestLimits(parameters: number): { perMethod: Record<string, number>; maxReceive: number } {
@@ -91,7 +98,7 @@ export function coordinatorRequestLimits(parameters: number): { perMethod: Recor
     GetStatus: 1024,
     NextStep: 4096,
     Join: 16 * 1024,
-    AllReduce: 8 * parameters + slack,
+    AllReduce: 8 * Math.min(parameters, REDUCTION_VALUES_PER_WORKER_STEP) + slack,
     PushGradient: push,
     PushGradientStream: push,
   };

@@ -12,3 +12,4 @@ export * from './live';
 export * from './bundles';
 export * from './collect';
 export * from './export';
+export * from './lock';
