@@ -3,14 +3,16 @@ import { defaultOutDir, splitValues } from '@shardlab/coordinator';
 import { STRATEGY_NAMES, fashionMnistAvailable } from '@shardlab/data';
 import {
   EXPERIMENT_OPTIONS,
+  ENVIRONMENT_HELP,
   FlagError,
+  bySource,
   commandLineSettings,
   configOrResume,
-  flagSettings,
   isOverride,
   layerSettings,
   loadSettingsFile,
   parseOverrides,
+  whereIn,
   whereOf,
   formatOptionHelp,
   parseFlags,
@@ -43,8 +45,10 @@ export const RUN_USAGE = `Usage: shardlab run [key=value ...] [options]
 One experiment in embedded mode: the coordinator in this process and --workers trainers as
 separate processes, talking gRPC on 127.0.0.1. Writes config.json, metrics.jsonl,
 summary.json and model/ (TensorFlow.js layers format) to --out.
-Settings come from --config FILE, then the flags below and key=value (the config key, as in
-config.json: steps=500 batchSize=64, or its flag's spelling batch-size=64).
+Settings come from --config FILE, then the environment (SHARDLAB_STEPS=500), then the flags
+below and key=value (the config key, as in config.json: steps=500 batchSize=64, or its flag's
+spelling batch-size=64).
+${ENVIRONMENT_HELP}
 
 Options:
 ${formatOptionHelp([...RUN_OPTIONS, ...EXPERIMENT_OPTIONS])}
@@ -60,7 +64,7 @@ function describeSummary(s: RunSummary, out: string): string {
 }
 
 export async function runCommand(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, [...RUN_OPTIONS, ...EXPERIMENT_OPTIONS]);
+  const flags = parseFlags(argv, [...RUN_OPTIONS, ...EXPERIMENT_OPTIONS], process.env);
   if (flags.help) {
     process.stdout.write(RUN_USAGE + '\n');
     return 0;
@@ -68,9 +72,12 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const stray = flags.positionals.find((a) => !isOverride(a));
   if (stray !== undefined) throw new FlagError(`unexpected argument ${stray} (settings are --flag value or key=value)`);
   const { mine, experiment } = splitValues(flags.values, RUN_OPTIONS);
-  const own = resolveOptions(mine, RUN_OPTIONS);
-  const commandLine = commandLineSettings(flagSettings(experiment), parseOverrides(flags.positionals));
-  const settings = own.config === undefined ? commandLine : layerSettings(loadSettingsFile(own.config as string), commandLine);
+  const own = resolveOptions(mine, RUN_OPTIONS, whereIn(flags.where));
+  // The settings file, then SHARDLAB_ variables, then the command line (flags and key=value).
+  const { flags: given, environment } = bySource(experiment, flags.where);
+  const commandLine = commandLineSettings(given, parseOverrides(flags.positionals));
+  const underCommandLine = own.config === undefined ? environment : layerSettings(loadSettingsFile(own.config as string), environment);
+  const settings = layerSettings(underCommandLine, commandLine);
   const { config, resumeDir } = configOrResume(settings.values, own.resume as string | undefined, own.out as string | undefined, whereOf(settings));
   const out = resumeDir ?? (own.out as string | undefined) ?? defaultOutDir(config.strategy);
   const live = await openDashboard(own, `run ${config.strategy}`, 'run', (line) => process.stderr.write(line + '\n'));
@@ -121,7 +128,8 @@ The seed question ("batch 128, 4 labels: how bad is it if every batch holds one 
 answered by running it: the same data, model, seed and steps under each strategy, one after
 another, then a table of final test accuracy, per-class accuracy and loss swing.
 Uses Fashion-MNIST classes 0-3 when the Debian package dataset-fashion-mnist is installed,
-else synthetic 4-class data (it says which). 
+else synthetic 4-class data (it says which).
+${ENVIRONMENT_HELP}
 
 Options:
 ${formatOptionHelp([...COMPARE_OPTIONS, ...compareExperimentOptions()])}
@@ -129,14 +137,14 @@ ${formatOptionHelp([...COMPARE_OPTIONS, ...compareExperimentOptions()])}
 
 export async function compareCommand(argv: readonly string[]): Promise<number> {
   const options = [...COMPARE_OPTIONS, ...EXPERIMENT_OPTIONS.filter((o) => o.key !== 'strategy')];
-  const flags = parseFlags(argv, options);
+  const flags = parseFlags(argv, options, process.env);
   if (flags.help) {
     process.stdout.write(COMPARE_USAGE + '\n');
     return 0;
   }
   if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
   const { mine, experiment } = splitValues(flags.values, COMPARE_OPTIONS);
-  const own = resolveOptions(mine, COMPARE_OPTIONS);
+  const own = resolveOptions(mine, COMPARE_OPTIONS, whereIn(flags.where));
   const strategies = String(own.strategies).split(',').map((s) => s.trim()).filter(Boolean);
   if (strategies.length === 0) throw new FlagError('--strategies: name at least one strategy');
   const auto = experiment.dataset === undefined;
@@ -150,7 +158,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     ...experiment,
   };
   // Validate every arm before running any, so a typo does not cost a finished run.
-  const configs: ExperimentConfig[] = strategies.map((strategy) => resolveConfig({ ...base, strategy }));
+  const configs: ExperimentConfig[] = strategies.map((strategy) => resolveConfig({ ...base, strategy }, whereIn(flags.where)));
   const first = configs[0]!;
   const why = auto ? (useFashion ? ' (the Debian package dataset-fashion-mnist is installed)' : ' (Fashion-MNIST not installed: apt-get install dataset-fashion-mnist to use it)') : '';
   const dataName = first.dataset === 'synthetic' ? `synthetic ${first.numClasses}-class data` : `${first.dataset}${first.classes ? ` classes ${first.classes.join(',')}` : ''}`;

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import {
   CHECKPOINT_FILE,
   ConfigError,
+  ENVIRONMENT_HELP,
+  whereIn,
   FlagError,
   commandLineSettings,
   isOverride,
@@ -62,6 +64,8 @@ Sweep file keys: name, description, base (settings for every arm), seeds, target
 for "steps to reach target"), reference (arm for weight divergence), arms (each: name and
 settings). Settings are those of 'shardlab run --help', as camelCase keys (batchSize: 128);
 dataset: auto means Fashion-MNIST classes 0-3 when installed, else synthetic data.
+
+${ENVIRONMENT_HELP}
 
 Options:
 ${formatOptionHelp(SWEEP_OPTIONS)}
@@ -149,7 +153,7 @@ class SweepProgress {
 }
 
 export async function sweepCommand(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, SWEEP_OPTIONS);
+  const flags = parseFlags(argv, SWEEP_OPTIONS, process.env);
   if (flags.help) {
     process.stdout.write(SWEEP_USAGE + '\n');
     return 0;
@@ -158,9 +162,9 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   if (files.length !== 1) {
     throw new FlagError(files.length === 0 ? 'name a sweep file: shardlab sweep FILE (see --help)' : `one sweep file at a time, got ${files.join(' ')}`);
   }
-  const own = resolveOptions(flags.values, SWEEP_OPTIONS);
+  const own = resolveOptions(flags.values, SWEEP_OPTIONS, whereIn(flags.where));
   const quiet = own.quiet as boolean;
-  const steps: Settings = own.steps === undefined ? { values: {}, where: {} } : { values: { steps: own.steps }, where: { steps: '--steps' } };
+  const steps: Settings = own.steps === undefined ? { values: {}, where: {} } : { values: { steps: own.steps }, where: { steps: flags.where['steps'] ?? '--steps' } };
   const overrides = commandLineSettings(steps, parseOverrides(flags.positionals.filter(isOverride), false));
   const plan = loadSweepFile(files[0]!, {
     out: own.out as string | undefined,

@@ -1,4 +1,5 @@
 import {
+  ENVIRONMENT_HELP,
   EXPERIMENT_OPTIONS,
   FlagError,
   SECURITY_OPTIONS,
@@ -9,6 +10,7 @@ import {
   parseFlags,
   resolveOptions,
   resolveSecurity,
+  whereIn,
   type OptionSpec,
 } from '@shardlab/experiment';
 import { DASHBOARD_OPTIONS, openDashboard } from '@shardlab/dashboard';
@@ -40,6 +42,7 @@ Runs the coordinator of a cluster: listens for trainers (shardlab trainer --coor
 waits for --workers of them, runs the experiment and writes its files to --out. Listens on
 127.0.0.1 unless --host says otherwise; with a run token (--token-file or SHARDLAB_TOKEN) every
 call must carry it, and only GetStatus answers without it (state and step counts, nothing else).
+${ENVIRONMENT_HELP}
 
 Options:
 ${formatOptionHelp([...COORDINATOR_OPTIONS, ...DASHBOARD_OPTIONS, ...SECURITY_OPTIONS, ...EXPERIMENT_OPTIONS])}
@@ -49,19 +52,20 @@ export async function coordinatorMain(argv: readonly string[]): Promise<number> 
   const own = [...COORDINATOR_OPTIONS, ...DASHBOARD_OPTIONS, ...SECURITY_OPTIONS];
   const options = [...own, ...EXPERIMENT_OPTIONS];
   try {
-    const flags = parseFlags(argv, options);
+    const flags = parseFlags(argv, options, process.env);
     if (flags.help) {
       process.stdout.write(COORDINATOR_USAGE + '\n');
       return 0;
     }
     if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
     const { mine, experiment } = splitValues(flags.values, own);
-    const values = resolveOptions(mine, own);
-    const { config, resumeDir } = configOrResume(experiment, values.resume as string | undefined, values.out as string | undefined);
+    const where = whereIn(flags.where);
+    const values = resolveOptions(mine, own, where);
+    const { config, resumeDir } = configOrResume(experiment, values.resume as string | undefined, values.out as string | undefined, where);
     const host = values.host as string;
     const port = values.port as number;
     const security = resolveSecurity(values);
-    checkExposure(host, security, '--host');
+    checkExposure(host, security, where('host'));
     const out = resumeDir ?? (values.out as string | undefined) ?? defaultOutDir(config.strategy);
     const live = await openDashboard(values, `coordinator: ${config.strategy}`, 'coordinator', (line) => process.stderr.write(line + '\n'));
     try {

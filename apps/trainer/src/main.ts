@@ -1,4 +1,4 @@
-import { FlagError, KEEPALIVE_OPTIONS, SECURITY_OPTIONS, describeError, formatOptionHelp, parseFlags, resolveOptions, resolveSecurity, type OptionSpec } from '@shardlab/options';
+import { ENVIRONMENT_HELP, FlagError, KEEPALIVE_OPTIONS, whereIn, SECURITY_OPTIONS, describeError, formatOptionHelp, parseFlags, resolveOptions, resolveSecurity, type OptionSpec } from '@shardlab/options';
 import { BACKEND_CHOICES, BACKEND_HELP, type BackendChoice } from '@shardlab/model';
 import { runTrainer } from './trainer';
 
@@ -21,6 +21,7 @@ Under --feed ids (the coordinator's setting, the default) it loads the coordinat
 (synthetic: nothing to read; fashion-mnist, idx:<dir>: the same files on this host) and proves it
 is the same data before it joins; under --feed features every batch arrives over gRPC.
 With a run token (--token-file or SHARDLAB_TOKEN, the coordinator's) every call carries it.
+${ENVIRONMENT_HELP}
 
 Options:
 ${formatOptionHelp([...TRAINER_OPTIONS, ...KEEPALIVE_OPTIONS, ...SECURITY_OPTIONS])}
@@ -29,16 +30,16 @@ ${formatOptionHelp([...TRAINER_OPTIONS, ...KEEPALIVE_OPTIONS, ...SECURITY_OPTION
 export async function trainerMain(argv: readonly string[]): Promise<number> {
   try {
     const options = [...TRAINER_OPTIONS, ...KEEPALIVE_OPTIONS, ...SECURITY_OPTIONS];
-    const flags = parseFlags(argv, options);
+    const flags = parseFlags(argv, options, process.env);
     if (flags.help) {
       process.stdout.write(TRAINER_USAGE + '\n');
       return 0;
     }
     if (flags.positionals.length) throw new FlagError(`unexpected argument ${flags.positionals[0]}`);
-    const o = resolveOptions(flags.values, options);
+    const o = resolveOptions(flags.values, options, whereIn(flags.where));
     const coordinator = o.coordinator as string | undefined;
-    if (!coordinator) throw new FlagError('--coordinator HOST:PORT is required');
-    if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(coordinator)) throw new FlagError(`--coordinator: expected HOST:PORT, got ${JSON.stringify(coordinator)}`);
+    if (!coordinator) throw new FlagError('--coordinator HOST:PORT (or SHARDLAB_COORDINATOR) is required');
+    if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(coordinator)) throw new FlagError(`${whereIn(flags.where)('coordinator')}: expected HOST:PORT, got ${JSON.stringify(coordinator)}`);
     const tag = (o.name as string | undefined) ?? 'trainer';
     await runTrainer({
       coordinator,

@@ -51,6 +51,22 @@ export function flagSettings(values: Record<string, unknown>): Settings {
   return { values: { ...values }, where: Object.fromEntries(Object.keys(values).map((k) => [k, flagOf(k)])) };
 }
 
+/**
+ * Parsed values (parseFlags with the environment) split by source: those given as flags, and those that came from
+ * SHARDLAB_ variables, which lie under the whole command line (flags and key=value alike).
+ */
+export function bySource(values: Record<string, unknown>, where: Record<string, string>): { flags: Settings; environment: Settings } {
+  const flags: Settings = { values: {}, where: {} };
+  const environment: Settings = { values: {}, where: {} };
+  for (const [key, value] of Object.entries(values)) {
+    const source = where[key] ?? flagOf(key);
+    const into = source.startsWith('--') ? flags : environment;
+    into.values[key] = value;
+    into.where[key] = source;
+  }
+  return { flags, environment };
+}
+
 /** Command-line settings: flags and key=value overrides; the same setting in both is refused, naming both. */
 export function commandLineSettings(flags: Settings, overrides: Settings): Settings {
   for (const key of Object.keys(overrides.values)) {

@@ -59,11 +59,11 @@ export function checkOption(o: OptionSpec, value: unknown, where = flagOf(o.key)
 }
 
 /** Validates `values` against `options` (not experiment settings: a command's own flags) and fills defaults. */
-export function resolveOptions(values: Record<string, unknown>, options: readonly OptionSpec[]): Record<string, unknown> {
+export function resolveOptions(values: Record<string, unknown>, options: readonly OptionSpec[], where: (key: string) => string = flagOf): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const o of options) {
     const v = values[o.key];
-    out[o.key] = v === undefined ? o.default : checkOption(o, v);
+    out[o.key] = v === undefined ? o.default : checkOption(o, v, where(o.key));
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, checkOption, resolveOptions } from './check';
 import { describeError, isUserError } from './errors';
-import { FlagError, flagOf, formatOptionHelp, keyOfFlag, parseFlags, type OptionSpec } from './options';
+import { FlagError, envOf, flagOf, formatOptionHelp, keyOfFlag, parseFlags, whereIn, type OptionSpec } from './options';
 
 const OPTIONS: readonly OptionSpec[] = [
   { key: 'port', type: 'int', default: 50051, min: 0, max: 65535, help: 'port' },
@@ -20,7 +20,7 @@ describe('flags', () => {
 
   it('parse --flag value, --flag=value, bare booleans, -h and positionals', () => {
     const p = parseFlags(['run', '--port', '1', '--lr=0.1', '--quiet', '-h'], OPTIONS);
-    expect(p).toEqual({ values: { port: '1', lr: '0.1', quiet: true }, help: true, positionals: ['run'] });
+    expect(p).toEqual({ values: { port: '1', lr: '0.1', quiet: true }, where: { port: '--port', lr: '--lr', quiet: '--quiet' }, help: true, positionals: ['run'] });
   });
 
   it('refuse unknown flags and missing values, naming the flag', () => {
@@ -36,7 +36,7 @@ describe('flags', () => {
     expect(parse(['--dashboard', '9000', '--quiet']).values).toEqual({ dashboard: '9000', quiet: true });
     expect(parse(['--dashboard=0']).values).toEqual({ dashboard: '0' });
     // What follows is not a port: the flag stands alone and the word stays a positional.
-    expect(parse(['--dashboard', 'sweep.yaml'])).toEqual({ values: { dashboard: '8080' }, help: false, positionals: ['sweep.yaml'] });
+    expect(parse(['--dashboard', 'sweep.yaml'])).toMatchObject({ values: { dashboard: '8080' }, help: false, positionals: ['sweep.yaml'] });
     expect(parse(['--dashboard', '--quiet']).values).toEqual({ dashboard: '8080', quiet: true });
     expect(formatOptionHelp([dashboard])).toMatch(/--dashboard \[PORT\] +live page \(alone: 8080\)/);
   });
@@ -78,5 +78,22 @@ describe('describeError', () => {
     expect(isUserError(new FlagError('--x needs a value'))).toBe(true);
     expect(describeError(new ConfigError('--port: bad'))).toBe('--port: bad');
     expect(describeError(new TypeError('boom'))).toBe('boom (internal error; rerun with SHARDLAB_DEBUG=1 for a stack trace)');
+  });
+});
+
+describe('options from the environment', () => {
+  it('takes SHARDLAB_<KEY> for an option not given as a flag; a flag wins; a bad value names the variable', () => {
+    expect(envOf('blasThreads')).toBe('SHARDLAB_BLAS_THREADS');
+    expect(envOf('lr')).toBe('SHARDLAB_LR');
+    const env = { SHARDLAB_PORT: '7', SHARDLAB_LR: '0.5', SHARDLAB_QUIET: 'true', SHARDLAB_HIDDEN: '8,4', SHARDLAB_UNRELATED: 'x' };
+    const p = parseFlags(['--lr', '0.1'], OPTIONS, env);
+    expect(p.values).toEqual({ lr: '0.1', port: '7', quiet: 'true', hidden: '8,4' });
+    expect(p.where).toEqual({ lr: '--lr', port: 'SHARDLAB_PORT', quiet: 'SHARDLAB_QUIET', hidden: 'SHARDLAB_HIDDEN' });
+    expect(resolveOptions(p.values, OPTIONS, whereIn(p.where))).toMatchObject({ lr: 0.1, port: 7, quiet: true, hidden: [8, 4] });
+    const bad = parseFlags([], OPTIONS, { SHARDLAB_PORT: '70000', SHARDLAB_QUIET: 'yes' });
+    expect(() => resolveOptions(bad.values, OPTIONS, whereIn(bad.where))).toThrow(/^SHARDLAB_PORT: must be an integer from 0 to 65535, got "70000"$/);
+    expect(() => resolveOptions({ quiet: 'yes' }, OPTIONS, whereIn(bad.where))).toThrow(/^SHARDLAB_QUIET: must be true or false/);
+    // Without an environment given, none is read.
+    expect(parseFlags([], OPTIONS).values).toEqual({});
   });
 });

@@ -30,6 +30,16 @@ export function flagOf(key: string): string {
   return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
+/** The environment variable of an option: SHARDLAB_ and the key in upper snake case (batchSize: SHARDLAB_BATCH_SIZE). */
+export function envOf(key: string): string {
+  return 'SHARDLAB_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+/** What --help says of the environment, once for every command that reads it. */
+export const ENVIRONMENT_HELP = `Every option can also come from the environment as SHARDLAB_ and its name in upper snake case
+(SHARDLAB_STEPS=500 for --steps, SHARDLAB_BATCH_SIZE for --batch-size; booleans true or false);
+a flag wins over the environment.`;
+
 export function keyOfFlag(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
@@ -58,6 +68,8 @@ export function formatOptionHelp(options: readonly OptionSpec[]): string {
 export interface ParsedFlags {
   /** Raw values by config key (strings, or `true` for bare bool flags); validation happens later. */
   values: Record<string, unknown>;
+  /** Where each value came from, for messages: its flag, or its environment variable. */
+  where: Record<string, string>;
   help: boolean;
   positionals: string[];
 }
@@ -67,8 +79,11 @@ export class FlagError extends Error {
   override name = 'FlagError';
 }
 
-/** Parses `--flag value`, `--flag=value` and bare boolean flags against the given options. */
-export function parseFlags(argv: readonly string[], options: readonly OptionSpec[]): ParsedFlags {
+/**
+ * Parses `--flag value`, `--flag=value` and bare boolean flags against the given options; with `env`, an option
+ * not given as a flag is taken from its SHARDLAB_ variable (envOf) when that is set.
+ */
+export function parseFlags(argv: readonly string[], options: readonly OptionSpec[], env?: NodeJS.ProcessEnv): ParsedFlags {
   const byFlag = new Map(options.map((o) => [flagOf(o.key), o]));
   const values: Record<string, unknown> = {};
   const positionals: string[] = [];
@@ -101,5 +116,17 @@ export function parseFlags(argv: readonly string[], options: readonly OptionSpec
     if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new FlagError(`${flag} needs a value`);
     values[o.key] = value;
   }
-  return { values, help, positionals };
+  const where: Record<string, string> = Object.fromEntries(Object.keys(values).map((k) => [k, flagOf(k)]));
+  for (const o of env ? options : []) {
+    const value = env![envOf(o.key)];
+    if (o.key in values || value === undefined) continue;
+    values[o.key] = value;
+    where[o.key] = envOf(o.key);
+  }
+  return { values, where, help, positionals };
+}
+
+/** A `where(key)` for messages: the source parseFlags recorded, else the key's flag. */
+export function whereIn(where: Record<string, string>): (key: string) => string {
+  return (key) => where[key] ?? flagOf(key);
 }
