@@ -10,7 +10,7 @@ import { commandUsage } from './main';
  * package.json, and every relative link a file (and heading) that exists.
  */
 const ROOT = resolve(__dirname, '../../..');
-const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'deploy/compose.yaml', 'experiments/smoke.yaml'];
+const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'deploy/compose.yaml', 'deploy/k8s/README.md', 'experiments/smoke.yaml'];
 const text = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
 interface Mention {

@@ -48,9 +48,13 @@ Options:
 ${formatOptionHelp([...COORDINATOR_OPTIONS, ...DASHBOARD_OPTIONS, ...SECURITY_OPTIONS, ...EXPERIMENT_OPTIONS])}
   -h, --help`;
 
+/** Every option `shardlab coordinator` takes (flags, and SHARDLAB_ variables): its own, then the experiment's. */
+const OWN_OPTIONS: readonly OptionSpec[] = [...COORDINATOR_OPTIONS, ...DASHBOARD_OPTIONS, ...SECURITY_OPTIONS];
+export const COORDINATOR_COMMAND_OPTIONS: readonly OptionSpec[] = [...OWN_OPTIONS, ...EXPERIMENT_OPTIONS];
+
 export async function coordinatorMain(argv: readonly string[]): Promise<number> {
-  const own = [...COORDINATOR_OPTIONS, ...DASHBOARD_OPTIONS, ...SECURITY_OPTIONS];
-  const options = [...own, ...EXPERIMENT_OPTIONS];
+  const own = OWN_OPTIONS;
+  const options = COORDINATOR_COMMAND_OPTIONS;
   try {
     const flags = parseFlags(argv, options, process.env);
     if (flags.help) {

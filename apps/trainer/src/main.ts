@@ -14,6 +14,9 @@ export const TRAINER_OPTIONS: readonly OptionSpec[] = [
   { key: 'protocolVersion', type: 'int', min: 0, max: 2 ** 31 - 1, valueHint: 'N', help: 'send this protocol version instead of ours (testing)' },
 ];
 
+/** Every option `shardlab trainer` takes (flags, and SHARDLAB_ variables). */
+export const TRAINER_COMMAND_OPTIONS: readonly OptionSpec[] = [...TRAINER_OPTIONS, ...KEEPALIVE_OPTIONS, ...SECURITY_OPTIONS];
+
 export const TRAINER_USAGE = `Usage: shardlab trainer --coordinator HOST:PORT [options]
 
 Joins a coordinator and computes gradients for the batches it assigns, until the run ends.
@@ -29,7 +32,7 @@ ${formatOptionHelp([...TRAINER_OPTIONS, ...KEEPALIVE_OPTIONS, ...SECURITY_OPTION
 
 export async function trainerMain(argv: readonly string[]): Promise<number> {
   try {
-    const options = [...TRAINER_OPTIONS, ...KEEPALIVE_OPTIONS, ...SECURITY_OPTIONS];
+    const options = TRAINER_COMMAND_OPTIONS;
     const flags = parseFlags(argv, options, process.env);
     if (flags.help) {
       process.stdout.write(TRAINER_USAGE + '\n');
