@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { memberAttacks } from './bench-attacks';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ const BENCH_OPTIONS: readonly OptionSpec[] = [
   { key: 'dashboardSteps', type: 'int', default: 300, min: 0, max: 100_000, help: 'steps per run of the dashboard measurement (0: skip it)' },
   { key: 'threadSteps', type: 'int', default: 500, min: 0, max: 100_000, help: 'timed steps of the shared-memory harness, after 300 untimed ones (0: skip it)' },
   { key: 'localSteps', type: 'int', default: 1000, min: 0, max: 100_000, help: 'local steps per FedAvg round of the event-loop measurement (0: skip it)' },
+  { key: 'attacks', type: 'bool', default: true, help: 'section 8: what one member can make the coordinator hold at 5.8M and 10M parameters (--attacks=false: skip it)' },
 ];
 
 export const BENCH_USAGE = `Usage: shardlab bench [options]
@@ -42,7 +44,9 @@ Figures for the reference MLP 784-128-64-4 at batch 128 (no pass/fail):
   6. a harness, not a shardlab mode: the same workers as threads of one process averaging through
      shared memory (no gRPC, no coordinator), the ceiling the data plane leaves on these cores;
   7. the longest event-loop delay of the coordinator and each trainer over FedAvg rounds of long
-     local work (a loop held past the keepalive timeout drops connections; section 2 shows it too).
+     local work (a loop held past the keepalive timeout drops connections; section 2 shows it too);
+  8. what one member holding the token and its slots can make the coordinator hold, at 5.8M and 10M
+     parameters: every in-step reduction it may send, and a push whose tensor shape is a packed bomb.
 Absolute figures vary 2-3x between machines: run PyTorch DDP beside it on the same machine
 (bash ../shared/anchors/ddp-anchor.sh) and compare ratios.
 
@@ -464,7 +468,14 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
     const backend: BackendName = steps.mlpMs.has('native') ? 'native' : 'wasm';
     say(`7. Event loop under long local work: FedAvg, 4 trainers, 3 rounds of ${localSteps} local steps each (evaluation every round)`);
     say(formatTable(['backend', 'local steps', 's/round', 'coordinator max delay ms', 'trainers max delay ms', 'keepalive timeout ms'], await longRounds(backend, localSteps)));
-    say('A connection drops when a process holds its event loop past the keepalive timeout; long work yields every 50 ms (libs/protocol event-loop.ts).');
+    say('A connection drops when a process holds its event loop past the keepalive timeout; long work yields every 50 ms (libs/protocol event-loop.ts).\n');
+  }
+
+  if (o.attacks) {
+    say('8. One member against the coordinator, at 5.8M and 10M parameters (MLP 784-H-4, relay): how it is stopped, and the coordinator\'s peak RSS above its RSS at step 0');
+    say(formatTable(['parameters', 'attack', 'stopped by', 's to refusal', 'peak MiB above'], await memberAttacks()));
+    say('s to refusal: from the first request, including 3 s spent on each accepted reduction (it waits for a worker that never sends) and the client encoding 8 MB requests.');
+    say('Before the byte budget (2026-12-07, issue 25): 64 reductions of a 5.8M vector took the coordinator to 4.7-5.2 GB; at 10M, 65 killed it.');
   }
   return 0;
 }
