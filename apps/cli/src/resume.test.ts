@@ -19,9 +19,9 @@ const stepRecords = (out: string) =>
   readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricsRecord).filter((r): r is StepRecord => r.kind === 'step');
 
 /** Starts a run and SIGKILLs it once metrics.jsonl holds `atStep` step records. */
-function runAndKill(out: string, atStep: number): Promise<number> {
+function runAndKill(out: string, atStep: number, settings: readonly string[] = SETTINGS): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BUILT_CLI, 'run', ...SETTINGS, '--out', out], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [BUILT_CLI, 'run', ...settings, '--out', out], { stdio: 'ignore' });
     const timer = setInterval(() => {
       // Whole lines only: the run may be writing the last one right now.
       const text = existsSync(join(out, 'metrics.jsonl')) ? readFileSync(join(out, 'metrics.jsonl'), 'utf8') : '';
@@ -40,14 +40,17 @@ function runAndKill(out: string, atStep: number): Promise<number> {
 }
 
 describe('checkpoint and resume', () => {
-  it('a run killed with SIGKILL at a random step and resumed ends with bit-identical weights; metrics.jsonl has no gap or duplicate', async () => {
-    const straight = join(dir, 'straight');
-    const r = await runCli(['run', ...SETTINGS, '--out', straight]);
+  // Under relay the coordinator keeps the state; among trainers worker 0 sends its parameters and optimizer state
+  // with the step before each checkpoint.
+  for (const collective of ['relay', 'ring', 'halving-doubling']) it(`a run killed with SIGKILL at a random step and resumed ends with bit-identical weights; metrics.jsonl has no gap or duplicate (${collective})`, async () => {
+    const SETTINGS_ = [...SETTINGS, '--collective', collective];
+    const straight = join(dir, `straight-${collective}`);
+    const r = await runCli(['run', ...SETTINGS_, '--out', straight]);
     expect(r.code, r.stderr).toBe(0);
 
-    const killed = join(dir, 'killed');
+    const killed = join(dir, `killed-${collective}`);
     const atStep = 9 + Math.floor(Math.random() * 20); // somewhere between two checkpoints, 9..28
-    const reached = await runAndKill(killed, atStep);
+    const reached = await runAndKill(killed, atStep, SETTINGS_);
     expect(reached).toBeGreaterThanOrEqual(atStep);
     expect(existsSync(join(killed, 'summary.json'))).toBe(false);
     await new Promise((res) => setTimeout(res, 1500)); // its trainers notice the coordinator is gone and exit
@@ -62,13 +65,13 @@ describe('checkpoint and resume', () => {
     expect(sb).toMatchObject({ status: 'completed', stepsCompleted: 36, finalLoss: sa.finalLoss, lossSwing: sa.lossSwing, finalTestAccuracy: sa.finalTestAccuracy });
   }, 180_000);
 
-  it('Ctrl-C (SIGINT to the process group, as a terminal sends it) stops at a step boundary, writes a checkpoint under relay, prints the resume command; resumed, the run ends bit-identical', async () => {
-    const settings = ['--steps', '40', '--optimizer', 'momentum', '--lr', '0.01', '--collective', 'relay', '--eval-every', '10', '--samples', '4000', '--test-samples', '200', '--quiet'];
-    const straight = join(dir, 'straight-relay');
+  for (const collective of ['relay', 'auto']) it(`Ctrl-C (SIGINT to the process group, as a terminal sends it) stops at a step boundary, writes a checkpoint, prints the resume command; resumed, the run ends bit-identical (--collective ${collective})`, async () => {
+    const settings = ['--steps', '40', '--optimizer', 'momentum', '--lr', '0.01', '--collective', collective, '--eval-every', '10', '--samples', '4000', '--test-samples', '200', '--quiet'];
+    const straight = join(dir, `straight-sigint-${collective}`);
     const r = await runCli(['run', ...settings, '--out', straight]);
     expect(r.code, r.stderr).toBe(0);
 
-    const stopped = join(dir, 'interrupted');
+    const stopped = join(dir, `interrupted-${collective}`);
     const child = spawn(process.execPath, [BUILT_CLI, 'run', ...settings, '--out', stopped], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));

@@ -201,7 +201,7 @@ export async function serveSession(
   port: number,
   security: { secret: RunSecret | null; credentials?: grpc.ServerCredentials; keepalive?: Keepalive } = { secret: null },
 ): Promise<RunningServer> {
-  const limits = coordinatorRequestLimits(session.parameters);
+  const limits = coordinatorRequestLimits(session.parameters, session.optimizerStateLength);
   const server = new grpc.Server({
     ...serverOptions(security.keepalive),
     'grpc.max_receive_message_length': limits.maxReceive,

@@ -54,16 +54,17 @@ describe('resolveCollective', () => {
     expect(resolveCollective(resolveConfig({}), false).collective).toBe('relay');
   });
 
-  it('auto is relay where the run needs the coordinator replica: checkpoints, --lost-worker continue or replace', () => {
-    expect(resolveCollective(resolveConfig({ checkpointEvery: 10 }), true).collective).toBe('relay');
+  it('auto is relay where the run needs the coordinator replica: --lost-worker continue or replace', () => {
     expect(resolveCollective(resolveConfig({ lostWorker: 'continue' }), true).collective).toBe('relay');
     expect(resolveCollective(resolveConfig({ lostWorker: 'replace' }), true).collective).toBe('relay');
   });
 
-  it('an explicit choice stands, and ring with a checkpoint is still refused', () => {
+  it('an explicit choice stands; checkpoints work under every collective', () => {
     expect(resolveCollective(resolveConfig({ collective: 'relay' }), true).collective).toBe('relay');
     expect(resolveCollective(resolveConfig({ collective: 'ring' }), false).collective).toBe('ring');
-    expect(() => resolveConfig({ collective: 'ring', checkpointEvery: 10 })).toThrow(/checkpoints need --collective relay/);
+    expect(resolveConfig({ collective: 'ring', checkpointEvery: 10 }).checkpointEvery).toBe(10);
+    // auto no longer falls back to relay for a checkpoint: worker 0 sends its state with the step before it.
+    expect(resolveCollective(resolveConfig({ checkpointEvery: 10 }), true).collective).toBe('halving-doubling');
     expect(() => resolveConfig({ collective: 'halving-doubling', workers: 6 })).toThrow(/collective: halving-doubling needs a power of two of workers .* got --workers 6; use ring/);
   });
 });

@@ -100,15 +100,16 @@ export type RunConfig = ExperimentConfig & { collective: CollectiveName };
  * halving-doubling for a power of two of workers and the ring otherwise, where they surely work: trainers that
  * shardlab starts itself on this host (`trainersHere`), which reach each other on 127.0.0.1. It takes relay for a standalone coordinator (trainers on
  * other hosts may not reach each other: their peer ports bind 127.0.0.1 unless told otherwise), and for runs that
- * need the coordinator's own replica: checkpoints (--checkpoint-every) and --lost-worker continue|replace.
+ * need the coordinator's own replica: --lost-worker continue|replace and a robust --combine.
  */
 export function resolveCollective(config: ExperimentConfig, trainersHere: boolean): RunConfig {
   if (config.runtime === 'threads' && !trainersHere) {
     throw new ConfigError(`--runtime threads: a standalone coordinator's trainers are processes of their own; threads are for the workers shardlab starts itself (run, compare, sweep)`);
   }
   if (config.collective !== 'auto') return config as RunConfig;
-  // A robust --combine needs every contribution in one place, which only the relay has.
-  const needsReplica = config.checkpointEvery > 0 || config.lostWorker !== 'stop' || config.combine !== 'mean';
+  // A robust --combine needs every contribution in one place, which only the relay has; a lost worker's place is
+  // re-formed only there so far. Checkpoints work under every collective (worker 0 sends its state when one is due).
+  const needsReplica = config.lostWorker !== 'stop' || config.combine !== 'mean';
   const amongTrainers: CollectiveName = config.runtime === 'threads' ? 'shared-memory' : isPowerOfTwo(config.workers) ? 'halving-doubling' : 'ring';
   return { ...config, collective: trainersHere && !needsReplica ? amongTrainers : 'relay' };
 }
@@ -161,7 +162,7 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
     type: 'enum',
     default: 'auto',
     choices: ['auto', ...COLLECTIVE_NAMES],
-    help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps); halving-doubling = recursive halving and doubling among the trainers, fewer messages than the ring, for 1, 2, 4, 8 ... workers; shared-memory = among worker threads (--runtime threads) through shared memory, bit for bit the relay\'s average; auto = shared-memory under --runtime threads, else halving-doubling (ring for worker counts that are not a power of two) where shardlab starts the trainers itself (run, compare, sweep) and the run needs no coordinator replica (--checkpoint-every, --lost-worker continue|replace), relay otherwise',
+    help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps); halving-doubling = recursive halving and doubling among the trainers, fewer messages than the ring, for 1, 2, 4, 8 ... workers; shared-memory = among worker threads (--runtime threads) through shared memory, bit for bit the relay\'s average; auto = shared-memory under --runtime threads, else halving-doubling (ring for worker counts that are not a power of two) where shardlab starts the trainers itself (run, compare, sweep) and the run needs no coordinator replica (--lost-worker continue|replace, a --combine other than mean), relay otherwise',
   },
   {
     key: 'combine',
@@ -248,9 +249,6 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   const amongTrainers = c.collective !== 'auto' && !collectiveNeeds(c.collective).coordinatorAverages;
   const unsupported = amongTrainers ? `--collective ${c.collective} yet (the trainers' peer links would have to be re-formed); use relay` : c.norm === 'sync-batch' ? '--norm sync-batch (a lost worker would stall the in-step reductions)' : null;
   if (c.lostWorker !== 'stop' && unsupported) throw new ConfigError(`${where('lostWorker')}: ${c.lostWorker} is not supported with ${unsupported}`);
-  if (c.checkpointEvery > 0 && amongTrainers) {
-    throw new ConfigError(`${where('checkpointEvery')}: checkpoints need --collective relay (under ${c.collective} the coordinator keeps no optimizer state)`);
-  }
   if (c.runtime === 'threads' && c.lostWorker === 'replace') {
     throw new ConfigError(`${where('lostWorker')}: replace is not supported with --runtime threads yet (a replacement is a new trainer process); use processes`);
   }

@@ -27,6 +27,8 @@ export class CoordinatorModel {
   private readonly amongTrainers: boolean;
   /** Among trainers: the latest parameters worker 0 sent. */
   private workerParams: Float32Array | null = null;
+  /** Among trainers: the optimizer state worker 0 sent with them for a checkpoint. */
+  private workerOptimizerState: Float64Array | null = null;
 
   constructor(
     private readonly config: RunConfig,
@@ -78,6 +80,7 @@ export class CoordinatorModel {
     } else if (st.params) {
       this.workerParams = st.params;
     }
+    if (st.optimizerState) this.workerOptimizerState = st.optimizerState;
     if (st.buffers[0]) this.buffers = st.buffers[0];
   }
 
@@ -87,12 +90,30 @@ export class CoordinatorModel {
   }
 
   /** What a checkpoint saves and a replacement or a resumed run starts from (relay: the replica's state). */
-  /** Whether this coordinator holds what a checkpoint needs (the parameters and optimizer state): under relay. */
+  /** Whether this coordinator keeps the state of every step itself (relay); among trainers worker 0 sends it when asked. */
   get keepsState(): boolean {
     return !this.amongTrainers;
   }
 
+  /** Float64 values of the optimizer's state (what a checkpoint and a report of it carry). */
+  get optimizerStateLength(): number {
+    return this.replica.optimizerState().length;
+  }
+
+  /**
+   * What a replacement or a resumed run starts from: the replica's state (relay, or among trainers before any step
+   * was reported: a resumed run's checkpoint), else the last parameters and optimizer state worker 0 sent.
+   */
   state(): StartState {
+    if (this.amongTrainers && this.workerParams && this.workerOptimizerState) {
+      return { params: this.workerParams, optimizerState: this.workerOptimizerState, buffers: this.buffers };
+    }
     return { params: this.replica.params, optimizerState: this.replica.optimizerState(), buffers: this.buffers };
+  }
+
+  /** The state after the completed step `st` for a checkpoint; among trainers only when worker 0 reported it with that step. */
+  checkpointState(st: StepState): StartState | null {
+    if (!this.amongTrainers) return this.state();
+    return st.params && st.optimizerState ? { params: st.params, optimizerState: st.optimizerState, buffers: this.buffers } : null;
   }
 }

@@ -181,6 +181,11 @@ export class TrainingSession {
     return this.coordinatorModel.wire;
   }
 
+  /** Float64 values of the optimizer's state (what a push before a checkpoint carries among trainers). */
+  get optimizerStateLength(): number {
+    return this.coordinatorModel.optimizerStateLength;
+  }
+
   /** Number of model parameters (the length of a gradient). */
   get parameters(): number {
     return this.coordinatorModel.size;
@@ -340,7 +345,7 @@ export class TrainingSession {
       throw wrongState(`run stopped: ${where}: ${msg.error}`);
     }
     try {
-      takePush(current, msg, { amongTrainers, parameters: size });
+      takePush(current, msg, { amongTrainers, parameters: size, optimizerStateLength: this.coordinatorModel.optimizerStateLength });
     } catch (err) {
       if (isRequestError(err) || isWireError(err)) this.fail(`${where}: ${err.message}`);
       throw err;
@@ -406,8 +411,8 @@ export class TrainingSession {
 
   /**
    * Stops the run at the next step boundary (Ctrl-C, docker stop): the step under way completes, a checkpoint is
-   * written where this coordinator holds the state (relay), then the run stops. A step that does not complete
-   * within STOP_GRACE_MS is not waited for.
+   * written (among trainers after one step more, whose assignment asks worker 0 for its state), then the run stops.
+   * A step that does not complete within STOP_GRACE_MS is not waited for.
    */
   stop(reason: string): void {
     if (this.stateValue !== 'running') return this.fail(reason);
@@ -418,9 +423,11 @@ export class TrainingSession {
     this.wakeup.poke();
   }
 
-  private writeCheckpoint(): void {
-    if (!this.deps.checkpoint) return;
-    this.deps.checkpoint({ step: this.stepsCompleted, ...this.coordinatorModel.state() });
+  /** A checkpoint after the completed step `st`, when this coordinator has its state (among trainers: only if worker 0 sent it). */
+  private writeCheckpoint(st: StepState): void {
+    const state = this.coordinatorModel.checkpointState(st);
+    if (!this.deps.checkpoint || !state) return;
+    this.deps.checkpoint({ step: this.stepsCompleted, ...state });
     if (this.stateValue === 'running') this.checkpointStep = this.stepsCompleted;
   }
 
@@ -465,12 +472,11 @@ export class TrainingSession {
       this.flushRefusals();
       const stopping = this.stopRequested !== null && this.stepsCompleted < config.steps;
       const due = config.checkpointEvery > 0 && this.stepsCompleted % config.checkpointEvery === 0;
-      if ((due || (stopping && this.coordinatorModel.keepsState)) && this.stepsCompleted < config.steps && this.stateValue === 'running') this.writeCheckpoint();
-      if (stopping && this.stateValue === 'running') {
-        const kept =
-          this.checkpointStep === this.stepsCompleted
-            ? 'checkpoint.bin holds it'
-            : `no checkpoint of it (under ${config.collective} the trainers hold the optimizer state; --collective relay keeps it here)`;
+      if ((due || stopping) && this.stepsCompleted < config.steps && this.stateValue === 'running') this.writeCheckpoint(st);
+      // Among trainers a stop asked for mid-step waits one step more: the one whose assignment asked for the state.
+      const oneMore = !this.coordinatorModel.keepsState && !!this.deps.checkpoint && !st.assignments.some((a) => a.reportState);
+      if (stopping && this.stateValue === 'running' && (this.checkpointStep === this.stepsCompleted || !oneMore)) {
+        const kept = this.checkpointStep === this.stepsCompleted ? 'checkpoint.bin holds it' : 'no checkpoint of it';
         this.fail(`${this.stopRequested} after step ${this.stepsCompleted}; ${kept}`);
       }
     }
@@ -487,7 +493,11 @@ export class TrainingSession {
   private beginStep(t: number): StepState {
     const { config, train } = this.deps;
     const W = config.workers;
-    const assignments = planStep(t, { config, plan: this.departures.plan, train, peerAddresses: () => this.membership.members.map((m) => m.peerAddress) });
+    // A checkpoint follows step t when one is due after it, or the run is to stop (Ctrl-C): among trainers, worker 0
+    // then reports its state after the step.
+    const done = t + 1;
+    const checkpoint = !!this.deps.checkpoint && done < config.steps && ((config.checkpointEvery > 0 && done % config.checkpointEvery === 0) || this.stopRequested !== null);
+    const assignments = planStep(t, { config, plan: this.departures.plan, train, peerAddresses: () => this.membership.members.map((m) => m.peerAddress), checkpoint, firstStep: this.deps.resume?.step ?? 0 });
     // Whether this step checks the replicas: the same in every worker's assignment.
     const reportChecksum = assignments[0]!.reportChecksum;
     const st = newStepState({

@@ -8,7 +8,7 @@ const P = 6;
 
 function assignment(step: number, samples: number, flags: Partial<StepAssignment__Output> = {}): StepAssignment__Output {
   const ids = Array.from({ length: samples }, (_, i) => i);
-  return { step, done: false, batches: [{ features: null, labels: [], ids }], reportChecksum: false, stopReason: '', peers: [], reportGradient: false, reportParams: false, peerVerifiers: [], ...flags };
+  return { step, done: false, batches: [{ features: null, labels: [], ids }], reportChecksum: false, stopReason: '', peers: [], reportGradient: false, reportParams: false, reportState: false, peerVerifiers: [], ...flags };
 }
 
 function step(flags: Partial<StepAssignment__Output> = {}, opts: { reportChecksum?: boolean; expectedChecksum?: string | null } = {}): StepState {
@@ -31,13 +31,13 @@ function push(worker: number, overrides: GradientUpdate = {}): GradientUpdate__O
 describe('takePush', () => {
   it('takes the largest finite float32 values (their norm stays finite in float64)', () => {
     const st = step();
-    takePush(st, push(1, { gradient: encodeTensor(new Float32Array(P).fill(3.4e38)) }), { amongTrainers: false, parameters: P });
+    takePush(st, push(1, { gradient: encodeTensor(new Float32Array(P).fill(3.4e38)) }), { amongTrainers: false, parameters: P, optimizerStateLength: 0 });
     expect(st.gradNorms[1]! / (Math.fround(3.4e38) * Math.sqrt(P))).toBeCloseTo(1, 12);
   });
 
   it('records a relay push: gradient, its norm, scalars', () => {
     const st = step();
-    takePush(st, push(1), { amongTrainers: false, parameters: P });
+    takePush(st, push(1), { amongTrainers: false, parameters: P, optimizerStateLength: 0 });
     expect(st.pushed).toEqual([false, true]);
     expect(Array.from(st.gradients[1]!)).toEqual([-2, -1, 0, 1, 2, 3]);
     expect(st.gradNorms[1]).toBeCloseTo(Math.sqrt(19), 12);
@@ -56,7 +56,7 @@ describe('takePush', () => {
     ['the largest float32 values (finite) beside a NaN', { gradient: encodeTensor(Float32Array.from([3.4e38, -3.4e38, 3.4e38, 0, 0, NaN])) }, /gradient element 5 is NaN/],
   ])('refuses %s, recording nothing', (_, overrides, message) => {
     const st = step();
-    expect(() => takePush(st, push(1, overrides), { amongTrainers: false, parameters: P })).toThrow(message);
+    expect(() => takePush(st, push(1, overrides), { amongTrainers: false, parameters: P, optimizerStateLength: 0 })).toThrow(message);
     expect(st.pushed).toEqual([false, false]);
     expect(st.gradients).toEqual([null, null]);
     expect(st.samples).toEqual([0, 0]);
@@ -64,10 +64,10 @@ describe('takePush', () => {
 
   it('refuses a second push from the same worker as a duplicate', () => {
     const st = step();
-    takePush(st, push(0), { amongTrainers: false, parameters: P });
+    takePush(st, push(0), { amongTrainers: false, parameters: P, optimizerStateLength: 0 });
     const err = (() => {
       try {
-        takePush(st, push(0), { amongTrainers: false, parameters: P });
+        takePush(st, push(0), { amongTrainers: false, parameters: P, optimizerStateLength: 0 });
       } catch (e) {
         return e;
       }
@@ -78,20 +78,32 @@ describe('takePush', () => {
 
   it('among trainers: takes the reported norm without a gradient, but wants what the assignment asked for', () => {
     const st = step();
-    takePush(st, push(0, { gradient: null, gradNorm: 2.5 }), { amongTrainers: true, parameters: P });
+    takePush(st, push(0, { gradient: null, gradNorm: 2.5 }), { amongTrainers: true, parameters: P, optimizerStateLength: 0 });
     expect(st.gradNorms[0]).toBe(2.5);
     expect(st.gradients[0]).toBeNull();
-    expect(() => takePush(step(), push(0, { gradient: null, gradNorm: -1 }), { amongTrainers: true, parameters: P })).toThrow(/grad_norm is -1/);
-    expect(() => takePush(step(), push(0, { gradient: null, gradNorm: NaN }), { amongTrainers: true, parameters: P })).toThrow(/grad_norm is NaN/);
-    expect(() => takePush(step({ reportGradient: true }), push(0, { gradient: null, gradNorm: 1 }), { amongTrainers: true, parameters: P })).toThrow(/gradient is missing/);
-    expect(() => takePush(step({ reportParams: true }), push(0, { gradNorm: 1 }), { amongTrainers: true, parameters: P })).toThrow(/params were requested/);
+    expect(() => takePush(step(), push(0, { gradient: null, gradNorm: -1 }), { amongTrainers: true, parameters: P, optimizerStateLength: 0 })).toThrow(/grad_norm is -1/);
+    expect(() => takePush(step(), push(0, { gradient: null, gradNorm: NaN }), { amongTrainers: true, parameters: P, optimizerStateLength: 0 })).toThrow(/grad_norm is NaN/);
+    expect(() => takePush(step({ reportGradient: true }), push(0, { gradient: null, gradNorm: 1 }), { amongTrainers: true, parameters: P, optimizerStateLength: 0 })).toThrow(/gradient is missing/);
+    expect(() => takePush(step({ reportParams: true }), push(0, { gradNorm: 1 }), { amongTrainers: true, parameters: P, optimizerStateLength: 0 })).toThrow(/params were requested/);
     const withParams = step({ reportParams: true });
-    takePush(withParams, push(0, { gradNorm: 1, params: encodeTensor(new Float32Array(P).fill(7)) }), { amongTrainers: true, parameters: P });
+    takePush(withParams, push(0, { gradNorm: 1, params: encodeTensor(new Float32Array(P).fill(7)) }), { amongTrainers: true, parameters: P, optimizerStateLength: 0 });
     expect(Array.from(withParams.params!)).toEqual([7, 7, 7, 7, 7, 7]);
   });
 
+  it('among trainers, before a checkpoint: wants worker 0\'s optimizer state of exactly the optimizer\'s length, finite', () => {
+    const opts = { amongTrainers: true, parameters: P, optimizerStateLength: P };
+    const params = encodeTensor(new Float32Array(P).fill(7));
+    const bytes = (values: number[]) => Buffer.from(Float64Array.from(values).buffer);
+    expect(() => takePush(step({ reportParams: true, reportState: true }), push(0, { gradNorm: 1, params }), opts)).toThrow(/optimizer_state: 0 bytes, but this optimizer's state is 6 float64 values \(48 bytes\)/);
+    expect(() => takePush(step({ reportParams: true, reportState: true }), push(0, { gradNorm: 1, params, optimizerState: bytes([1, 2]) }), opts)).toThrow(/optimizer_state: 16 bytes/);
+    expect(() => takePush(step({ reportParams: true, reportState: true }), push(0, { gradNorm: 1, params, optimizerState: bytes([1, 2, 3, NaN, 5, 6]) }), opts)).toThrow(/optimizer_state element 3 is NaN/);
+    const st = step({ reportParams: true, reportState: true });
+    takePush(st, push(0, { gradNorm: 1, params, optimizerState: bytes([1, 2, 3, 4, 5, 6.5]) }), opts);
+    expect(Array.from(st.optimizerState!)).toEqual([1, 2, 3, 4, 5, 6.5]);
+  });
+
   it('wants a checksum on checksum steps', () => {
-    expect(() => takePush(step({}, { reportChecksum: true }), push(0, { paramChecksum: '' }), { amongTrainers: false, parameters: P })).toThrow(/param_checksum/);
+    expect(() => takePush(step({}, { reportChecksum: true }), push(0, { paramChecksum: '' }), { amongTrainers: false, parameters: P, optimizerStateLength: 0 })).toThrow(/param_checksum/);
   });
 });
 

@@ -24,6 +24,8 @@ export interface StepState extends CompletedStep {
   pushed: boolean[];
   /** Ring: worker 0's parameters after this step, when asked (evaluation, final model). */
   params: Float32Array | null;
+  /** Among trainers: worker 0's optimizer state after this step, when asked (a checkpoint). */
+  optimizerState: Float64Array | null;
   /** Relay: the sample-weighted average of the step's gradients, once complete. */
   update: Tensor__Output | null;
   /** Pushes waiting for the step to complete: answered with the update (relay) and the next assignment. */
@@ -54,6 +56,7 @@ export function newStepState(opts: {
     gradNorms: new Array(W).fill(0),
     reduceMs: new Array(W).fill(0),
     params: null,
+    optimizerState: null,
     update: null,
     pushWaiters: [],
     reportChecksum: opts.reportChecksum,
@@ -79,7 +82,7 @@ function checkPushStep(st: StepState, msg: { step: number; worker: number }): vo
  * then): wrong step, a second push, a sample count other than the batch's, a non-finite loss or value, a
  * missing gradient (relay, or among trainers on a gradient-metrics step), parameters or checksum that were asked for.
  */
-export function takePush(st: StepState, msg: GradientUpdate__Output, opts: { amongTrainers: boolean; parameters: number }): void {
+export function takePush(st: StepState, msg: GradientUpdate__Output, opts: { amongTrainers: boolean; parameters: number; optimizerStateLength: number }): void {
   checkPushStep(st, msg);
   const a = st.assignments[msg.worker]!;
   const expectedSamples = a.batches.reduce((n, b) => n + b.ids.length, 0);
@@ -108,6 +111,17 @@ export function takePush(st: StepState, msg: GradientUpdate__Output, opts: { amo
     const bad = firstNonFinite(params);
     if (bad >= 0) throw malformed(`params element ${bad} is ${params[bad]}`);
   }
+  let optimizerState: Float64Array | null = null;
+  if (a.reportState) {
+    const bytes = msg.optimizerState ?? Buffer.alloc(0);
+    if (bytes.length !== 8 * opts.optimizerStateLength) {
+      throw malformed(`optimizer_state: ${bytes.length} bytes, but this optimizer's state is ${opts.optimizerStateLength} float64 values (${8 * opts.optimizerStateLength} bytes)`);
+    }
+    optimizerState = new Float64Array(opts.optimizerStateLength);
+    new Uint8Array(optimizerState.buffer).set(bytes);
+    const bad = optimizerState.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw malformed(`optimizer_state element ${bad} is ${optimizerState[bad]}`);
+  }
   if (st.reportChecksum && !msg.paramChecksum) throw malformed('param_checksum was requested for this step but is missing');
   let buffers: Float32Array | null = null;
   if (msg.buffers && msg.buffers.data.length > 0) {
@@ -119,6 +133,7 @@ export function takePush(st: StepState, msg: GradientUpdate__Output, opts: { amo
   const w = msg.worker;
   if (gradient) st.gradients[w] = gradient;
   if (params) st.params = params;
+  if (optimizerState) st.optimizerState = optimizerState;
   if (buffers) st.buffers[w] = buffers;
   st.pushed[w] = true;
   st.samples[w] = msg.samples;

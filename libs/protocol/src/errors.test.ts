@@ -51,9 +51,9 @@ describe('WireError', () => {
 });
 
 describe('checkProtocolVersion', () => {
-  it('is version 6 (ring: weights ride in every piece, a report leaves before its all-reduce; 5: one PushGradientStream) and accepts it', () => {
-    expect(PROTOCOL_VERSION).toBe(6);
-    expect(() => checkProtocolVersion(6)).not.toThrow();
+  it('is version 7 (among trainers worker 0 reports its optimizer state before a checkpoint; 6: a report leaves before its all-reduce) and accepts it', () => {
+    expect(PROTOCOL_VERSION).toBe(7);
+    expect(() => checkProtocolVersion(7)).not.toThrow();
   });
 
   it('rejects another version with FAILED_PRECONDITION stating both', () => {

@@ -78,6 +78,7 @@ describe('proto loading', () => {
       error: '',
       loopDelayMs: 0,
       resend: false,
+      optimizerState: Buffer.alloc(0),
     });
     expect(Object.keys(packageDefinition)).toContain('shardlab.v1.Coordinator');
     expect(Object.keys(packageDefinition)).toContain('shardlab.v1.Peer');

@@ -89,10 +89,11 @@ export const REDUCTION_VALUES_PER_WORKER_STEP = 1 << 20;
  * never more values than the model has parameters nor than a worker's reduction budget. The 64 KiB slack covers ids, names, hashes and
  * framing. The server's overall receive limit is the largest of them.
  */
-export function coordinatorRequestLimits(parameters: number): { perMethod: Record<string, number>; maxReceive: number } {
+export function coordinatorRequestLimits(parameters: number, optimizerStateValues = 0): { perMethod: Record<string, number>; maxReceive: number } {
   const slack = 64 * 1024;
-  // A push: the gradient and (ring, on evaluation steps) the parameters, float32 each, plus the scalars.
-  const push = 2 * 4 * parameters + slack;
+  // A push: the gradient and (among trainers, on evaluation and checkpoint steps) the parameters, float32 each,
+  // worker 0's optimizer state before a checkpoint (float64), plus the scalars.
+  const push = 2 * 4 * parameters + 8 * optimizerStateValues + slack;
   const perMethod = {
     GetDataset: 1024,
     GetStatus: 1024,

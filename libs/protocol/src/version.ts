@@ -6,7 +6,7 @@ import { failedPrecondition } from './errors';
  * parses (e.g. a changed gradient layout or averaging rule); incompatible message changes
  * get a new proto package (shardlab.v2) instead.
  */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 // 6: the ring's average carries the weight sum in every piece (pieces of n / W + 1 floats), and a ring trainer
 //    reports a step before its all-reduce (reduce_ms: the previous step's). 5: PushGradientStream.
 

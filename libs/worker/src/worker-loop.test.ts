@@ -46,6 +46,7 @@ function fakeCoordinator(workers: number, steps: number, relay: boolean) {
     reportChecksum: false,
     reportGradient: false,
     reportParams: false,
+    reportState: false,
     peerVerifiers: [],
   });
   const waiting: { update: GradientUpdate; answer: (ack: { update: null | ReturnType<typeof encodeTensor>; next: StepAssignment__Output }) => void }[] = [];
@@ -139,7 +140,7 @@ describe('runWorkerLoop', () => {
   });
 
   it('refuses an assignment for a step other than the one due', async () => {
-    const port: CoordinatorPort = { nextStep: async () => ({ step: 5, done: false, stopReason: '', batches: [], peers: [], reportChecksum: false, reportGradient: false, reportParams: false, peerVerifiers: [] }), push: () => Promise.reject(new Error('unused')), sum: () => Promise.reject(new Error('unused')) };
+    const port: CoordinatorPort = { nextStep: async () => ({ step: 5, done: false, stopReason: '', batches: [], peers: [], reportChecksum: false, reportGradient: false, reportParams: false, reportState: false, peerVerifiers: [] }), push: () => Promise.reject(new Error('unused')), sum: () => Promise.reject(new Error('unused')) };
     await expect(loop(0, port, null).done).rejects.toThrow(new WorkerError('the coordinator assigned step 5 where step 0 was due'));
   });
 

@@ -148,7 +148,15 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
     }
     lastReduceMs = performance.now() - reduceStarted;
     rule.applyAverage(replica, average);
-    const ack: GradientAck__Output = early ? await early : await coordinator.push({ ...scalars, params: encodeTensor(replica.params, [replica.params.length]) });
+    // Asked for the state (a checkpoint follows): the optimizer's too, as the JoinReply of a resumed run carries it.
+    const state = a.reportState ? replica.optimizerState() : null;
+    const ack: GradientAck__Output = early
+      ? await early
+      : await coordinator.push({
+          ...scalars,
+          params: encodeTensor(replica.params, [replica.params.length]),
+          ...(state ? { optimizerState: Buffer.from(state.buffer, state.byteOffset, state.byteLength) } : {}),
+        });
     next = ack.next;
   }
 }

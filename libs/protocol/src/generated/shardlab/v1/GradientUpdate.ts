@@ -54,6 +54,10 @@ export interface GradientUpdate {
    * the same report again, after the connection to the coordinator was re-established:
    */
   'resend'?: (boolean);
+  /**
+   * answered like the first one if that arrived, taken if it did not
+   */
+  'optimizerState'?: (Buffer | Uint8Array | string);
 }
 
 export interface GradientUpdate__Output {
@@ -108,4 +112,8 @@ export interface GradientUpdate__Output {
    * the same report again, after the connection to the coordinator was re-established:
    */
   'resend': (boolean);
+  /**
+   * answered like the first one if that arrived, taken if it did not
+   */
+  'optimizerState': (Buffer);
 }

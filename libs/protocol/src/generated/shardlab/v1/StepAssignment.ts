@@ -36,6 +36,11 @@ export interface StepAssignment {
    * with `peers`, in a run with a token: SHA-256 (hex) of every worker's
    */
   'peerVerifiers'?: (string)[];
+  /**
+   * credential, by worker index: a trainer admits a Peer subscription only from the
+   * worker whose credential hashes to it (a token holder cannot pose as a peer)
+   */
+  'reportState'?: (boolean);
 }
 
 export interface StepAssignment__Output {
@@ -72,4 +77,9 @@ export interface StepAssignment__Output {
    * with `peers`, in a run with a token: SHA-256 (hex) of every worker's
    */
   'peerVerifiers': (string)[];
+  /**
+   * credential, by worker index: a trainer admits a Peer subscription only from the
+   * worker whose credential hashes to it (a token holder cannot pose as a peer)
+   */
+  'reportState': (boolean);
 }
