@@ -10,7 +10,7 @@ export const TRAINER_OPTIONS: readonly OptionSpec[] = [
   { key: 'connectTimeout', type: 'number', default: 120, min: 0.1, max: 86400, help: 'seconds to keep trying to reach the coordinator' },
   { key: 'peerHost', type: 'string', default: '127.0.0.1', valueHint: 'HOST', help: 'ring, halving-doubling (the coordinator\'s --collective): address this trainer listens on for its peers; 0.0.0.0 to accept other hosts (then a run token, or --insecure)' },
   { key: 'peerPort', type: 'int', default: 0, min: 0, max: 65535, help: 'ring, halving-doubling: port of the peer service (0 = any free port)' },
-  { key: 'peerAddress', type: 'string', valueHint: 'HOST:PORT', help: 'ring, halving-doubling: the address other trainers dial (default: the bound one; this host name when bound to 0.0.0.0)' },
+  { key: 'peerAddress', type: 'string', valueHint: 'HOST:PORT', help: 'ring, halving-doubling: the address other trainers dial (default: the bound one; bound to 0.0.0.0, this host\'s address on the route to the coordinator)' },
   { key: 'protocolVersion', type: 'int', min: 0, max: 2 ** 31 - 1, valueHint: 'N', help: 'send this protocol version instead of ours (testing)' },
 ];
 

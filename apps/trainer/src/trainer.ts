@@ -15,6 +15,8 @@ import {
 } from '@shardlab/protocol';
 import { DEFAULT_KEEPALIVE, checkExposure, type Keepalive, type Security } from '@shardlab/options';
 import { hostname } from 'node:os';
+import { createSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
 import { COLLECTIVE_NAMES, SharedMemoryCollective, isPeerAlgorithm, type Collective, type CollectiveName, type PeerAlgorithm, type SharedMemoryBuffers } from '@shardlab/collective';
 import { PeerEndpoint } from './peer';
 import { PushStream, isConnectionDrop, type AwaitReconnect } from './push-stream';
@@ -81,11 +83,58 @@ function describeRpcError(what: string, err: unknown): TrainerError {
   return new TrainerError(`${what}: ${code}: ${e.details || e.message}`);
 }
 
-/** The address other trainers dial for a bound host:port: a wildcard bind is announced under this host's name. */
-function advertised(bound: string): string {
+/**
+ * The address other trainers dial for a bound host:port. A wildcard bind is announced under the address of this
+ * host's interface toward the coordinator (the network the trainers share): a container's host name resolves on a
+ * Compose network but not on a Swarm overlay, its address does on both, and on Kubernetes pods.
+ */
+async function advertised(bound: string, coordinator: string): Promise<string> {
   const i = bound.lastIndexOf(':');
   const host = bound.slice(0, i);
-  return host === '0.0.0.0' || host === '::' || host === '[::]' ? `${hostname()}:${bound.slice(i + 1)}` : bound;
+  if (!(host === '0.0.0.0' || host === '::' || host === '[::]')) return bound;
+  const local = await addressToward(coordinator).catch(() => null);
+  return `${local ? (local.includes(':') ? `[${local}]` : local) : hostname()}:${bound.slice(i + 1)}`;
+}
+
+/** This host's address on the route to `target` (HOST:PORT): a connected UDP socket's local address (nothing is sent). */
+async function addressToward(target: string): Promise<string> {
+  const host = target.slice(0, target.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  const { address, family } = await lookup(host);
+  const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.connect(9, address, () => resolve());
+    });
+    return socket.address().address;
+  } finally {
+    socket.close();
+  }
+}
+
+/** Seconds a connection attempt runs on one channel before a fresh one tries again. */
+const PROBE_SECONDS = 5;
+
+/**
+ * Waits until the coordinator accepts a connection, on a fresh channel every PROBE_SECONDS: after a name that did
+ * not resolve yet (a Swarm service whose task is still starting) grpc-js's resolver can wait minutes before it
+ * looks again. False when `seconds` pass first.
+ */
+async function coordinatorReachable(address: string, credentials: grpc.ChannelCredentials, seconds: number): Promise<boolean> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    const probe = new grpc.Client(address, credentials, channelOptions());
+    try {
+      await new Promise<void>((resolve, reject) => probe.waitForReady(Date.now() + Math.min(left, PROBE_SECONDS * 1000), (err) => (err ? reject(err) : resolve())));
+      return true;
+    } catch {
+      // not yet: a fresh channel next time
+    } finally {
+      probe.close();
+    }
+  }
 }
 
 /** How this trainer averages among the others (null: relay, through the coordinator). */
@@ -156,7 +205,8 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
   try {
     const name = opts.name ?? `${hostname()}:${process.pid}`;
     // Keep retrying the connection until the deadline, so trainers may start before the coordinator.
-    await waitForReady(client, opts.connectTimeout).catch(async () => {
+    const reachable = await coordinatorReachable(opts.coordinator, channelCredentials(opts.security?.tls ?? null), opts.connectTimeout);
+    await (reachable ? waitForReady(client, opts.connectTimeout) : Promise.reject(new Error('unreachable'))).catch(async () => {
       // grpc-js says only "unavailable"; a TLS mistake is worth its own words.
       const tlsReason = await tlsFailureReason(opts.coordinator, opts.security?.tls ?? null);
       throw new TrainerError(`cannot reach the coordinator at ${opts.coordinator} within ${opts.connectTimeout} s (--connect-timeout)${tlsReason ? `: ${tlsReason}` : ''}`);
@@ -194,7 +244,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
         throw new TrainerError(err.message);
       });
     }
-    const peerAddress = peer ? (opts.peerAddress ?? advertised(peer.boundAddress)) : undefined;
+    const peerAddress = peer ? (opts.peerAddress ?? (await advertised(peer.boundAddress, opts.coordinator))) : undefined;
     const joined = await call(client.join.bind(client), { protocolVersion: opts.protocolVersion ?? PROTOCOL_VERSION, name, backend, data, peerAddress }).catch((err) => {
       throw describeRpcError(`join ${opts.coordinator}`, err);
     });

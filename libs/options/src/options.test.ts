@@ -85,7 +85,7 @@ describe('options from the environment', () => {
   it('takes SHARDLAB_<KEY> for an option not given as a flag; a flag wins; a bad value names the variable', () => {
     expect(envOf('blasThreads')).toBe('SHARDLAB_BLAS_THREADS');
     expect(envOf('lr')).toBe('SHARDLAB_LR');
-    const env = { SHARDLAB_PORT: '7', SHARDLAB_LR: '0.5', SHARDLAB_QUIET: 'true', SHARDLAB_HIDDEN: '8,4', SHARDLAB_UNRELATED: 'x' };
+    const env = { SHARDLAB_PORT: '7', SHARDLAB_LR: '0.5', SHARDLAB_QUIET: 'true', SHARDLAB_HIDDEN: '8,4', SHARDLAB_UNRELATED: 'x', SHARDLAB_MODE: '' };
     const p = parseFlags(['--lr', '0.1'], OPTIONS, env);
     expect(p.values).toEqual({ lr: '0.1', port: '7', quiet: 'true', hidden: '8,4' });
     expect(p.where).toEqual({ lr: '--lr', port: 'SHARDLAB_PORT', quiet: 'SHARDLAB_QUIET', hidden: 'SHARDLAB_HIDDEN' });

@@ -119,7 +119,8 @@ export function parseFlags(argv: readonly string[], options: readonly OptionSpec
   const where: Record<string, string> = Object.fromEntries(Object.keys(values).map((k) => [k, flagOf(k)]));
   for (const o of env ? options : []) {
     const value = env![envOf(o.key)];
-    if (o.key in values || value === undefined) continue;
+    // Empty is unset (a compose or stack file that passes a variable through from a shell that has none).
+    if (o.key in values || value === undefined || value === '') continue;
     values[o.key] = value;
     where[o.key] = envOf(o.key);
   }

@@ -69,8 +69,14 @@ export function channelOptions(keepalive: Keepalive = DEFAULT_KEEPALIVE): Channe
     // finds a verified or freshly reconnected transport rather than a dead one.
     'grpc.keepalive_permit_without_calls': 1,
     'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
+    // A name that does not resolve yet (a Swarm service whose task is still starting) is looked up again within
+    // 5 s, not after grpc-js's default backoff of up to 120 s, which outlasted --connect-timeout.
+    'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
   };
 }
+
+/** The longest pause between a client's attempts to resolve and reach its server. */
+export const MAX_RECONNECT_BACKOFF_MS = 5000;
 
 /** A client channel's options with the default keepalive. */
 export const CHANNEL_OPTIONS: Readonly<ChannelOptions> = channelOptions();
