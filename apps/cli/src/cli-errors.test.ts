@@ -35,7 +35,7 @@ describe('bad input on the command line', () => {
     ['a missing settings file', () => ['run', '--config', '/nonexistent/run.yaml'], /\/nonexistent\/run\.yaml: cannot read settings file \(no such file\)/],
     ['a stray argument', () => ['run', 'fast'], /unexpected argument fast \(settings are --flag value or key=value\)/],
     ['unknown command', () => ['frobnicate'], /unknown command "frobnicate"/],
-    ['trainer without coordinator', () => ['trainer'], /--coordinator HOST:PORT is required/],
+    ['trainer without coordinator', () => ['trainer'], /--coordinator HOST:PORT \(or SHARDLAB_COORDINATOR\) is required/],
     ['trainer with a malformed address', () => ['trainer', '--coordinator', 'nowhere'], /--coordinator: expected HOST:PORT/],
     ['unreachable coordinator', () => ['trainer', '--coordinator', '127.0.0.1:1', '--connect-timeout', '1'], /cannot reach the coordinator at 127.0.0.1:1/],
     ['unknown backend', () => ['run', '--backend', 'cuda'], /--backend: unknown value "cuda"; allowed: auto, tensorflow, native, wasm, cpu/],

@@ -31,10 +31,10 @@ describe('runTrainer', () => {
   it('fails with a one-line TrainerError when the coordinator refuses its protocol version', async () => {
     const s = session();
     server = await serveSession(s, '127.0.0.1', 0);
-    const p = runTrainer({ coordinator: server.address, backend: 'cpu', connectTimeout: 10, protocolVersion: 7 });
+    const p = runTrainer({ coordinator: server.address, backend: 'cpu', connectTimeout: 10, protocolVersion: PROTOCOL_VERSION + 1 });
     await expect(p).rejects.toThrow(TrainerError);
-    await expect(runTrainer({ coordinator: server.address, backend: 'cpu', connectTimeout: 10, protocolVersion: 7 })).rejects.toThrow(
-      new RegExp(`join 127\\.0\\.0\\.1:\\d+: FAILED_PRECONDITION: protocol version mismatch: trainer speaks shardlab\\.v1 protocol 7, coordinator speaks ${PROTOCOL_VERSION}$`),
+    await expect(runTrainer({ coordinator: server.address, backend: 'cpu', connectTimeout: 10, protocolVersion: PROTOCOL_VERSION + 1 })).rejects.toThrow(
+      new RegExp(`join 127\\.0\\.0\\.1:\\d+: FAILED_PRECONDITION: protocol version mismatch: trainer speaks shardlab\\.v1 protocol ${PROTOCOL_VERSION + 1}, coordinator speaks ${PROTOCOL_VERSION}$`),
     );
     s.fail('test over');
   }, 30_000);

@@ -15,7 +15,7 @@ describe('shardlab trainer flags', () => {
   }
 
   it.each([
-    [[], /--coordinator HOST:PORT is required/],
+    [[], /--coordinator HOST:PORT \(or SHARDLAB_COORDINATOR\) is required/],
     [['--coordinator', 'no-port'], /--coordinator: expected HOST:PORT, got "no-port"/],
     [['--coordinator', 'a:1', '--backend', 'gpu'], /--backend: unknown value "gpu"; allowed: auto, tensorflow, native, wasm, cpu/],
     [['--coordinator', 'a:1', '--connect-timeout', '0'], /--connect-timeout: must be a number from 0.1 to 86400/],
