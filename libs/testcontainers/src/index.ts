@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GenericContainer, Network, Wait, getContainerRuntimeClient, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { envOf } from '@shardlab/options';
+
+/*
+ * A shardlab cluster for integration tests, as testcontainers' own modules give you a database: one coordinator
+ * and `workers` trainer containers on a private network, the run token made for you, the results on a host
+ * directory. Settings are shardlab's own (the keys of `shardlab coordinator --help`, as in config.json) and reach
+ * the containers as their SHARDLAB_ variables.
+ *
+ *   const cluster = await new ShardlabCluster({ workers: 4, settings: { strategy: 'label-per-node', steps: 100 } }).start();
+ *   const { summary } = await cluster.waitForRun();
+ *   await cluster.stop();
+ *
+ * The images are those `bash deploy/build-images.sh` builds (shardlab-coordinator:latest, shardlab-trainer:latest);
+ * nothing is pulled.
+ */
+
+/** The coordinator's gRPC port in its container. */
+export const COORDINATOR_PORT = 50051;
+
+export interface ShardlabClusterOptions {
+  /** Trainer containers, and the coordinator's --workers (default 2). */
+  workers?: number;
+  /** Experiment settings by config key ({ strategy: 'iid', steps: 50, hidden: [32] }). */
+  settings?: Readonly<Record<string, string | number | boolean | readonly (string | number)[]>>;
+  /** Default shardlab-coordinator:latest. */
+  coordinatorImage?: string;
+  /** Default shardlab-trainer:latest. */
+  trainerImage?: string;
+  /** The run token (default: 32 random hex digits). */
+  token?: string;
+  /** Where the coordinator writes its files (default: a fresh temporary directory). */
+  resultsDir?: string;
+  /** How long the coordinator may take to become healthy, in ms (default 90 s). */
+  startupTimeoutMs?: number;
+}
+
+/** What a finished run left: summary.json (null if the coordinator never wrote one) and the coordinator's exit code. */
+export interface RunOutcome {
+  exitCode: number;
+  summary: Record<string, unknown> | null;
+  resultsDir: string;
+}
+
+export interface StartedShardlabCluster {
+  /** host:port of the coordinator from the test's side (a mapped port of the Docker host). */
+  readonly coordinatorAddress: string;
+  readonly token: string;
+  readonly resultsDir: string;
+  readonly coordinator: StartedTestContainer;
+  readonly trainers: readonly StartedTestContainer[];
+  /** Waits for the coordinator to exit (the run is over) and reads summary.json. */
+  waitForRun(timeoutMs?: number): Promise<RunOutcome>;
+  /** Removes every container and the network (the results directory stays). */
+  stop(): Promise<void>;
+}
+
+/** A setting's value as its environment variable carries it (lists comma-separated, as the flag takes them). */
+function envValue(value: string | number | boolean | readonly (string | number)[]): string {
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+export class ShardlabCluster {
+  constructor(private readonly options: ShardlabClusterOptions = {}) {}
+
+  async start(): Promise<StartedShardlabCluster> {
+    const o = this.options;
+    const workers = o.workers ?? 2;
+    const token = o.token ?? randomBytes(16).toString('hex');
+    const resultsDir = o.resultsDir ?? mkdtempSync(join(tmpdir(), 'shardlab-cluster-'));
+    const settings = Object.fromEntries(Object.entries(o.settings ?? {}).map(([key, value]) => [envOf(key), envValue(value)]));
+    // Who owns the results: the test's own user, or (running as root) the image's user 1000.
+    const uid = process.getuid?.() ?? 1000;
+    const gid = process.getgid?.() ?? 1000;
+    const owner = uid === 0 ? { uid: 1000, gid: 1000 } : { uid, gid };
+    const never = { shouldPull: () => false };
+    const network: StartedNetwork = await new Network().start();
+    const started: StartedTestContainer[] = [];
+    try {
+      const coordinator = await new GenericContainer(o.coordinatorImage ?? 'shardlab-coordinator:latest')
+        .withPullPolicy(never)
+        .withNetwork(network)
+        .withNetworkAliases('coordinator')
+        // Root only for the image's entrypoint, which hands /results to the runtime user and drops root.
+        .withUser('0:0')
+        .withEnvironment({ ...settings, SHARDLAB_WORKERS: String(workers), SHARDLAB_TOKEN: token, SHARDLAB_UID: String(owner.uid), SHARDLAB_GID: String(owner.gid) })
+        .withBindMounts([{ source: resultsDir, target: '/results', mode: 'rw' }])
+        .withExposedPorts(COORDINATOR_PORT)
+        .withHealthCheck({
+          test: ['CMD', '/usr/local/bin/shardlab-entrypoint', 'status', '--coordinator', `127.0.0.1:${COORDINATOR_PORT}`, '--timeout', '3'],
+          interval: 1000,
+          timeout: 5000,
+          retries: 3,
+          startPeriod: 60_000,
+        })
+        .withWaitStrategy(Wait.forHealthCheck())
+        .withStartupTimeout(o.startupTimeoutMs ?? 90_000)
+        .start();
+      started.push(coordinator);
+      const trainers = await Promise.all(
+        Array.from({ length: workers }, (_, i) =>
+          new GenericContainer(o.trainerImage ?? 'shardlab-trainer:latest')
+            .withPullPolicy(never)
+            .withNetwork(network)
+            .withEnvironment({ SHARDLAB_TOKEN: token, SHARDLAB_NAME: `trainer-${i}`, SHARDLAB_PEER_HOST: '0.0.0.0' })
+            .withWaitStrategy(Wait.forLogMessage(/ joined run /))
+            .withStartupTimeout(120_000)
+            .start(),
+        ),
+      );
+      started.push(...trainers);
+      const coordinatorAddress = `${coordinator.getHost()}:${coordinator.getMappedPort(COORDINATOR_PORT)}`;
+      return {
+        coordinatorAddress,
+        token,
+        resultsDir,
+        coordinator,
+        trainers,
+        waitForRun: (timeoutMs = 600_000) => waitForRun(coordinator, resultsDir, timeoutMs),
+        stop: async () => {
+          await Promise.all(started.map((c) => c.stop({ timeout: 0, remove: true }).catch(() => undefined)));
+          await network.stop().catch(() => undefined);
+        },
+      };
+    } catch (err) {
+      await Promise.all(started.map((c) => c.stop({ timeout: 0, remove: true }).catch(() => undefined)));
+      await network.stop().catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+async function waitForRun(coordinator: StartedTestContainer, resultsDir: string, timeoutMs: number): Promise<RunOutcome> {
+  const client = await getContainerRuntimeClient();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the shardlab run did not end within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    const { StatusCode } = (await Promise.race([client.container.getById(coordinator.getId()).wait(), timeout])) as { StatusCode: number };
+    let summary: Record<string, unknown> | null = null;
+    try {
+      summary = JSON.parse(readFileSync(join(resultsDir, 'summary.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      summary = null;
+    }
+    return { exitCode: StatusCode, summary, resultsDir };
+  } finally {
+    clearTimeout(timer);
+  }
+}
