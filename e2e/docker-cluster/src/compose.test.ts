@@ -36,15 +36,17 @@ describe('deploy/compose.yaml', () => {
     const v2 = run('docker', ['compose', '-f', COMPOSE_FILE, 'config', '--format', 'json'], { SHARDLAB_WORKERS: '3', SHARDLAB_TOKEN: CLUSTER_TOKEN });
     expect(v2.status, v2.out).toBe(0);
     const config = JSON.parse(v2.out.slice(v2.out.indexOf('{'))) as {
-      services: Record<string, { scale?: number; deploy?: { replicas?: number }; command: string[] }>;
+      services: Record<string, { scale?: number; deploy?: { replicas?: number }; environment: Record<string, string | null> }>;
     };
     expect(config.services['trainer']!.scale ?? config.services['trainer']!.deploy?.replicas).toBe(3);
-    expect(config.services['coordinator']!.command).toContain('--workers=3');
+    expect(config.services['coordinator']!.environment['SHARDLAB_WORKERS']).toBe('3');
 
-    const v1 = run('docker-compose', ['-f', COMPOSE_FILE, 'config'], { SHARDLAB_WORKERS: '3', SHARDLAB_TOKEN: CLUSTER_TOKEN });
+    // A setting exported in the shell reaches the container as it is, by name.
+    const v1 = run('docker-compose', ['-f', COMPOSE_FILE, 'config'], { SHARDLAB_WORKERS: '3', SHARDLAB_TOKEN: CLUSTER_TOKEN, SHARDLAB_STEPS: '77' });
     expect(v1.status, v1.out).toBe(0);
     expect(v1.out).toMatch(/^\s+scale: 3$/m);
-    expect(v1.out).toContain('- --workers=3');
+    expect(v1.out).toMatch(/SHARDLAB_WORKERS: '3'/);
+    expect(v1.out).toMatch(/SHARDLAB_STEPS: '77'/);
   });
 
   it('without SHARDLAB_TOKEN, refuses before it creates anything (Compose v2 and docker-compose 1.29)', () => {
@@ -70,11 +72,11 @@ describe('deploy/compose.yaml', () => {
 
   // As docs/cluster.md says: relay by default; averaging among the trainers with two settings (each trainer then
   // listens on its container's network and advertises its host name, which Docker's DNS resolves for the others).
-  const settings = [
-    { collective: 'relay', coordinatorArgs: '--features 784', trainerArgs: '' },
-    { collective: 'halving-doubling', coordinatorArgs: '--features 784 --collective halving-doubling', trainerArgs: '--peer-host 0.0.0.0 --peer-port 50052' },
+  const settings: { collective: string; env: Record<string, string> }[] = [
+    { collective: 'relay', env: {} },
+    { collective: 'halving-doubling', env: { SHARDLAB_COLLECTIVE: 'halving-doubling', SHARDLAB_PEER_HOST: '0.0.0.0', SHARDLAB_PEER_PORT: '50052' } },
   ];
-  for (const { collective, coordinatorArgs, trainerArgs } of settings) it(`runs an experiment to completion with 4 trainers, ${collective} (Compose v2 via DockerComposeEnvironment)`, async () => {
+  for (const { collective, env: extra } of settings) it(`runs an experiment to completion with 4 trainers, ${collective} (Compose v2 via DockerComposeEnvironment)`, async () => {
     const STEPS = 100;
     const WORKERS = 4;
     const dir = makeResultsDir(`compose-${collective}`);
@@ -95,8 +97,8 @@ describe('deploy/compose.yaml', () => {
         SHARDLAB_STEPS: String(STEPS),
         SHARDLAB_SAMPLES: '4000',
         SHARDLAB_TEST_SAMPLES: '400',
-        SHARDLAB_COORDINATOR_ARGS: coordinatorArgs,
-        SHARDLAB_TRAINER_ARGS: trainerArgs,
+        SHARDLAB_FEATURES: '784',
+        ...extra,
         SHARDLAB_TOKEN: CLUSTER_TOKEN,
       })
       .withWaitStrategy('coordinator-1', Wait.forHealthCheck())
