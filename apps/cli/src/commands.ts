@@ -13,7 +13,6 @@ import {
   loadSettingsFile,
   parseOverrides,
   whereIn,
-  whereOf,
   formatOptionHelp,
   parseFlags,
   resolveConfig,
@@ -78,7 +77,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const commandLine = commandLineSettings(given, parseOverrides(flags.positionals));
   const underCommandLine = own.config === undefined ? environment : layerSettings(loadSettingsFile(own.config as string), environment);
   const settings = layerSettings(underCommandLine, commandLine);
-  const { config, resumeDir } = configOrResume(settings.values, own.resume as string | undefined, own.out as string | undefined, whereOf(settings));
+  const { config, resumeDir } = configOrResume(settings.values, own.resume as string | undefined, own.out as string | undefined, whereIn(settings.where));
   const out = resumeDir ?? (own.out as string | undefined) ?? defaultOutDir(config.strategy);
   const live = await openDashboard(own, `run ${config.strategy}`, 'run', (line) => process.stderr.write(line + '\n'));
   try {

@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from './config';
-import { commandLineSettings, flagSettings, layerSettings, loadSettingsFile, parseOverrides, whereOf } from './settings';
+import { whereIn } from '@shardlab/options';
+import { bySource, commandLineSettings, layerSettings, loadSettingsFile, parseOverrides, type Settings } from './settings';
+
+const flags = (values: Record<string, unknown>): Settings => bySource(values, {}).flags;
+const whereOf = (settings: Settings) => whereIn(settings.where);
 
 describe('settings from a file, flags and key=value', () => {
   const dir = mkdtempSync(join(tmpdir(), 'shardlab-settings-'));
@@ -16,7 +20,7 @@ describe('settings from a file, flags and key=value', () => {
 
   it('layers the command line over the file, and names where each bad value came from', () => {
     const fromFile = loadSettingsFile(file('a.yaml', 'steps: 20\nstrategy: label-per-node\nseed: 3\nlr: 0.5\n'));
-    const cli = commandLineSettings(flagSettings({ lr: '0.1' }), parseOverrides(['batch-size=64', 'hidden=16,8']));
+    const cli = commandLineSettings(flags({ lr: '0.1' }), parseOverrides(['batch-size=64', 'hidden=16,8']));
     const settings = layerSettings(fromFile, cli);
     const config = resolveConfig(settings.values, whereOf(settings));
     expect(config).toMatchObject({ steps: 20, strategy: 'label-per-node', seed: 3, lr: 0.1, batchSize: 64, hidden: [16, 8] });
@@ -34,7 +38,7 @@ describe('settings from a file, flags and key=value', () => {
     expect(() => parseOverrides(['stesp=1'])).toThrow(/^stesp=1: unknown setting \(did you mean "steps"\?\)$/);
     expect(() => parseOverrides(['steps=1', 'steps=2'])).toThrow(/steps=2: steps is given twice/);
     expect(() => parseOverrides(['seed=1'], false)).toThrow(/seeds list/);
-    expect(() => commandLineSettings(flagSettings({ steps: '1' }), parseOverrides(['steps=2']))).toThrow(/^steps=2: steps is also given as --steps; give it once$/);
+    expect(() => commandLineSettings(flags({ steps: '1' }), parseOverrides(['steps=2']))).toThrow(/^steps=2: steps is also given as --steps; give it once$/);
   });
 
   it('reads dataset: auto as this machine has it', () => {

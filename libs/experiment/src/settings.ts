@@ -46,11 +46,6 @@ export function parseOverrides(args: readonly string[], allowSeed = true): Setti
   return out;
 }
 
-/** Flag values (parsed, by config key) as settings named by their flag. */
-export function flagSettings(values: Record<string, unknown>): Settings {
-  return { values: { ...values }, where: Object.fromEntries(Object.keys(values).map((k) => [k, flagOf(k)])) };
-}
-
 /**
  * Parsed values (parseFlags with the environment) split by source: those given as flags, and those that came from
  * SHARDLAB_ variables, which lie under the whole command line (flags and key=value alike).
@@ -78,11 +73,6 @@ export function commandLineSettings(flags: Settings, overrides: Settings): Setti
 /** `over` wins over `under`, key by key. */
 export function layerSettings(under: Settings, over: Settings): Settings {
   return { values: { ...under.values, ...over.values }, where: { ...under.where, ...over.where } };
-}
-
-/** A `where(key)` for resolveConfig: the source that gave the key, else its flag. */
-export function whereOf(settings: Settings): (key: string) => string {
-  return (key) => settings.where[key] ?? flagOf(key);
 }
 
 /** `dataset: auto` replaced by what it means on this machine (and whether Fashion-MNIST decided it). */
