@@ -7,6 +7,8 @@ import {
   PROTOCOL_VERSION,
   channelOptions,
   channelCredentials,
+  joinHostPort,
+  splitHostPort,
   tlsFailureReason,
   identityInterceptor,
   loadCoordinatorService,
@@ -89,17 +91,15 @@ function describeRpcError(what: string, err: unknown): TrainerError {
  * Compose network but not on a Swarm overlay, its address does on both, and on Kubernetes pods.
  */
 async function advertised(bound: string, coordinator: string): Promise<string> {
-  const i = bound.lastIndexOf(':');
-  const host = bound.slice(0, i);
-  if (!(host === '0.0.0.0' || host === '::' || host === '[::]')) return bound;
+  const { host, port } = splitHostPort(bound);
+  if (host !== '0.0.0.0' && host !== '::') return bound;
   const local = await addressToward(coordinator).catch(() => null);
-  return `${local ? (local.includes(':') ? `[${local}]` : local) : hostname()}:${bound.slice(i + 1)}`;
+  return joinHostPort(local ?? hostname(), port);
 }
 
 /** This host's address on the route to `target` (HOST:PORT): a connected UDP socket's local address (nothing is sent). */
 async function addressToward(target: string): Promise<string> {
-  const host = target.slice(0, target.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-  const { address, family } = await lookup(host);
+  const { address, family } = await lookup(splitHostPort(target).host);
   const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
   try {
     await new Promise<void>((resolve, reject) => {

@@ -74,3 +74,4 @@ export {
 export { encodePeerChunk, peerServiceForEncodedChunks, type OutgoingPeerChunk } from './peer-chunk';
 export type * from './types';
 export { tlsFailureReason, type ClientTls } from './tls-diagnosis';
+export { joinHostPort, splitHostPort } from './address';

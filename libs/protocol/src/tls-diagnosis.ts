@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
+import { splitHostPort } from './address';
 
 /** The TLS material of a client (as channelCredentials takes it). */
 export interface ClientTls {
@@ -19,9 +20,7 @@ const VERDICT_MS = 500;
  * other not). Null when the handshake works (the reason lies elsewhere) or nothing answers at all.
  */
 export function tlsFailureReason(address: string, material: ClientTls | null): Promise<string | null> {
-  const at = address.lastIndexOf(':');
-  const host = address.slice(0, at).replace(/^\[|\]$/g, '');
-  const port = Number(address.slice(at + 1));
+  const { host, port } = splitHostPort(address);
   return new Promise((resolve) => {
     let settled = false;
     const done = (reason: string | null) => {
