@@ -42,25 +42,22 @@ function rpc<Res>(client: CoordinatorClient, method: 'getDataset' | 'join' | 'ne
   );
 }
 
-/** A packed `repeated uint32` (Tensor.shape, field 1) of `entries` one-byte varints: millions of values once decoded. */
-function shapeBomb(entries: number): Buffer {
-  const body = Buffer.alloc(entries, 0x01);
-  const len: number[] = [];
+/** A length-delimited protobuf field: its tag byte, the length as a varint, the bytes. */
+function delimited(tag: number, body: Buffer): Buffer {
+  const length: number[] = [];
   for (let n = body.length; ; n = Math.floor(n / 128)) {
-    len.push(n > 0x7f ? (n & 0x7f) | 0x80 : n);
+    length.push(n > 0x7f ? (n & 0x7f) | 0x80 : n);
     if (n <= 0x7f) break;
   }
-  const tensor = Buffer.concat([Buffer.from([0x0a, ...len]), body]);
-  const tensorLen: number[] = [];
-  for (let n = tensor.length; ; n = Math.floor(n / 128)) {
-    tensorLen.push(n > 0x7f ? (n & 0x7f) | 0x80 : n);
-    if (n <= 0x7f) break;
-  }
-  return Buffer.concat([Buffer.from([0x32, ...tensorLen]), tensor]); // GradientUpdate.gradient (field 6)
+  return Buffer.concat([Buffer.from([tag, ...length]), body]);
+}
+
+/** A GradientUpdate whose gradient (field 6) has a packed shape (Tensor field 1) of `entries` one-byte varints. */
+function shapeBomb(entries: number): Buffer {
+  return delimited(0x32, delimited(0x0a, Buffer.alloc(entries, 0x01)));
 }
 
 interface AttackFigures {
-  attack: string;
   stoppedBy: string;
   seconds: number;
   peakMiB: number;
@@ -102,7 +99,7 @@ async function againstCoordinator(hidden: string, attack: (members: { client: Co
     const peakMiB = (rssKb(child.pid!, 'VmHWM') - base) / 1024;
     for (const m of members) m.client.close();
     open.close();
-    return { attack: '', stoppedBy, seconds, peakMiB };
+    return { stoppedBy, seconds, peakMiB };
   } finally {
     child.kill('SIGKILL');
     rmSync(out, { recursive: true, force: true });
@@ -125,13 +122,12 @@ async function reductionFlood(members: { client: CoordinatorClient; runId: strin
 
 /** A push whose gradient shape is `entries` one-byte varints (a frame under the push limit). */
 async function shapeBombPush(entries: number, members: { address: string; identity: CallerIdentity }[]): Promise<string> {
-  const metadata = new grpc.Metadata();
-  metadata.set('authorization', `Bearer ${members[0]!.identity.token}`);
-  metadata.set('x-shardlab-worker', String(members[0]!.identity.worker!.index));
-  metadata.set('x-shardlab-credential', members[0]!.identity.worker!.credential);
-  const client = new grpc.Client(members[0]!.address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });
+  // Raw bytes, as an attacker's own client sends them, with the member's token and credential.
+  const client = new grpc.Client(members[0]!.address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1, interceptors: [identityInterceptor(members[0]!.identity)] });
   const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-    client.makeUnaryRequest('/shardlab.v1.Coordinator/PushGradient', (b: Buffer) => b, (b: Buffer) => b, shapeBomb(entries), metadata, { deadline: Date.now() + 60_000 }, (e) => resolve(e as grpc.ServiceError | null)),
+    client.makeUnaryRequest('/shardlab.v1.Coordinator/PushGradient', (b: Buffer) => b, (b: Buffer) => b, shapeBomb(entries), new grpc.Metadata(), { deadline: Date.now() + 60_000 }, (e) =>
+      resolve(e as grpc.ServiceError | null),
+    ),
   );
   client.close();
   return err ? `${grpc.status[err.code]}: ${err.details.slice(0, 90)}` : 'accepted';

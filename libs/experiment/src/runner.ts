@@ -170,8 +170,9 @@ async function writeRun(config: RunConfig, opts: RunOptions, backend: BackendNam
     // The directory has config.json; it gets a summary.json that says why the run never finished (a port in use...).
     session.fail(err instanceof Error ? err.message : String(err));
     loopDelay.stop();
-    guarded(() => writeJsonFile(join(opts.out, 'summary.json'), runSummary(config, session.result(), backend, data.train.classNames, loopDelay.maxMs)));
-    guarded(() => tensorboard.end('failed', session.result().stepsCompleted, {}));
+    const failed = session.result();
+    guarded(() => writeJsonFile(join(opts.out, 'summary.json'), runSummary(config, failed, backend, data.train.classNames, loopDelay.maxMs)));
+    guarded(() => tensorboard.end('failed', failed.stepsCompleted, {}));
     tensorboard.close();
     throw err;
   }
