@@ -22,6 +22,15 @@ import { envOf } from '@shardlab/options';
 /** The coordinator's gRPC port in its container. */
 export const COORDINATOR_PORT = 50051;
 
+/** The coordinator image's own check (`shardlab status`, as its non-root user), polled every second. */
+export const COORDINATOR_HEALTH_CHECK = {
+  test: ['CMD', '/usr/local/bin/shardlab-entrypoint', 'status', '--coordinator', `127.0.0.1:${COORDINATOR_PORT}`, '--timeout', '3'] as ['CMD', ...string[]],
+  interval: 1000,
+  timeout: 5000,
+  retries: 3,
+  startPeriod: 60_000,
+};
+
 export interface ShardlabClusterOptions {
   /** Trainer containers, and the coordinator's --workers (default 2). */
   workers?: number;
@@ -90,13 +99,7 @@ export class ShardlabCluster {
         .withEnvironment({ ...settings, SHARDLAB_WORKERS: String(workers), SHARDLAB_TOKEN: token, SHARDLAB_UID: String(owner.uid), SHARDLAB_GID: String(owner.gid) })
         .withBindMounts([{ source: resultsDir, target: '/results', mode: 'rw' }])
         .withExposedPorts(COORDINATOR_PORT)
-        .withHealthCheck({
-          test: ['CMD', '/usr/local/bin/shardlab-entrypoint', 'status', '--coordinator', `127.0.0.1:${COORDINATOR_PORT}`, '--timeout', '3'],
-          interval: 1000,
-          timeout: 5000,
-          retries: 3,
-          startPeriod: 60_000,
-        })
+        .withHealthCheck(COORDINATOR_HEALTH_CHECK)
         .withWaitStrategy(Wait.forHealthCheck())
         .withStartupTimeout(o.startupTimeoutMs ?? 90_000)
         .start();
@@ -134,22 +137,31 @@ export class ShardlabCluster {
   }
 }
 
-async function waitForRun(coordinator: StartedTestContainer, resultsDir: string, timeoutMs: number): Promise<RunOutcome> {
+/**
+ * The exit code of `container` once it exited; rejects after `timeoutMs`, with `what` and `detail()` (its log, say)
+ * in the message.
+ */
+export async function waitForExit(container: StartedTestContainer, timeoutMs: number, what = 'the container', detail: () => string = () => ''): Promise<number> {
   const client = await getContainerRuntimeClient();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the shardlab run did not end within ${timeoutMs / 1000} s`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`${what} did not exit within ${timeoutMs / 1000} s${detail()}`)), timeoutMs);
   });
   try {
-    const { StatusCode } = (await Promise.race([client.container.getById(coordinator.getId()).wait(), timeout])) as { StatusCode: number };
-    let summary: Record<string, unknown> | null = null;
-    try {
-      summary = JSON.parse(readFileSync(join(resultsDir, 'summary.json'), 'utf8')) as Record<string, unknown>;
-    } catch {
-      summary = null;
-    }
-    return { exitCode: StatusCode, summary, resultsDir };
+    const { StatusCode } = (await Promise.race([client.container.getById(container.getId()).wait(), timeout])) as { StatusCode: number };
+    return StatusCode;
   } finally {
     clearTimeout(timer);
   }
+}
+
+async function waitForRun(coordinator: StartedTestContainer, resultsDir: string, timeoutMs: number): Promise<RunOutcome> {
+  const exitCode = await waitForExit(coordinator, timeoutMs, 'the shardlab run\'s coordinator');
+  let summary: Record<string, unknown> | null = null;
+  try {
+    summary = JSON.parse(readFileSync(join(resultsDir, 'summary.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    summary = null;
+  }
+  return { exitCode, summary, resultsDir };
 }

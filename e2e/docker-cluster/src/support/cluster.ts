@@ -13,6 +13,7 @@ import {
   type StartedTestContainer,
 } from 'testcontainers';
 import { inject } from 'vitest';
+import { COORDINATOR_HEALTH_CHECK, waitForExit as waitForExitOf } from '@shardlab/testcontainers';
 import type { ClusterImages } from './env';
 import type { EvalRecord, EventRecord, MetricsRecord, StepRecord } from '@shardlab/report';
 
@@ -98,15 +99,6 @@ export function readRunFiles(dir: string): RunFiles {
 
 // ---- containers ----------------------------------------------------------------------------
 
-const HEALTH_CHECK = {
-  // The image's own check (`shardlab status` as the non-root runtime user), polled every second.
-  test: ['CMD', '/usr/local/bin/shardlab-entrypoint', 'status', '--coordinator', `127.0.0.1:${PORT}`, '--timeout', '3'] as ['CMD', ...string[]],
-  interval: 1000,
-  timeout: 5000,
-  retries: 3,
-  startPeriod: 60_000,
-};
-
 /**
  * The coordinator container, reachable as `coordinator` on the network and on a mapped port of
  * localhost; results bind-mounted from `resultsDir`. Started as root like in compose.yaml, so the
@@ -124,7 +116,7 @@ export async function startCoordinator(network: StartedNetwork, resultsDir: stri
     .withBindMounts([{ source: resultsDir, target: '/results', mode: 'rw' }])
     .withExposedPorts(PORT)
     .withCommand(['--out', '/results', '--host', '0.0.0.0', ...args])
-    .withHealthCheck(HEALTH_CHECK)
+    .withHealthCheck(COORDINATOR_HEALTH_CHECK)
     .withWaitStrategy(Wait.forHealthCheck())
     .withStartupTimeout(90_000)
     .withLabels({ 'org.shardlab.e2e': 'coordinator' })
@@ -153,20 +145,9 @@ export async function startTrainer(
   return container.start();
 }
 
-/** Exit code of the container once it exited; rejects if that takes longer than `timeoutMs`. */
-export async function waitForExit(container: StartedTestContainer, timeoutMs: number, what: string): Promise<number> {
-  const client = await getContainerRuntimeClient();
-  const handle = client.container.getById(container.getId());
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not exit within ${timeoutMs / 1000} s; its log:\n${logsOf(container)}`)), timeoutMs);
-  });
-  try {
-    const result = (await Promise.race([handle.wait(), timeout])) as { StatusCode: number };
-    return result.StatusCode;
-  } finally {
-    clearTimeout(timer);
-  }
+/** Exit code of the container once it exited; rejects if that takes longer than `timeoutMs`, with its log. */
+export function waitForExit(container: StartedTestContainer, timeoutMs: number, what: string): Promise<number> {
+  return waitForExitOf(container, timeoutMs, what, () => `; its log:\n${logsOf(container)}`);
 }
 
 /** SIGKILL, like a crashed host or an OOM kill: the trainer gets no chance to say goodbye. */
