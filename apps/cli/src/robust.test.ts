@@ -41,10 +41,37 @@ describe('poisoning and robust combination', () => {
     expect(steps('median').at(-1).discarded[4]).toBeGreaterThan(0.9);
   }, 600_000);
 
+  // Shared memory holds every contribution, as the relay coordinator does, and computes the rule with the same
+  // parts split by coordinates (or Multi-Krum's pairs): the same weights, and the same shares left out, bit for bit.
+  for (const [rule, extra] of [
+    ['median', ['--combine', 'median']],
+    ['trimmed-mean under FedAvg', ['--combine', 'trimmed-mean', '--aggregation', 'fedavg', '--local-steps', '2']],
+    ['multi-krum', ['--combine', 'multi-krum']],
+  ] as const) {
+    it(`${rule} among worker threads (shared memory) ends on the relay's weights and discarded shares, bit for bit`, async () => {
+      const slug = rule.replace(/\W+/g, '-');
+      const args = [...common.map((a, i) => (common[i - 1] === '--steps' ? '30' : a)), ...extra];
+      const threads = await runCli(['run', ...args, '--runtime', 'threads', '--out', join(dir, `${slug}-threads`)], 180_000);
+      expect(threads.code, threads.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(join(dir, `${slug}-threads`, 'config.json'), 'utf8'))).toMatchObject({ runtime: 'threads', collective: 'shared-memory' });
+      const relay = await runCli(['run', ...args, '--out', join(dir, `${slug}-relay`)], 180_000);
+      expect(relay.code, relay.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(join(dir, `${slug}-relay`, 'config.json'), 'utf8'))).toMatchObject({ runtime: 'processes', collective: 'relay' });
+      const weights = (name: string) => readFileSync(join(dir, name, 'model', 'weights.bin'));
+      expect(weights(`${slug}-threads`).equals(weights(`${slug}-relay`))).toBe(true);
+      const shares = (name: string) => steps(name).map((r) => r.discarded);
+      expect(shares(`${slug}-threads`)).toHaveLength(30);
+      expect(shares(`${slug}-threads`)).toEqual(shares(`${slug}-relay`));
+      // The poisoner (worker 4) is left out more than any honest worker.
+      const mean = (w: number) => shares(`${slug}-threads`).reduce((s, d) => s + d[w], 0) / 30;
+      for (const w of [0, 1, 2, 3]) expect(mean(4)).toBeGreaterThan(mean(w));
+    }, 400_000);
+  }
+
   it('refuses a robust rule where it cannot be computed, naming the flag', async () => {
     const ring = await runCli(['run', '--combine', 'median', '--collective', 'ring', '--out', join(dir, 'bad1')], 60_000);
     expect(ring.code).toBe(2);
-    expect(ring.stderr).toContain('--combine: median needs every contribution in one place: use --collective relay');
+    expect(ring.stderr).toContain('--combine: median needs every contribution in one place: use --collective relay, or shared-memory under --runtime threads (ring only ever sums them)');
     const trim = await runCli(['run', '--combine', 'trimmed-mean', '--trim', '2', '--workers', '4', '--out', join(dir, 'bad2')], 60_000);
     expect(trim.code).toBe(2);
     expect(trim.stderr).toContain('--trim 2: trimmed-mean drops --trim values at each end, so it needs 1 <= trim < workers / 2 (4 workers)');

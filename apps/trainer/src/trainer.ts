@@ -258,7 +258,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     } catch (err) {
       throw new TrainerError((err as Error).message);
     }
-    const { spec, model, replica, rule, syncBatchNorm, faults, startStep } = setup;
+    const { spec, model, replica, rule, syncBatchNorm, faults, robust, startStep } = setup;
     peer?.attach({ runId: joined.runId, worker, workers: joined.workers, credential: joined.credential }, replica.params.length, algorithm ?? undefined);
     log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `${algorithm} peer at ${peerAddress}` : collective})`);
     if (!faults.empty) log(`fault injection for worker ${worker}: ${faults.describe()}`);
@@ -301,6 +301,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       syncBatchNorm,
       train,
       faults,
+      robust,
       effects: opts.thread?.effects ?? { kill: () => process.kill(process.pid, 'SIGKILL'), freeze },
       coordinator,
       connectPeers: collectiveOf(collective, { peer, thread: opts.thread, worker, stepTimeout: joined.stepTimeout }),

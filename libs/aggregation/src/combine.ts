@@ -21,6 +21,9 @@ export interface CombineOptions {
   krumF: number;
 }
 
+/** A rule other than the mean, with its parameters: what a collective that computes robust rules is given. */
+export type RobustRule = { name: Exclude<CombineName, 'mean'> } & CombineOptions;
+
 export interface Combined {
   update: Float32Array;
   /** Per contribution, the share of it the rule left out (0 for mean). */
@@ -42,25 +45,50 @@ export function combine(name: CombineName, grads: readonly Float32Array[], weigh
   const k = grads.length;
   if (name === 'mean') return { update: weightedAverage(grads, weights), discarded: new Array(k).fill(0) };
   checkCombine(name, k, o);
-  if (name === 'multi-krum') return multiKrum(grads, weights, o.krumF);
-  return coordinateWise(grads, name === 'median' ? Math.floor((k - 1) / 2) : o.trim);
+  const n = grads[0]!.length;
+  for (const g of grads) if (g.length !== n) throw new RangeError(`combine: contributions of ${g.length} and ${n} values`);
+  if (name === 'multi-krum') {
+    const dist = new Float64Array(k * k);
+    for (let p = 0; p < k * k; p++) {
+      const [a, b] = [Math.floor(p / k), p % k];
+      if (a < b) dist[p] = dist[b * k + a] = squaredDistance(grads[a]!, grads[b]!);
+    }
+    const chosen = krumChoice(dist, k, o.krumF);
+    const update = weightedAverage(
+      chosen.map((i) => grads[i]!),
+      chosen.map((i) => weights[i]!),
+    );
+    return { update, discarded: Array.from({ length: k }, (_, i) => (chosen.includes(i) ? 0 : 1)) };
+  }
+  const update = new Float32Array(n);
+  const left = new Float64Array(k);
+  coordinateWise(grads, coordinateDrop(name, k, o), 0, n, update, left);
+  return { update, discarded: Array.from(left, (c) => c / n) };
+}
+
+/*
+ * The parts of the rules, for a collective that splits the work among workers (shared memory: each computes
+ * its range of coordinates, or its share of the pairs). Each coordinate, and each pair's distance, is computed
+ * by the same code in the same order wherever it runs, so the result is bit for bit combine()'s.
+ */
+
+/** Values left out at each end of every coordinate: (k - 1) / 2 rounded down for the median, --trim for trimmed-mean. */
+export function coordinateDrop(name: 'median' | 'trimmed-mean', k: number, o: CombineOptions): number {
+  return name === 'median' ? Math.floor((k - 1) / 2) : o.trim;
 }
 
 /**
- * Per coordinate: sorts the k values (ties by worker index) and averages those from rank `drop` to k - 1 - drop,
- * in float64 in sorted order, rounded once. drop = floor((k - 1) / 2) is the median (the middle value, or the
- * mean of the middle two).
+ * Coordinates lo..hi-1 of a coordinate-wise rule into out[lo..hi-1]: per coordinate, sorts the k values (ties by
+ * worker index) and averages those of rank `drop` to k - 1 - drop in float64 in sorted order, rounded once
+ * (drop = floor((k - 1) / 2) is the median: the middle value, or the mean of the middle two). Adds to left[i]
+ * the number of coordinates in the range where worker i's value was left out.
  */
-function coordinateWise(grads: readonly Float32Array[], drop: number): Combined {
+export function coordinateWise(grads: readonly Float32Array[], drop: number, lo: number, hi: number, out: Float32Array, left: Float64Array): void {
   const k = grads.length;
-  const n = grads[0]!.length;
-  for (const g of grads) if (g.length !== n) throw new RangeError(`combine: contributions of ${g.length} and ${n} values`);
-  const out = new Float32Array(n);
-  const left = new Array<number>(k).fill(0);
   const values = new Float64Array(k);
   const order = new Int32Array(k);
   const keep = k - 2 * drop;
-  for (let j = 0; j < n; j++) {
+  for (let j = lo; j < hi; j++) {
     // Insertion sort of k (a few dozen at most) values, carrying the worker index: stable, so ties keep worker order.
     for (let i = 0; i < k; i++) {
       const v = grads[i]![j]!;
@@ -81,39 +109,30 @@ function coordinateWise(grads: readonly Float32Array[], drop: number): Combined 
       left[order[k - 1 - r]!]!++;
     }
   }
-  return { update: out, discarded: left.map((c) => c / n) };
 }
 
-/** Multi-Krum with m = k - f: the k - f contributions of lowest score, averaged by their weights. */
-function multiKrum(grads: readonly Float32Array[], weights: readonly number[], f: number): Combined {
-  const k = grads.length;
-  const dist = Array.from({ length: k }, () => new Float64Array(k));
-  for (let a = 0; a < k; a++) {
-    for (let b = a + 1; b < k; b++) {
-      const x = grads[a]!;
-      const y = grads[b]!;
-      let d = 0;
-      for (let j = 0; j < x.length; j++) {
-        const t = x[j]! - y[j]!;
-        d += t * t;
-      }
-      dist[a]![b] = d;
-      dist[b]![a] = d;
-    }
+/** The squared Euclidean distance of two contributions, accumulated in float64 in index order. */
+export function squaredDistance(x: Float32Array, y: Float32Array): number {
+  let d = 0;
+  for (let j = 0; j < x.length; j++) {
+    const t = x[j]! - y[j]!;
+    d += t * t;
   }
+  return d;
+}
+
+/**
+ * Multi-Krum's choice (m = k - f) from the k x k squared distances (row-major): the k - f contributions whose
+ * summed distances to their k - f - 2 nearest others are smallest, ties by worker index; in worker order.
+ */
+export function krumChoice(dist: Float64Array, k: number, f: number): number[] {
   const nearest = k - f - 2;
-  const score = dist.map((row, a) => {
-    const others = Array.from(row).filter((_, b) => b !== a).sort((p, q) => p - q);
+  const score = Array.from({ length: k }, (_, a) => {
+    const others = Array.from(dist.subarray(a * k, (a + 1) * k)).filter((_, b) => b !== a).sort((p, q) => p - q);
     return others.slice(0, nearest).reduce((s, d) => s + d, 0);
   });
-  // The k - f lowest scores; ties by worker index.
-  const chosen = Array.from({ length: k }, (_, i) => i)
+  return Array.from({ length: k }, (_, i) => i)
     .sort((a, b) => score[a]! - score[b]! || a - b)
     .slice(0, k - f)
     .sort((a, b) => a - b);
-  const update = weightedAverage(
-    chosen.map((i) => grads[i]!),
-    chosen.map((i) => weights[i]!),
-  );
-  return { update, discarded: Array.from({ length: k }, (_, i) => (chosen.includes(i) ? 0 : 1)) };
 }

@@ -10,4 +10,16 @@ export {
 } from './optimizer';
 export { paramChecksum, l2Norm, maxAbsDiff, cosineSimilarity } from './metrics';
 export * from './rules';
-export { COMBINE_NAMES, checkCombine, combine, type CombineName, type CombineOptions, type Combined } from './combine';
+export {
+  COMBINE_NAMES,
+  checkCombine,
+  combine,
+  coordinateDrop,
+  coordinateWise,
+  krumChoice,
+  squaredDistance,
+  type CombineName,
+  type CombineOptions,
+  type Combined,
+  type RobustRule,
+} from './combine';

@@ -1,3 +1,5 @@
+import type { Combined, RobustRule } from '@shardlab/aggregation';
+
 /**
  * The collective seam (DDP's process group + comm hook, in one small interface): how one worker combines a
  * flat buffer with every other worker's. Implementations:
@@ -11,6 +13,12 @@
 export interface Collective {
   /** Sample-weighted average over all workers: sum of weight_k * values_k / sum of weight_k. The returned array may be reused by the next call. */
   average(values: Float32Array, weight: number, step: number): Promise<Float32Array>;
+  /**
+   * A robust rule (--combine) over every worker's contribution, with the share of each the rule left out: only
+   * collectives that hold every contribution in one place have it (shared memory; the relay coordinator computes
+   * it itself). Ring and halving-doubling only ever hold partial sums.
+   */
+  combine?(values: Float32Array, weight: number, step: number, rule: RobustRule): Promise<Combined>;
   /** Element-wise sum of a small float64 vector over all workers (SyncBN statistics); `tag` orders reductions within a step. */
   sum(values: Float64Array, step: number, tag: number): Promise<Float64Array>;
 }
@@ -35,13 +43,18 @@ export interface CollectiveNeeds {
   peerAddresses: boolean;
   /** The workers must be threads of the coordinator's process (--runtime threads). */
   threads: boolean;
+  /**
+   * A robust --combine rule can be computed: every contribution is in one place (the relay coordinator, shared
+   * memory). Ring and halving-doubling only ever hold partial sums.
+   */
+  robustRules: boolean;
 }
 
 const NEEDS: Record<CollectiveName, CollectiveNeeds> = {
-  relay: { coordinatorAverages: true, peerAddresses: false, threads: false },
-  ring: { coordinatorAverages: false, peerAddresses: true, threads: false },
-  'halving-doubling': { coordinatorAverages: false, peerAddresses: true, threads: false },
-  'shared-memory': { coordinatorAverages: false, peerAddresses: false, threads: true },
+  relay: { coordinatorAverages: true, peerAddresses: false, threads: false, robustRules: true },
+  ring: { coordinatorAverages: false, peerAddresses: true, threads: false, robustRules: false },
+  'halving-doubling': { coordinatorAverages: false, peerAddresses: true, threads: false, robustRules: false },
+  'shared-memory': { coordinatorAverages: false, peerAddresses: false, threads: true, robustRules: true },
 };
 
 export function collectiveNeeds(name: CollectiveName): CollectiveNeeds {

@@ -1,4 +1,4 @@
-import { weightedAverage } from '@shardlab/aggregation';
+import { combine, weightedAverage } from '@shardlab/aggregation';
 import { describe, expect, it } from 'vitest';
 import { SharedMemoryCollective, abortSharedMemory, sharedMemoryBuffers } from './shared-memory';
 import { data, firstBitDifference } from './test-values';
@@ -19,6 +19,30 @@ describe('SharedMemoryCollective', () => {
         const expected = weightedAverage(inputs, weights);
         const results = await Promise.all(workers.map((c, rank) => c.average(inputs[rank]!, weights[rank]!, step).then((a) => a.slice())));
         for (const r of results) expect(firstBitDifference(r, expected)).toBe(-1);
+      }
+    });
+  }
+
+  for (const [name, world] of [['median', 4], ['median', 5], ['trimmed-mean', 5], ['multi-krum', 5], ['multi-krum', 7]] as const) {
+    it(`computes ${name} over ${world} workers as the relay coordinator's combine(), bit for bit, with the same discarded shares`, async () => {
+      const n = 3_001;
+      const rule = { name, trim: world >= 5 ? 2 : 1, krumF: world >= 7 ? 2 : 1 };
+      const buffers = sharedMemoryBuffers(world, n);
+      const workers = Array.from({ length: world }, (_, rank) => new SharedMemoryCollective(buffers, rank, 5_000));
+      for (let step = 0; step < 3; step++) {
+        // The last worker poisons (-10x, from step 1 on), so the rules have something to leave out; ties included.
+        const inputs = Array.from({ length: world }, (_, rank) => data(rank + 10 * step, n).map((v, j) => (j % 97 === 0 ? 0.5 : v)));
+        if (step > 0) inputs[world - 1] = inputs[world - 1]!.map((v) => -10 * v);
+        const weights = inputs.map((_, rank) => 32 + rank);
+        const expected = combine(name, inputs, weights, rule);
+        const results = await Promise.all(
+          workers.map((c, rank) => c.combine(inputs[rank]!, weights[rank]!, step, rule).then((r) => ({ update: r.update.slice(), discarded: r.discarded }))),
+        );
+        for (const r of results) {
+          expect(firstBitDifference(r.update, expected.update)).toBe(-1);
+          expect(r.discarded).toEqual(expected.discarded);
+        }
+        if (name === 'multi-krum' && step > 0) expect(expected.discarded[world - 1]).toBe(1);
       }
     });
   }

@@ -1,4 +1,4 @@
-import { weightedAverage } from '@shardlab/aggregation';
+import { coordinateDrop, coordinateWise, krumChoice, squaredDistance, weightedAverage, type Combined, type RobustRule } from '@shardlab/aggregation';
 import type { Collective } from './collective';
 import { checkRank } from './average-start';
 
@@ -12,6 +12,10 @@ import { checkRank } from './average-start';
  * result does not depend on which thread computes which element, nor on the thread count: it is bit for bit
  * the relay coordinator's average of the same gradients.
  * Waits are Atomics.waitAsync, so a waiting worker's event loop goes on (gRPC keepalives, its next report).
+ *
+ * Robust rules (--combine median, trimmed-mean, multi-krum) need every contribution in one place, which shared
+ * memory is: `combine` splits them the same way (coordinate ranges; Multi-Krum's pair distances by pair index)
+ * with libs/aggregation's parts, so every worker gets combine()'s bytes, as a relay coordinator computes them.
  */
 
 /** The largest in-step sum (SyncBN statistics: two values a channel) the buffers hold, in float64 values. */
@@ -30,6 +34,8 @@ export interface SharedMemoryBuffers {
   average: SharedArrayBuffer;
   /** world x SHARED_SUM_CAPACITY float64: each worker's values of an in-step sum. */
   sums: SharedArrayBuffer;
+  /** world x world float64: a robust rule's per-range counts of left-out values, or Multi-Krum's pair distances. */
+  scratch: SharedArrayBuffer;
   /** int32: [arrivals, generation, aborted, world x barriers passed by each worker]. */
   control: SharedArrayBuffer;
 }
@@ -54,6 +60,7 @@ export function sharedMemoryBuffers(world: number, size: number): SharedMemoryBu
     weights: new SharedArrayBuffer(world * 8),
     average: new SharedArrayBuffer(size * 4),
     sums: new SharedArrayBuffer(world * SHARED_SUM_CAPACITY * 8),
+    scratch: new SharedArrayBuffer(world * world * 8),
     control: new SharedArrayBuffer((PASSED + world) * 4),
   };
 }
@@ -74,6 +81,7 @@ export class SharedMemoryCollective implements Collective {
   private readonly weights: Float64Array;
   private readonly average_: Float32Array;
   private readonly sums: Float64Array[];
+  private readonly scratch: Float64Array;
   private readonly control: Int32Array;
   /** This worker's part of the average: elements lo..hi-1. */
   private readonly lo: number;
@@ -92,6 +100,7 @@ export class SharedMemoryCollective implements Collective {
     this.weights = new Float64Array(buffers.weights);
     this.average_ = new Float32Array(buffers.average);
     this.sums = Array.from({ length: world }, (_, k) => new Float64Array(buffers.sums, k * SHARED_SUM_CAPACITY * 8, SHARED_SUM_CAPACITY));
+    this.scratch = new Float64Array(buffers.scratch);
     this.control = new Int32Array(buffers.control);
     this.lo = Math.floor((rank * size) / world);
     this.hi = Math.floor(((rank + 1) * size) / world);
@@ -113,6 +122,52 @@ export class SharedMemoryCollective implements Collective {
     );
     await this.barrier(step);
     return this.average_;
+  }
+
+  /**
+   * A robust rule over every worker's contribution (a relay coordinator's combine(), bit for bit): the update,
+   * the same for all, and per worker the share of its contribution the rule left out. The update is shared,
+   * valid until this worker's next call.
+   */
+  async combine(values: Float32Array, weight: number, step: number, rule: RobustRule): Promise<Combined> {
+    const { size, world } = this.buffers;
+    if (values.length !== size) throw new RangeError(`shared-memory combine: ${values.length} values, the buffers hold ${size}`);
+    if (!(weight >= 0 && Number.isFinite(weight))) throw new RangeError(`weight must be finite and >= 0, got ${weight}`);
+    this.slots[this.rank]!.set(values);
+    this.weights[this.rank] = weight;
+    await this.barrier(step);
+    const scratch = this.scratch;
+    if (rule.name === 'multi-krum') {
+      // Each worker computes the distances of the pairs a < b whose row-major index p = a * world + b is its own
+      // modulo world; then every worker makes the same choice and averages its range of the chosen contributions.
+      for (let p = this.rank; p < world * world; p += world) {
+        const [a, b] = [Math.floor(p / world), p % world];
+        if (a < b) scratch[p] = scratch[b * world + a] = squaredDistance(this.slots[a]!, this.slots[b]!);
+      }
+      await this.barrier(step);
+      const chosen = krumChoice(scratch, world, rule.krumF);
+      const { lo, hi } = this;
+      weightedAverage(
+        chosen.map((i) => this.slots[i]!.subarray(lo, hi)),
+        chosen.map((i) => this.weights[i]!),
+        this.average_.subarray(lo, hi),
+      );
+      await this.barrier(step);
+      return { update: this.average_, discarded: Array.from({ length: world }, (_, i) => (chosen.includes(i) ? 0 : 1)) };
+    }
+    // Coordinate-wise: this worker's range, and how many of each worker's values it left out (its scratch row).
+    const left = scratch.subarray(this.rank * world, (this.rank + 1) * world);
+    left.fill(0);
+    coordinateWise(this.slots, coordinateDrop(rule.name, world, rule), this.lo, this.hi, this.average_, left);
+    await this.barrier(step);
+    const discarded = Array.from({ length: world }, (_, i) => {
+      let count = 0;
+      for (let r = 0; r < world; r++) count += scratch[r * world + i]!;
+      return count / size;
+    });
+    // No third barrier: the scratch rows and the average are written again only after the next call's first one,
+    // which every worker reaches after it has used this call's.
+    return { update: this.average_, discarded };
   }
 
   /** Element-wise sum over the workers in worker order, from 0 (as the relay coordinator sums). */

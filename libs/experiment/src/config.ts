@@ -107,11 +107,12 @@ export function resolveCollective(config: ExperimentConfig, trainersHere: boolea
     throw new ConfigError(`--runtime threads: a standalone coordinator's trainers are processes of their own; threads are for the workers shardlab starts itself (run, compare, sweep)`);
   }
   if (config.collective !== 'auto') return config as RunConfig;
-  // A robust --combine needs every contribution in one place, which only the relay has; a lost worker's place is
-  // re-formed only there so far. Checkpoints work under every collective (worker 0 sends its state when one is due).
-  const needsReplica = config.lostWorker !== 'stop' || config.combine !== 'mean';
+  // A robust --combine needs every contribution in one place: the relay coordinator, or shared memory. A lost
+  // worker's place is re-formed only at the relay so far. Checkpoints work under every collective (worker 0 sends
+  // its state when one is due).
   const amongTrainers: CollectiveName = config.runtime === 'threads' ? 'shared-memory' : isPowerOfTwo(config.workers) ? 'halving-doubling' : 'ring';
-  return { ...config, collective: trainersHere && !needsReplica ? amongTrainers : 'relay' };
+  const needsRelay = config.lostWorker !== 'stop' || (config.combine !== 'mean' && !collectiveNeeds(amongTrainers).robustRules);
+  return { ...config, collective: trainersHere && !needsRelay ? amongTrainers : 'relay' };
 }
 export const LOST_WORKER_POLICIES: readonly LostWorkerPolicy[] = ['stop', 'continue', 'replace'];
 
@@ -162,14 +163,14 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
     type: 'enum',
     default: 'auto',
     choices: ['auto', ...COLLECTIVE_NAMES],
-    help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps); halving-doubling = recursive halving and doubling among the trainers, fewer messages than the ring, for 1, 2, 4, 8 ... workers; shared-memory = among worker threads (--runtime threads) through shared memory, bit for bit the relay\'s average; auto = shared-memory under --runtime threads, else halving-doubling (ring for worker counts that are not a power of two) where shardlab starts the trainers itself (run, compare, sweep) and the run needs no coordinator replica (--lost-worker continue|replace, a --combine other than mean), relay otherwise',
+    help: 'how gradients are averaged: relay = through the coordinator; ring = ring all-reduce among the trainers (the coordinator only drives the steps); halving-doubling = recursive halving and doubling among the trainers, fewer messages than the ring, for 1, 2, 4, 8 ... workers; shared-memory = among worker threads (--runtime threads) through shared memory, bit for bit the relay\'s average; auto = shared-memory under --runtime threads, else halving-doubling (ring for worker counts that are not a power of two) where shardlab starts the trainers itself (run, compare, sweep) and the run needs no coordinator replica (--lost-worker continue|replace, or a --combine other than mean outside threads), relay otherwise',
   },
   {
     key: 'combine',
     type: 'enum',
     default: 'mean',
     choices: COMBINE_NAMES,
-    help: 'how the coordinator combines a step\'s contributions: mean (sample-weighted, what DDP does); median (coordinate-wise); trimmed-mean (drop --trim values at each end per coordinate); multi-krum (average the W - --krum-f contributions closest to their neighbours). Robust rules need --collective relay; metrics.jsonl records per worker the share of its contribution each step left out',
+    help: 'how the coordinator combines a step\'s contributions: mean (sample-weighted, what DDP does); median (coordinate-wise); trimmed-mean (drop --trim values at each end per coordinate); multi-krum (average the W - --krum-f contributions closest to their neighbours). Robust rules need every contribution in one place: --collective relay, or shared-memory under --runtime threads (bit for bit the relay\'s result); metrics.jsonl records per worker the share of its contribution each step left out',
   },
   { key: 'trim', type: 'int', default: 1, min: 1, max: 31, help: '--combine trimmed-mean: values dropped at each end of every coordinate (needs trim < workers / 2)' },
   { key: 'krumF', type: 'int', default: 1, min: 1, max: 31, help: '--combine multi-krum: contributions assumed poisoned (needs workers > 2 f + 2)' },
@@ -255,9 +256,8 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   if (c.combine !== 'mean' && c.lostWorker === 'continue') {
     throw new ConfigError(`${where('combine')}: ${c.combine} is set for a fixed number of contributions; --lost-worker continue would change it mid-run`);
   }
-  if (c.combine !== 'mean' && amongTrainers) {
-    const why = c.collective === 'shared-memory' ? 'the shared-memory collective computes only the mean so far' : `${c.collective} only ever sums them`;
-    throw new ConfigError(`${where('combine')}: ${c.combine} needs every contribution in one place: use --collective relay (${why})`);
+  if (c.combine !== 'mean' && c.collective !== 'auto' && !collectiveNeeds(c.collective).robustRules) {
+    throw new ConfigError(`${where('combine')}: ${c.combine} needs every contribution in one place: use --collective relay, or shared-memory under --runtime threads (${c.collective} only ever sums them)`);
   }
   try {
     checkCombine(c.combine, c.workers, c);

@@ -41,6 +41,9 @@ export function joinReply(opts: {
     feed: config.feed,
     collective: config.collective,
     stepTimeout: config.stepTimeout,
+    combine: config.combine,
+    trim: config.trim,
+    krumF: config.krumF,
     faults: opts.generation > 0 ? [] : config.faults,
     // The coordinator app fills it in when the run has a token (a credential is the edge's business).
     credential: '',

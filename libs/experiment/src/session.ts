@@ -345,7 +345,12 @@ export class TrainingSession {
       throw wrongState(`run stopped: ${where}: ${msg.error}`);
     }
     try {
-      takePush(current, msg, { amongTrainers, parameters: size, optimizerStateLength: this.coordinatorModel.optimizerStateLength });
+      takePush(current, msg, {
+        amongTrainers,
+        parameters: size,
+        optimizerStateLength: this.coordinatorModel.optimizerStateLength,
+        robust: amongTrainers && this.deps.config.combine !== 'mean',
+      });
     } catch (err) {
       if (isRequestError(err) || isWireError(err)) this.fail(`${where}: ${err.message}`);
       throw err;

@@ -82,7 +82,11 @@ function checkPushStep(st: StepState, msg: { step: number; worker: number }): vo
  * then): wrong step, a second push, a sample count other than the batch's, a non-finite loss or value, a
  * missing gradient (relay, or among trainers on a gradient-metrics step), parameters or checksum that were asked for.
  */
-export function takePush(st: StepState, msg: GradientUpdate__Output, opts: { amongTrainers: boolean; parameters: number; optimizerStateLength: number }): void {
+export function takePush(
+  st: StepState,
+  msg: GradientUpdate__Output,
+  opts: { amongTrainers: boolean; parameters: number; optimizerStateLength: number; /** Among trainers under a robust --combine: each report says what the rule left out of it. */ robust?: boolean },
+): void {
   checkPushStep(st, msg);
   const a = st.assignments[msg.worker]!;
   const expectedSamples = a.batches.reduce((n, b) => n + b.ids.length, 0);
@@ -104,6 +108,7 @@ export function takePush(st: StepState, msg: GradientUpdate__Output, opts: { amo
     }
   }
   if (opts.amongTrainers && !(Number.isFinite(msg.gradNorm) && msg.gradNorm >= 0)) throw malformed(`grad_norm is ${msg.gradNorm}`);
+  if (opts.robust && !(msg.discarded >= 0 && msg.discarded <= 1)) throw malformed(`discarded is ${msg.discarded}; a share must be in 0..1`);
   let params: Float32Array | null = null;
   if (a.reportParams) {
     if (!msg.params || msg.params.data.length === 0) throw malformed('params were requested for this step but are missing');
@@ -142,6 +147,7 @@ export function takePush(st: StepState, msg: GradientUpdate__Output, opts: { amo
   st.reduceMs[w] = msg.reduceMs;
   st.gradNorms[w] = gradNorm;
   st.checksums[w] = msg.paramChecksum;
+  if (opts.robust) (st.discarded ??= new Array<number>(st.samples.length).fill(0))[w] = msg.discarded;
 }
 
 /**

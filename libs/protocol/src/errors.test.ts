@@ -51,9 +51,9 @@ describe('WireError', () => {
 });
 
 describe('checkProtocolVersion', () => {
-  it('is version 7 (among trainers worker 0 reports its optimizer state before a checkpoint; 6: a report leaves before its all-reduce) and accepts it', () => {
-    expect(PROTOCOL_VERSION).toBe(7);
-    expect(() => checkProtocolVersion(7)).not.toThrow();
+  it('is version 8 (a robust rule among worker threads; 7: worker 0 reports its optimizer state before a checkpoint) and accepts it', () => {
+    expect(PROTOCOL_VERSION).toBe(8);
+    expect(() => checkProtocolVersion(8)).not.toThrow();
   });
 
   it('rejects another version with FAILED_PRECONDITION stating both', () => {

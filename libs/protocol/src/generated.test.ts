@@ -79,6 +79,7 @@ describe('proto loading', () => {
       loopDelayMs: 0,
       resend: false,
       optimizerState: Buffer.alloc(0),
+      discarded: 0,
     });
     expect(Object.keys(packageDefinition)).toContain('shardlab.v1.Coordinator');
     expect(Object.keys(packageDefinition)).toContain('shardlab.v1.Peer');

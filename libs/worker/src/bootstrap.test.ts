@@ -29,6 +29,9 @@ function reply(over: Partial<JoinReply__Output> = {}): JoinReply__Output {
     params: null,
     optimizerState: Buffer.alloc(0),
     buffers: null,
+    combine: 'mean',
+    trim: 1,
+    krumF: 1,
     ...over,
   };
 }
@@ -64,12 +67,24 @@ describe('bootstrapWorker', () => {
   });
 
   it('refuses a reply it cannot train from, naming the field', () => {
-    const bad = (over: Partial<JoinReply__Output>, collective: 'relay' | 'halving-doubling' = 'relay') => () => bootstrapWorker(reply(over), collective);
+    const bad = (over: Partial<JoinReply__Output>, collective: 'relay' | 'halving-doubling' | 'ring' | 'shared-memory' = 'relay') => () => bootstrapWorker(reply(over), collective);
     expect(bad({ aggregation: 'median' })).toThrow(WorkerError);
     expect(bad({ aggregation: 'median' })).toThrow('aggregation "median"');
     expect(bad({ workers: 3 }, 'halving-doubling')).toThrow('needs a power of two');
     expect(bad({ faults: ['explode:1@2'] })).toThrow("the coordinator's faults");
     expect(bad({ model: { ...reply().model!, kind: 'transformer' } })).toThrow("the coordinator's model: model kind \"transformer\"");
     expect(bad({ startStep: 3, params: null })).toThrow("the coordinator's state at step 3: params: missing");
+    expect(bad({ combine: 'mode' })).toThrow('combine by "mode"');
+    expect(bad({ combine: 'median' }, 'ring')).toThrow('--combine median under the ring, which only ever holds partial sums');
+    expect(bad({ combine: 'trimmed-mean', trim: 2 }, 'shared-memory')).toThrow("the coordinator's --combine: --trim 2");
+  });
+
+  it('hands a robust rule to a collective that computes it (shared memory), and to none under relay', () => {
+    const shared = bootstrapWorker(reply({ combine: 'multi-krum', workers: 5 }), 'shared-memory');
+    expect(shared.robust).toEqual({ name: 'multi-krum', trim: 1, krumF: 1 });
+    shared.model.dispose();
+    const relay = bootstrapWorker(reply({ combine: 'median' }), 'relay');
+    expect(relay.robust).toBeNull();
+    relay.model.dispose();
   });
 });

@@ -1,5 +1,5 @@
-import { AGGREGATION_NAMES, type AggregationName, type OptimizerName } from '@shardlab/aggregation';
-import { isPowerOfTwo, type CollectiveName } from '@shardlab/collective';
+import { AGGREGATION_NAMES, COMBINE_NAMES, checkCombine, type AggregationName, type CombineName, type OptimizerName, type RobustRule } from '@shardlab/aggregation';
+import { collectiveNeeds, isPowerOfTwo, type CollectiveName } from '@shardlab/collective';
 import { createModel, type ModelSpec } from '@shardlab/model';
 import type { JoinReply__Output } from '@shardlab/protocol';
 import { aggregationRule, type AggregationRule } from './aggregation-rules';
@@ -16,6 +16,8 @@ export interface WorkerSetup {
   rule: AggregationRule;
   syncBatchNorm: boolean;
   faults: FaultPlan;
+  /** A robust --combine the collective among the workers computes (shared memory); null for the mean, and under relay (the coordinator combines). */
+  robust: RobustRule | null;
   /** 0, or the step a resumed run or a replacement starts at (the replica then holds the coordinator's state). */
   startStep: number;
 }
@@ -42,6 +44,7 @@ export function bootstrapWorker(joined: JoinReply__Output, collective: Collectiv
     throw new WorkerError(`the coordinator asks for halving-doubling among ${joined.workers} workers; it needs a power of two (1, 2, 4, 8, ...)`);
   }
   const rule = aggregationRule(aggregation, { optimizer, proxMu: joined.proxMu });
+  const robust = robustRule(joined, collective);
   let faults: FaultPlan;
   try {
     faults = new FaultPlan(joined.faults.map(parseFault), joined.worker, spec.initSeed);
@@ -59,5 +62,22 @@ export function bootstrapWorker(joined: JoinReply__Output, collective: Collectiv
       throw new WorkerError(`the coordinator's state at step ${startStep}: ${(err as Error).message}`);
     }
   }
-  return { spec, model, replica, rule, syncBatchNorm, faults, startStep };
+  return { spec, model, replica, rule, syncBatchNorm, faults, robust, startStep };
+}
+
+/** The join reply's --combine, when this worker's collective must compute it; refused where the collective cannot. */
+function robustRule(joined: JoinReply__Output, collective: CollectiveName): RobustRule | null {
+  // An older coordinator's reply has no rule: the mean.
+  const name = (joined.combine || 'mean') as CombineName;
+  if (!COMBINE_NAMES.includes(name)) throw new WorkerError(`the coordinator asks to combine by ${JSON.stringify(joined.combine)}, which this trainer does not know`);
+  const needs = collectiveNeeds(collective);
+  if (name === 'mean' || needs.coordinatorAverages) return null;
+  if (!needs.robustRules) throw new WorkerError(`the coordinator asks for --combine ${name} under the ${collective}, which only ever holds partial sums`);
+  const rule: RobustRule = { name, trim: joined.trim, krumF: joined.krumF };
+  try {
+    checkCombine(name, joined.workers, rule);
+  } catch (err) {
+    throw new WorkerError(`the coordinator's --combine: ${(err as Error).message}`);
+  }
+  return rule;
 }

@@ -92,6 +92,7 @@ function loop(worker: number, coordinator: CoordinatorPort, connectPeers: ((a: r
       syncBatchNorm: false,
       train: data,
       faults: new FaultPlan([], worker, 1),
+      robust: null,
       effects: { kill: () => undefined, freeze: () => undefined },
       coordinator,
       connectPeers,

@@ -1,4 +1,4 @@
-import { l2Norm } from '@shardlab/aggregation';
+import { l2Norm, type RobustRule } from '@shardlab/aggregation';
 import type { Collective } from '@shardlab/collective';
 import type { Dataset } from '@shardlab/data';
 import { decodeTensor, encodeTensor, type Batch__Output, type GradientAck__Output, type GradientUpdate, type StepAssignment__Output } from '@shardlab/protocol';
@@ -49,6 +49,8 @@ export interface WorkerLoopOptions {
   /** The training set under feed "ids"; null under feed "features" (every batch carries its features). */
   train: Dataset | null;
   faults: FaultPlan;
+  /** A robust --combine the collective computes (shared memory); null: the mean (or relay, where the coordinator combines). */
+  robust: RobustRule | null;
   effects: FaultEffects;
   coordinator: CoordinatorPort;
   /**
@@ -131,15 +133,23 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
       continue;
     }
     // Among trainers: the step's report leaves before the all-reduce, so the coordinator's answer (the next
-    // step's ids) travels while the trainers reduce. Only a step whose parameters are asked for (evaluation)
-    // reports after its update.
+    // step's ids) travels while the trainers reduce. Only a step whose parameters are asked for (evaluation), and
+    // every step of a robust rule (the report says what the rule left out), report after the update.
     const scalars = { ...report, gradNorm: l2Norm(c.update), reduceMs: lastReduceMs, gradient: a.reportGradient ? encodeTensor(c.update, [c.update.length]) : undefined };
-    const early: Promise<GradientAck__Output> | null = a.reportParams ? null : coordinator.push(scalars);
+    const early: Promise<GradientAck__Output> | null = a.reportParams || o.robust ? null : coordinator.push(scalars);
     early?.catch(() => undefined);
     const reduceStarted = performance.now();
     let average: Float32Array;
+    let discarded: number | undefined;
     try {
-      average = await peers.average(c.update, c.samples, step);
+      if (o.robust) {
+        if (!peers.combine) throw new WorkerError(`--combine ${o.robust.name} cannot be computed by the ${o.collective}`);
+        const combined = await peers.combine(c.update, c.samples, step, o.robust);
+        average = combined.update;
+        discarded = combined.discarded[worker];
+      } else {
+        average = await peers.average(c.update, c.samples, step);
+      }
     } catch (err) {
       // Say why before leaving, so the run stops naming the neighbour instead of timing out on everyone.
       const reason = `${o.collective} all-reduce: ${(err as Error).message}`;
@@ -154,7 +164,8 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
       ? await early
       : await coordinator.push({
           ...scalars,
-          params: encodeTensor(replica.params, [replica.params.length]),
+          ...(discarded !== undefined ? { discarded } : {}),
+          ...(a.reportParams ? { params: encodeTensor(replica.params, [replica.params.length]) } : {}),
           ...(state ? { optimizerState: Buffer.from(state.buffer, state.byteOffset, state.byteLength) } : {}),
         });
     next = ack.next;

@@ -58,6 +58,10 @@ export interface GradientUpdate {
    * answered like the first one if that arrived, taken if it did not
    */
   'optimizerState'?: (Buffer | Uint8Array | string);
+  /**
+   * (float64, little-endian; empty for plain SGD), beside `params`
+   */
+  'discarded'?: (number | string);
 }
 
 export interface GradientUpdate__Output {
@@ -116,4 +120,8 @@ export interface GradientUpdate__Output {
    * answered like the first one if that arrived, taken if it did not
    */
   'optimizerState': (Buffer);
+  /**
+   * (float64, little-endian; empty for plain SGD), beside `params`
+   */
+  'discarded': (number);
 }

@@ -68,6 +68,19 @@ export interface JoinReply {
    * worker 0's buffers (BatchNorm running statistics), if the model has any
    */
   'buffers'?: (_shardlab_v1_Tensor | null);
+  /**
+   * How a step's contributions are combined (--combine): "mean", or a robust rule that a collective among the
+   * workers computes itself (shared memory); under relay the coordinator combines and the trainers need not know.
+   */
+  'combine'?: (string);
+  /**
+   * trimmed-mean: values dropped at each end of every coordinate
+   */
+  'trim'?: (number);
+  /**
+   * multi-krum: contributions assumed poisoned
+   */
+  'krumF'?: (number);
 }
 
 export interface JoinReply__Output {
@@ -134,4 +147,17 @@ export interface JoinReply__Output {
    * worker 0's buffers (BatchNorm running statistics), if the model has any
    */
   'buffers': (_shardlab_v1_Tensor__Output | null);
+  /**
+   * How a step's contributions are combined (--combine): "mean", or a robust rule that a collective among the
+   * workers computes itself (shared memory); under relay the coordinator combines and the trainers need not know.
+   */
+  'combine': (string);
+  /**
+   * trimmed-mean: values dropped at each end of every coordinate
+   */
+  'trim': (number);
+  /**
+   * multi-krum: contributions assumed poisoned
+   */
+  'krumF': (number);
 }
