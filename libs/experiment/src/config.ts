@@ -205,7 +205,7 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'replaceTimeout', type: 'number', default: 60, min: 0.1, max: 86400, help: '--lost-worker replace: seconds to wait for the replacement trainer before stopping the run' },
   { key: 'checkpointEvery', type: 'int', default: 0, min: 0, max: 10_000_000, help: 'write checkpoint.bin (parameters, optimizer state, position) every N steps, 0 = never; a killed run continues with --resume DIR' },
-  { key: 'faults', type: 'string-list', default: [], valueHint: 'KIND:W@STEP[:ARG],..', help: 'inject faults: kill:2@100 (worker 2 dies at step 100), pause:2@100:20 (freezes 20 s), slow:2@0:50 (+50 ms a step), drop:2@100:0.1 (drops 10% of its pushes), flip:2@0:10 (poisons: sends -10x its contribution)' },
+  { key: 'faults', type: 'string-list', default: [], valueHint: 'KIND:W@STEP[:ARG],..', help: 'inject faults: kill:2@100 (worker 2 dies at step 100), pause:2@100:20 (freezes 20 s), slow:2@0:50 (+50 ms a step), drop:2@100:0.1 (drops 10% of its pushes), flip:2@0:10 (poisons: sends -10x its contribution), scale:2@0:10 (sends 10x it), noise:2@0:1 (sends N(0, 1) noise instead)' },
 ];
 
 const BY_KEY = new Map(EXPERIMENT_OPTIONS.map((o) => [o.key, o]));

@@ -7,26 +7,38 @@
  *   pause:2@100:20    worker 2 freezes for 20 s at step 100 (like SIGSTOP: no progress, no answers)
  *   slow:2@0:50       from step 0 on, worker 2 takes 50 ms longer every step (a straggler)
  *   drop:2@100:0.1    from step 100 on, worker 2 silently drops each of its pushes with probability 0.1
- *   flip:2@0:10       from step 0 on, worker 2 poisons: it sends -10 times its contribution (a sign-flipping
- *                     attacker; a valid message, so no check of the protocol can tell it apart)
+ * and the poisoners, whose reports are valid messages, so no check of the protocol can tell them apart:
+ *   flip:2@0:10       from step 0 on, worker 2 sends -10 times its contribution (a sign-flipping attacker)
+ *   scale:2@0:10      from step 0 on, worker 2 sends 10 times its contribution (a boosting attacker: the right
+ *                     direction, an outsized step)
+ *   noise:2@0:1       from step 0 on, worker 2 sends Gaussian noise of standard deviation 1 in place of its
+ *                     contribution (a random, Byzantine attacker), drawn from (seed, worker, step) so reruns agree
  */
-export type FaultKind = 'kill' | 'pause' | 'slow' | 'drop' | 'flip';
-export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'pause', 'slow', 'drop', 'flip'];
+export type FaultKind = 'kill' | 'pause' | 'slow' | 'drop' | PoisonKind;
+export type PoisonKind = 'flip' | 'scale' | 'noise';
+export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'pause', 'slow', 'drop', 'flip', 'scale', 'noise'];
+
+/** What a poisoner sends in place of its contribution. */
+export interface Poison {
+  kind: PoisonKind;
+  /** flip, scale: the factor; noise: the standard deviation. */
+  arg: number;
+}
 
 export interface Fault {
   kind: FaultKind;
   worker: number;
   step: number;
-  /** pause: seconds; slow: milliseconds per step; drop: probability; flip: the factor; kill: unused (0). */
+  /** pause: seconds; slow: milliseconds per step; drop: probability; flip, scale: the factor; noise: the standard deviation; kill: unused (0). */
   arg: number;
 }
 
-const FORMAT = /^(kill|pause|slow|drop|flip):(\d{1,6})@(\d{1,9})(?::([0-9.]+))?$/;
+const FORMAT = /^(kill|pause|slow|drop|flip|scale|noise):(\d{1,6})@(\d{1,9})(?::([0-9.]+))?$/;
 
 /** Parses one fault; the Error names what is wrong in the user's words. */
 export function parseFault(text: string): Fault {
   const m = FORMAT.exec(text.trim());
-  if (!m) throw new Error(`fault ${JSON.stringify(text)}: expected KIND:WORKER@STEP[:ARG] with KIND one of ${FAULT_KINDS.join(', ')} (e.g. kill:2@100, pause:2@100:20, slow:2@0:50, drop:2@100:0.1, flip:2@0:10)`);
+  if (!m) throw new Error(`fault ${JSON.stringify(text)}: expected KIND:WORKER@STEP[:ARG] with KIND one of ${FAULT_KINDS.join(', ')} (e.g. kill:2@100, pause:2@100:20, slow:2@0:50, drop:2@100:0.1, flip:2@0:10, scale:2@0:10, noise:2@0:1)`);
   const kind = m[1] as FaultKind;
   const arg = m[4] === undefined ? NaN : Number(m[4]);
   const fault = { kind, worker: Number(m[2]), step: Number(m[3]), arg: kind === 'kill' ? 0 : arg };
@@ -35,6 +47,8 @@ export function parseFault(text: string): Fault {
   if (kind === 'slow' && !(arg > 0 && arg <= 3_600_000)) throw new Error(`fault ${JSON.stringify(text)}: slow needs milliseconds per step, e.g. slow:2@0:50`);
   if (kind === 'drop' && !(arg > 0 && arg <= 1)) throw new Error(`fault ${JSON.stringify(text)}: drop needs a probability in (0, 1], e.g. drop:2@100:0.1`);
   if (kind === 'flip' && !(arg > 0 && arg <= 1e6)) throw new Error(`fault ${JSON.stringify(text)}: flip needs the factor its contribution is sent times (negated), e.g. flip:2@0:10`);
+  if (kind === 'scale' && !(arg > 0 && arg <= 1e6)) throw new Error(`fault ${JSON.stringify(text)}: scale needs the factor its contribution is sent times, e.g. scale:2@0:10`);
+  if (kind === 'noise' && !(arg > 0 && arg <= 1e6)) throw new Error(`fault ${JSON.stringify(text)}: noise needs the standard deviation of what it sends, e.g. noise:2@0:1`);
   return fault;
 }
 
@@ -51,8 +65,8 @@ export interface FaultAction {
   delayMs: number;
   /** Do not send this step's push. */
   drop: boolean;
-  /** Send -flip times this step's contribution (0: send it as it is). */
-  flip: number;
+  /** What to send in place of this step's contribution (null: the contribution as it is). */
+  poison: Poison | null;
 }
 
 /**
@@ -80,15 +94,31 @@ export class FaultPlan {
   }
 
   at(step: number): FaultAction {
-    const action: FaultAction = { kill: false, pauseMs: 0, delayMs: 0, drop: false, flip: 0 };
+    const action: FaultAction = { kill: false, pauseMs: 0, delayMs: 0, drop: false, poison: null };
     for (const f of this.mine) {
       if (f.kind === 'kill' && step === f.step) action.kill = true;
       if (f.kind === 'pause' && step === f.step) action.pauseMs += f.arg * 1000;
       if (f.kind === 'slow' && step >= f.step) action.delayMs += f.arg;
       if (f.kind === 'drop' && step >= f.step && unitHash(this.seed, this.worker, step) < f.arg) action.drop = true;
-      if (f.kind === 'flip' && step >= f.step) action.flip = f.arg;
+      if ((f.kind === 'flip' || f.kind === 'scale' || f.kind === 'noise') && step >= f.step) action.poison = { kind: f.kind, arg: f.arg };
     }
     return action;
+  }
+
+  /** What this worker sends at `step` in place of `contribution` under `poison`. */
+  poisoned(contribution: Float32Array, poison: Poison, step: number): Float32Array {
+    const { kind, arg } = poison;
+    if (kind === 'flip') return contribution.map((v) => -arg * v);
+    if (kind === 'scale') return contribution.map((v) => arg * v);
+    // Box-Muller over two counter-based uniforms per value: the same noise for the same (seed, worker, step).
+    const out = new Float32Array(contribution.length);
+    const base = unitHash(this.seed, this.worker, step) * 4294967296;
+    for (let i = 0; i < out.length; i++) {
+      const u = 1 - unitHash(base, 2 * i, step);
+      const v = unitHash(base, 2 * i + 1, step);
+      out[i] = arg * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    }
+    return out;
   }
 }
 

@@ -113,8 +113,8 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
     const among = peers;
     const reduce = !o.syncBatchNorm ? undefined : among ? (values: Float64Array) => among.sum(values, step, tag++) : (values: Float64Array) => coordinator.sum(step, tag++, values);
     const honest = await rule.contribute(model, replica.params, { batches, reduce });
-    // Fault injection's poisoner: a valid report of a contribution that points the other way.
-    const c = fault.flip > 0 ? { ...honest, update: honest.update.map((v) => -fault.flip * v) } : honest;
+    // Fault injection's poisoner: a valid report of a contribution that is not the honest one.
+    const c = fault.poison ? { ...honest, update: o.faults.poisoned(honest.update, fault.poison, step) } : honest;
     const buffers = model.bufferSize > 0 ? model.getBuffers() : null;
     const computeMs = performance.now() - started;
     const report = { runId, worker, step, samples: c.samples, loss: c.loss, paramChecksum, computeMs, buffers: buffers ? encodeTensor(buffers, [buffers.length]) : undefined };
