@@ -7,6 +7,7 @@ import { describeError } from '@shardlab/experiment';
 import { TRAINER_USAGE, trainerMain } from '@shardlab/trainer';
 import { COMPARE_USAGE, RUN_USAGE, compareCommand, runCommand } from './commands';
 import { BENCH_USAGE, benchCommand } from './bench';
+import { DATA_USAGE, dataCommand } from './data';
 import { HISTOGRAM_USAGE, histogramCommand } from './histogram';
 import { REPORT_USAGE, reportCommand } from './report';
 import { EXPORT_USAGE, exportCommand } from './export';
@@ -24,6 +25,7 @@ Commands:
   sweep         every arm x seed of an experiment file, then results.csv, results.md, report.html
   report        one report.html for any mix of run, compare and sweep directories
   export        one long CSV table (a row per run x measurement, every setting a column) of any runs
+  data          import CSV, image folders, Parquet or IDX into a dataset directory; inspect one
   coordinator   the coordinator of a cluster
   trainer       a trainer of a cluster (--coordinator HOST:PORT)
   histogram     the per-worker label histogram of a strategy, without training
@@ -44,6 +46,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   sweep: { run: sweepCommand, usage: SWEEP_USAGE },
   report: { run: reportCommand, usage: REPORT_USAGE },
   export: { run: exportCommand, usage: EXPORT_USAGE },
+  data: { run: dataCommand, usage: DATA_USAGE },
   coordinator: { run: coordinatorMain, usage: COORDINATOR_USAGE },
   trainer: { run: trainerMain, usage: TRAINER_USAGE },
   histogram: { run: histogramCommand, usage: HISTOGRAM_USAGE },

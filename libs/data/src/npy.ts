@@ -86,13 +86,17 @@ export function parseNpyHeader(head: Uint8Array, file: string): NpyHeader {
 
 /**
  * The header NumPy would write for a C-order array of `descr` and `shape` (format 1.0, padded so the data starts
- * on a 64-byte boundary): what a writer of .npy files puts before the array's bytes.
+ * on a 64-byte boundary): what a writer of .npy files puts before the array's bytes. With `length` (a multiple of
+ * 64), padded to exactly that many bytes: a writer that learns the row count last reserves it, then rewrites it.
  */
-export function npyHeader(descr: string, shape: readonly number[]): Buffer {
+export function npyHeader(descr: string, shape: readonly number[], length?: number): Buffer {
   if (!DTYPES[descr]) throw new RangeError(`npyHeader: dtype ${descr} is not one this library reads`);
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  dict += ' '.repeat(63 - ((10 + dict.length) % 64)) + '\n';
+  const natural = dict.length + 1 + (63 - ((10 + dict.length) % 64));
+  const padded = length === undefined ? natural : length - 10;
+  if (padded < natural || padded % 64 !== 54) throw new RangeError(`npyHeader: ${length} bytes cannot hold the header of shape ${shapeText} on a 64-byte boundary`);
+  dict += ' '.repeat(padded - dict.length - 1) + '\n';
   const head = Buffer.alloc(10 + dict.length);
   Buffer.from(MAGIC).copy(head);
   head[6] = 1;

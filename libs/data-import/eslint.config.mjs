@@ -1,0 +1,3 @@
+import baseConfig, { libConfig } from '../../eslint.config.mjs';
+
+export default [...baseConfig, ...libConfig];
