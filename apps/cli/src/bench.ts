@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { memberAttacks } from './bench-attacks';
+import { IMPORT_CSV_ROWS, importThroughput } from './bench-import';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ const BENCH_OPTIONS: readonly OptionSpec[] = [
   { key: 'dashboardSteps', type: 'int', default: 300, min: 0, max: 100_000, help: 'steps per run of the dashboard measurement (0: skip it)' },
   { key: 'threadSteps', type: 'int', default: 500, min: 0, max: 100_000, help: 'timed steps of the shared-memory harness, after 300 untimed ones (0: skip it)' },
   { key: 'localSteps', type: 'int', default: 1000, min: 0, max: 100_000, help: 'local steps per FedAvg round of the event-loop measurement (0: skip it)' },
+  { key: 'imports', type: 'bool', default: true, help: 'section 9: shardlab data import throughput, CSV and PNG images (--imports=false: skip it)' },
   { key: 'attacks', type: 'bool', default: true, help: 'section 8: what one member can make the coordinator hold at 5.8M and 10M parameters (--attacks=false: skip it)' },
 ];
 
@@ -477,5 +479,11 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
     say('s to refusal: from the first request, including 3 s spent on each accepted reduction (it waits for a worker that never sends) and the client encoding 8 MB requests.');
     say('Before the byte budget (2026-12-07, issue 25): 64 reductions of a 5.8M vector took the coordinator to 4.7-5.2 GB; at 10M, 65 killed it.');
   }
+  if (o.imports) {
+    say(`9. Importing data (shardlab data import), from sources in the page cache`);
+    say(formatTable(['source', 's', 'rows/s'], await importThroughput()));
+    say(`rows/s: samples written to the dataset directory a second, parsing (${IMPORT_CSV_ROWS} rows of csv-parse) or decoding (sharp) included.\n`);
+  }
+
   return 0;
 }

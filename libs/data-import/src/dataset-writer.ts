@@ -37,11 +37,16 @@ export interface WrittenDataset {
   test: WrittenSplit;
 }
 
+/** Rows are gathered into writes of this many bytes (one system call a row cost more than parsing it). */
+const WRITE_BYTES = 1 << 20;
+
 class SplitFile {
   readonly fd: number;
   samples = 0;
   /** Labels as provisional class indices (order of first appearance), remapped at the end. */
   private labels = new Uint8Array(1024);
+  private readonly pending = Buffer.alloc(WRITE_BYTES);
+  private used = 0;
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'w');
@@ -49,13 +54,23 @@ class SplitFile {
   }
 
   add(bytes: Uint8Array, label: number): void {
-    writeSync(this.fd, bytes);
+    if (this.used + bytes.length > WRITE_BYTES) this.flush();
+    if (bytes.length > WRITE_BYTES) writeSync(this.fd, bytes);
+    else {
+      this.pending.set(bytes, this.used);
+      this.used += bytes.length;
+    }
     if (this.samples === this.labels.length) {
       const grown = new Uint8Array(this.labels.length * 2);
       grown.set(this.labels);
       this.labels = grown;
     }
     this.labels[this.samples++] = label;
+  }
+
+  flush(): void {
+    if (this.used > 0) writeSync(this.fd, this.pending, 0, this.used);
+    this.used = 0;
   }
 
   /** The labels, remapped from provisional to final class indices. */
@@ -139,6 +154,7 @@ export class DatasetWriter {
     const written = {} as Record<Split, WrittenSplit>;
     for (const split of ['train', 'test'] as const) {
       const f = this.files[split];
+      f.flush();
       const header = npyHeader(descr, [f.samples, ...shape], HEADER_BYTES);
       writeSync(f.fd, header, 0, header.length, 0);
       closeSync(f.fd);
