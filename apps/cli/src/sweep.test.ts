@@ -101,3 +101,46 @@ describe('shardlab sweep', () => {
     expect(r.stderr).toMatch(/bad\.yaml: arms\[1\]\.strategy: unknown value "nonsense"; allowed: iid/);
   });
 });
+
+describe('shardlab sweep --cluster', () => {
+  const dir = tempDir();
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves each run in turn to trainers started once with --rejoin; a run with fewer workers leaves one waiting; they leave when the sweep is over', async () => {
+    const file = join(dir, 'cluster.yaml');
+    writeFileSync(
+      file,
+      'name: cluster\nbase: { dataset: synthetic, samples: 800, testSamples: 200, features: 16, numClasses: 4, hidden: [8], workers: 2, batchSize: 16, steps: 10, evalEvery: 5 }\n' +
+        'seeds: [1]\narms:\n  - { name: lpn, strategy: label-per-node }\n  - { name: single, strategy: stratified, workers: 1, batchSize: 32 }\n  - { name: iid, strategy: iid }\n',
+    );
+    // A port of our own: a fixed one, as a cluster's trainers dial it.
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const token = 'a-run-token-for-this-sweep-0123456789';
+    const env = { ...process.env, SHARDLAB_TOKEN: token };
+    const out = join(dir, 'out');
+    const trainers = [0, 1].map((i) => runCli(['trainer', '--coordinator', `127.0.0.1:${port}`, '--rejoin', '--connect-timeout', '15', '--name', `t${i}`], 240_000, env));
+    const sweep = await runCli(['sweep', file, '--cluster', '--port', String(port), '--out', out, '--quiet'], 240_000, env);
+    expect(sweep.code, sweep.stderr).toBe(0);
+    const rows = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
+    expect(rows).toHaveLength(4);
+    const summary = (arm: string) => JSON.parse(readFileSync(join(out, arm, 'seed-1', 'summary.json'), 'utf8'));
+    expect([summary('lpn').status, summary('single').status, summary('iid').status]).toEqual(['completed', 'completed', 'completed']);
+    expect(summary('lpn').trainerBackends).toHaveLength(2);
+    expect(summary('single').trainerBackends).toHaveLength(1);
+    // Both trainers took part in the last run, so the one left out of `single` came back for it.
+    expect(summary('iid').trainerBackends).toHaveLength(2);
+    for (const t of await Promise.all(trainers)) {
+      expect(t.code, t.stderr).toBe(0);
+      expect(t.stderr).toMatch(/no coordinator at 127\.0\.0\.1:\d+ within 15 s after \d run\(s\): done/);
+    }
+  }, 300_000);
+
+  it('refuses --host and --port without --cluster, and port 0 with it', async () => {
+    const bad = await runCli(['sweep', SMOKE, '--port', '5000', '--out', join(dir, 'bad')], 60_000);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--port applies only to a sweep on a cluster (--cluster)');
+    const zero = await runCli(['sweep', SMOKE, '--cluster', '--port', '0', '--out', join(dir, 'bad')], 60_000);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--port: a sweep on a cluster needs a fixed port');
+  }, 120_000);
+});

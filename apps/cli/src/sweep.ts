@@ -16,6 +16,10 @@ import {
   parseFlags,
   recordedConfigDiff,
   resolveOptions,
+  SECURITY_OPTIONS,
+  checkExposure,
+  resolveSecurity,
+  type Security,
   type OptionSpec,
   type Settings,
   type SweepPlan,
@@ -24,6 +28,7 @@ import {
 import type { DashboardHub } from '@shardlab/dashboard';
 import { ProgressLine, formatDuration, lockDirectory, readRun, writeJsonFile, writeReportHtml, writeResults, type SweepInfo } from '@shardlab/report';
 import { DASHBOARD_OPTIONS, openDashboard } from '@shardlab/dashboard';
+import { COORDINATOR_OPTIONS, runCoordinator } from '@shardlab/coordinator';
 import { runEmbedded } from './embedded';
 
 /** What a sweep does with a finished run whose recorded settings differ from what the sweep now asks. */
@@ -42,7 +47,16 @@ const SWEEP_OPTIONS: readonly OptionSpec[] = [
     help: 'a finished run made with other settings than the sweep now asks: stop before running anything and name them; redo it; or keep it as it is',
   },
   { key: 'quiet', type: 'bool', default: false, help: 'no per-run progress; only one line per run and the overall progress' },
+  {
+    key: 'cluster',
+    type: 'bool',
+    default: false,
+    help: "run every arm against trainers started elsewhere (shardlab trainer --rejoin: a cluster's): this process is each run's coordinator in turn, on --host and --port",
+  },
+  // The coordinator's own: where --cluster listens.
+  ...COORDINATOR_OPTIONS.filter((o) => o.key === 'host' || o.key === 'port'),
   ...DASHBOARD_OPTIONS,
+  ...SECURITY_OPTIONS,
 ];
 
 export const SWEEP_USAGE = `Usage: shardlab sweep FILE [key=value ...] [options]
@@ -59,6 +73,10 @@ A failed run is recorded and the sweep goes on. Then writes, into the sweep dire
   results.md    one row per arm: mean ± std over seeds (also printed)
   report.html   charts and tables in one self-contained file (opens offline)
 Exit code 1 if any run failed.
+--cluster: the runs are served one after another on --host:--port (with a run token from
+--token-file or SHARDLAB_TOKEN off loopback) to trainers that a cluster starts once with
+'shardlab trainer --coordinator HOST:PORT --rejoin': they join each run in turn; a run with fewer
+workers than trainers leaves the others waiting (docs/cluster.md).
 
 Sweep file keys: name, description, base (settings for every arm), seeds, target (accuracy
 for "steps to reach target"), reference (arm for weight divergence), arms (each: name and
@@ -162,8 +180,13 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   if (files.length !== 1) {
     throw new FlagError(files.length === 0 ? 'name a sweep file: shardlab sweep FILE (see --help)' : `one sweep file at a time, got ${files.join(' ')}`);
   }
-  const own = resolveOptions(flags.values, SWEEP_OPTIONS, whereIn(flags.where));
+  const where = whereIn(flags.where);
+  const own = resolveOptions(flags.values, SWEEP_OPTIONS, where);
   const quiet = own.quiet as boolean;
+  const cluster = own.cluster ? clusterOf(own, where) : null;
+  for (const key of ['host', 'port']) {
+    if (!own.cluster && flags.where[key]?.startsWith('--')) throw new FlagError(`${flags.where[key]} applies only to a sweep on a cluster (--cluster)`);
+  }
   const steps: Settings = own.steps === undefined ? { values: {}, where: {} } : { values: { steps: own.steps }, where: { steps: flags.where['steps'] ?? '--steps' } };
   const overrides = commandLineSettings(steps, parseOverrides(flags.positionals.filter(isOverride), false));
   const plan = loadSweepFile(files[0]!, {
@@ -184,13 +207,28 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   // Two sweeps into one directory would run the same runs twice and write each other's tables.
   const lock = lockDirectory(plan.dir);
   try {
-    return await sweepInto(plan, own, quiet, changed);
+    return await sweepInto(plan, own, quiet, changed, cluster);
   } finally {
     lock.release();
   }
 }
 
-async function sweepInto(plan: SweepPlan, own: Record<string, unknown>, quiet: boolean, changed: { run: SweepRun; diff: string[] }[]): Promise<number> {
+/** Where a sweep on a cluster serves its runs. */
+interface ClusterServe {
+  host: string;
+  port: number;
+  security: Security;
+}
+
+function clusterOf(own: Record<string, unknown>, where: (key: string) => string): ClusterServe {
+  const host = own.host as string;
+  const security = resolveSecurity(own);
+  checkExposure(host, security, where('host'));
+  if (own.port === 0) throw new FlagError(`${where('port')}: a sweep on a cluster needs a fixed port (trainers dial the same address for every run)`);
+  return { host, port: own.port as number, security };
+}
+
+async function sweepInto(plan: SweepPlan, own: Record<string, unknown>, quiet: boolean, changed: { run: SweepRun; diff: string[] }[], cluster: ClusterServe | null): Promise<number> {
   writeJsonFile(join(plan.dir, 'sweep.json'), {
     ...sweepInfo(plan),
     file: plan.file,
@@ -206,7 +244,8 @@ async function sweepInto(plan: SweepPlan, own: Record<string, unknown>, quiet: b
   const runId = (r: SweepRun) => `${r.arm}/seed-${r.seed}`;
   for (const r of plan.runs) live?.hub.plan(runId(r), r.arm, r.seed);
   try {
-    const code = await runSweep(plan, quiet, live?.hub ?? null, runId, new Map(changed.map((c) => [c.run, c.diff])), own.onChange as OnChange);
+    if (cluster) process.stderr.write(`sweep: each run is served on ${cluster.host}:${cluster.port} to trainers started with --coordinator <this host>:${cluster.port} --rejoin\n`);
+    const code = await runSweep(plan, quiet, live?.hub ?? null, runId, new Map(changed.map((c) => [c.run, c.diff])), own.onChange as OnChange, cluster);
     if (code !== 130) await live?.linger();
     return code;
   } finally {
@@ -232,6 +271,7 @@ async function runSweep(
   runId: (r: SweepRun) => string,
   changed: Map<SweepRun, string[]>,
   onChange: OnChange,
+  cluster: ClusterServe | null,
 ): Promise<number> {
   const errors = new Map<SweepRun, string>();
   let next = 0;
@@ -266,7 +306,9 @@ async function runSweep(
         // other arms compare against its run with the same seed (run first).
         const divergence = { saveSnapshots: run.arm === plan.reference, reference: run.referenceDir ?? undefined };
         const observer = hub?.observer(runId(run), run.arm, run.seed);
-        const { summary } = await runEmbedded(run.config, { out: run.dir, port: 0, quiet, observer, resume, ...divergence });
+        const { summary } = cluster
+          ? await runCoordinator(run.config, { ...cluster, out: run.dir, quiet, observer, resume, ...divergence })
+          : await runEmbedded(run.config, { out: run.dir, port: 0, quiet, observer, resume, ...divergence });
         completed = summary.status === 'completed';
         if (!completed) errors.set(run, summary.error ?? 'failed');
       } catch (err) {

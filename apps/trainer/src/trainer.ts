@@ -31,6 +31,8 @@ export interface TrainerOptions {
   name?: string;
   /** Seconds to keep trying to reach the coordinator before giving up. */
   connectTimeout: number;
+  /** Join only a run that waits for workers and has a free slot, else stop with TrainerError 'no-slot' before loading any data (--rejoin). */
+  onlyFreeSlot?: boolean;
   /** Ring, halving-doubling: where this trainer's Peer service listens (default 127.0.0.1, any free port). */
   peerHost?: string;
   peerPort?: number;
@@ -58,8 +60,21 @@ export interface TrainerResult {
 }
 
 /** A failure a trainer reports as one line (coordinator unreachable, refused, run stopped). */
+/**
+ * Why a trainer stopped, when another run may still take it (`shardlab trainer --rejoin`): the coordinator could
+ * not be reached ('unreachable'), it had no slot ('no-slot': the run is full, under way or over), or it stopped
+ * the run ('stopped'). Undefined: anything else, which ends the trainer.
+ */
+export type TrainerStop = 'unreachable' | 'no-slot' | 'stopped';
+
 export class TrainerError extends Error {
   override name = 'TrainerError';
+  constructor(
+    message: string,
+    readonly stop?: TrainerStop,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -209,8 +224,16 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     await (reachable ? waitForReady(client, opts.connectTimeout) : Promise.reject(new Error('unreachable'))).catch(async () => {
       // grpc-js says only "unavailable"; a TLS mistake is worth its own words.
       const tlsReason = await tlsFailureReason(opts.coordinator, opts.security?.tls ?? null);
-      throw new TrainerError(`cannot reach the coordinator at ${opts.coordinator} within ${opts.connectTimeout} s (--connect-timeout)${tlsReason ? `: ${tlsReason}` : ''}`);
+      throw new TrainerError(`cannot reach the coordinator at ${opts.coordinator} within ${opts.connectTimeout} s (--connect-timeout)${tlsReason ? `: ${tlsReason}` : ''}`, tlsReason ? undefined : 'unreachable');
     });
+    if (opts.onlyFreeSlot) {
+      const status = await call(client.getStatus.bind(client), {}).catch((err) => {
+        throw describeRpcError(`ask ${opts.coordinator} for its status`, err);
+      });
+      if (status.state !== 'waiting' || status.joined >= status.workers) {
+        throw new TrainerError(`run ${status.runId} at ${opts.coordinator} is ${status.state} with ${status.joined} of ${status.workers} workers`, 'no-slot');
+      }
+    }
     const description = await call(client.getDataset.bind(client), {}).catch((err) => {
       throw describeRpcError(`ask ${opts.coordinator} for its dataset`, err);
     });
@@ -245,8 +268,11 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       });
     }
     const peerAddress = peer ? (opts.peerAddress ?? (await advertised(peer.boundAddress, opts.coordinator))) : undefined;
-    const joined = await call(client.join.bind(client), { protocolVersion: opts.protocolVersion ?? PROTOCOL_VERSION, name, backend, data, peerAddress }).catch((err) => {
-      throw describeRpcError(`join ${opts.coordinator}`, err);
+    const joined = await call(client.join.bind(client), { protocolVersion: opts.protocolVersion ?? PROTOCOL_VERSION, name, backend, data, peerAddress }).catch((err: grpc.ServiceError) => {
+      const e = describeRpcError(`join ${opts.coordinator}`, err);
+      // A full run, or one under way or over, may be followed by another that has a slot (a sweep on a cluster).
+      const noSlot = err.code === grpc.status.RESOURCE_EXHAUSTED || (err.code === grpc.status.FAILED_PRECONDITION && /takes no new workers/.test(err.details ?? ''));
+      throw noSlot ? new TrainerError(e.message, 'no-slot') : e;
     });
     const worker = joined.worker;
     opts.thread?.onJoined(worker);
@@ -277,7 +303,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
           if (err instanceof TrainerError) throw err;
           // A push still waiting when the run stops is answered with the reason: say it as a stop, like NextStep's.
           const stopped = err.code === grpc.status.FAILED_PRECONDITION && /^run stopped: /.exec(err.details ?? '');
-          if (stopped) throw new TrainerError(`run stopped by the coordinator at step ${msg.step}: ${err.details.slice(stopped[0].length)}`);
+          if (stopped) throw new TrainerError(`run stopped by the coordinator at step ${msg.step}: ${err.details.slice(stopped[0].length)}`, 'stopped');
           throw describeRpcError(`push gradient for step ${msg.step}`, err);
         }),
       sum: async (step, tag, values) => {
@@ -309,7 +335,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       log,
     });
     model.dispose();
-    if (stopReason) throw new TrainerError(`run stopped by the coordinator at step ${steps}: ${stopReason}`);
+    if (stopReason) throw new TrainerError(`run stopped by the coordinator at step ${steps}: ${stopReason}`, 'stopped');
     await peer?.finish(joined.stepTimeout * 1000);
     log(`worker ${worker}: run finished after ${steps} steps`);
     return { worker, steps, backend, stopReason };
