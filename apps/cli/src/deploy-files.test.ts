@@ -22,7 +22,7 @@ function names(environment: unknown): string[] {
 }
 
 describe('deploy files pass settings by name', () => {
-  for (const file of ['deploy/compose.yaml', 'deploy/stack.yaml']) {
+  for (const file of ['deploy/compose.yaml', 'deploy/compose.sweep.yaml', 'deploy/stack.yaml', 'deploy/stack.sweep.yaml']) {
     it(`${file}: every SHARDLAB_ variable is an option of the command that reads it`, () => {
       const services = (parseYaml(readFileSync(join(ROOT, file), 'utf8')) as { services: Record<string, { environment: unknown }> }).services;
       const known = {
@@ -30,7 +30,7 @@ describe('deploy files pass settings by name', () => {
         trainer: new Set(TRAINER_COMMAND_OPTIONS.map((o) => envOf(o.key))),
       };
       for (const [service, options] of Object.entries(known)) {
-        for (const name of names(services[service]!.environment)) {
+        for (const name of names(services[service]?.environment)) {
           if (!NOT_OPTIONS.has(name)) expect(options.has(name), `${file}: ${service} gets ${name}`).toBe(true);
         }
       }

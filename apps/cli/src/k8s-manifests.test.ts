@@ -202,5 +202,18 @@ describe('deploy/k8s', () => {
       for (const k of ['SHARDLAB_TLS_CERT', 'SHARDLAB_TLS_KEY', 'SHARDLAB_TLS_CA']) expect(tlsSettings[k]!.startsWith(`${mount.mountPath}/`), k).toBe(true);
       expect(job.spec.template.spec.volumes.find((v: Any) => v.name === 'tls').secret.secretName).toBe('shardlab-tls');
     }
+    // A sweep: the coordinator runs `sweep FILE --cluster` on the Service's port with the file mounted; trainers rejoin.
+    const sweep = kubectlKustomize(join(K8S, 'overlays/sweep'))!;
+    check(sweep);
+    expect((sweep.find((o) => o.kind === 'ConfigMap') as Any).data.SHARDLAB_REJOIN).toBe('true');
+    const coordinator = (sweep.find((o) => o.kind === 'Job' && (o as Any).metadata.name === 'coordinator') as Any).spec.template.spec;
+    const container = coordinator.containers[0];
+    expect(container.command).toEqual(['/usr/local/bin/shardlab-entrypoint', 'sweep']);
+    const args = container.args as string[];
+    expect(args.slice(1, 6)).toEqual(['--cluster', '--host', '0.0.0.0', '--port', String(container.ports[0].containerPort)]);
+    const mount = container.volumeMounts.find((m: Any) => m.name === 'experiments');
+    expect(args[0]!.startsWith(`${mount.mountPath}/`)).toBe(true);
+    expect(coordinator.volumes.find((v: Any) => v.name === 'experiments').configMap.name).toBe('shardlab-sweep');
+    expect(args[args.indexOf('--out') + 1]!.startsWith(container.volumeMounts.find((m: Any) => m.name === 'results').mountPath)).toBe(true);
   });
 });

@@ -131,3 +131,50 @@ describe('deploy/compose.yaml', () => {
     }
   });
 });
+
+describe('deploy/compose.sweep.yaml', () => {
+  it('runs a sweep on the compose cluster: the coordinator container serves each run, the trainers rejoin for each, then leave', async () => {
+    const dir = makeResultsDir('compose-sweep');
+    dirs.push(dir);
+    const owner = resultsOwner();
+    const project = `shardlab-e2e-${randomBytes(4).toString('hex')}`;
+    env = await new DockerComposeEnvironment(DEPLOY_DIR, ['compose.yaml', 'compose.sweep.yaml'])
+      .withProjectName(project)
+      .withPullPolicy(NEVER_PULL)
+      .withEnvironment({
+        SHARDLAB_COORDINATOR_IMAGE: images().coordinator,
+        SHARDLAB_TRAINER_IMAGE: images().trainer,
+        SHARDLAB_RESULTS: dir,
+        SHARDLAB_UID: String(owner.uid),
+        SHARDLAB_GID: String(owner.gid),
+        // experiments/smoke.yaml: two arms of 2 workers, 40 steps each.
+        SHARDLAB_SWEEP_FILE: 'smoke.yaml',
+        SHARDLAB_WORKERS: '2',
+        // The trainers leave this long after the last run.
+        SHARDLAB_CONNECT_TIMEOUT: '10',
+        SHARDLAB_TOKEN: CLUSTER_TOKEN,
+      })
+      .withWaitStrategy('coordinator-1', Wait.forHealthCheck())
+      .withStartupTimeout(120_000)
+      .up();
+    const coordinator = env.getContainer('coordinator-1');
+    const code = await waitForExit(coordinator, 180_000, 'the sweep coordinator');
+    expect(code, logsOf(coordinator)).toBe(0);
+    const csv = readFileSync(join(dir, 'sweep', 'results.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(3);
+    for (const arm of ['iid', 'seq-cyclic-r1']) {
+      const run = readRunFiles(join(dir, 'sweep', arm, 'seed-1'));
+      expect(run.summary, arm).toMatchObject({ status: 'completed', workers: 2, stepsCompleted: 40 });
+    }
+    // Both trainer containers took part in both runs and then left on their own.
+    const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=trainer'], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean);
+    expect(ids).toHaveLength(2);
+    for (const id of ids) {
+      const logs = logsOf(id);
+      expect(logs.match(/run finished after 40 steps/g), logs).toHaveLength(2);
+    }
+  }, 300_000);
+});

@@ -50,14 +50,14 @@ afterAll(() => {
 }, 120_000);
 
 /** Deploys the stack file under a fresh name with `settings` (SHARDLAB_ variables); returns its name and results directory. */
-function deploy(settings: Record<string, string>): { stack: string; results: string } {
+function deploy(settings: Record<string, string>, files: readonly string[] = [STACK_FILE]): { stack: string; results: string } {
   const stack = `slab${randomBytes(3).toString('hex')}`;
   const results = makeResultsDir(`swarm-${stack}`);
   chmodSync(results, 0o777); // the coordinator task runs as the image's user (uid 1000), not root
   dirs.push(results);
   stacks.push(stack);
   const env = { ...process.env, SHARDLAB_COORDINATOR_IMAGE: images().coordinator, SHARDLAB_TRAINER_IMAGE: images().trainer, SHARDLAB_RESULTS: results, ...settings };
-  const r = docker(['stack', 'deploy', '-c', STACK_FILE, stack], env);
+  const r = docker(['stack', 'deploy', ...files.flatMap((f) => ['-c', f]), stack], env);
   expect(r.status, r.out).toBe(0);
   return { stack, results };
 }
@@ -115,4 +115,19 @@ describe('deploy/stack.yaml on Docker Swarm', () => {
     // Swarm restarted the killed task: the trainer service has more than two tasks in its history.
     expect(docker(['service', 'ps', `${stack}_trainer`, '-q']).out.trim().split('\n').length).toBeGreaterThan(2);
   }, 420_000);
+
+  it('with deploy/stack.sweep.yaml runs a sweep: the coordinator task serves each run, the trainer replicas rejoin for each', async () => {
+    const { stack, results } = deploy(
+      { SHARDLAB_WORKERS: '2', SHARDLAB_SWEEP_FILE: 'smoke.yaml', SHARDLAB_CONNECT_TIMEOUT: '10' },
+      [STACK_FILE, join(DEPLOY_DIR, 'stack.sweep.yaml')],
+    );
+    const state = await until('the coordinator task to end', () => (/^(Complete|Failed|Rejected)/.test(taskState(`${stack}_coordinator`)) ? taskState(`${stack}_coordinator`) : null), 240_000);
+    expect(state, logs(`${stack}_coordinator`)).toMatch(/^Complete/);
+    const csv = readFileSync(join(results, 'sweep', 'results.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(3);
+    for (const arm of ['iid', 'seq-cyclic-r1']) {
+      const summary = JSON.parse(readFileSync(join(results, 'sweep', arm, 'seed-1', 'summary.json'), 'utf8'));
+      expect(summary, arm).toMatchObject({ status: 'completed', workers: 2, stepsCompleted: 40 });
+    }
+  }, 300_000);
 });
