@@ -68,6 +68,56 @@ export interface StartedShardlabCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * Who owns a results directory and runs the coordinator: the caller itself, unless it is root - then the image's
+ * own user 1000:1000 (shardlab never runs as root in a container).
+ */
+export function resultsOwner(): { uid: number; gid: number } {
+  const uid = process.getuid?.() ?? 1000;
+  const gid = process.getgid?.() ?? 1000;
+  return uid === 0 ? { uid: 1000, gid: 1000 } : { uid, gid };
+}
+
+/**
+ * The coordinator container, not started: `coordinator` on `network` and a mapped port of the Docker host, the
+ * results bind-mounted from `resultsDir`, ready once healthy (its gRPC server answers `shardlab status`). Started as
+ * root only for the image's entrypoint, which hands /results to the runtime user and drops root. `env`: SHARDLAB_
+ * variables; `command`: arguments after the image's `coordinator --out /results --host 0.0.0.0` (none by default).
+ */
+export function coordinatorContainer(o: { image: string; network: StartedNetwork; token: string; resultsDir: string; env?: Record<string, string>; command?: readonly string[]; startupTimeoutMs?: number }): GenericContainer {
+  const owner = resultsOwner();
+  let c = new GenericContainer(o.image)
+    .withPullPolicy({ shouldPull: () => false })
+    .withNetwork(o.network)
+    .withNetworkAliases('coordinator')
+    .withUser('0:0')
+    .withEnvironment({ ...o.env, SHARDLAB_TOKEN: o.token, SHARDLAB_UID: String(owner.uid), SHARDLAB_GID: String(owner.gid) })
+    .withBindMounts([{ source: o.resultsDir, target: '/results', mode: 'rw' }])
+    .withExposedPorts(COORDINATOR_PORT)
+    .withHealthCheck(COORDINATOR_HEALTH_CHECK)
+    .withWaitStrategy(Wait.forHealthCheck())
+    .withStartupTimeout(o.startupTimeoutMs ?? 90_000);
+  if (o.command) c = c.withCommand(['--out', '/results', '--host', '0.0.0.0', ...o.command]);
+  return c;
+}
+
+/**
+ * A trainer container, not started, that dials `coordinator` on `network`; ready once it has joined the run
+ * (`waitForJoin`, default) or as soon as it runs. `command`: arguments after the image's `trainer --coordinator
+ * coordinator:50051` (the image's default, when not given).
+ */
+export function trainerContainer(o: { image: string; network: StartedNetwork; token: string; env?: Record<string, string>; command?: readonly string[]; alias?: string; waitForJoin?: boolean }): GenericContainer {
+  let c = new GenericContainer(o.image)
+    .withPullPolicy({ shouldPull: () => false })
+    .withNetwork(o.network)
+    .withNetworkAliases(...(o.alias ? [o.alias] : []))
+    .withEnvironment({ ...o.env, SHARDLAB_TOKEN: o.token })
+    .withStartupTimeout(120_000);
+  if (o.command) c = c.withCommand(['--coordinator', `coordinator:${COORDINATOR_PORT}`, ...o.command]);
+  if (o.waitForJoin ?? true) c = c.withWaitStrategy(Wait.forLogMessage(/ joined run /));
+  return c;
+}
+
 /** A setting's value as its environment variable carries it (lists comma-separated, as the flag takes them). */
 function envValue(value: string | number | boolean | readonly (string | number)[]): string {
   return Array.isArray(value) ? value.join(',') : String(value);
@@ -82,37 +132,21 @@ export class ShardlabCluster {
     const token = o.token ?? randomBytes(16).toString('hex');
     const resultsDir = o.resultsDir ?? mkdtempSync(join(tmpdir(), 'shardlab-cluster-'));
     const settings = Object.fromEntries(Object.entries(o.settings ?? {}).map(([key, value]) => [envOf(key), envValue(value)]));
-    // Who owns the results: the test's own user, or (running as root) the image's user 1000.
-    const uid = process.getuid?.() ?? 1000;
-    const gid = process.getgid?.() ?? 1000;
-    const owner = uid === 0 ? { uid: 1000, gid: 1000 } : { uid, gid };
-    const never = { shouldPull: () => false };
     const network: StartedNetwork = await new Network().start();
     const started: StartedTestContainer[] = [];
     try {
-      const coordinator = await new GenericContainer(o.coordinatorImage ?? 'shardlab-coordinator:latest')
-        .withPullPolicy(never)
-        .withNetwork(network)
-        .withNetworkAliases('coordinator')
-        // Root only for the image's entrypoint, which hands /results to the runtime user and drops root.
-        .withUser('0:0')
-        .withEnvironment({ ...settings, SHARDLAB_WORKERS: String(workers), SHARDLAB_TOKEN: token, SHARDLAB_UID: String(owner.uid), SHARDLAB_GID: String(owner.gid) })
-        .withBindMounts([{ source: resultsDir, target: '/results', mode: 'rw' }])
-        .withExposedPorts(COORDINATOR_PORT)
-        .withHealthCheck(COORDINATOR_HEALTH_CHECK)
-        .withWaitStrategy(Wait.forHealthCheck())
-        .withStartupTimeout(o.startupTimeoutMs ?? 90_000)
-        .start();
+      const coordinator = await coordinatorContainer({
+        image: o.coordinatorImage ?? 'shardlab-coordinator:latest',
+        network,
+        token,
+        resultsDir,
+        env: { ...settings, SHARDLAB_WORKERS: String(workers) },
+        startupTimeoutMs: o.startupTimeoutMs,
+      }).start();
       started.push(coordinator);
       const trainers = await Promise.all(
         Array.from({ length: workers }, (_, i) =>
-          new GenericContainer(o.trainerImage ?? 'shardlab-trainer:latest')
-            .withPullPolicy(never)
-            .withNetwork(network)
-            .withEnvironment({ SHARDLAB_TOKEN: token, SHARDLAB_NAME: `trainer-${i}`, SHARDLAB_PEER_HOST: '0.0.0.0' })
-            .withWaitStrategy(Wait.forLogMessage(/ joined run /))
-            .withStartupTimeout(120_000)
-            .start(),
+          trainerContainer({ image: o.trainerImage ?? 'shardlab-trainer:latest', network, token, env: { SHARDLAB_NAME: `trainer-${i}`, SHARDLAB_PEER_HOST: '0.0.0.0' } }).start(),
         ),
       );
       started.push(...trainers);

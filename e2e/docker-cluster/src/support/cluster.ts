@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, identityInterceptor, loadCoordinatorService, type RunStatus__Output } from '@shardlab/protocol';
 import {
-  GenericContainer,
-  Wait,
   getContainerRuntimeClient,
   type ImagePullPolicy,
   type StartedNetwork,
   type StartedTestContainer,
 } from 'testcontainers';
 import { inject } from 'vitest';
-import { COORDINATOR_HEALTH_CHECK, waitForExit as waitForExitOf } from '@shardlab/testcontainers';
+import { coordinatorContainer, resultsOwner, trainerContainer, waitForExit as waitForExitOf } from '@shardlab/testcontainers';
+
+export { resultsOwner };
 import type { ClusterImages } from './env';
 import type { EvalRecord, EventRecord, MetricsRecord, StepRecord } from '@shardlab/report';
 
@@ -35,16 +35,6 @@ export function images(): ClusterImages {
 }
 
 // ---- results directory on the host ---------------------------------------------------------
-
-/**
- * Who owns a results directory and runs the coordinator: the test runner itself, unless it is
- * root - then the image's own user 1000:1000 (shardlab never runs as root in a container).
- */
-export function resultsOwner(): { uid: number; gid: number } {
-  const uid = process.getuid?.() ?? 1000;
-  const gid = process.getgid?.() ?? 1000;
-  return uid === 0 ? { uid: 1000, gid: 1000 } : { uid, gid };
-}
 
 /** A fresh host directory to bind-mount on /results. */
 export function makeResultsDir(name: string): string {
@@ -100,25 +90,11 @@ export function readRunFiles(dir: string): RunFiles {
 // ---- containers ----------------------------------------------------------------------------
 
 /**
- * The coordinator container, reachable as `coordinator` on the network and on a mapped port of
- * localhost; results bind-mounted from `resultsDir`. Started as root like in compose.yaml, so the
- * image's entrypoint hands /results to the runtime user and drops root. Resolves once healthy
- * (its gRPC server answers `shardlab status`).
+ * The coordinator container (@shardlab/testcontainers' coordinatorContainer with this suite's images and token),
+ * started: `coordinator` on the network, results bind-mounted from `resultsDir`, resolved once healthy.
  */
 export async function startCoordinator(network: StartedNetwork, resultsDir: string, args: readonly string[]): Promise<StartedTestContainer> {
-  const owner = resultsOwner();
-  return new GenericContainer(images().coordinator)
-    .withPullPolicy(NEVER_PULL)
-    .withNetwork(network)
-    .withNetworkAliases('coordinator')
-    .withUser('0:0')
-    .withEnvironment({ SHARDLAB_UID: String(owner.uid), SHARDLAB_GID: String(owner.gid), SHARDLAB_TOKEN: CLUSTER_TOKEN })
-    .withBindMounts([{ source: resultsDir, target: '/results', mode: 'rw' }])
-    .withExposedPorts(PORT)
-    .withCommand(['--out', '/results', '--host', '0.0.0.0', ...args])
-    .withHealthCheck(COORDINATOR_HEALTH_CHECK)
-    .withWaitStrategy(Wait.forHealthCheck())
-    .withStartupTimeout(90_000)
+  return coordinatorContainer({ image: images().coordinator, network, token: CLUSTER_TOKEN, resultsDir, command: args })
     .withLabels({ 'org.shardlab.e2e': 'coordinator' })
     .start();
 }
@@ -133,16 +109,9 @@ export async function startTrainer(
   extraArgs: readonly string[] = [],
   { waitForJoin = true, alias, token = CLUSTER_TOKEN }: { waitForJoin?: boolean; alias?: string; token?: string } = {},
 ): Promise<StartedTestContainer> {
-  let container = new GenericContainer(images().trainer)
-    .withPullPolicy(NEVER_PULL)
-    .withNetwork(network)
-    .withNetworkAliases(...(alias ? [alias] : []))
-    .withEnvironment({ SHARDLAB_TOKEN: token })
-    .withCommand(['--coordinator', `coordinator:${PORT}`, '--name', name, '--connect-timeout', '60', ...extraArgs])
+  return trainerContainer({ image: images().trainer, network, token, alias, waitForJoin, command: ['--name', name, '--connect-timeout', '60', ...extraArgs] })
     .withLabels({ 'org.shardlab.e2e': name })
-    .withStartupTimeout(60_000);
-  if (waitForJoin) container = container.withWaitStrategy(Wait.forLogMessage(/ joined run /));
-  return container.start();
+    .start();
 }
 
 /** Exit code of the container once it exited; rejects if that takes longer than `timeoutMs`, with its log. */
