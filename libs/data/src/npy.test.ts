@@ -95,6 +95,18 @@ np.save('f32/test-y.npy', (np.arange(20) % 3).astype(np.uint8))`);
     expect(sub.size).toBe(200);
     expect(sub.labels[0]).toBe(1); // sample 0 has class 0, which is now 1
   });
+
+  it('stops on a NaN or an infinity in a batch, naming the file, the sample and the feature', () => {
+    numpy(`
+os.makedirs('nan', exist_ok=True)
+x = np.ones((50, 4), dtype=np.float32); x[17, 2] = np.nan; x[30, 0] = np.inf
+np.save('nan/train-x.npy', x); np.save('nan/train-y.npy', (np.arange(50) % 2).astype(np.uint8))
+np.save('nan/test-x.npy', np.ones((5, 4), dtype=np.float32)); np.save('nan/test-y.npy', (np.arange(5) % 2).astype(np.uint8))`);
+    const { train } = loadDataset({ dataset: manifest('nan', { classes: ['a', 'b'], ...files }), seed: 1 });
+    expect(() => train.features([3, 17])).toThrow(/nan\/train-x\.npy: sample 17 has NaN at feature 2; features must be finite/);
+    expect(() => train.features([30])).toThrow(/sample 30 has Infinity at feature 0/);
+    expect(Array.from(train.features([16, 18]))).toEqual(new Array(8).fill(1));
+  });
 });
 
 describe('npy files of our own writer', () => {

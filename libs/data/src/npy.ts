@@ -237,8 +237,12 @@ export class NpyDataset implements Dataset {
       const id = ids[r]!;
       checkSampleId(id, this.size, where);
       if (!unit) {
-        // float32 little-endian, as this host stores it: straight into the output.
+        // float32 little-endian, as this host stores it: straight into the output. A NaN or an infinity would
+        // surface steps later as a NaN loss; here it is named by its sample, and the run stops on it.
         featuresFile.readRows(id, 1, bytes.subarray(r * d * 4, (r + 1) * d * 4));
+        for (let j = r * d; j < (r + 1) * d; j++) {
+          if (!Number.isFinite(out[j]!)) throw new DataError(`${featuresFile.path}: sample ${id} has ${out[j]} at feature ${j - r * d}; features must be finite (fix or drop that row)`);
+        }
         continue;
       }
       featuresFile.readRows(id, 1, row);
