@@ -1,9 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { SplitMix32 } from '@shardlab/data';
+import { NPY_MANIFEST, SplitMix32, loadDataset, npyHeader, type Dataset } from '@shardlab/data';
 import { importDataset, type ImportOptions } from '@shardlab/data-import';
+import { resolveConfig } from '@shardlab/experiment';
+import { parseMetrics } from '@shardlab/report';
+import { runEmbedded } from './embedded';
 
 /** CSV rows of 784 features for the figure: ~70 MB of text. */
 export const IMPORT_CSV_ROWS = 20_000;
@@ -48,6 +51,52 @@ export async function importThroughput(): Promise<string[][]> {
       const s = await importDataset(base(source, out));
       const n = s.train.samples + s.test.samples;
       rows.push([what, s.seconds.toFixed(2), (n / s.seconds).toFixed(0)]);
+    }
+    return rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes `d` as a .npy split (float32 features as the generator gives them, uint8 labels) into `dir`. */
+function writeSplit(dir: string, prefix: string, d: Dataset): void {
+  const fd = openSync(join(dir, `${prefix}-x.npy`), 'w');
+  writeSync(fd, npyHeader('<f4', [d.size, d.numFeatures]));
+  for (let first = 0; first < d.size; first += 1024) {
+    const ids = Array.from({ length: Math.min(1024, d.size - first) }, (_, i) => first + i);
+    const x = d.features(ids);
+    writeSync(fd, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+  }
+  closeSync(fd);
+  writeFileSync(join(dir, `${prefix}-y.npy`), Buffer.concat([npyHeader('|u1', [d.size]), Buffer.from(d.labels.subarray(0, d.size))]));
+}
+
+/**
+ * Section 10: 4 trainers on a .npy copy of the synthetic set against the synthetic set itself, the same run
+ * otherwise: what reading rows by sample id from files costs end to end, beside generating them.
+ */
+export async function ownDataEndToEnd(samples: number, batch: number, steps: number, warmup: number): Promise<string[][]> {
+  const dir = mkdtempSync(join(tmpdir(), 'shardlab-bench-own-'));
+  try {
+    const { train, test } = loadDataset({ dataset: 'synthetic', seed: 7, samples, testSamples: 500 });
+    mkdirSync(join(dir, 'data'));
+    writeSplit(join(dir, 'data'), 'train', train);
+    writeSplit(join(dir, 'data'), 'test', test);
+    const classes = Array.from({ length: train.numClasses }, (_, k) => `class-${k}`);
+    writeFileSync(join(dir, 'data', NPY_MANIFEST), JSON.stringify({ name: 'synthetic-copy', classes, train: { features: 'train-x.npy', labels: 'train-y.npy' }, test: { features: 'test-x.npy', labels: 'test-y.npy' } }));
+    const rows: string[][] = [];
+    let synthetic = NaN;
+    for (const dataset of ['synthetic', `npy:${join(dir, 'data')}`]) {
+      const out = join(dir, `run-${rows.length}`);
+      const data = dataset === 'synthetic' ? { samples, testSamples: 500 } : {};
+      const config = resolveConfig({ dataset, ...data, strategy: 'iid', workers: 4, batchSize: batch, steps, evalEvery: steps, gradientMetricsEvery: steps, seed: 7 });
+      const { summary } = await runEmbedded(config, { out, port: 0, quiet: true });
+      if (summary.status !== 'completed') throw new Error(summary.error ?? 'run failed');
+      const { steps: records } = parseMetrics(readFileSync(join(out, 'metrics.jsonl'), 'utf8'));
+      const seconds = (records.at(-1)!.elapsedSeconds - records[warmup]!.elapsedSeconds) / (records.length - 1 - warmup);
+      const samplesPerSecond = (4 * batch) / seconds;
+      if (dataset === 'synthetic') synthetic = samplesPerSecond;
+      rows.push([dataset === 'synthetic' ? `synthetic, ${samples} x 784 (generated)` : `npy:<dir>, the same ${samples} x 784 float32`, summary.collective ?? '-', samplesPerSecond.toFixed(0), `${((100 * samplesPerSecond) / synthetic).toFixed(0)}%`]);
     }
     return rows;
   } finally {

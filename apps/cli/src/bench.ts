@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { memberAttacks } from './bench-attacks';
-import { IMPORT_CSV_ROWS, importThroughput } from './bench-import';
+import { IMPORT_CSV_ROWS, importThroughput, ownDataEndToEnd } from './bench-import';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ const BENCH_OPTIONS: readonly OptionSpec[] = [
   { key: 'dashboardSteps', type: 'int', default: 300, min: 0, max: 100_000, help: 'steps per run of the dashboard measurement (0: skip it)' },
   { key: 'threadSteps', type: 'int', default: 500, min: 0, max: 100_000, help: 'timed steps of the shared-memory harness, after 300 untimed ones (0: skip it)' },
   { key: 'localSteps', type: 'int', default: 1000, min: 0, max: 100_000, help: 'local steps per FedAvg round of the event-loop measurement (0: skip it)' },
+  { key: 'ownDataSteps', type: 'int', default: 1500, min: 0, max: 100_000, help: 'section 10: steps of 4 trainers on a .npy copy of the synthetic set and on the set itself (0: skip it)' },
   { key: 'imports', type: 'bool', default: true, help: 'section 9: shardlab data import throughput, CSV and PNG images (--imports=false: skip it)' },
   { key: 'attacks', type: 'bool', default: true, help: 'section 8: what one member can make the coordinator hold at 5.8M and 10M parameters (--attacks=false: skip it)' },
 ];
@@ -483,6 +484,13 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
     say(`9. Importing data (shardlab data import), from sources in the page cache`);
     say(formatTable(['source', 's', 'rows/s'], await importThroughput()));
     say(`rows/s: samples written to the dataset directory a second, parsing (${IMPORT_CSV_ROWS} rows of csv-parse) or decoding (sharp) included.\n`);
+  }
+
+  const ownDataSteps = o.ownDataSteps as number;
+  if (ownDataSteps > 0 && ownDataSteps < WARMUP_STEPS + 10) throw new FlagError(`--own-data-steps: ${ownDataSteps} leaves nothing to time after the first ${WARMUP_STEPS} steps; at least ${WARMUP_STEPS + 10}, or 0 to skip`);
+  if (ownDataSteps > 0) {
+    say(`10. Your own data end to end: 4 trainers (iid, batch ${BATCH}, ${ownDataSteps - WARMUP_STEPS} steps timed after the first ${WARMUP_STEPS}) on the synthetic set, then on a .npy copy of it read by sample id (page cache)`);
+    say(formatTable(['data', 'collective', 'samples/s', 'of synthetic'], await ownDataEndToEnd(END_TO_END_SAMPLES * 4, BATCH, ownDataSteps, WARMUP_STEPS)) + '\n');
   }
 
   return 0;
