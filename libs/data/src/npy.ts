@@ -22,7 +22,8 @@ import { join } from 'node:path';
 import type { Dataset } from './dataset';
 import { checkSampleId } from './dataset';
 import { DataError } from './errors';
-import { RowFile } from './row-file';
+import type { NativeAddon } from '@shardlab/native';
+import { RowFile, nativeAddon } from './row-file';
 
 /** The manifest's file name in a dataset directory. */
 export const NPY_MANIFEST = 'dataset.json';
@@ -155,6 +156,11 @@ export class NpyFile {
     return this.file.readRows(first, count, into);
   }
 
+  /** The rows `rows`, in that order, into `into` (RowFile.readRowsAt). */
+  readRowsAt(rows: ArrayLike<number>, into: Uint8Array, native?: NativeAddon | null): Uint8Array {
+    return this.file.readRowsAt(rows, into, native);
+  }
+
   close(): void {
     this.file.close();
   }
@@ -199,7 +205,9 @@ export class NpyDataset implements Dataset {
   readonly labels: Uint8Array;
   /** uint8 features are multiplied by this (1 / scale); float32 ones are returned as stored. */
   private readonly unit: Float32Array | null;
-  private readonly row: Uint8Array;
+  private scratch = new Uint8Array(0);
+  /** The native addon's batch reads, when it loads (the same bytes as the JS reads). */
+  private readonly native = nativeAddon();
 
   constructor(
     readonly name: string,
@@ -224,32 +232,37 @@ export class NpyDataset implements Dataset {
     this.labels = readNpyLabels(labelsFile, this.numClasses);
     labelsFile.close();
     this.unit = featuresFile.integer ? Float32Array.from({ length: 256 }, (_, k) => k / scale) : null;
-    this.row = new Uint8Array(featuresFile.rowBytes);
   }
 
   features(ids: ArrayLike<number>): Float32Array {
     const d = this.numFeatures;
     const out = new Float32Array(ids.length * d);
     const where = `${this.name} ${this.split}`;
-    const bytes = new Uint8Array(out.buffer);
-    const { unit, row, featuresFile } = this;
-    for (let r = 0; r < ids.length; r++) {
-      const id = ids[r]!;
-      checkSampleId(id, this.size, where);
-      if (!unit) {
-        // float32 little-endian, as this host stores it: straight into the output. A NaN or an infinity would
-        // surface steps later as a NaN loss; here it is named by its sample, and the run stops on it.
-        featuresFile.readRows(id, 1, bytes.subarray(r * d * 4, (r + 1) * d * 4));
-        for (let j = r * d; j < (r + 1) * d; j++) {
-          if (!Number.isFinite(out[j]!)) throw new DataError(`${featuresFile.path}: sample ${id} has ${out[j]} at feature ${j - r * d}; features must be finite (fix or drop that row)`);
+    for (let r = 0; r < ids.length; r++) checkSampleId(ids[r]!, this.size, where);
+    const { unit, featuresFile, native } = this;
+    if (!unit) {
+      // float32 little-endian, as this host stores it: straight into the output. A NaN or an infinity would
+      // surface steps later as a NaN loss; here it is named by its sample, and the run stops on it.
+      featuresFile.readRowsAt(ids, new Uint8Array(out.buffer), native);
+      for (let j = 0; j < out.length; j++) {
+        if (!Number.isFinite(out[j]!)) {
+          const r = Math.floor(j / d);
+          throw new DataError(`${featuresFile.path}: sample ${ids[r]} has ${out[j]} at feature ${j - r * d}; features must be finite (fix or drop that row)`);
         }
-        continue;
       }
-      featuresFile.readRows(id, 1, row);
-      const at = r * d;
-      for (let j = 0; j < d; j++) out[at + j] = unit[row[j]!]!;
+      return out;
     }
+    const bytes = this.batchBytes(ids.length * d);
+    featuresFile.readRowsAt(ids, bytes, native);
+    if (native) native.lookupBytes(bytes, unit, out);
+    else for (let j = 0; j < out.length; j++) out[j] = unit[bytes[j]!]!;
     return out;
+  }
+
+  /** A scratch buffer of at least `n` bytes for a batch's uint8 rows, kept between batches. */
+  private batchBytes(n: number): Uint8Array {
+    if (this.scratch.length < n) this.scratch = new Uint8Array(n);
+    return this.scratch.subarray(0, n);
   }
 }
 

@@ -14,7 +14,10 @@
 #endif
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <string>
+#include <unistd.h>
 #include <limits>
 #include <vector>
 
@@ -529,6 +532,55 @@ Napi::Value DeformImages(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// readRows(fd, positions, rowBytes, out): row i of out (rowBytes bytes) is read from the file at positions[i],
+// with pread, one system call a row and no trip back to JS between rows (libs/data row-file.ts: a batch of 128
+// rows read by sample id). Returns the rows read whole: fewer than asked when the file ended first.
+Napi::Value ReadRows(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsNumber() || !info[3].IsTypedArray()) return Fail(env, "readRows(fd, positions, rowBytes, out)"), env.Undefined();
+  auto positions = info[1].As<Napi::TypedArray>();
+  auto out = info[3].As<Napi::TypedArray>();
+  if (positions.TypedArrayType() != napi_float64_array) return Fail(env, "positions must be a Float64Array"), env.Undefined();
+  if (out.TypedArrayType() != napi_uint8_array) return Fail(env, "out must be a Uint8Array"), env.Undefined();
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  const int64_t rowBytes = info[2].As<Napi::Number>().Int64Value();
+  const size_t n = positions.ElementLength();
+  if (rowBytes < 1 || out.ElementLength() < n * size_t(rowBytes)) return Fail(env, "readRows: out holds fewer than positions.length rows"), env.Undefined();
+  const double* at = positions.As<Napi::Float64Array>().Data();
+  uint8_t* dst = out.As<Napi::Uint8Array>().Data();
+  for (size_t i = 0; i < n; i++) {
+    if (!(at[i] >= 0) || at[i] > 9007199254740991.0) return Fail(env, "readRows: a position is not a byte offset"), env.Undefined();
+    int64_t done = 0;
+    while (done < rowBytes) {
+      const ssize_t r = pread(fd, dst + i * rowBytes + done, size_t(rowBytes - done), off_t(int64_t(at[i]) + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) {
+        Napi::Error::New(env, std::string("readRows: ") + std::strerror(errno)).ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      if (r == 0) return Napi::Number::New(env, double(i));
+      done += r;
+    }
+  }
+  return Napi::Number::New(env, double(n));
+}
+
+// lookupBytes(src, table, out): out[i] = table[src[i]] over out's length (uint8 features scaled by a 256-entry
+// table of float32: the very values the JS loop gives).
+Napi::Value LookupBytes(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[2].IsTypedArray()) return Fail(env, "lookupBytes(src, table, out)"), env.Undefined();
+  auto src = info[0].As<Napi::TypedArray>();
+  if (src.TypedArrayType() != napi_uint8_array) return Fail(env, "src must be a Uint8Array"), env.Undefined();
+  const size_t n = info[2].As<Napi::TypedArray>().ElementLength();
+  if (src.ElementLength() < n) return Fail(env, "lookupBytes: src is shorter than out"), env.Undefined();
+  float *table, *out;
+  if (!F32(info, 1, 256, &table, "table") || !F32(info, 2, n, &out, "out")) return env.Undefined();
+  const uint8_t* s = src.As<Napi::Uint8Array>().Data();
+  for (size_t i = 0; i < n; i++) out[i] = table[s[i]];
+  return env.Undefined();
+}
+
 // step(x, out, alpha): out[i] = 1 where x[i] > 0, alpha elsewhere, NaN where x[i] is NaN.
 Napi::Value Step(const Napi::CallbackInfo& info) {
   auto env = info.Env();
@@ -605,6 +657,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("mul", Napi::Function::New(env, Mul));
   exports.Set("step", Napi::Function::New(env, Step));
+  exports.Set("readRows", Napi::Function::New(env, ReadRows));
+  exports.Set("lookupBytes", Napi::Function::New(env, LookupBytes));
   exports.Set("deformImages", Napi::Function::New(env, DeformImages));
   exports.Set("sumRows", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return SumRows(info, false); }));
   exports.Set("sumWithinRows", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return SumRows(info, true); }));

@@ -40,6 +40,10 @@ export interface NativeAddon {
    * Four pixels at a time with AVX2 where the CPU has it; simd false forces the scalar loop (the same bytes).
    */
   deformImages(src: Uint8Array, bank: Float32Array, side: number, draws: Float64Array, out: Float32Array, simd?: boolean): void;
+  /** Row i of out (rowBytes bytes) is read at byte positions[i] of the file `fd` (pread); returns the rows read whole. */
+  readRows(fd: number, positions: Float64Array, rowBytes: number, out: Uint8Array): number;
+  /** out[i] = table[src[i]] over out's length (table: 256 float32 values). */
+  lookupBytes(src: Uint8Array, table: Float32Array, out: Float32Array): void;
   setThreads(threads: number): void;
   getThreads(): number;
   /** OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64". */
