@@ -170,6 +170,34 @@ for split, n in (('train', 6), ('test', 3)):
     expect(split('hf-out', 'train').y).toEqual([0, 1, 0, 1, 0, 1]);
   });
 
+  it('IDX files in MNIST layout, gzipped or not, streamed: the bytes NumPy wrote, labels as classes', async () => {
+    python(`
+import gzip, struct
+rng = np.random.default_rng(4)
+os.makedirs('idx', exist_ok=True)
+for prefix, n, opener in (('train', 300, gzip.open), ('t10k', 40, open)):
+    x = rng.integers(0, 256, (n, 5, 3), dtype=np.uint8); y = (np.arange(n) % 3).astype(np.uint8)
+    np.save(f'idx-{prefix}-x.npy', x); np.save(f'idx-{prefix}-y.npy', y)
+    suffix = '.gz' if opener is gzip.open else ''
+    with opener(f'idx/{prefix}-images-idx3-ubyte{suffix}', 'wb') as f: f.write(struct.pack('>BBBBIII', 0, 0, 8, 3, n, 5, 3) + x.tobytes())
+    with opener(f'idx/{prefix}-labels-idx1-ubyte{suffix}', 'wb') as f: f.write(struct.pack('>BBBBI', 0, 0, 8, 1, n) + y.tobytes())
+`);
+    const s = await importDataset(options('idx', 'idx-out'));
+    expect(s).toMatchObject({ format: 'idx', featureType: 'uint8', sampleShape: [5, 3], classes: ['0', '1', '2'] });
+    for (const [which, prefix, n] of [
+      ['train', 'train', 300],
+      ['test', 't10k', 40],
+    ] as const) {
+      const got = split('idx-out', which);
+      expect(Array.from(got.x)).toEqual(Array.from(new NpyFile(join(dir, `idx-${prefix}-x.npy`)).readRows(0, n)));
+      expect(got.y).toEqual(Array.from({ length: n }, (_, i) => i % 3));
+    }
+    // A truncated image file is named, and nothing is written.
+    writeFileSync(join(dir, 'idx', 't10k-images-idx3-ubyte'), readFileSync(join(dir, 'idx', 't10k-images-idx3-ubyte')).subarray(0, 100));
+    await expect(importDataset(options('idx', 'idx-bad'))).rejects.toThrow(/t10k-images-idx3-ubyte: ended after 5 of 40 images \(truncated\?\)/);
+    expect(existsSync(join(dir, 'idx-bad'))).toBe(false);
+  });
+
   it('refuses bad sources with one line naming the file and row or column, and leaves nothing at DIR', async () => {
     writeFileSync(join(dir, 'bad.csv'), 'x,y,label\n1,2,cat\n3,oops,dog\n');
     await expect(importDataset(options('bad.csv', 'bad-out'))).rejects.toThrow(/bad\.csv line 3, column "y": "oops" is not a finite number/);

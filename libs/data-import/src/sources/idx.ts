@@ -1,6 +1,7 @@
-import { FASHION_MNIST_CLASS_NAMES, FASHION_MNIST_DIR, MNIST_LAYOUT_FILES, readIdxFile } from '@shardlab/data';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { FASHION_MNIST_CLASS_NAMES, FASHION_MNIST_DIR, MNIST_LAYOUT_FILES, readIdxFile } from '@shardlab/data';
 import { ImportError } from '../errors';
 import type { Sample } from './sample';
 
@@ -14,22 +15,72 @@ export function idxClassNames(dir: string): readonly string[] | null {
   return resolve(dir) === FASHION_MNIST_DIR ? FASHION_MNIST_CLASS_NAMES : null;
 }
 
-/** A directory in MNIST layout (gzipped or not): its train and test images and labels, uint8. */
-export function* idxSamples(dir: string, names: readonly string[] | null): Generator<Sample> {
+function isGzip(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The images of an IDX file of unsigned bytes, one row at a time, streamed (gunzipped on the way if it is gzip): a
+ * file of any size converts in constant memory. Yields [dims, row] pairs; the row is valid until the next.
+ */
+async function* idxRows(path: string): AsyncGenerator<{ dims: number[]; row: Uint8Array }> {
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  const stream = isGzip(path) ? raw.pipe(createGunzip()) : raw;
+  let pending: Buffer = Buffer.alloc(0);
+  let dims: number[] | null = null;
+  let rowBytes = 0;
+  let rows = 0;
+  let seen = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      if (!dims) {
+        if (pending.length < 4) continue;
+        if (pending[0] !== 0 || pending[1] !== 0 || pending[2] !== 0x08) throw new ImportError(`${path}: not an IDX file of unsigned bytes (magic ${pending.subarray(0, 4).toString('hex')})`);
+        const ndims = pending[3]!;
+        if (pending.length < 4 + 4 * ndims) continue;
+        dims = Array.from({ length: ndims }, (_, i) => pending.readUInt32BE(4 + 4 * i));
+        rowBytes = dims.slice(1).reduce((a, b) => a * b, 1);
+        rows = dims[0]!;
+        pending = pending.subarray(4 + 4 * ndims);
+      }
+      let at = 0;
+      while (pending.length - at >= rowBytes && seen < rows) {
+        yield { dims, row: pending.subarray(at, at + rowBytes) };
+        at += rowBytes;
+        seen++;
+      }
+      pending = pending.subarray(at);
+    }
+  } catch (err) {
+    if (err instanceof ImportError) throw err;
+    throw new ImportError(`${path}: cannot read (${(err as Error).message})`);
+  }
+  if (!dims || seen < rows) throw new ImportError(`${path}: ended after ${seen} of ${rows} images (truncated?)`);
+  if (pending.length > 0) throw new ImportError(`${path}: ${pending.length} bytes after the last image`);
+}
+
+/** A directory in MNIST layout (gzipped or not): its train and test images and labels, uint8, streamed. */
+export async function* idxSamples(dir: string, names: readonly string[] | null): AsyncGenerator<Sample> {
   for (const [split, images, labels] of [
     ['train', MNIST_LAYOUT_FILES.trainImages, MNIST_LAYOUT_FILES.trainLabels],
     ['test', MNIST_LAYOUT_FILES.testImages, MNIST_LAYOUT_FILES.testLabels],
   ] as const) {
-    const x = readIdxFile(layoutFile(dir, images));
+    // Labels are one byte a sample: read whole (10M samples are 10 MB).
     const y = readIdxFile(layoutFile(dir, labels));
-    const n = x.dims[0]!;
-    if (y.dims.length !== 1 || y.dims[0] !== n) throw new ImportError(`${dir}: ${images} has ${n} images but ${labels} has ${y.dims.join('x')} labels`);
-    const shape = x.dims.slice(1);
-    const row = shape.reduce((a, b) => a * b, 1);
-    for (let i = 0; i < n; i++) {
+    let i = 0;
+    for await (const { dims, row } of idxRows(layoutFile(dir, images))) {
+      if (i === 0 && (y.dims.length !== 1 || y.dims[0] !== dims[0])) throw new ImportError(`${dir}: ${images} has ${dims[0]} images but ${labels} has ${y.dims.join('x')} labels`);
       const label = y.data[i]!;
       if (names && label >= names.length) throw new ImportError(`${dir}: ${labels} label ${label} of sample ${i} is outside 0..${names.length - 1}`);
-      yield { features: x.data.subarray(i * row, (i + 1) * row), shape, label: names ? names[label]! : String(label), where: `${images} sample ${i}`, split };
+      yield { features: row, shape: dims.slice(1), label: names ? names[label]! : String(label), where: `${images} sample ${i}`, split };
+      i++;
     }
   }
 }
