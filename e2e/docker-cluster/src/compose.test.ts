@@ -18,6 +18,35 @@ function run(cmd: string, args: readonly string[], env: Record<string, string>):
 }
 
 let env: StartedDockerComposeEnvironment | null = null;
+
+/**
+ * Brings up the compose files of deploy/ under a fresh project name, with this suite's images, a results
+ * directory of its own (removed after the test) and `settings` (SHARDLAB_ variables); resolves once the
+ * coordinator is healthy. Returns the project name and the results directory.
+ */
+async function composeUp(files: string | string[], name: string, settings: Record<string, string>): Promise<{ project: string; dir: string; started: StartedDockerComposeEnvironment }> {
+  const dir = makeResultsDir(name);
+  dirs.push(dir);
+  const owner = resultsOwner();
+  const project = `shardlab-e2e-${randomBytes(4).toString('hex')}`;
+  const started = await new DockerComposeEnvironment(DEPLOY_DIR, files)
+    .withProjectName(project)
+    .withPullPolicy(NEVER_PULL)
+    .withEnvironment({
+      SHARDLAB_COORDINATOR_IMAGE: images().coordinator,
+      SHARDLAB_TRAINER_IMAGE: images().trainer,
+      SHARDLAB_RESULTS: dir,
+      SHARDLAB_UID: String(owner.uid),
+      SHARDLAB_GID: String(owner.gid),
+      ...settings,
+      SHARDLAB_TOKEN: CLUSTER_TOKEN,
+    })
+    .withWaitStrategy('coordinator-1', Wait.forHealthCheck())
+    .withStartupTimeout(120_000)
+    .up();
+  env = started;
+  return { project, dir, started };
+}
 const dirs: string[] = [];
 
 afterEach(async () => {
@@ -79,33 +108,17 @@ describe('deploy/compose.yaml', () => {
   for (const { collective, env: extra } of settings) it(`runs an experiment to completion with 4 trainers, ${collective} (Compose v2 via DockerComposeEnvironment)`, async () => {
     const STEPS = 100;
     const WORKERS = 4;
-    const dir = makeResultsDir(`compose-${collective}`);
-    dirs.push(dir);
-    const owner = resultsOwner();
-    const project = `shardlab-e2e-${randomBytes(4).toString('hex')}`;
-    env = await new DockerComposeEnvironment(DEPLOY_DIR, 'compose.yaml')
-      .withProjectName(project)
-      .withPullPolicy(NEVER_PULL)
-      .withEnvironment({
-        SHARDLAB_COORDINATOR_IMAGE: images().coordinator,
-        SHARDLAB_TRAINER_IMAGE: images().trainer,
-        SHARDLAB_RESULTS: dir,
-        SHARDLAB_UID: String(owner.uid),
-        SHARDLAB_GID: String(owner.gid),
-        SHARDLAB_WORKERS: String(WORKERS),
-        SHARDLAB_STRATEGY: 'label-per-node',
-        SHARDLAB_STEPS: String(STEPS),
-        SHARDLAB_SAMPLES: '4000',
-        SHARDLAB_TEST_SAMPLES: '400',
-        SHARDLAB_FEATURES: '784',
-        ...extra,
-        SHARDLAB_TOKEN: CLUSTER_TOKEN,
-      })
-      .withWaitStrategy('coordinator-1', Wait.forHealthCheck())
-      .withStartupTimeout(120_000)
-      .up();
+    const { project, dir, started } = await composeUp('compose.yaml', `compose-${collective}`, {
+      SHARDLAB_WORKERS: String(WORKERS),
+      SHARDLAB_STRATEGY: 'label-per-node',
+      SHARDLAB_STEPS: String(STEPS),
+      SHARDLAB_SAMPLES: '4000',
+      SHARDLAB_TEST_SAMPLES: '400',
+      SHARDLAB_FEATURES: '784',
+      ...extra,
+    });
 
-    const coordinator = env.getContainer('coordinator-1');
+    const coordinator = started.getContainer('coordinator-1');
     const code = await waitForExit(coordinator, 180_000, 'the compose coordinator');
     expect(code, logsOf(coordinator)).toBe(0);
 
@@ -134,30 +147,14 @@ describe('deploy/compose.yaml', () => {
 
 describe('deploy/compose.sweep.yaml', () => {
   it('runs a sweep on the compose cluster: the coordinator container serves each run, the trainers rejoin for each, then leave', async () => {
-    const dir = makeResultsDir('compose-sweep');
-    dirs.push(dir);
-    const owner = resultsOwner();
-    const project = `shardlab-e2e-${randomBytes(4).toString('hex')}`;
-    env = await new DockerComposeEnvironment(DEPLOY_DIR, ['compose.yaml', 'compose.sweep.yaml'])
-      .withProjectName(project)
-      .withPullPolicy(NEVER_PULL)
-      .withEnvironment({
-        SHARDLAB_COORDINATOR_IMAGE: images().coordinator,
-        SHARDLAB_TRAINER_IMAGE: images().trainer,
-        SHARDLAB_RESULTS: dir,
-        SHARDLAB_UID: String(owner.uid),
-        SHARDLAB_GID: String(owner.gid),
-        // experiments/smoke.yaml: two arms of 2 workers, 40 steps each.
-        SHARDLAB_SWEEP_FILE: 'smoke.yaml',
-        SHARDLAB_WORKERS: '2',
-        // The trainers leave this long after the last run.
-        SHARDLAB_CONNECT_TIMEOUT: '10',
-        SHARDLAB_TOKEN: CLUSTER_TOKEN,
-      })
-      .withWaitStrategy('coordinator-1', Wait.forHealthCheck())
-      .withStartupTimeout(120_000)
-      .up();
-    const coordinator = env.getContainer('coordinator-1');
+    const { project, dir, started } = await composeUp(['compose.yaml', 'compose.sweep.yaml'], 'compose-sweep', {
+      // experiments/smoke.yaml: two arms of 2 workers, 40 steps each.
+      SHARDLAB_SWEEP_FILE: 'smoke.yaml',
+      SHARDLAB_WORKERS: '2',
+      // The trainers leave this long after the last run.
+      SHARDLAB_CONNECT_TIMEOUT: '10',
+    });
+    const coordinator = started.getContainer('coordinator-1');
     const code = await waitForExit(coordinator, 180_000, 'the sweep coordinator');
     expect(code, logsOf(coordinator)).toBe(0);
     const csv = readFileSync(join(dir, 'sweep', 'results.csv'), 'utf8').trim().split('\n');
