@@ -154,16 +154,25 @@ for split, n in (('train', 6), ('test', 3)):
       ['test', 3],
     ] as const) {
       const blobs = (JSON.parse(readFileSync(join(dir, `hf-${which}.json`), 'utf8')) as string[]).map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+      // As the datasets library writes an Image feature: a struct of the encoded bytes and the file's path.
       await parquetWriteFile({
         filename: join(dir, 'hf', 'data', `${which}-00000-of-00001.parquet`),
         columnData: [
-          { name: 'image', data: blobs, type: 'BYTE_ARRAY' },
-          { name: 'label', data: Int32Array.from({ length: count }, (_, i) => i % 2), type: 'INT32' },
+          { name: 'image', data: blobs.map((bytes, i) => ({ bytes, path: `${which}-${i}.png` })) },
+          { name: 'label', data: Array.from({ length: count }, (_, i) => BigInt(i % 2)) },
+        ],
+        schema: [
+          { name: 'schema', num_children: 2 },
+          { name: 'image', repetition_type: 'OPTIONAL', num_children: 2 },
+          { name: 'bytes', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' },
+          { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+          { name: 'label', type: 'INT64', repetition_type: 'OPTIONAL' },
         ],
         kvMetadata: [{ key: 'huggingface', value: meta }],
       });
     }
-    const hf = await importDataset(options('hf', 'hf-out', { image: 'image' }));
+    // No --image: the struct with `bytes` is found as the image column.
+    const hf = await importDataset(options('hf', 'hf-out'));
     expect(hf).toMatchObject({ format: 'parquet', featureType: 'uint8', sampleShape: [6, 8], classes: ['ant', 'bee'] });
     expect([hf.train.samples, hf.test.samples]).toEqual([6, 3]);
     expect(Array.from(split('hf-out', 'test').x)).toEqual(Array.from(new NpyFile(join(dir, 'hf-test.npy')).readRows(0, 3)));
