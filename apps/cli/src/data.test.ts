@@ -54,8 +54,9 @@ describe('shardlab data', () => {
   }, 120_000);
 
   it('Ctrl-C in the middle of an import leaves nothing at DIR', async () => {
-    const big = Array.from({ length: 400_000 }, (_, i) => `${i % 7},${i % 11},${i % 2}`);
-    writeFileSync(join(dir, 'big.csv'), ['a,b,label', ...big].join('\n') + '\n');
+    // Large enough that the import still runs when its first progress line comes (after a second), on any machine.
+    const big = Array.from({ length: 2_000_000 }, (_, i) => `${i % 7},${i % 11},${i % 13},${i % 17},${i % 2}`);
+    writeFileSync(join(dir, 'big.csv'), ['a,b,c,d,label', ...big].join('\n') + '\n');
     const { child, exited } = await startCli(['data', 'import', join(dir, 'big.csv'), join(dir, 'big')], /import: [\d,]+ samples/, 60_000);
     child.kill('SIGINT');
     const code = await exited;

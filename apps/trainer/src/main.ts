@@ -103,6 +103,8 @@ async function rejoining(options: TrainerOptions, log: (line: string) => void): 
       if (err.stop === 'stopped') {
         runs++;
         log(`${err.message}; waiting for the next run (--rejoin)`);
+      } else if (err.stop === 'closed') {
+        // The coordinator closed between two calls (a run just ended): reach for it again.
       } else if (!waiting) {
         // Said once per wait, not every attempt.
         log(`${err.message}; waiting for a run with a free slot (--rejoin)`);

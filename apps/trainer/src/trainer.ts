@@ -62,10 +62,11 @@ export interface TrainerResult {
 /** A failure a trainer reports as one line (coordinator unreachable, refused, run stopped). */
 /**
  * Why a trainer stopped, when another run may still take it (`shardlab trainer --rejoin`): the coordinator could
- * not be reached ('unreachable'), it had no slot ('no-slot': the run is full, under way or over), or it stopped
- * the run ('stopped'). Undefined: anything else, which ends the trainer.
+ * not be reached ('unreachable'), it had no slot ('no-slot': the run is full, under way or over), it stopped
+ * the run ('stopped'), or it closed between two calls before this trainer joined ('closed': a run just ended).
+ * Undefined: anything else, which ends the trainer.
  */
-export type TrainerStop = 'unreachable' | 'no-slot' | 'stopped';
+export type TrainerStop = 'unreachable' | 'no-slot' | 'stopped' | 'closed';
 
 export class TrainerError extends Error {
   override name = 'TrainerError';
@@ -226,17 +227,18 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       const tlsReason = await tlsFailureReason(opts.coordinator, opts.security?.tls ?? null);
       throw new TrainerError(`cannot reach the coordinator at ${opts.coordinator} within ${opts.connectTimeout} s (--connect-timeout)${tlsReason ? `: ${tlsReason}` : ''}`, tlsReason ? undefined : 'unreachable');
     });
+    /** Before joining, a coordinator that goes away (a run that just ended) is one to come back to under --rejoin. */
+    const beforeJoin = (what: string) => (err: grpc.ServiceError) => {
+      const e = describeRpcError(what, err);
+      throw opts.onlyFreeSlot && isConnectionDrop(err) ? new TrainerError(e.message, 'closed') : e;
+    };
     if (opts.onlyFreeSlot) {
-      const status = await call(client.getStatus.bind(client), {}).catch((err) => {
-        throw describeRpcError(`ask ${opts.coordinator} for its status`, err);
-      });
+      const status = await call(client.getStatus.bind(client), {}).catch(beforeJoin(`ask ${opts.coordinator} for its status`));
       if (status.state !== 'waiting' || status.joined >= status.workers) {
         throw new TrainerError(`run ${status.runId} at ${opts.coordinator} is ${status.state} with ${status.joined} of ${status.workers} workers`, 'no-slot');
       }
     }
-    const description = await call(client.getDataset.bind(client), {}).catch((err) => {
-      throw describeRpcError(`ask ${opts.coordinator} for its dataset`, err);
-    });
+    const description = await call(client.getDataset.bind(client), {}).catch(beforeJoin(`ask ${opts.coordinator} for its dataset`));
     // Feed "ids": load the training set here and prove it is the coordinator's before taking a slot.
     let train: Dataset | null = null;
     if (description.feed === 'ids') {
@@ -272,7 +274,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       const e = describeRpcError(`join ${opts.coordinator}`, err);
       // A full run, or one under way or over, may be followed by another that has a slot (a sweep on a cluster).
       const noSlot = err.code === grpc.status.RESOURCE_EXHAUSTED || (err.code === grpc.status.FAILED_PRECONDITION && /takes no new workers/.test(err.details ?? ''));
-      throw noSlot ? new TrainerError(e.message, 'no-slot') : e;
+      throw noSlot ? new TrainerError(e.message, 'no-slot') : opts.onlyFreeSlot && isConnectionDrop(err) ? new TrainerError(e.message, 'closed') : e;
     });
     const worker = joined.worker;
     opts.thread?.onJoined(worker);
