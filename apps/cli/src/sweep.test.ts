@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './testing/cli';
@@ -113,8 +114,13 @@ describe('shardlab sweep --cluster', () => {
       'name: cluster\nbase: { dataset: synthetic, samples: 800, testSamples: 200, features: 16, numClasses: 4, hidden: [8], workers: 2, batchSize: 16, steps: 10, evalEvery: 5 }\n' +
         'seeds: [1]\narms:\n  - { name: lpn, strategy: label-per-node }\n  - { name: single, strategy: stratified, workers: 1, batchSize: 32 }\n  - { name: iid, strategy: iid }\n',
     );
-    // A port of our own: a fixed one, as a cluster's trainers dial it.
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    // A fixed port, as a cluster's trainers dial it: one the system just gave out as free.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
     const token = 'a-run-token-for-this-sweep-0123456789';
     const env = { ...process.env, SHARDLAB_TOKEN: token };
     const out = join(dir, 'out');

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { ImportError } from '../errors';
-import { decodeImage, imageSampleShape, type ImageShape } from './image';
+import { allInOrder, decodeImage, imageSampleShape, type ImageShape } from './image';
 import type { Sample } from './sample';
 
 /** File extensions read as images (torchvision's IMG_EXTENSIONS, less the ones libvips lacks). */
@@ -56,7 +56,7 @@ export async function* imageFolderSamples(root: string, shape: ImageShape): Asyn
   const sampleShape = imageSampleShape(shape);
   for (let first = 0; first < files.length; first += IN_FLIGHT) {
     const batch = files.slice(first, first + IN_FLIGHT);
-    const decoded = await Promise.all(batch.map((f) => decodeImage(f.path, shape, f.path)));
+    const decoded = await allInOrder(batch.map((f) => decodeImage(f.path, shape, f.path)));
     for (let i = 0; i < batch.length; i++) {
       const f = batch[i]!;
       yield { features: decoded[i]!, shape: sampleShape, label: f.cls, where: f.path, ...(f.split ? { split: f.split } : {}) };

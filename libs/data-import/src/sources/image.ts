@@ -49,3 +49,14 @@ export function parseSize(text: string): { width: number; height: number } {
   if (!(width >= 1 && height >= 1 && width * height <= 4096 * 4096)) throw new ImportError(`--size ${JSON.stringify(text)}: expected WIDTHxHEIGHT (e.g. 28x28) or one number for a square`);
   return { width, height };
 }
+
+/**
+ * Every promise's value, in order; when some fail, the first failure in order (not the first to settle), so the
+ * file an import names does not depend on which decode finished first.
+ */
+export async function allInOrder<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+}

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { ImportError } from '../errors';
-import { decodeImage, imageSampleShape, type ImageShape } from './image';
+import { allInOrder, decodeImage, imageSampleShape, type ImageShape } from './image';
 import type { Sample } from './sample';
 
 /** Rows read at once: a row group's slice, so memory stays bounded for files of any size. */
@@ -107,7 +107,7 @@ export async function* parquetSamples(plan: ParquetPlan, label: string, shape: I
         throw new ImportError(`${path}: cannot read rows ${rowStart}..${rowEnd - 1} (${(err as Error).message})`);
       }
       const images = plan.imageColumn
-        ? await Promise.all(records.map((r, i) => decodeImage(imageBytes(r[plan.imageColumn!], `${path} row ${rowStart + i}`), shape, `${path} row ${rowStart + i}, column ${plan.imageColumn}`)))
+        ? await allInOrder(records.map((r, i) => decodeImage(imageBytes(r[plan.imageColumn!], `${path} row ${rowStart + i}`), shape, `${path} row ${rowStart + i}, column ${plan.imageColumn}`)))
         : null;
       for (let i = 0; i < records.length; i++) {
         const where = `${path} row ${rowStart + i}`;
