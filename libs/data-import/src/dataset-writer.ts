@@ -41,7 +41,7 @@ export interface WrittenDataset {
 const WRITE_BYTES = 1 << 20;
 
 class SplitFile {
-  readonly fd: number;
+  private fd: number;
   samples = 0;
   /** Labels as provisional class indices (order of first appearance), remapped at the end. */
   private labels = new Uint8Array(1024);
@@ -73,6 +73,23 @@ class SplitFile {
     this.used = 0;
   }
 
+  /**
+   * Writes the header for the rows written (reserved at the start of the file) and closes the file. Idempotent,
+   * so that an abort after a finish that failed half-way closes nothing twice.
+   */
+  close(header?: Buffer): void {
+    if (this.fd < 0) return;
+    try {
+      if (header) {
+        this.flush();
+        writeSync(this.fd, header, 0, header.length, 0);
+      }
+    } finally {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+
   /** The labels, remapped from provisional to final class indices. */
   finalLabels(remap: readonly number[]): Uint8Array {
     return this.labels.subarray(0, this.samples).map((l) => remap[l]!);
@@ -81,7 +98,7 @@ class SplitFile {
 
 export class DatasetWriter {
   /** The directory being written: hidden, beside the target. */
-  readonly partial: string;
+  private readonly partial: string;
   private readonly files: Record<Split, SplitFile>;
   /** Class labels as the source names them, in order of first appearance (provisional indices). */
   private readonly seen: string[] = [];
@@ -134,14 +151,12 @@ export class DatasetWriter {
     this.files[split].add(new Uint8Array(features.buffer, features.byteOffset, features.byteLength), provisional);
   }
 
-  get samples(): number {
-    return this.files.train.samples + this.files.test.samples;
-  }
-
-  /** Writes the labels, the headers and dataset.json, then renames the directory into place. */
+  /**
+   * Writes the labels, the headers and dataset.json, then renames the directory into place. A refusal (no
+   * samples, one class) or a failed write leaves the writer to abort(), which removes what was written.
+   */
   finish(name: string): WrittenDataset {
     if (this.finished) throw new Error('DatasetWriter: finished already');
-    this.finished = true;
     const shape = this.sampleShape;
     if (!shape) throw new ImportError('no samples found');
     for (const split of ['train', 'test'] as const) {
@@ -154,10 +169,7 @@ export class DatasetWriter {
     const written = {} as Record<Split, WrittenSplit>;
     for (const split of ['train', 'test'] as const) {
       const f = this.files[split];
-      f.flush();
-      const header = npyHeader(descr, [f.samples, ...shape], HEADER_BYTES);
-      writeSync(f.fd, header, 0, header.length, 0);
-      closeSync(f.fd);
+      f.close(npyHeader(descr, [f.samples, ...shape], HEADER_BYTES));
       const labels = f.finalLabels(remap);
       writeFileSync(join(this.partial, `${split}-y.npy`), Buffer.concat([npyHeader('|u1', [labels.length]), labels]));
       const classCounts = new Array<number>(classes.length).fill(0);
@@ -175,6 +187,7 @@ export class DatasetWriter {
     const target = resolve(this.dir);
     rmSync(target, { recursive: true, force: true });
     renameSync(this.partial, target);
+    this.finished = true;
     return { dir: this.dir, name, classes, sampleShape: shape, featureType: this.featureType, ...written };
   }
 
@@ -182,13 +195,7 @@ export class DatasetWriter {
   abort(): void {
     if (this.finished) return;
     this.finished = true;
-    for (const f of Object.values(this.files)) {
-      try {
-        closeSync(f.fd);
-      } catch {
-        // closed already
-      }
-    }
+    for (const f of Object.values(this.files)) f.close();
     rmSync(this.partial, { recursive: true, force: true });
   }
 

@@ -215,6 +215,8 @@ for prefix, n, opener in (('train', 300, gzip.open), ('t10k', 40, open)):
     await expect(importDataset(options('bad.csv', 'bad-out', { label: 'class' }))).rejects.toThrow('no column "class" for the label (columns: x, y, label); name it with --label');
     writeFileSync(join(dir, 'one-class.csv'), 'x,label\n1,cat\n2,cat\n3,cat\n4,cat\n5,cat\n6,cat\n7,cat\n8,cat\n');
     await expect(importDataset(options('one-class.csv', 'bad-out', { testFraction: 0.5 }))).rejects.toThrow('one class only (cat)');
+    // Refused at the end, in finish(): what was written is gone all the same.
+    expect(readdirSync(dir).filter((f) => f.includes('partial'))).toEqual([]);
     mkdirSync(join(dir, 'broken-images', 'a'), { recursive: true });
     mkdirSync(join(dir, 'broken-images', 'b'), { recursive: true });
     writeFileSync(join(dir, 'broken-images', 'a', '1.png'), 'not a png');

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
-import { MNIST_LAYOUT_FILES } from '@shardlab/data';
+import { MNIST_LAYOUT_FILES, deriveSeed } from '@shardlab/data';
 import { DatasetWriter, type FeatureType, type Split, type WrittenDataset } from './dataset-writer';
 import { ImportError } from './errors';
 import { csvSamples } from './sources/csv';
@@ -44,9 +44,8 @@ export interface ImportSummary extends WrittenDataset {
   seconds: number;
 }
 
-/** What SRC is: a .csv or .parquet file, a directory of .parquet files, of IDX files, or of class folders. */
+/** What SRC (which exists) is: a .csv or .parquet file, a directory of .parquet files, of IDX files, or of class folders. */
 export function detectFormat(source: string): ImportFormat {
-  if (!existsSync(source)) throw new ImportError(`${source}: no such file or directory`);
   if (statSync(source).isFile()) {
     const ext = extname(source).toLowerCase();
     if (ext === '.csv') return 'csv';
@@ -61,13 +60,7 @@ export function detectFormat(source: string): ImportFormat {
 
 /** A position's split when the source has none: the same for the same seed, whatever the run. */
 export function drawnSplit(seed: number, position: number, testFraction: number): Split {
-  let h = (Math.imul(seed ^ 0x2545f491, 0x9e3779b1) ^ Math.imul(position + 1, 0x85ebca6b)) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) / 4294967296 < testFraction ? 'test' : 'train';
+  return deriveSeed(seed, position) / 4294967296 < testFraction ? 'test' : 'train';
 }
 
 /**
@@ -77,8 +70,8 @@ export function drawnSplit(seed: number, position: number, testFraction: number)
  */
 export async function importDataset(o: ImportOptions): Promise<ImportSummary> {
   const started = performance.now();
-  const format = o.format === 'auto' ? detectFormat(o.source) : o.format;
   if (!existsSync(o.source)) throw new ImportError(`${o.source}: no such file or directory`);
+  const format = o.format === 'auto' ? detectFormat(o.source) : o.format;
   let samples: AsyncIterable<Sample> | Iterable<Sample>;
   let classNames: readonly string[] | null = null;
   let featureType: FeatureType = 'uint8';
@@ -87,8 +80,9 @@ export async function importDataset(o: ImportOptions): Promise<ImportSummary> {
     samples = csvSamples(o.source, o.label);
     featureType = 'float32';
   } else if (format === 'image-folder') {
-    classNames = imageFolderLayout(o.source).classes;
-    samples = imageFolderSamples(o.source, o.imageShape);
+    const layout = imageFolderLayout(o.source);
+    classNames = layout.classes;
+    samples = imageFolderSamples(layout, o.imageShape);
   } else if (format === 'parquet') {
     const plan = await planParquet(o.source, o.label, o.image);
     classNames = plan.classNames;

@@ -32,7 +32,7 @@ const IDX_TYPE_NAMES: Record<number, string> = {
 };
 
 /** The header at the start of an IDX buffer (magic, type, dimensions); the data after it is not looked at. */
-function parseIdxHeader(buf: Uint8Array, file: string): { dims: number[]; headerBytes: number; count: number } {
+export function parseIdxHeader(buf: Uint8Array, file: string): { dims: number[]; headerBytes: number; count: number } {
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) {
     throw new DataError(`${file}: not an IDX file (bad magic number; expected 00 00 <type> <ndims>)`);
   }
@@ -77,7 +77,8 @@ export function parseIdx(buf: Uint8Array, file: string): IdxArray {
   return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + headerBytes, count) };
 }
 
-const isGzip = (head: Uint8Array) => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+/** Whether bytes start with the gzip magic number. */
+export const isGzip = (head: Uint8Array) => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 
 /**
  * An uncompressed IDX file's header, read without the data: its dimensions and where the data starts; the file's

@@ -6,7 +6,7 @@ export { DeformedDataset, DEFORMATION, FIELD_BANK, MAX_DEFORMATION, deformImage,
 export { dataFingerprint, fingerprintDifferences, fingerprintIds, FINGERPRINT_SAMPLES, type DataFingerprint } from './fingerprint';
 export { createSynthetic, SyntheticDataset, SYNTHETIC_DEFAULTS, SYNTHETIC_MAX_SAMPLES } from './synthetic';
 export type { SyntheticOptions } from './synthetic';
-export { parseIdx, readIdxFile, loadIdxDir, IdxDataset, MNIST_LAYOUT_FILES } from './idx';
+export { parseIdx, parseIdxHeader, isGzip, findLayoutFile, readIdxFile, loadIdxDir, IdxDataset, MNIST_LAYOUT_FILES } from './idx';
 export type { IdxArray, IdxDirOptions } from './idx';
 export { ClassSubset, validateClasses } from './subset';
 export { NPY_MANIFEST, NpyDataset, NpyFile, loadNpyDir, npyHeader, parseNpyHeader, readNpyLabels, type NpyHeader } from './npy';
@@ -27,4 +27,4 @@ export type { PartitionStrategy } from './partition';
 export { isPartitionStrategy, partitionSizes } from './partition';
 export { sampleGamma, sampleDirichlet } from './gamma';
 export { ClassStreams } from './class-streams';
-export { SplitMix32 } from './prng';
+export { SplitMix32, deriveSeed } from './prng';

@@ -1,13 +1,14 @@
-import { createReadStream, existsSync, openSync, readSync, closeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { FASHION_MNIST_CLASS_NAMES, FASHION_MNIST_DIR, MNIST_LAYOUT_FILES, readIdxFile } from '@shardlab/data';
+import { DataError, FASHION_MNIST_CLASS_NAMES, FASHION_MNIST_DIR, MNIST_LAYOUT_FILES, findLayoutFile, isGzip, parseIdxHeader, readIdxFile } from '@shardlab/data';
 import { ImportError } from '../errors';
 import type { Sample } from './sample';
 
 function layoutFile(dir: string, base: string): string {
-  for (const candidate of [`${base}.gz`, base]) if (existsSync(join(dir, candidate))) return join(dir, candidate);
-  throw new ImportError(`${dir}: no ${base}[.gz] (MNIST layout: train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte)`);
+  const path = findLayoutFile(dir, base);
+  if (!path) throw new ImportError(`${dir}: no ${base}[.gz] (MNIST layout: train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte)`);
+  return path;
 }
 
 /** Class names for a directory of IDX files: Fashion-MNIST's where the Debian package put them, else null (the label numbers). */
@@ -15,11 +16,12 @@ export function idxClassNames(dir: string): readonly string[] | null {
   return resolve(dir) === FASHION_MNIST_DIR ? FASHION_MNIST_CLASS_NAMES : null;
 }
 
-function isGzip(path: string): boolean {
+/** Whether the file at `path` is gzip (its first two bytes). */
+function isGzipFile(path: string): boolean {
   const fd = openSync(path, 'r');
   try {
     const head = Buffer.alloc(2);
-    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+    return isGzip(head.subarray(0, readSync(fd, head, 0, 2, 0)));
   } finally {
     closeSync(fd);
   }
@@ -31,7 +33,7 @@ function isGzip(path: string): boolean {
  */
 async function* idxRows(path: string): AsyncGenerator<{ dims: number[]; row: Uint8Array }> {
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  const stream = isGzip(path) ? raw.pipe(createGunzip()) : raw;
+  const stream = isGzipFile(path) ? raw.pipe(createGunzip()) : raw;
   let pending: Buffer = Buffer.alloc(0);
   let dims: number[] | null = null;
   let rowBytes = 0;
@@ -41,14 +43,13 @@ async function* idxRows(path: string): AsyncGenerator<{ dims: number[]; row: Uin
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
       if (!dims) {
-        if (pending.length < 4) continue;
-        if (pending[0] !== 0 || pending[1] !== 0 || pending[2] !== 0x08) throw new ImportError(`${path}: not an IDX file of unsigned bytes (magic ${pending.subarray(0, 4).toString('hex')})`);
-        const ndims = pending[3]!;
-        if (pending.length < 4 + 4 * ndims) continue;
-        dims = Array.from({ length: ndims }, (_, i) => pending.readUInt32BE(4 + 4 * i));
+        // The header is libs/data's to read (magic, unsigned bytes only, dimensions), once its bytes are here.
+        if (pending.length < 4 || pending.length < 4 + 4 * pending[3]!) continue;
+        const header = parseIdxHeader(pending, path);
+        dims = header.dims;
         rowBytes = dims.slice(1).reduce((a, b) => a * b, 1);
         rows = dims[0]!;
-        pending = pending.subarray(4 + 4 * ndims);
+        pending = pending.subarray(header.headerBytes);
       }
       let at = 0;
       while (pending.length - at >= rowBytes && seen < rows) {
@@ -59,7 +60,7 @@ async function* idxRows(path: string): AsyncGenerator<{ dims: number[]; row: Uin
       pending = pending.subarray(at);
     }
   } catch (err) {
-    if (err instanceof ImportError) throw err;
+    if (err instanceof ImportError || err instanceof DataError) throw err;
     throw new ImportError(`${path}: cannot read (${(err as Error).message})`);
   }
   if (!dims || seen < rows) throw new ImportError(`${path}: ended after ${seen} of ${rows} images (truncated?)`);

@@ -14,7 +14,13 @@ const IN_FLIGHT = 8;
  * torchvision's ImageFolder layout: ROOT/<class>/<image>, a class a sub-folder, classes in sorted order. With
  * ROOT/train/<class>/... and ROOT/test/<class>/... the two splits are the source's own.
  */
-export function imageFolderLayout(root: string): { classes: string[]; files: { path: string; cls: string; split?: 'train' | 'test' }[] } {
+export interface ImageFolderLayout {
+  /** Class names, sorted: a label is the position of its sub-folder. */
+  classes: string[];
+  files: { path: string; cls: string; split?: 'train' | 'test' }[];
+}
+
+export function imageFolderLayout(root: string): ImageFolderLayout {
   const dirs = (d: string) =>
     readdirSync(d, { withFileTypes: true })
       .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
@@ -22,7 +28,7 @@ export function imageFolderLayout(root: string): { classes: string[]; files: { p
       .sort();
   const top = dirs(root);
   const splits = top.includes('train') && top.includes('test') ? (['train', 'test'] as const) : null;
-  const files: { path: string; cls: string; split?: 'train' | 'test' }[] = [];
+  const files: ImageFolderLayout['files'] = [];
   const classesOf = (base: string, split?: 'train' | 'test') => {
     const classes = dirs(base);
     for (const cls of classes) {
@@ -51,8 +57,7 @@ export function imageFolderLayout(root: string): { classes: string[]; files: { p
 }
 
 /** Every image of the layout, decoded in order (a few at a time). */
-export async function* imageFolderSamples(root: string, shape: ImageShape): AsyncGenerator<Sample> {
-  const { files } = imageFolderLayout(root);
+export async function* imageFolderSamples({ files }: ImageFolderLayout, shape: ImageShape): AsyncGenerator<Sample> {
   const sampleShape = imageSampleShape(shape);
   for (let first = 0; first < files.length; first += IN_FLIGHT) {
     const batch = files.slice(first, first + IN_FLIGHT);
