@@ -59,7 +59,6 @@ export interface TrainerResult {
   stopReason: string;
 }
 
-/** A failure a trainer reports as one line (coordinator unreachable, refused, run stopped). */
 /**
  * Why a trainer stopped, when another run may still take it (`shardlab trainer --rejoin`): the coordinator could
  * not be reached ('unreachable'), it had no slot ('no-slot': the run is full, under way or over), it stopped
@@ -68,6 +67,7 @@ export interface TrainerResult {
  */
 export type TrainerStop = 'unreachable' | 'no-slot' | 'stopped' | 'closed';
 
+/** A failure a trainer reports as one line (coordinator unreachable, refused, run stopped). */
 export class TrainerError extends Error {
   override name = 'TrainerError';
   constructor(

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NPY_MANIFEST, NpyFile, loadNpyDir } from '@shardlab/data';
+import { NpyFile, loadNpyDir } from '@shardlab/data';
 
 /** Digits grouped by thousands: 54,000. */
 const count = (n: number) => n.toLocaleString('en-US');
@@ -11,15 +10,8 @@ const count = (n: number) => n.toLocaleString('en-US');
  * and the first sample's statistics after scaling (what the model sees).
  */
 export function inspectDataset(dir: string): string {
-  const { train, test, manifest } = loadNpyDir(dir, `npy:${dir}`);
-  // loadNpyDir checked the manifest; its file names and scale are read from it as written.
-  const files = JSON.parse(readFileSync(join(dir, NPY_MANIFEST), 'utf8')) as {
-    classes: string[];
-    scale?: number;
-    train: { features: string; labels: string };
-    test: { features: string; labels: string };
-  };
-  const lines = [`${dir}: dataset "${manifest.name}", ${files.classes.length} classes, uint8 features divided by ${files.scale ?? 255}`];
+  const { train, test, manifest: files } = loadNpyDir(dir, `npy:${dir}`);
+  const lines = [`${dir}: dataset "${files.name}", ${files.classes.length} classes, uint8 features divided by ${files.scale}`];
   for (const [split, data] of [
     ['train', train],
     ['test', test],

@@ -9,7 +9,7 @@ export type { SyntheticOptions } from './synthetic';
 export { parseIdx, parseIdxHeader, isGzip, findLayoutFile, readIdxFile, loadIdxDir, IdxDataset, MNIST_LAYOUT_FILES } from './idx';
 export type { IdxArray, IdxDirOptions } from './idx';
 export { ClassSubset, validateClasses } from './subset';
-export { NPY_MANIFEST, NpyDataset, NpyFile, loadNpyDir, npyHeader, parseNpyHeader, readNpyLabels, type NpyHeader } from './npy';
+export { NPY_MANIFEST, NpyDataset, NpyFile, loadNpyDir, npyHeader, parseNpyHeader, readNpyLabels, type NpyHeader, type NpyManifest } from './npy';
 
 export type { Strategy, StrategyName, StrategyOptions } from './strategy';
 export { STRATEGY_NAMES, STRATEGY_DEFAULTS } from './strategy';

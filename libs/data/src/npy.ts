@@ -266,7 +266,8 @@ export class NpyDataset implements Dataset {
   }
 }
 
-interface Manifest {
+/** dataset.json, checked: the name, the class names, each split's files, the uint8 scale (default filled in). */
+export interface NpyManifest {
   name: string;
   classes: string[];
   train: { features: string; labels: string };
@@ -274,7 +275,7 @@ interface Manifest {
   scale: number;
 }
 
-function readManifest(dir: string): Manifest {
+function readManifest(dir: string): NpyManifest {
   const path = join(dir, NPY_MANIFEST);
   if (!existsSync(path)) throw new DataError(`--dataset npy:${dir}: no ${NPY_MANIFEST} there (name, classes, train and test files; see docs/usage.md)`);
   let raw: unknown;
@@ -308,7 +309,7 @@ function readManifest(dir: string): Manifest {
 }
 
 /** Opens a `.npy` dataset directory: both splits, checked before anything trains on them. */
-export function loadNpyDir(dir: string, datasetName: string): { train: NpyDataset; test: NpyDataset; manifest: { name: string } } {
+export function loadNpyDir(dir: string, datasetName: string): { train: NpyDataset; test: NpyDataset; manifest: NpyManifest } {
   const manifest = readManifest(dir);
   const open = (file: string) => new NpyFile(join(dir, file));
   const split = (key: 'train' | 'test') => new NpyDataset(datasetName, key, manifest.classes, open(manifest[key].features), open(manifest[key].labels), manifest.scale);
