@@ -49,16 +49,13 @@ export function combine(name: CombineName, grads: readonly Float32Array[], weigh
   for (const g of grads) if (g.length !== n) throw new RangeError(`combine: contributions of ${g.length} and ${n} values`);
   if (name === 'multi-krum') {
     const dist = new Float64Array(k * k);
-    for (let p = 0; p < k * k; p++) {
-      const [a, b] = [Math.floor(p / k), p % k];
-      if (a < b) dist[p] = dist[b * k + a] = squaredDistance(grads[a]!, grads[b]!);
-    }
+    pairDistances(grads, dist);
     const chosen = krumChoice(dist, k, o.krumF);
     const update = weightedAverage(
       chosen.map((i) => grads[i]!),
       chosen.map((i) => weights[i]!),
     );
-    return { update, discarded: Array.from({ length: k }, (_, i) => (chosen.includes(i) ? 0 : 1)) };
+    return { update, discarded: krumDiscarded(chosen, k) };
   }
   const update = new Float32Array(n);
   const left = new Float64Array(k);
@@ -111,8 +108,26 @@ export function coordinateWise(grads: readonly Float32Array[], drop: number, lo:
   }
 }
 
+/**
+ * Multi-Krum's squared distances into `dist` (k x k, row-major, both halves): of the pairs a < b whose index
+ * p = a * k + b is first, first + every, first + 2 every, ... (all of them by default; a shared-memory worker
+ * takes every k-th from its rank).
+ */
+export function pairDistances(grads: readonly Float32Array[], dist: Float64Array, first = 0, every = 1): void {
+  const k = grads.length;
+  for (let p = first; p < k * k; p += every) {
+    const [a, b] = [Math.floor(p / k), p % k];
+    if (a < b) dist[p] = dist[b * k + a] = squaredDistance(grads[a]!, grads[b]!);
+  }
+}
+
+/** Multi-Krum's `discarded`: 0 for each chosen contribution of k, 1 for the others. */
+export function krumDiscarded(chosen: readonly number[], k: number): number[] {
+  return Array.from({ length: k }, (_, i) => (chosen.includes(i) ? 0 : 1));
+}
+
 /** The squared Euclidean distance of two contributions, accumulated in float64 in index order. */
-export function squaredDistance(x: Float32Array, y: Float32Array): number {
+function squaredDistance(x: Float32Array, y: Float32Array): number {
   let d = 0;
   for (let j = 0; j < x.length; j++) {
     const t = x[j]! - y[j]!;

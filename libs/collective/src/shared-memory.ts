@@ -1,4 +1,4 @@
-import { coordinateDrop, coordinateWise, krumChoice, squaredDistance, weightedAverage, type Combined, type RobustRule } from '@shardlab/aggregation';
+import { coordinateDrop, coordinateWise, krumChoice, krumDiscarded, pairDistances, weightedAverage, type Combined, type RobustRule } from '@shardlab/aggregation';
 import type { Collective } from './collective';
 import { checkRank } from './average-start';
 
@@ -108,12 +108,7 @@ export class SharedMemoryCollective implements Collective {
 
   /** The sample-weighted average; the returned array is shared, valid until this worker's next call. */
   async average(values: Float32Array, weight: number, step: number): Promise<Float32Array> {
-    const { size } = this.buffers;
-    if (values.length !== size) throw new RangeError(`shared-memory average: ${values.length} values, the buffers hold ${size}`);
-    if (!(weight >= 0 && Number.isFinite(weight))) throw new RangeError(`weight must be finite and >= 0, got ${weight}`);
-    this.slots[this.rank]!.set(values);
-    this.weights[this.rank] = weight;
-    await this.barrier(step);
+    await this.contribute('average', values, weight, step);
     const { lo, hi } = this;
     weightedAverage(
       this.slots.map((s) => s.subarray(lo, hi)),
@@ -131,19 +126,12 @@ export class SharedMemoryCollective implements Collective {
    */
   async combine(values: Float32Array, weight: number, step: number, rule: RobustRule): Promise<Combined> {
     const { size, world } = this.buffers;
-    if (values.length !== size) throw new RangeError(`shared-memory combine: ${values.length} values, the buffers hold ${size}`);
-    if (!(weight >= 0 && Number.isFinite(weight))) throw new RangeError(`weight must be finite and >= 0, got ${weight}`);
-    this.slots[this.rank]!.set(values);
-    this.weights[this.rank] = weight;
-    await this.barrier(step);
+    await this.contribute('combine', values, weight, step);
     const scratch = this.scratch;
     if (rule.name === 'multi-krum') {
       // Each worker computes the distances of the pairs a < b whose row-major index p = a * world + b is its own
       // modulo world; then every worker makes the same choice and averages its range of the chosen contributions.
-      for (let p = this.rank; p < world * world; p += world) {
-        const [a, b] = [Math.floor(p / world), p % world];
-        if (a < b) scratch[p] = scratch[b * world + a] = squaredDistance(this.slots[a]!, this.slots[b]!);
-      }
+      pairDistances(this.slots, scratch, this.rank, world);
       await this.barrier(step);
       const chosen = krumChoice(scratch, world, rule.krumF);
       const { lo, hi } = this;
@@ -153,7 +141,7 @@ export class SharedMemoryCollective implements Collective {
         this.average_.subarray(lo, hi),
       );
       await this.barrier(step);
-      return { update: this.average_, discarded: Array.from({ length: world }, (_, i) => (chosen.includes(i) ? 0 : 1)) };
+      return { update: this.average_, discarded: krumDiscarded(chosen, world) };
     }
     // Coordinate-wise: this worker's range, and how many of each worker's values it left out (its scratch row).
     const left = scratch.subarray(this.rank * world, (this.rank + 1) * world);
@@ -168,6 +156,16 @@ export class SharedMemoryCollective implements Collective {
     // No third barrier: the scratch rows and the average are written again only after the next call's first one,
     // which every worker reaches after it has used this call's.
     return { update: this.average_, discarded };
+  }
+
+  /** Writes this worker's contribution and weight into its slot, then waits until every worker has. */
+  private async contribute(what: string, values: Float32Array, weight: number, step: number): Promise<void> {
+    const { size } = this.buffers;
+    if (values.length !== size) throw new RangeError(`shared-memory ${what}: ${values.length} values, the buffers hold ${size}`);
+    if (!(weight >= 0 && Number.isFinite(weight))) throw new RangeError(`weight must be finite and >= 0, got ${weight}`);
+    this.slots[this.rank]!.set(values);
+    this.weights[this.rank] = weight;
+    await this.barrier(step);
   }
 
   /** Element-wise sum over the workers in worker order, from 0 (as the relay coordinator sums). */
