@@ -1,5 +1,5 @@
 import { FlagError, formatOptionHelp, parseFlags, resolveOptions, type OptionSpec } from '@shardlab/experiment';
-import { IMPORT_FORMATS, importDataset, inspectDataset, parseSize, type ImportSummary } from '@shardlab/data-import';
+import { IMPORT_FORMATS, count, importDataset, inspectDataset, parseSize, type ImportSummary } from '@shardlab/data-import';
 
 const IMPORT_OPTIONS: readonly OptionSpec[] = [
   { key: 'format', type: 'enum', default: 'auto', choices: ['auto', ...IMPORT_FORMATS], help: 'what SRC is; auto: a .csv or .parquet file, or a directory of Parquet files, IDX files (MNIST layout) or class folders (ImageFolder layout)' },
@@ -36,8 +36,6 @@ inspect  checks DIR as a run would and prints its splits: samples, shapes, dtype
 Options of import:
 ${formatOptionHelp(IMPORT_OPTIONS)}
   -h, --help`;
-
-const count = (n: number) => n.toLocaleString('en-US');
 
 function describeImport(s: ImportSummary): string {
   const split = (name: 'train' | 'test') => `${name} ${count(s[name].samples)}`;

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { NpyFile, loadNpyDir } from '@shardlab/data';
 
-/** Digits grouped by thousands: 54,000. */
-const count = (n: number) => n.toLocaleString('en-US');
+/** Digits grouped by thousands: 54,000 (what import and inspect print). */
+export const count = (n: number): string => n.toLocaleString('en-US');
 
 /**
  * What a dataset directory holds, checked as a run would check it (every file against dataset.json, every label
