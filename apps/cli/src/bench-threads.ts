@@ -88,7 +88,7 @@ async function threadMain(job: ThreadJob): Promise<ThreadTiming> {
   await initBackend('native');
   setBlasThreads(1);
   const { rank, workers, spec, batch } = job;
-  const model = createModel(spec);
+  const model = await createModel(spec);
   const params = initParams(spec);
   const size = params.length;
   // A fixed batch of its own per worker, as the DDP anchor trains on one fixed batch.

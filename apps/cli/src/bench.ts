@@ -8,7 +8,7 @@ import { isPowerOfTwo } from '@shardlab/collective';
 import { NPY_MANIFEST, SplitMix32, createStrategy, fashionMnistAvailable, loadDataset, npyHeader } from '@shardlab/data';
 import { join } from 'node:path';
 import { FlagError, formatOptionHelp, parseFlags, resolveConfig, resolveOptions, type OptionSpec } from '@shardlab/experiment';
-import { BackendError, initBackend, paramCount, timeGradientStep, type BackendName, type ModelSpec } from '@shardlab/model';
+import { BackendError, initBackend, initParams, layersSpec, loadLayersSource, paramCount, saveLayersModel, timeGradientStep, type BackendName, type ModelSpec } from '@shardlab/model';
 import { CHANNEL_OPTIONS, SERVER_OPTIONS, encodeTensor, loadCoordinatorService, type CoordinatorClient } from '@shardlab/protocol';
 import { formatTable, parseMetrics, type RunSummary, type StepPoint } from '@shardlab/report';
 import { DashboardHub, startDashboard } from '@shardlab/dashboard';
@@ -34,7 +34,8 @@ const BENCH_OPTIONS: readonly OptionSpec[] = [
 export const BENCH_USAGE = `Usage: shardlab bench [options]
 
 Figures for the reference MLP 784-128-64-4 at batch 128 (no pass/fail):
-  1. trainer gradient step time and samples/s per TensorFlow.js backend (MLP; CNN at batch 32);
+  1. trainer gradient step time and samples/s per TensorFlow.js backend (MLP; the same MLP loaded as a
+     TensorFlow.js Layers model, --model layers:DIR; CNN at batch 32);
   2. end-to-end samples/s of synchronous training with 1, 2, 4 and 8 trainers: processes under relay, ring
      and halving-doubling (and the previous path: relay with shipped features), and threads averaging through
      shared memory (--runtime threads); the compute-only bound on this
@@ -73,6 +74,23 @@ async function stepTimes(iterations: number): Promise<StepFigures> {
   const rows: string[][] = [];
   const mlpMs = new Map<BackendName, number>();
   const cnnMs = new Map<BackendName, number>();
+  // The built-in MLP saved as a TensorFlow.js Layers model and loaded back: the same network trained by autodiff.
+  const layersDir = mkdtempSync(join(tmpdir(), 'shardlab-bench-layers-'));
+  await initBackend('cpu');
+  await saveLayersModel(REFERENCE, initParams(REFERENCE), layersDir);
+  const loaded = layersSpec(await loadLayersSource(layersDir), REFERENCE.initSeed);
+  rmSync(layersDir, { recursive: true, force: true });
+  // Steady state: V8 optimizes the JS kernels only after some hundred calls (90 steps after 10 warm-up
+  // steps measured 2.7 ms on native, 1000 after 100 measured 1.16 ms). Then rounds of 300 steps, the
+  // length of PyTorch's anchor window, and the median round: our VMs have slow phases of a second or two
+  // (the same code 20-40% slower), which one long mean would mix in and a median of short rounds does not.
+  const median = async (spec: ModelSpec, batch: number, iters: number, rounds: number, warmup: number): Promise<{ ms: number; fastest: number }> => {
+    await timeGradientStep(spec, batch, Math.max(1, Math.min(warmup, 100)), { warmup });
+    const times: number[] = [];
+    for (let r = 0; r < rounds; r++) times.push((await timeGradientStep(spec, batch, iters, { warmup: 0 })).msPerStep);
+    times.sort((a, b) => a - b);
+    return { ms: times[Math.floor(rounds / 2)]!, fastest: times[0]! };
+  };
   for (const backend of ['tensorflow', 'native', 'wasm', 'cpu'] as BackendName[]) {
     try {
       await initBackend(backend);
@@ -80,24 +98,19 @@ async function stepTimes(iterations: number): Promise<StepFigures> {
       rows.push([backend, 'MLP / CNN', 'unavailable', '-', err instanceof BackendError ? err.message : String(err)]);
       continue;
     }
-    // Steady state: V8 optimizes the JS kernels only after some hundred calls (90 steps after 10 warm-up
-    // steps measured 2.7 ms on native, 1000 after 100 measured 1.16 ms). Then rounds of 300 steps, the
-    // length of PyTorch's anchor window, and the median round: our VMs have slow phases of a second or two
-    // (the same code 20-40% slower), which one long mean would mix in and a median of short rounds does not.
     const iters = backend === 'cpu' ? Math.max(3, Math.ceil(iterations / 3)) : 300;
     const rounds = backend === 'cpu' ? 1 : 5;
-    timeGradientStep(REFERENCE, BATCH, backend === 'cpu' ? 1 : 100, { warmup: backend === 'cpu' ? 1 : 100 });
-    const times = Array.from({ length: rounds }, () => timeGradientStep(REFERENCE, BATCH, iters, { warmup: 0 }).msPerStep).sort((a, b) => a - b);
-    const t = { msPerStep: times[Math.floor(rounds / 2)]!, samplesPerSecond: (BATCH * 1000) / times[Math.floor(rounds / 2)]! };
-    mlpMs.set(backend, t.msPerStep);
-    rows.push([backend, `MLP 784-128-64-4, batch ${BATCH}`, t.msPerStep.toFixed(2), t.samplesPerSecond.toFixed(0), rounds > 1 ? `median of ${rounds} x ${iters} steps (fastest ${times[0]!.toFixed(2)})` : `${iters} steps`]);
+    const how = (t: { fastest: number }, n: number) => (rounds > 1 ? `median of ${rounds} x ${n} steps (fastest ${t.fastest.toFixed(2)})` : `${n} steps`);
+    const t = await median(REFERENCE, BATCH, iters, rounds, backend === 'cpu' ? 1 : 100);
+    mlpMs.set(backend, t.ms);
+    rows.push([backend, `MLP 784-128-64-4, batch ${BATCH}`, t.ms.toFixed(2), ((BATCH * 1000) / t.ms).toFixed(0), how(t, iters)]);
+    const l = await median(loaded, BATCH, iters, rounds, backend === 'cpu' ? 1 : 100);
+    rows.push([backend, `the same MLP loaded as a Layers model, batch ${BATCH}`, l.ms.toFixed(2), ((BATCH * 1000) / l.ms).toFixed(0), `${how(l, iters)}; ${(l.ms / t.ms).toFixed(2)}x the built-in${backend === 'native' ? ' (target <= 1.5x)' : ''}`]);
     // A CNN step on cpu takes seconds: time few.
     const cnnIters = backend === 'cpu' ? 2 : iterations;
-    timeGradientStep(CNN, CNN_BATCH, 1, { warmup: backend === 'cpu' ? 0 : 20 });
-    const cnnTimes = Array.from({ length: rounds }, () => timeGradientStep(CNN, CNN_BATCH, cnnIters, { warmup: 0 }).msPerStep).sort((a, b) => a - b);
-    const c = cnnTimes[Math.floor(rounds / 2)]!;
-    cnnMs.set(backend, c);
-    rows.push([backend, `CNN 5x5x8, 5x5x16, batch ${CNN_BATCH}`, c.toFixed(2), ((CNN_BATCH * 1000) / c).toFixed(0), rounds > 1 ? `median of ${rounds} x ${cnnIters} steps (fastest ${cnnTimes[0]!.toFixed(2)})` : `${cnnIters} steps`]);
+    const c = await median(CNN, CNN_BATCH, cnnIters, rounds, backend === 'cpu' ? 0 : 20);
+    cnnMs.set(backend, c.ms);
+    rows.push([backend, `CNN 5x5x8, 5x5x16, batch ${CNN_BATCH}`, c.ms.toFixed(2), ((CNN_BATCH * 1000) / c.ms).toFixed(0), how(c, cnnIters)]);
   }
   const speedUp = (a: BackendName, b: BackendName, ms: Map<BackendName, number>, what: string, note: string) => {
     const x = ms.get(a);

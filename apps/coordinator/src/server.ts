@@ -69,20 +69,20 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
     }
   };
   /**
-   * One push, a PushGradient call or a message on PushGradientStream: answered once every worker has pushed, with
-   * the averaged update (relay only) and the next step's assignment.
-   */
-  /**
    * An assignment that carries the peers' addresses also carries what proves each of them (with a run secret):
    * the hash of every worker's credential, so that a trainer admits a Peer subscription from that worker only.
    */
   const withVerifiers = (a: StepAssignment__Output): StepAssignment__Output =>
     secret && a.peers.length > 0 ? { ...a, peerVerifiers: a.peers.map((_, w) => credentialVerifier(secret.credentialFor(w, session.generationOf(w)))) } : a;
+  /**
+   * One push, a PushGradient call or a message on PushGradientStream: answered once every worker has pushed, with
+   * the averaged update and the combined buffers (relay only) and the next step's assignment.
+   */
   const push = async (metadata: grpc.Metadata, request: GradientUpdate__Output): Promise<GradientAck> => {
     actsAsItself(metadata, request.worker);
-    const { update, next } = await session.pushGradient(request);
+    const { update, buffers, next } = await session.pushGradient(request);
     const answer = next ? withVerifiers(next) : next;
-    return update ? { update, next: answer } : { next: answer };
+    return { ...(update ? { update } : {}), ...(buffers ? { buffers } : {}), next: answer };
   };
   return {
     GetDataset(_call, callback) {

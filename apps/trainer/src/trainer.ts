@@ -282,11 +282,11 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     if (joined.credential) identity.worker = { index: worker, credential: joined.credential };
     let setup: WorkerSetup;
     try {
-      setup = bootstrapWorker(joined, collective);
+      setup = await bootstrapWorker(joined, collective);
     } catch (err) {
       throw new TrainerError((err as Error).message);
     }
-    const { spec, model, replica, rule, syncBatchNorm, faults, robust, startStep } = setup;
+    const { spec, model, replica, rule, syncBatchNorm, buffersRule, faults, robust, startStep } = setup;
     peer?.attach({ runId: joined.runId, worker, workers: joined.workers, credential: joined.credential }, replica.params.length, algorithm ?? undefined);
     log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `${algorithm} peer at ${peerAddress}` : collective})`);
     if (!faults.empty) log(`fault injection for worker ${worker}: ${faults.describe()}`);
@@ -321,12 +321,14 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
     const { steps, stopReason } = await runWorkerLoop({
       runId,
       worker,
+      workers: joined.workers,
       startStep,
       model,
       inputSize: spec.inputSize,
       replica,
       rule,
       syncBatchNorm,
+      buffersRule,
       train,
       faults,
       robust,

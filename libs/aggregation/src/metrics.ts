@@ -8,17 +8,22 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * concern). Equal iff bit-identical, which is stricter than numerically equal on purpose:
  * -0 and +0, or two NaN payloads, hash differently; replicas that drift apart by one ulp
  * are exactly what this is meant to catch. On a big-endian host the bytes are swapped
- * first, so the same parameters give the same checksum on every machine.
+ * first, so the same parameters give the same checksum on every machine. With `buffers` (BatchNorm running
+ * statistics that a --buffers rule makes equal on every worker) their bytes follow the parameters'.
  */
-export function paramChecksum(params: Float32Array): string {
-  let bytes: Uint8Array = new Uint8Array(params.buffer, params.byteOffset, params.byteLength);
-  if (!HOST_LITTLE_ENDIAN) {
-    const le = new Uint8Array(params.byteLength);
-    const view = new DataView(le.buffer);
-    for (let i = 0; i < params.length; i++) view.setFloat32(i * 4, params[i]!, true);
-    bytes = le;
+export function paramChecksum(params: Float32Array, buffers?: Float32Array): string {
+  const hash = createHash('sha256');
+  for (const values of buffers && buffers.length > 0 ? [params, buffers] : [params]) {
+    let bytes: Uint8Array = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    if (!HOST_LITTLE_ENDIAN) {
+      const le = new Uint8Array(values.byteLength);
+      const view = new DataView(le.buffer);
+      for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
+      bytes = le;
+    }
+    hash.update(bytes);
   }
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  return hash.digest('hex').slice(0, 16);
 }
 
 function sameLength(what: string, a: Float32Array, b: Float32Array): void {

@@ -3,7 +3,7 @@ import { AGGREGATION_NAMES, COMBINE_NAMES, OPTIMIZER_NAMES, checkCombine, type A
 import { DATASET_NAMES, DEFORMED_MAX_SAMPLES, DEFORMED_NAME, MAX_DEFORMATION, STRATEGY_NAMES, SYNTHETIC_MAX_SAMPLES, type StrategyName } from '@shardlab/data';
 import { COLLECTIVE_NAMES, collectiveNeeds, isPowerOfTwo, type CollectiveName } from '@shardlab/collective';
 import { ConfigError, KEEPALIVE_OPTIONS, checkOption, flagOf, type OptionSpec } from '@shardlab/options';
-import { parseFault, type Fault } from '@shardlab/worker';
+import { BUFFERS_RULES, parseFault, type BuffersRule, type Fault } from '@shardlab/worker';
 
 /** The fully resolved settings of one experiment; written as config.json. */
 export interface ExperimentConfig {
@@ -26,8 +26,11 @@ export interface ExperimentConfig {
   lr: number;
   momentum: number;
   hidden: number[];
-  model: 'mlp' | 'cnn';
+  /** 'mlp', 'cnn', or layers:<dir>: a TensorFlow.js Layers model directory (see modelDir). */
+  model: string;
   norm: NormName;
+  /** What happens to every worker's buffers (BatchNorm running statistics) after each step. */
+  buffers: BuffersRule;
   aggregation: AggregationName;
   collective: CollectiveSetting;
   /** How the coordinator combines a step's contributions (relay): the mean, or a robust rule. */
@@ -126,6 +129,13 @@ export type FeedName = 'ids' | 'features';
 export const FEED_NAMES: readonly FeedName[] = ['ids', 'features'];
 
 export type NormName = 'none' | 'batch' | 'sync-batch' | 'group' | 'layer';
+/** The prefix of a --model that names a TensorFlow.js Layers model directory, as npy:<dir> names a dataset. */
+export const LAYERS_PREFIX = 'layers:';
+
+/** The directory of a loaded model (--model layers:<dir>), or null for a built-in kind. */
+export function modelDir(model: string): string | null {
+  return model.startsWith(LAYERS_PREFIX) ? model.slice(LAYERS_PREFIX.length) : null;
+}
 export const NORM_NAMES: readonly NormName[] = ['none', 'batch', 'sync-batch', 'group', 'layer'];
 export { AGGREGATION_NAMES, type AggregationName } from '@shardlab/aggregation';
 
@@ -155,7 +165,14 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'lr', type: 'number', default: 0.05, min: 1e-9, max: 10, help: 'learning rate' },
   { key: 'momentum', type: 'number', default: 0.9, min: 0, max: 0.999999, help: 'momentum coefficient (--optimizer momentum)' },
   { key: 'hidden', type: 'int-list', default: [128, 64], min: 1, max: 8192, help: 'MLP hidden layer sizes' },
-  { key: 'model', type: 'enum', default: 'mlp', choices: ['mlp', 'cnn'], help: 'mlp, or cnn (two conv layers; 28x28 images)' },
+  { key: 'model', type: 'string', default: 'mlp', valueHint: 'mlp|cnn|layers:<dir>', help: 'mlp; cnn (two conv layers; 28x28 images); layers:<dir>: your own TensorFlow.js Layers model (model.json and weights, as tensorflowjs_converter or model.save writes them; docs/own-data.md), trained from its weights and saved back in its format' },
+  {
+    key: 'buffers',
+    type: 'enum',
+    default: 'broadcast',
+    choices: BUFFERS_RULES,
+    help: "BatchNorm running statistics across workers after each step: broadcast = worker 0's everywhere (DDP's broadcast_buffers); average = the mean of every worker's; local = each keeps its own (per-node statistics; evaluation and checkpoints use worker 0's)",
+  },
   { key: 'norm', type: 'enum', default: 'none', choices: NORM_NAMES, help: 'normalisation after hidden layers; batch = per-worker statistics, sync-batch = combined across workers every step' },
   { key: 'aggregation', type: 'enum', default: 'sync-sgd', choices: AGGREGATION_NAMES, help: 'sync-sgd: average gradients every step; fedavg/fedprox: --local-steps local steps, then average parameters' },
   {
@@ -243,6 +260,11 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   if (c.norm === 'sync-batch' && c.aggregation !== 'sync-sgd') {
     throw new ConfigError(`${where('norm')}: sync-batch combines statistics every step, so it needs --aggregation sync-sgd`);
   }
+  if (c.model === LAYERS_PREFIX) throw new ConfigError(`${where('model')}: layers:<dir> needs a directory (with model.json and its weights)`);
+  if (c.model !== 'mlp' && c.model !== 'cnn' && !modelDir(c.model)) {
+    throw new ConfigError(`${where('model')}: unknown model ${JSON.stringify(c.model)}; allowed: mlp, cnn, layers:<dir> (a TensorFlow.js Layers model directory)`);
+  }
+  if (modelDir(c.model) && c.norm !== 'none') throw new ConfigError(`${where('norm')}: applies to the built-in mlp; a loaded model has the normalisation layers its model.json lists`);
   if (c.model === 'cnn' && c.norm !== 'none') throw new ConfigError(`${where('norm')}: the cnn model has no normalisation layers; use --model mlp`);
   if (c.classes && c.classes.length < 2) throw new ConfigError(`${where('classes')}: need at least 2 classes, got ${c.classes.join(',')}`);
   // continue and replace rebuild who takes part mid-run: the trainers' peer links would have to be re-formed, and a lost worker

@@ -1,9 +1,9 @@
 import { combine } from '@shardlab/aggregation';
 import { collectiveNeeds } from '@shardlab/collective';
 import type { Dataset } from '@shardlab/data';
-import type { ModelSpec } from '@shardlab/model';
+import { bufferCount, initBuffers, type LayersSource, type ModelSpec } from '@shardlab/model';
 import { encodeTensor } from '@shardlab/protocol';
-import { Replica, aggregationRule, modelFromWire, type AggregationRule, type WireModelSpec } from '@shardlab/worker';
+import { Replica, aggregationRule, combineBuffers, modelFromWire, type AggregationRule, type WireModelSpec } from '@shardlab/worker';
 import type { RunConfig } from './config';
 import type { StartState } from './join-reply';
 import { wireModelSpec } from './model-spec';
@@ -13,8 +13,9 @@ import type { StepState } from './step-state';
  * The model as the coordinator holds it. Relay: a replica of its own, updated with every step's average like
  * the trainers' (the reference their checksums are compared with, and what checkpoints and replacements start
  * from). Among trainers it never sees the average, so it keeps no replica of its own: only the latest
- * parameters worker 0 sent. Either way, worker 0's buffers (BatchNorm running statistics): like DDP's
- * broadcast_buffers, every replica and the evaluation use worker 0's, never an average.
+ * parameters worker 0 sent. The buffers (BatchNorm running statistics) it evaluates and checkpoints with are what
+ * --buffers makes every worker's (relay: combined here from the pushes; among trainers: worker 0's, combined by the
+ * collective before it reports them), or worker 0's own under --buffers local.
  */
 export class CoordinatorModel {
   readonly spec: ModelSpec;
@@ -34,16 +35,19 @@ export class CoordinatorModel {
     private readonly config: RunConfig,
     train: Dataset,
     resume?: StartState,
+    layers?: LayersSource,
   ) {
-    this.wire = wireModelSpec(config, train.numFeatures, train.numClasses);
+    this.wire = wireModelSpec(config, train.numFeatures, train.numClasses, layers);
     this.spec = modelFromWire(this.wire).spec;
     const optimizer = { name: config.optimizer, lr: config.lr, momentum: config.momentum };
     this.replica = new Replica(this.spec, optimizer);
     this.rule = aggregationRule(config.aggregation, { optimizer, proxMu: config.proxMu });
     this.amongTrainers = !collectiveNeeds(config.collective).coordinatorAverages;
+    // Every replica starts from the model's initial buffers (a resumed run: worker 0's, from the checkpoint).
+    if (bufferCount(this.spec) > 0) this.buffers = initBuffers(this.spec);
     if (resume) {
       this.replica.restore(resume.params, resume.optimizerState);
-      this.buffers = resume.buffers;
+      this.buffers = resume.buffers ?? this.buffers;
     }
   }
 
@@ -54,7 +58,8 @@ export class CoordinatorModel {
 
   /** Relay: the checksum every replica must report at the start of the next step (after all earlier updates). Among trainers: null. */
   expectedChecksum(): string | null {
-    return this.amongTrainers ? null : this.replica.checksum();
+    if (this.amongTrainers) return null;
+    return this.replica.checksum(this.config.buffers !== 'local' && this.buffers ? this.buffers : undefined);
   }
 
   /**
@@ -63,6 +68,7 @@ export class CoordinatorModel {
    * kept in `st.update` for the answers. Among trainers: worker 0's parameters, when it sent them.
    */
   absorb(st: StepState): void {
+    let combined: Float32Array | null = null;
     if (!this.amongTrainers) {
       const from = st.samples.flatMap((n, w) => (n > 0 ? [w] : []));
       const { update: average, discarded } = combine(
@@ -77,11 +83,17 @@ export class CoordinatorModel {
       }
       this.rule.applyAverage(this.replica, average);
       st.update = encodeTensor(average, [average.length]);
+      const pushed = from.flatMap((w) => (st.buffers[w] ? [st.buffers[w]!] : []));
+      if (this.config.buffers !== 'local' && pushed.length > 0 && pushed.length === from.length) {
+        // Worker 0's (or, once it is lost, the lowest survivor's), or the mean: what every worker takes with the answer.
+        combined = combineBuffers(this.config.buffers, pushed);
+        st.combinedBuffers = encodeTensor(combined, [combined.length]);
+      }
     } else if (st.params) {
       this.workerParams = st.params;
     }
     if (st.optimizerState) this.workerOptimizerState = st.optimizerState;
-    if (st.buffers[0]) this.buffers = st.buffers[0];
+    if (combined ?? st.buffers[0]) this.buffers = combined ?? st.buffers[0]!;
   }
 
   /** The current parameters: the replica's (relay), or the latest ones worker 0 sent (among trainers; the initial ones before). */

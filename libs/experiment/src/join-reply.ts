@@ -44,6 +44,7 @@ export function joinReply(opts: {
     combine: config.combine,
     trim: config.trim,
     krumF: config.krumF,
+    buffersRule: config.buffers,
     faults: opts.generation > 0 ? [] : config.faults,
     // The coordinator app fills it in when the run has a token (a credential is the edge's business).
     credential: '',

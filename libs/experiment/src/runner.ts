@@ -6,7 +6,7 @@ import { labelHistogram, stepClassMix } from '@shardlab/data';
 /** label-histogram.json's firstSteps: the class mix of each worker's batch for this many steps (and workers, at most). */
 const FIRST_STEPS = 16;
 const FIRST_STEPS_WORKERS = 16;
-import { combineEvaluations, createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type EvaluationResult, type Model } from '@shardlab/model';
+import { combineEvaluations, createModel, describeBackend, initBackend, saveLayersModel, setBlasThreads, type BackendName, type EvaluationResult, type LayersSource, type Model } from '@shardlab/model';
 import { DiskError, JsonlWriter, lockDirectory, TensorBoardWriter, writeJsonFile, type EvalRecord, type HParams, type MetricsRecord, type RunObserver, type RunSummary } from '@shardlab/report';
 import { EXPERIMENT_OPTIONS, type RunConfig } from './config';
 import { createHash } from 'node:crypto';
@@ -14,7 +14,7 @@ import { ConfigError } from '@shardlab/options';
 import { LoopDelayMonitor, yieldIfDue } from '@shardlab/protocol';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint';
 import { prepareData, strategyFor, type PreparedData } from './prepare';
-import { checkModelFitsData } from './model-spec';
+import { checkModelFitsData, loadModelOf } from './model-spec';
 import { readSnapshot, weightDivergence, writeSnapshot } from './snapshots';
 import { TrainingSession, type Evaluation, type Progress, type SessionResult } from './session';
 
@@ -67,19 +67,27 @@ async function runAndWrite(config: RunConfig, opts: RunOptions): Promise<RunOutc
   if (backend === 'native') setBlasThreads(config.blasThreads);
   const data = prepareData(config);
   // Every mistake in the settings is refused before the run directory holds anything.
-  checkModelFitsData(config, data.train.numFeatures, data.train.numClasses, data.description);
+  const layers = await loadModelOf(config);
+  checkModelFitsData(config, data.train.numFeatures, data.train.numClasses, data.description, layers);
   log(`data: ${data.description}; strategy: ${data.strategy.describe()}; coordinator backend: ${describeBackend(backend)}`);
 
   // One writer at a time: a second `--resume` of a run still going is refused, naming the first.
   const lock = lockDirectory(opts.out);
   try {
-    return await writeRun(config, opts, backend, data, log);
+    return await writeRun(config, opts, backend, data, layers, log);
   } finally {
     lock.release();
   }
 }
 
-async function writeRun(config: RunConfig, opts: RunOptions, backend: BackendName, data: PreparedData, log: (line: string) => void): Promise<RunOutcome> {
+async function writeRun(
+  config: RunConfig,
+  opts: RunOptions,
+  backend: BackendName,
+  data: PreparedData,
+  layers: LayersSource | undefined,
+  log: (line: string) => void,
+): Promise<RunOutcome> {
   const resume = opts.resume ? resumeState(opts.out) : undefined;
   if (!resume) clearPreviousRun(opts.out);
   if (resume) log(`resuming from ${join(opts.out, CHECKPOINT_FILE)} at step ${resume.step} of ${config.steps}`);
@@ -106,10 +114,11 @@ async function writeRun(config: RunConfig, opts: RunOptions, backend: BackendNam
     train: data.train,
     strategy: data.strategy,
     strategyFor: (workers) => strategyFor(config, data.train, workers),
+    layers,
     resume,
     checkpoint: (state) => guarded(() => writeCheckpoint(opts.out, { ...state, metricsBytes: metrics.bytes })),
     evaluate: async (params, buffers, step): Promise<Evaluation> => {
-      evaluator ??= createModel(session.model);
+      evaluator ??= await createModel(session.model);
       evaluator.setParams(params);
       // BatchNorm: evaluate with worker 0's running statistics (as DDP's broadcast_buffers makes every replica use rank 0's).
       if (evaluator.bufferSize > 0 && buffers && buffers.length === evaluator.bufferSize) evaluator.setBuffers(buffers);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { collectiveNeeds } from '@shardlab/collective';
 import { dataFingerprint, type Dataset, type Strategy } from '@shardlab/data';
-import type { ModelSpec } from '@shardlab/model';
+import type { LayersSource, ModelSpec } from '@shardlab/model';
 import { isWireError } from '@shardlab/protocol';
 import type { EventRecord, MetricsRecord } from '@shardlab/report';
 import type { WireModelSpec } from '@shardlab/worker';
@@ -74,6 +74,8 @@ export interface SessionDeps {
   checkpoint?: (state: StartState & { step: number }) => void;
   /** Continue a run from a checkpoint: its state, and the losses and last evaluation metrics.jsonl kept. */
   resume?: StartState & { step: number; stepLosses: number[]; lastEval: (Evaluation & { step: number }) | null };
+  /** The loaded model of --model layers:<dir> (see loadModelOf); absent for a built-in kind. */
+  layers?: LayersSource;
   /** The batch plan for fewer workers (--lost-worker continue rebuilds it for the survivors). */
   strategyFor?: (workers: number) => Strategy;
   /** Test accuracy of the given parameters (the coordinator's replica) and buffers (worker 0's, if any); may take its time. */
@@ -147,7 +149,7 @@ export class TrainingSession {
 
   constructor(private readonly deps: SessionDeps) {
     const { config, train } = deps;
-    this.coordinatorModel = new CoordinatorModel(config, train, deps.resume);
+    this.coordinatorModel = new CoordinatorModel(config, train, deps.resume, deps.layers);
     this.observer = new StepObserver(deps);
     if (deps.resume) {
       this.stepsCompleted = deps.resume.step;
@@ -380,7 +382,7 @@ export class TrainingSession {
     if (st === this.current && this.stateValue === 'running') return this.awaitStep(st, w);
     if (this.stateValue === 'failed') throw wrongState(`run stopped: ${this.errorValue}`);
     const next = this.current && this.current !== st && this.stateValue === 'running' ? this.current.assignments[w]! : this.doneMessage(st.step + 1, w);
-    return Promise.resolve({ update: st.update, next });
+    return Promise.resolve({ update: st.update, buffers: st.combinedBuffers, next });
   }
 
   status(): RunStatus__Output {
@@ -543,7 +545,7 @@ export class TrainingSession {
 
   /** Answers the pushes of a completed step: its update (relay) and each worker's next assignment. */
   private answerPushes(st: StepState, next: (worker: number) => StepAssignment__Output): void {
-    for (const w of st.pushWaiters.splice(0)) w.resolve({ update: st.update, next: next(w.worker) });
+    for (const w of st.pushWaiters.splice(0)) w.resolve({ update: st.update, buffers: st.combinedBuffers, next: next(w.worker) });
   }
 
   /** What the run came to, so far: the final result once run() returned. */

@@ -16,6 +16,8 @@ import { majority } from './step-metrics';
 export interface PushReply {
   update: Tensor__Output | null;
   next: StepAssignment__Output;
+  /** Relay, --buffers broadcast or average: every worker's buffers after the step. */
+  buffers?: Tensor__Output | null;
 }
 
 export interface StepState extends CompletedStep {
@@ -28,6 +30,8 @@ export interface StepState extends CompletedStep {
   optimizerState: Float64Array | null;
   /** Relay: the sample-weighted average of the step's gradients, once complete. */
   update: Tensor__Output | null;
+  /** Relay, --buffers broadcast or average: the buffers every worker takes after the step, once complete. */
+  combinedBuffers: Tensor__Output | null;
   /** Pushes waiting for the step to complete: answered with the update (relay) and the next assignment. */
   pushWaiters: { worker: number; resolve: (reply: PushReply) => void; reject: (err: Error) => void }[];
   checksums: string[];
@@ -58,6 +62,7 @@ export function newStepState(opts: {
     params: null,
     optimizerState: null,
     update: null,
+    combinedBuffers: null,
     pushWaiters: [],
     reportChecksum: opts.reportChecksum,
     samples: new Array(W).fill(0),

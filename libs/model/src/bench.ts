@@ -22,12 +22,12 @@ export interface TimeGradientOptions {
  * Microbenchmark for `npm run bench`: mean ms per gradient step (set params + gradient, as a trainer
  * does every step) for the given spec (any kind) and batch size on the current backend, on seeded random data.
  */
-export function timeGradientStep(
+export async function timeGradientStep(
   spec: ModelSpec,
   batchSize: number,
   iterations: number,
   options: TimeGradientOptions = {},
-): GradientTiming {
+): Promise<GradientTiming> {
   const { method = 'manual', warmup = 3 } = options;
   if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`batchSize must be a positive integer`);
   if (!Number.isInteger(iterations) || iterations <= 0) throw new Error(`iterations must be a positive integer`);
@@ -37,7 +37,7 @@ export function timeGradientStep(
   const labels = Int32Array.from({ length: batchSize }, () => Math.floor(rand() * spec.classes));
   const params = initParams(spec);
 
-  const model = method === 'manual' ? createModel(spec) : undefined;
+  const model = method === 'manual' ? await createModel(spec) : undefined;
   const step = model
     ? () => {
         model.setParams(params);

@@ -220,7 +220,7 @@ describe('Cnn across backends', () => {
     const spec: ModelSpec = { kind: 'cnn', inputSize: 784, hidden: [], classes: 4, initSeed: 11 };
     const n = 32;
     const { features, labels } = squares(spec, n, 5);
-    const model = createModel(spec);
+    const model = await createModel(spec);
     try {
       expect(model).toBeInstanceOf(Cnn);
       const params = initParams(spec);
@@ -245,8 +245,8 @@ describe('Cnn across backends', () => {
     await initBackend('wasm');
     const mlpSpec: ModelSpec = { kind: 'mlp', inputSize: 4, hidden: [], classes: 2, initSeed: 1 };
     const cnnSpec: ModelSpec = { kind: 'cnn', inputSize: 16, hidden: [], filters: [1], kernelSize: 3, classes: 2, initSeed: 1 };
-    const m = createModel(mlpSpec);
-    const c = createModel(cnnSpec);
+    const m = await createModel(mlpSpec);
+    const c = await createModel(cnnSpec);
     expect(m).toBeInstanceOf(Mlp);
     expect(c).toBeInstanceOf(Cnn);
     m.dispose();

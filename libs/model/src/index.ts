@@ -11,7 +11,9 @@ export {
   initParams,
   paramCount,
   paramShapes,
+  shapeSize,
   validateSpec,
+  type LayersSource,
   type ModelKind,
   type ModelSpec,
   type NormKind,
@@ -20,8 +22,9 @@ export {
 export { Mlp } from './mlp';
 export { Cnn } from './cnn';
 export { createModel } from './model';
+export { LayersModel, LayersModelError, layersSpec, loadLayersSource } from './layers';
 export { combineEvaluations } from './ops';
 export { type AllReduce, type EvaluationResult, type GradientResult, type Model } from './types';
 export { registerWasmKernels } from './conv-grad';
-export { fileLoadHandler, loadParams, saveLayersModel } from './saved-model';
+export { fileLoadHandler, loadParams, saveLayersModel, saveNetwork } from './saved-model';
 export { timeGradientStep, type GradientTiming, type TimeGradientOptions } from './bench';

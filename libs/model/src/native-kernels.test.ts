@@ -7,7 +7,8 @@ import { nativeAvailable } from './testing/native';
 /*
  * Every kernel the native backend replaces, against tfjs's own cpu kernel on the same inputs: matmuls with every
  * transpose combination and batch shapes, convolutions with strides, padding, dilation and odd sizes, fused bias
- * and activations, max-pool with ties and NaN, and the JS kernels (Sum, Multiply, Step) including their fallbacks.
+ * and activations, max-pool with ties and NaN, and the JS kernels (Sum, Mean, Multiply, Step, Relu, Tile) including
+ * their fallbacks.
  *
  * Tolerance: float32 sums of at most a few hundred products of values in [-1, 1) (sgemm and tfjs add in different
  * orders), so |error| <~ sqrt(k) * 6e-8 * k ~ 1e-5 relative to the largest output; 1e-5 x max(1, scale) is used.
@@ -193,5 +194,32 @@ describe.runIf(nativeAvailable())('native backend kernels equal the cpu kernels'
     }
     const ints = await onBoth(() => [tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32')], (x) => tf.sum(x!, 0));
     expect(Array.from(ints.native)).toEqual([4, 6]);
+  });
+
+  it('what a loaded model\'s BatchNorm runs: Mean, Tile, Relu, and a per-channel row against every pixel', async () => {
+    for (const axis of [[0, 1, 2], 0, [1, 2, 3], 3, [1, 2]]) {
+      for (const keepDims of [false, true]) {
+        // Small (the JS loop) and past the addon's threshold (its loop); [1, 2] falls back to the cpu kernel.
+        for (const shape of [[2, 3, 3, 4], [16, 6, 6, 8]]) {
+          const r = await onBoth(() => [random(shape)], (x) => tf.mean(x!, axis, keepDims));
+          expectClose(r.native, r.cpu, `mean ${JSON.stringify(shape)} axis ${JSON.stringify(axis)} keepDims ${keepDims}`);
+        }
+      }
+    }
+    for (const [shape, reps] of [[[1, 1, 1, 8], [16, 6, 6, 1]], [[2, 3], [2, 3]], [[3], [4]], [[2, 1, 3], [1, 5, 1]], [[2, 2], [1, 1]]] as const) {
+      const r = await onBoth(() => [random([...shape])], (x) => tf.tile(x!, [...reps]));
+      expect(Array.from(r.native), `tile ${JSON.stringify(shape)} x ${JSON.stringify(reps)}`).toEqual(Array.from(r.cpu));
+    }
+    const relu = await onBoth(() => [tf.tensor1d([-2, -0, 0, 0.5, NaN, Infinity, -Infinity])], (x) => tf.relu(x!));
+    expect(Array.from(relu.native)).toEqual(Array.from(relu.cpu));
+    // A row of channels against [n, h, w, c], on either side, as [c] and as [1, 1, 1, c]: bit-identical.
+    for (const row of [[8], [1, 1, 1, 8], [6, 8]]) {
+      for (const [name, op] of Object.entries({ add: tf.add, sub: tf.sub, mul: tf.mul, div: tf.div })) {
+        const left = await onBoth(() => [random([16, 6, 6, 8]), random(row)], (a, b) => op(a!, b!));
+        expect(Array.from(left.native), `${name} [16,6,6,8] ${JSON.stringify(row)}`).toEqual(Array.from(left.cpu));
+        const right = await onBoth(() => [random(row), random([16, 6, 6, 8])], (a, b) => op(a!, b!));
+        expect(Array.from(right.native), `${name} ${JSON.stringify(row)} [16,6,6,8]`).toEqual(Array.from(right.cpu));
+      }
+    }
   });
 });

@@ -226,8 +226,14 @@ function conv2dBackpropInputKernel(addon: NativeAddon): tf.KernelFunc {
 const ADDON_MIN_ELEMENTS = 2048;
 
 /** Sum over a leading run of axes (rows of a matrix) or a trailing one (within rows), in float64. */
-function sumKernel(addon: NativeAddon): tf.KernelFunc {
-  const fallback = cpuKernel(tf.Sum);
+/**
+ * Sum (or, with `mean`, Mean: the sum divided by the values summed) over leading or trailing axes, accumulated in
+ * float64. The cpu backend transposes first and reduces generically: a Mean over the batch and spatial axes of a
+ * [128, 28, 28, 8] activation (what a loaded model's BatchNorm computes every step) took ~100 ms there.
+ */
+function reduceKernel(addon: NativeAddon, name: typeof tf.Sum | typeof tf.Mean): tf.KernelFunc {
+  const fallback = cpuKernel(name);
+  const mean = name === tf.Mean;
   return (args: KernelArgs) => {
     const backend = args.backend as MathBackendCPU;
     const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
@@ -246,6 +252,7 @@ function sumKernel(addon: NativeAddon): tf.KernelFunc {
       const out = new Float32Array(kept);
       if (leading) addon.sumRows(xv, reduced, kept, out);
       else addon.sumWithinRows(xv, kept, reduced, out);
+      if (mean) for (let k = 0; k < kept; k++) out[k] = out[k]! / reduced;
       return backend.makeTensorInfo(shape, 'float32', out);
     }
     const acc = new Float64Array(kept);
@@ -261,6 +268,7 @@ function sumKernel(addon: NativeAddon): tf.KernelFunc {
         acc[k] = t;
       }
     }
+    if (mean) for (let k = 0; k < kept; k++) acc[k] = acc[k]! / reduced;
     return backend.makeTensorInfo(shape, 'float32', Float32Array.from(acc));
   };
 }
@@ -318,7 +326,9 @@ function binaryKernel(name: string, loop: StridedLoop, sameShape?: (a: Float32Ar
     }
     else if (rank === 0 || (av.length === out.length && bv.length === 1)) loop(out, 0, av, 0, 1, bv, 0, 0, out.length);
     else if (av.length === 1 && bv.length === out.length) loop(out, 0, av, 0, 0, bv, 0, 1, out.length);
-    else {
+    else if (repeatedRow(loop, out, shape, av, a!.shape, bv, b!.shape)) {
+      // done: a short vector (BatchNorm's per-channel gamma, mean) against every row of a contiguous tensor
+    } else {
       const sa = strides(a!.shape);
       const sb = strides(b!.shape);
       const idx = new Array<number>(rank).fill(0);
@@ -340,6 +350,84 @@ function binaryKernel(name: string, loop: StridedLoop, sameShape?: (a: Float32Ar
       }
     }
     return backend.makeTensorInfo(shape, 'float32', out);
+  };
+}
+
+/**
+ * One input a contiguous tensor of the output's shape, the other a row of its last `inner` dimensions repeated
+ * over the leading ones ([n, h, w, c] and [c], or [1, 1, 1, c]): computed in blocks of whole rows against the row
+ * repeated to the block's length, so each loop call covers thousands of values instead of `inner` (a
+ * [128, 28, 28, 8] x [8] multiply: 20 ms through the odometer, ~1 ms so). False for other shapes.
+ */
+function repeatedRow(loop: StridedLoop, out: Float32Array, shape: number[], av: Float32Array, aShape: number[], bv: Float32Array, bShape: number[]): boolean {
+  const fullA = av.length === out.length;
+  const [full, rowValues, rowShape] = fullA ? [av, bv, bShape] : [bv, av, aShape];
+  if (full.length !== out.length || rowValues.length === 0) return false;
+  // The row's shape, without leading 1s, must equal the output's trailing dimensions.
+  const trimmed = rowShape.slice(rowShape.findIndex((d) => d !== 1) === -1 ? rowShape.length : rowShape.findIndex((d) => d !== 1));
+  const tail = shape.slice(shape.length - trimmed.length);
+  if (trimmed.length === 0 || !trimmed.every((d, i) => d === tail[i])) return false;
+  const inner = rowValues.length;
+  const rowsPerBlock = Math.max(1, Math.floor(4096 / inner));
+  const block = new Float32Array(rowsPerBlock * inner);
+  for (let r = 0; r < rowsPerBlock; r++) block.set(rowValues, r * inner);
+  for (let o = 0; o < out.length; o += block.length) {
+    const n = Math.min(block.length, out.length - o);
+    if (fullA) loop(out, o, av, o, 1, block, 0, 1, n);
+    else loop(out, o, block, 0, 1, bv, o, 1, n);
+  }
+  return true;
+}
+
+/** Relu: v for v > 0 and NaN, else +0 (the cpu kernel's values, -0 included), in one loop; the cpu kernel maps a callback per value. */
+function reluKernel(): tf.KernelFunc {
+  const fallback = cpuKernel(tf.Relu);
+  return (args: KernelArgs) => {
+    const backend = args.backend as MathBackendCPU;
+    const x = args.inputs['x']!;
+    const xv = floats(backend, x);
+    if (!xv) return fallback(args);
+    const out = new Float32Array(xv.length);
+    for (let i = 0; i < out.length; i++) {
+      const v = xv[i]!;
+      out[i] = v > 0 || v !== v ? v : 0;
+    }
+    return backend.makeTensorInfo(x.shape, 'float32', out);
+  };
+}
+
+/**
+ * Tile by block copies: the input is repeated along each axis, last axis first, each repetition one
+ * TypedArray.set (the cpu kernel computes an index per value: 70 ms to tile [1, 1, 1, 8] to [128, 28, 28, 8],
+ * which a loaded model's BatchNorm gradient does every step).
+ */
+function tileKernel(): tf.KernelFunc {
+  const fallback = cpuKernel(tf.Tile);
+  return (args: KernelArgs) => {
+    const backend = args.backend as MathBackendCPU;
+    const x = args.inputs['x']!;
+    const xv = floats(backend, x);
+    const { reps } = args.attrs as unknown as tf.TileAttrs;
+    if (!xv || reps.length !== x.shape.length) return fallback(args);
+    const shape = x.shape.map((d, i) => d * reps[i]!);
+    let current = xv;
+    // After the axes after `a` are tiled, `current` has shape [x0 .. xa, tiled tail of `tail` values].
+    let tail = 1;
+    for (let a = x.shape.length - 1; a >= 0; a--) {
+      const chunk = x.shape[a]! * tail;
+      const groups = current.length / chunk;
+      const r = reps[a]!;
+      const next = r === 1 ? current : new Float32Array(current.length * r);
+      if (r !== 1) {
+        for (let g = 0; g < groups; g++) {
+          const source = current.subarray(g * chunk, (g + 1) * chunk);
+          for (let k = 0; k < r; k++) next.set(source, (g * r + k) * chunk);
+        }
+      }
+      current = next;
+      tail = chunk * r;
+    }
+    return backend.makeTensorInfo(shape, 'float32', current === xv ? xv.slice() : current);
   };
 }
 
@@ -450,12 +538,15 @@ export function registerNativeBackend(addon: NativeAddon): void {
     { kernelName: tf.FusedConv2D, backendName: NATIVE_BACKEND, kernelFunc: conv2dKernel(addon, slots, tf.FusedConv2D, true) },
     { kernelName: tf.Conv2DBackpropFilter, backendName: NATIVE_BACKEND, kernelFunc: conv2dBackpropFilterKernel(addon, slots) },
     { kernelName: tf.Conv2DBackpropInput, backendName: NATIVE_BACKEND, kernelFunc: conv2dBackpropInputKernel(addon) },
-    { kernelName: tf.Sum, backendName: NATIVE_BACKEND, kernelFunc: sumKernel(addon) },
+    { kernelName: tf.Sum, backendName: NATIVE_BACKEND, kernelFunc: reduceKernel(addon, tf.Sum) },
+    { kernelName: tf.Mean, backendName: NATIVE_BACKEND, kernelFunc: reduceKernel(addon, tf.Mean) },
     { kernelName: tf.Add, backendName: NATIVE_BACKEND, kernelFunc: binaryKernel(tf.Add, LOOPS.add) },
     { kernelName: tf.Sub, backendName: NATIVE_BACKEND, kernelFunc: binaryKernel(tf.Sub, LOOPS.sub) },
     { kernelName: tf.Multiply, backendName: NATIVE_BACKEND, kernelFunc: binaryKernel(tf.Multiply, LOOPS.mul, (a, b, out) => addon.mul(a, b, out)) },
     { kernelName: tf.RealDiv, backendName: NATIVE_BACKEND, kernelFunc: binaryKernel(tf.RealDiv, LOOPS.div) },
     { kernelName: tf.Step, backendName: NATIVE_BACKEND, kernelFunc: stepKernel(addon) },
+    { kernelName: tf.Relu, backendName: NATIVE_BACKEND, kernelFunc: reluKernel() },
+    { kernelName: tf.Tile, backendName: NATIVE_BACKEND, kernelFunc: tileKernel() },
     { kernelName: tf.Concat, backendName: NATIVE_BACKEND, kernelFunc: concatKernel() },
     { kernelName: tf.MaxPool, backendName: NATIVE_BACKEND, kernelFunc: maxPoolKernel(addon) },
     { kernelName: tf.MaxPoolGrad, backendName: NATIVE_BACKEND, kernelFunc: maxPoolGradKernel(addon) },

@@ -35,7 +35,7 @@ describe.runIf(nativeAvailable())('native gradients equal tf autodiff on the cpu
       await initBackend('cpu');
       const reference = autodiffGradient(spec, params, features, labels, n);
       await initBackend('native');
-      const model = createModel(spec);
+      const model = await createModel(spec);
       try {
         model.setParams(params);
         const native = model.gradient(features, labels, n);

@@ -93,7 +93,7 @@ describe('saveLayersModel / loadParams', () => {
       const rand = mulberry32(5);
       const features = Float32Array.from({ length: n * spec.inputSize }, () => rand());
       const model = await tf.loadLayersModel(fileLoadHandler(dir));
-      const mlp = createModel(spec);
+      const mlp = await createModel(spec);
       try {
         mlp.setParams(params);
         if (buffers) mlp.setBuffers(buffers);

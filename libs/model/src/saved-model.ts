@@ -7,6 +7,7 @@ import {
   bufferCount,
   bufferShapes,
   layerName,
+  layersOf,
   paramCount,
   paramShapes,
   resolveSpec,
@@ -80,6 +81,7 @@ function buildLayers(model: tf.Sequential, spec: ModelSpec): void {
  */
 export async function saveLayersModel(spec: ModelSpec, params: Float32Array, dir: string, buffers?: Float32Array): Promise<void> {
   validateSpec(spec);
+  if (spec.kind === 'layers') return saveLoadedModel(spec, params, dir, buffers);
   const expected = paramCount(spec);
   if (params.length !== expected) throw new Error(`saveLayersModel: expected ${expected} params, got ${params.length}`);
   const expectedBuffers = bufferCount(spec);
@@ -110,33 +112,62 @@ export async function saveLayersModel(spec: ModelSpec, params: Float32Array, dir
     }
     model.setWeights(weights);
 
-    await fsp.mkdir(dir, { recursive: true });
-    await model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-        const modelJson: tf.io.ModelJSON = {
-          modelTopology: artifacts.modelTopology!,
-          format: artifacts.format,
-          generatedBy: artifacts.generatedBy,
-          convertedBy: artifacts.convertedBy ?? null,
-          weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs! }],
-        };
-        // Weights first: a model.json on disk then always has its weights next to it.
-        await fsp.writeFile(path.join(dir, WEIGHTS_FILE), new Uint8Array(weightData));
-        await fsp.writeFile(path.join(dir, MODEL_FILE), JSON.stringify(modelJson));
-        return {
-          modelArtifactsInfo: {
-            dateSaved: new Date(),
-            modelTopologyType: 'JSON',
-            weightDataBytes: weightData.byteLength,
-          },
-        };
-      }),
-    );
+    await saveNetwork(model, dir);
   } finally {
     for (const w of weights) w.dispose();
     model.dispose();
   }
+}
+
+/**
+ * Writes any TensorFlow.js Layers network to dir/model.json + dir/weights.bin (what tf.loadLayersModel and
+ * tensorflowjs_converter read), through a custom IOHandler because tfjs-node's file:// handler is not available.
+ */
+export async function saveNetwork(model: tf.LayersModel, dir: string): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+      const modelJson: tf.io.ModelJSON = {
+        modelTopology: artifacts.modelTopology!,
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy ?? null,
+        weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs! }],
+      };
+      // Weights first: a model.json on disk then always has its weights next to it.
+      await fsp.writeFile(path.join(dir, WEIGHTS_FILE), new Uint8Array(weightData));
+      await fsp.writeFile(path.join(dir, MODEL_FILE), JSON.stringify(modelJson));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weightData.byteLength } };
+    }),
+  );
+}
+
+/**
+ * A loaded model (kind 'layers') saved back in its own format: the topology it was loaded with, the output's softmax
+ * included, and the trained weights under the names its weights manifest had, so that it loads back where it came
+ * from (tf.loadLayersModel, or tensorflowjs_converter to Keras).
+ */
+async function saveLoadedModel(spec: ModelSpec, params: Float32Array, dir: string, buffers?: Float32Array): Promise<void> {
+  const source = layersOf(spec);
+  if (params.length !== source.initialParams.length) throw new Error(`saveLayersModel: expected ${source.initialParams.length} params, got ${params.length}`);
+  const values = buffers ?? source.initialBuffers;
+  if (values.length !== source.initialBuffers.length) throw new Error(`saveLayersModel: expected ${source.initialBuffers.length} buffer values, got ${values.length}`);
+  const weights = [...source.params, ...source.buffers].map(({ name, shape }) => ({ name, shape, dtype: 'float32' as const }));
+  const data = new Uint8Array(4 * (params.length + values.length));
+  data.set(new Uint8Array(params.buffer, params.byteOffset, params.byteLength), 0);
+  data.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), params.byteLength);
+  const modelJson: tf.io.ModelJSON = {
+    modelTopology: JSON.parse(source.topology) as object,
+    format: 'layers-model',
+    generatedBy: 'shardlab',
+    convertedBy: null,
+    weightsManifest: [{ paths: [WEIGHTS_FILE], weights }],
+  };
+  await fsp.mkdir(dir, { recursive: true });
+  // Weights first: a model.json on disk then always has its weights next to it.
+  await fsp.writeFile(path.join(dir, WEIGHTS_FILE), data);
+  await fsp.writeFile(path.join(dir, MODEL_FILE), JSON.stringify(modelJson));
 }
 
 async function readWeightBuffers(dir: string, manifest: tf.io.WeightsManifestConfig): Promise<ArrayBuffer> {

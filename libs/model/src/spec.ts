@@ -1,5 +1,27 @@
-export type ModelKind = 'mlp' | 'cnn';
+/** The built-in kinds, plus 'layers': a TensorFlow.js Layers model loaded from a directory (see layers.ts). */
+export type ModelKind = 'mlp' | 'cnn' | 'layers';
+/** The built-in kinds, which a spec describes completely by its numbers. */
 export const MODEL_KINDS: readonly ModelKind[] = Object.freeze(['mlp', 'cnn'] as const);
+
+/**
+ * A TensorFlow.js Layers model as every replica builds it: its topology and the weights its files hold. Plain data,
+ * so that the spec functions below stay synchronous; LayersModel builds the network from it.
+ */
+export interface LayersSource {
+  /** model.json's modelTopology (Keras JSON), as the file has it; trainers build the same network from it. */
+  topology: string;
+  /** The trainable weights (the parameters), in the network's order, by their names in the weights manifest. */
+  params: ParamShape[];
+  /** The non-trainable weights (buffers: BatchNorm running statistics), in the network's order. */
+  buffers: ParamShape[];
+  /** The weights the files hold, flat: a run starts from them. */
+  initialParams: Float32Array;
+  initialBuffers: Float32Array;
+  /** One sample's input shape without the batch dimension ([784], [28, 28, 1]); features arrive flat and are reshaped. */
+  inputShape: number[];
+  /** The output's width: the number of classes. */
+  classes: number;
+}
 
 /** Normalisation after each hidden dense layer of an MLP (before its ReLU). */
 export type NormKind = 'none' | 'batch' | 'group' | 'layer';
@@ -32,6 +54,8 @@ export interface ModelSpec {
   norm?: NormKind;
   /** norm 'group' only: groups of contiguous features per hidden layer; must divide every width. Default 4. */
   groups?: number;
+  /** 'layers' only: the loaded model (inputSize and classes are its input size and output width; hidden is empty). */
+  layers?: LayersSource;
 }
 
 /** Defaults of the optional fields. */
@@ -88,7 +112,20 @@ export interface ResolvedSpec {
 
 /** Throws a descriptive Error for a spec that cannot describe a network. */
 export function validateSpec(spec: ModelSpec): void {
+  if (spec.kind === 'layers') return void layersOf(spec);
   resolveSpec(spec);
+}
+
+/** The loaded model of a 'layers' spec, checked against the spec's sizes. */
+export function layersOf(spec: ModelSpec): LayersSource {
+  const l = spec.layers;
+  if (spec.kind !== 'layers' || !l) throw new Error(`a '${String(spec.kind)}' spec has no loaded layers model`);
+  if (l.classes !== spec.classes) throw new Error(`the layers model has ${l.classes} outputs, but classes is ${spec.classes}`);
+  if (shapeSize(l.inputShape) !== spec.inputSize) throw new Error(`the layers model reads ${shapeSize(l.inputShape)} features, but inputSize is ${spec.inputSize}`);
+  const count = (shapes: ParamShape[]) => shapes.reduce((t, p) => t + shapeSize(p.shape), 0);
+  if (count(l.params) !== l.initialParams.length) throw new Error(`the layers model has ${count(l.params)} parameters but ${l.initialParams.length} initial values`);
+  if (count(l.buffers) !== l.initialBuffers.length) throw new Error(`the layers model has ${count(l.buffers)} buffer values but ${l.initialBuffers.length} initial values`);
+  return l;
 }
 
 function defaultInputShape(inputSize: number): [number, number, number] | null {
@@ -185,6 +222,7 @@ export function resolveSpec(spec: ModelSpec): ResolvedSpec {
  * the flattened (h, w, c row-major) output of the last pool.
  */
 export function paramShapes(spec: ModelSpec): ParamShape[] {
+  if (spec.kind === 'layers') return layersOf(spec).params;
   const r = resolveSpec(spec);
   const shapes: ParamShape[] = [];
   r.convStages.forEach((s, i) => {
@@ -209,6 +247,7 @@ export function paramShapes(spec: ModelSpec): ParamShape[] {
  * per hidden layer; empty for every other spec.
  */
 export function bufferShapes(spec: ModelSpec): ParamShape[] {
+  if (spec.kind === 'layers') return layersOf(spec).buffers;
   const r = resolveSpec(spec);
   if (r.norm !== 'batch') return [];
   return r.hidden.flatMap((w, i) => [
@@ -223,6 +262,7 @@ export function bufferCount(spec: ModelSpec): number {
 
 /** Initial buffers: running means 0 and running variances 1 (as PyTorch). */
 export function initBuffers(spec: ModelSpec): Float32Array {
+  if (spec.kind === 'layers') return layersOf(spec).initialBuffers.slice();
   const shapes = bufferShapes(spec);
   const out = new Float32Array(shapes.reduce((t, p) => t + shapeSize(p.shape), 0));
   let offset = 0;
@@ -273,6 +313,8 @@ function seed32(seed: number): number {
  * Conv kernels [k, k, in, out] use Keras' fans: fanIn = k*k*in, fanOut = k*k*out.
  */
 export function initParams(spec: ModelSpec): Float32Array {
+  // A loaded model starts from the weights its files hold, on every replica.
+  if (spec.kind === 'layers') return layersOf(spec).initialParams.slice();
   const shapes = paramShapes(spec);
   const out = new Float32Array(shapes.reduce((t, p) => t + shapeSize(p.shape), 0));
   const rand = mulberry32(seed32(spec.initSeed));

@@ -51,9 +51,9 @@ describe('WireError', () => {
 });
 
 describe('checkProtocolVersion', () => {
-  it('is version 8 (a robust rule among worker threads; 7: worker 0 reports its optimizer state before a checkpoint) and accepts it', () => {
-    expect(PROTOCOL_VERSION).toBe(8);
-    expect(() => checkProtocolVersion(8)).not.toThrow();
+  it('is version 9 (a loaded Layers model and the buffers rule; 8: a robust rule among worker threads) and accepts it', () => {
+    expect(PROTOCOL_VERSION).toBe(9);
+    expect(() => checkProtocolVersion(9)).not.toThrow();
   });
 
   it('rejects another version with FAILED_PRECONDITION stating both', () => {

@@ -168,7 +168,7 @@ describe('gRPC loopback with SERVER_OPTIONS / CHANNEL_OPTIONS', () => {
     expect(reply.protocolVersion).toBe(PROTOCOL_VERSION);
     expect(reply.runId).toBe('run-for-host-1');
     // Unset strings arrive as '' (proto3 defaults).
-    expect(reply.model).toEqual({ kind: 'mlp', inputSize: 784, hidden: [128, 64], classes: 10, initSeed: 7, norm: '' });
+    expect(reply.model).toEqual({ kind: 'mlp', inputSize: 784, hidden: [128, 64], classes: 10, initSeed: 7, norm: '', layers: null });
     // Unset doubles arrive as 0 (proto3 has no presence for them).
     expect(reply.optimizer).toEqual({ name: 'adam', lr: 0.001, momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
     expect(reply.checksumEvery).toBe(10);

@@ -32,6 +32,7 @@ function reply(over: Partial<JoinReply__Output> = {}): JoinReply__Output {
     combine: 'mean',
     trim: 1,
     krumF: 1,
+    buffersRule: 'broadcast',
     ...over,
   };
 }
@@ -39,8 +40,8 @@ function reply(over: Partial<JoinReply__Output> = {}): JoinReply__Output {
 describe('bootstrapWorker', () => {
   beforeAll(() => initBackend('cpu'));
 
-  it('builds the model, replica and rule the reply describes, and this worker\'s faults only', () => {
-    const s = bootstrapWorker(reply(), 'relay');
+  it('builds the model, replica and rule the reply describes, and this worker\'s faults only', async () => {
+    const s = await bootstrapWorker(reply(), 'relay');
     expect(s.spec).toMatchObject(spec);
     expect(Array.from(s.replica.params)).toEqual(Array.from(initParams(spec)));
     expect(s.startStep).toBe(0);
@@ -49,14 +50,14 @@ describe('bootstrapWorker', () => {
     s.model.dispose();
   });
 
-  it('starts from the state a start after step 0 carries, bit for bit', () => {
+  it('starts from the state a start after step 0 carries, bit for bit', async () => {
     // A replica two momentum steps in: its parameters and optimizer state, as a checkpoint holds them.
     const source = new Replica(spec, { name: 'momentum', lr: 0.1, momentum: 0.9 });
     source.apply(new Float32Array(source.params.length).fill(0.5));
     source.apply(new Float32Array(source.params.length).fill(-0.25));
     const params = source.params.slice();
     const optimizerState = source.optimizerState();
-    const s = bootstrapWorker(
+    const s = await bootstrapWorker(
       reply({ startStep: 7, params: encodeTensor(params, [params.length]), optimizerState: Buffer.from(optimizerState.buffer) }),
       'relay',
     );
@@ -66,24 +67,24 @@ describe('bootstrapWorker', () => {
     s.model.dispose();
   });
 
-  it('refuses a reply it cannot train from, naming the field', () => {
-    const bad = (over: Partial<JoinReply__Output>, collective: 'relay' | 'halving-doubling' | 'ring' | 'shared-memory' = 'relay') => () => bootstrapWorker(reply(over), collective);
-    expect(bad({ aggregation: 'median' })).toThrow(WorkerError);
-    expect(bad({ aggregation: 'median' })).toThrow('aggregation "median"');
-    expect(bad({ workers: 3 }, 'halving-doubling')).toThrow('needs a power of two');
-    expect(bad({ faults: ['explode:1@2'] })).toThrow("the coordinator's faults");
-    expect(bad({ model: { ...reply().model!, kind: 'transformer' } })).toThrow("the coordinator's model: model kind \"transformer\"");
-    expect(bad({ startStep: 3, params: null })).toThrow("the coordinator's state at step 3: params: missing");
-    expect(bad({ combine: 'mode' })).toThrow('combine by "mode"');
-    expect(bad({ combine: 'median' }, 'ring')).toThrow('--combine median under the ring, which only ever holds partial sums');
-    expect(bad({ combine: 'trimmed-mean', trim: 2 }, 'shared-memory')).toThrow("the coordinator's --combine: --trim 2");
+  it('refuses a reply it cannot train from, naming the field', async () => {
+    const bad = (over: Partial<JoinReply__Output>, collective: 'relay' | 'halving-doubling' | 'ring' | 'shared-memory' = 'relay') => expect(bootstrapWorker(reply(over), collective)).rejects;
+    await bad({ aggregation: 'median' }).toThrow(WorkerError);
+    await bad({ aggregation: 'median' }).toThrow('aggregation "median"');
+    await bad({ workers: 3 }, 'halving-doubling').toThrow('needs a power of two');
+    await bad({ faults: ['explode:1@2'] }).toThrow("the coordinator's faults");
+    await bad({ model: { ...reply().model!, kind: 'transformer' } }).toThrow("the coordinator's model: model kind \"transformer\"");
+    await bad({ startStep: 3, params: null }).toThrow("the coordinator's state at step 3: params: missing");
+    await bad({ combine: 'mode' }).toThrow('combine by "mode"');
+    await bad({ combine: 'median' }, 'ring').toThrow('--combine median under the ring, which only ever holds partial sums');
+    await bad({ combine: 'trimmed-mean', trim: 2 }, 'shared-memory').toThrow("the coordinator's --combine: --trim 2");
   });
 
-  it('hands a robust rule to a collective that computes it (shared memory), and to none under relay', () => {
-    const shared = bootstrapWorker(reply({ combine: 'multi-krum', workers: 5 }), 'shared-memory');
+  it('hands a robust rule to a collective that computes it (shared memory), and to none under relay', async () => {
+    const shared = await bootstrapWorker(reply({ combine: 'multi-krum', workers: 5 }), 'shared-memory');
     expect(shared.robust).toEqual({ name: 'multi-krum', trim: 1, krumF: 1 });
     shared.model.dispose();
-    const relay = bootstrapWorker(reply({ combine: 'median' }), 'relay');
+    const relay = await bootstrapWorker(reply({ combine: 'median' }), 'relay');
     expect(relay.robust).toBeNull();
     relay.model.dispose();
   });

@@ -1,6 +1,7 @@
 import { AGGREGATION_NAMES, COMBINE_NAMES, checkCombine, type AggregationName, type CombineName, type OptimizerName, type RobustRule } from '@shardlab/aggregation';
 import { collectiveNeeds, isPowerOfTwo, type CollectiveName } from '@shardlab/collective';
-import { createModel, type ModelSpec } from '@shardlab/model';
+import { createModel, type Model, type ModelSpec } from '@shardlab/model';
+import { BUFFERS_RULES, type BuffersRule } from './buffers';
 import type { JoinReply__Output } from '@shardlab/protocol';
 import { aggregationRule, type AggregationRule } from './aggregation-rules';
 import { FaultPlan, parseFault } from './faults';
@@ -15,6 +16,8 @@ export interface WorkerSetup {
   replica: Replica;
   rule: AggregationRule;
   syncBatchNorm: boolean;
+  /** What happens to the buffers (BatchNorm running statistics) across workers after each step. */
+  buffersRule: BuffersRule;
   faults: FaultPlan;
   /** A robust --combine the collective among the workers computes (shared memory); null for the mean, and under relay (the coordinator combines). */
   robust: RobustRule | null;
@@ -27,7 +30,7 @@ export interface WorkerSetup {
  * the coordinator's state when it starts after step 0. Throws WorkerError naming what in the reply is wrong; a
  * process or a thread wraps it in its own shell.
  */
-export function bootstrapWorker(joined: JoinReply__Output, collective: CollectiveName): WorkerSetup {
+export async function bootstrapWorker(joined: JoinReply__Output, collective: CollectiveName): Promise<WorkerSetup> {
   let built: ReturnType<typeof modelFromWire>;
   try {
     built = modelFromWire(joined.model!);
@@ -51,7 +54,15 @@ export function bootstrapWorker(joined: JoinReply__Output, collective: Collectiv
   } catch (err) {
     throw new WorkerError(`the coordinator's faults: ${(err as Error).message}`);
   }
-  const model = createModel(spec);
+  const buffersRule = (joined.buffersRule || 'local') as BuffersRule;
+  if (!BUFFERS_RULES.includes(buffersRule)) throw new WorkerError(`the coordinator asks for --buffers ${JSON.stringify(joined.buffersRule)}, which this trainer does not know`);
+  let model: Model;
+  try {
+    model = await createModel(spec);
+  } catch (err) {
+    // A loaded model this backend cannot train (its trial step names the layer and the backends that can).
+    throw new WorkerError(`the coordinator's model: ${(err as Error).message}`);
+  }
   const startStep = joined.startStep;
   if (startStep > 0) {
     // A resumed run or a replacement: this replica continues from the coordinator's state, bit for bit.
@@ -62,7 +73,7 @@ export function bootstrapWorker(joined: JoinReply__Output, collective: Collectiv
       throw new WorkerError(`the coordinator's state at step ${startStep}: ${(err as Error).message}`);
     }
   }
-  return { spec, model, replica, rule, syncBatchNorm, faults, robust, startStep };
+  return { spec, model, replica, rule, syncBatchNorm, buffersRule, faults, robust, startStep };
 }
 
 /** The join reply's --combine, when this worker's collective must compute it; refused where the collective cannot. */

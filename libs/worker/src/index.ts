@@ -4,3 +4,4 @@ export * from './wire-specs';
 export * from './faults';
 export * from './worker-loop';
 export * from './bootstrap';
+export * from './buffers';

@@ -42,7 +42,8 @@ export class Replica {
     this.optimizer.importState(optimizerState);
   }
 
-  checksum(): string {
-    return paramChecksum(this.params);
+  /** The parameters' checksum, with the model's buffers when every worker must hold the same (see paramChecksum). */
+  checksum(buffers?: Float32Array): string {
+    return paramChecksum(this.params, buffers);
   }
 }

@@ -1,6 +1,6 @@
 import type { DatasetSpec } from '@shardlab/data';
-import type { ModelSpec } from '@shardlab/model';
-import { decodeTensor, type DatasetSpec__Output, type JoinReply__Output, type ModelSpec__Output } from '@shardlab/protocol';
+import { layersSpec, validateSpec, type LayersSource, type ModelSpec } from '@shardlab/model';
+import { decodeTensor, encodeTensor, type DatasetSpec__Output, type JoinReply__Output, type ModelSpec__Output } from '@shardlab/protocol';
 import type { Replica } from './replica';
 
 /*
@@ -17,12 +17,44 @@ export type WireModelSpec = ModelSpec__Output;
  * they build the same model. SyncBN is BatchNorm whose statistics are all-reduced every step.
  */
 export function modelFromWire(w: WireModelSpec): { spec: ModelSpec; syncBatchNorm: boolean } {
-  if (w.kind !== 'mlp' && w.kind !== 'cnn') throw new Error(`model kind ${JSON.stringify(w.kind)} is not one this trainer knows (mlp, cnn)`);
+  if (w.kind === 'layers') return { spec: layersFromWire(w), syncBatchNorm: false };
+  if (w.kind !== 'mlp' && w.kind !== 'cnn') throw new Error(`model kind ${JSON.stringify(w.kind)} is not one this trainer knows (mlp, cnn, layers)`);
   const norm = w.norm || 'none';
   if (!['none', 'batch', 'sync-batch', 'group', 'layer'].includes(norm)) throw new Error(`norm ${JSON.stringify(norm)} is not one this trainer knows`);
   const spec: ModelSpec = { kind: w.kind, inputSize: w.inputSize, hidden: [...w.hidden], classes: w.classes, initSeed: w.initSeed };
   if (w.kind === 'mlp') spec.norm = norm === 'sync-batch' ? 'batch' : (norm as ModelSpec['norm']);
   return { spec, syncBatchNorm: norm === 'sync-batch' };
+}
+
+/** A loaded TensorFlow.js Layers model on the wire (what the coordinator read from --model layers:<dir>). */
+export function layersToWire(source: LayersSource): NonNullable<ModelSpec__Output['layers']> {
+  return {
+    topology: source.topology,
+    params: source.params.map(({ name, shape }) => ({ name, shape: [...shape] })),
+    buffers: source.buffers.map(({ name, shape }) => ({ name, shape: [...shape] })),
+    initialParams: encodeTensor(source.initialParams, [source.initialParams.length]),
+    initialBuffers: encodeTensor(source.initialBuffers, [source.initialBuffers.length]),
+    inputShape: [...source.inputShape],
+  };
+}
+
+function layersFromWire(w: WireModelSpec): ModelSpec {
+  const l = w.layers;
+  if (!l || !l.topology) throw new Error('layers: a model of kind "layers" without its topology');
+  const size = (shapes: { shape: number[] }[]) => shapes.reduce((t, p) => t + p.shape.reduce((a, b) => a * b, 1), 0);
+  const source: LayersSource = {
+    topology: l.topology,
+    params: l.params.map(({ name, shape }) => ({ name, shape: [...shape] })),
+    buffers: l.buffers.map(({ name, shape }) => ({ name, shape: [...shape] })),
+    initialParams: decodeTensor(l.initialParams, { length: size(l.params), field: 'layers.initial_params' }),
+    initialBuffers: l.buffers.length === 0 ? new Float32Array(0) : decodeTensor(l.initialBuffers, { length: size(l.buffers), field: 'layers.initial_buffers' }),
+    inputShape: [...l.inputShape],
+    classes: w.classes,
+  };
+  const spec = layersSpec(source, w.initSeed);
+  if (spec.inputSize !== w.inputSize) throw new Error(`layers: the input shape ${JSON.stringify(l.inputShape)} holds ${spec.inputSize} features, but input_size is ${w.inputSize}`);
+  validateSpec(spec);
+  return spec;
 }
 
 /** The training data as the wire carries it (the generated shardlab.v1.DatasetSpec): every field present, `classes` empty for all. */

@@ -6,6 +6,7 @@ import { decodeTensor, encodeTensor, type GradientUpdate, type StepAssignment__O
 import { aggregationRule } from './aggregation-rules';
 import { FaultPlan } from './faults';
 import { Replica } from './replica';
+import type { BuffersRule } from './buffers';
 import { WorkerError, runWorkerLoop, type CoordinatorPort, type WorkerModel } from './worker-loop';
 
 /*
@@ -23,6 +24,7 @@ function meanModel(): WorkerModel {
   return {
     bufferSize: 0,
     getBuffers: () => new Float32Array(0),
+    setBuffers: () => undefined,
     setParams: (p) => void (w = p.slice()),
     gradientAsync: async (features, _labels, n) => {
       const g = Float32Array.from(w);
@@ -75,7 +77,14 @@ function fakeCoordinator(workers: number, steps: number, relay: boolean) {
   return { port, pushes };
 }
 
-function loop(worker: number, coordinator: CoordinatorPort, connectPeers: ((a: readonly string[]) => Collective) | null, data: Dataset | null = train) {
+function loop(
+  worker: number,
+  coordinator: CoordinatorPort,
+  connectPeers: ((a: readonly string[]) => Collective) | null,
+  data: Dataset | null = train,
+  model: WorkerModel = meanModel(),
+  buffersRule: BuffersRule = 'broadcast',
+) {
   const replica = new Replica({ kind: 'mlp', inputSize: 2, hidden: [], classes: 2, initSeed: 1 } as never, { name: 'sgd', lr: LR });
   // A 2-input, 2-class MLP without hidden layers has 2 x 2 + 2 = FEATURES parameters: the mean model's size.
   replica.params.fill(0);
@@ -84,12 +93,14 @@ function loop(worker: number, coordinator: CoordinatorPort, connectPeers: ((a: r
     done: runWorkerLoop({
       runId: 'run',
       worker,
+      workers: 2,
       startStep: 0,
-      model: meanModel(),
+      model,
       inputSize: FEATURES,
       replica,
       rule: aggregationRule('sync-sgd', { optimizer: { name: 'sgd', lr: LR }, proxMu: 0 }),
       syncBatchNorm: false,
+      buffersRule,
       train: data,
       faults: new FaultPlan([], worker, 1),
       robust: null,
@@ -157,5 +168,41 @@ describe('runWorkerLoop', () => {
     const broken: Collective = { average: () => Promise.reject(new Error('nothing from worker 1 within 2 s')), sum: () => Promise.reject(new Error('unused')) };
     await expect(loop(0, coordinator.port(0), () => broken).done).rejects.toThrow(new WorkerError('step 0: halving-doubling all-reduce: nothing from worker 1 within 2 s'));
     expect(coordinator.pushes.map((p) => p.error ?? null)).toEqual([null, 'halving-doubling all-reduce: nothing from worker 1 within 2 s']);
+  });
+
+  it.each(['broadcast', 'average', 'local'] as const)('among trainers, --buffers %s: the buffers after the run are what the rule says', async (rule) => {
+    const steps = 5;
+    const coordinator = fakeCoordinator(2, steps, false);
+    const links = memoryLinks(2);
+    // The mean model with running "statistics" of its own: each step moves them halfway to a value only this worker sees.
+    const withBuffers = (w: number): WorkerModel & { buffers: Float32Array } => {
+      const base = meanModel();
+      const m = {
+        ...base,
+        bufferSize: 3,
+        buffers: new Float32Array(3),
+        getBuffers: () => m.buffers.slice(),
+        setBuffers: (b: Float32Array) => void (m.buffers = b.slice()),
+        gradientAsync: async (features: Float32Array, labels: ArrayLike<number>, n: number) => {
+          m.buffers = m.buffers.map((v, i) => 0.5 * v + 0.5 * (w + 1) * 10 * (i + 1));
+          return base.gradientAsync(features, labels, n);
+        },
+      };
+      return m;
+    };
+    const models = [withBuffers(0), withBuffers(1)];
+    const workers = [0, 1].map((w) => loop(w, coordinator.port(w), () => new PeerCollective(w, 2, links[w]!, 'halving-doubling'), train, models[w], rule));
+    await Promise.all(workers.map((x) => x.done));
+    const [b0, b1] = models.map((m) => Array.from(m.buffers));
+    if (rule === 'local') {
+      // Each its own: worker 1's statistics run towards twice worker 0's.
+      expect(b1![0]!).toBeGreaterThan(1.5 * b0![0]!);
+      return;
+    }
+    expect(b1).toEqual(b0);
+    // broadcast: worker 0's own sequence, v -> (v + 10 (i + 1)) / 2 from 0, five times; average: both workers' means.
+    const own = (target: number) => Array.from({ length: steps }).reduce<number>((v) => Math.fround(0.5 * v + 0.5 * target), 0);
+    if (rule === 'broadcast') b0!.forEach((v, i) => expect(v).toBeCloseTo(own(10 * (i + 1)), 4));
+    else b0!.forEach((v, i) => expect(v).toBeCloseTo(own(15 * (i + 1)), 4));
   });
 });

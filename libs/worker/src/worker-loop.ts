@@ -3,6 +3,7 @@ import type { Collective } from '@shardlab/collective';
 import type { Dataset } from '@shardlab/data';
 import { decodeTensor, encodeTensor, type Batch__Output, type GradientAck__Output, type GradientUpdate, type StepAssignment__Output } from '@shardlab/protocol';
 import type { AggregationRule, GradientModel, LocalBatch } from './aggregation-rules';
+import { buffersContribution, buffersFromSum, type BuffersRule } from './buffers';
 import type { FaultPlan } from './faults';
 import type { Replica } from './replica';
 
@@ -32,11 +33,14 @@ export interface WorkerModel extends GradientModel {
   /** Number of buffer values; 0 for a model without any. */
   readonly bufferSize: number;
   getBuffers(): Float32Array;
+  setBuffers(flat: Float32Array): void;
 }
 
 export interface WorkerLoopOptions {
   runId: string;
   worker: number;
+  /** Workers in the run. */
+  workers: number;
   /** 0, or a resumed run's first step (the replica already holds the checkpoint's state). */
   startStep: number;
   model: WorkerModel;
@@ -46,6 +50,8 @@ export interface WorkerLoopOptions {
   rule: AggregationRule;
   /** SyncBN: BatchNorm statistics are summed over all workers within the step. */
   syncBatchNorm: boolean;
+  /** What happens to the model's buffers across workers after each step (--buffers). */
+  buffersRule: BuffersRule;
   /** The training set under feed "ids"; null under feed "features" (every batch carries its features). */
   train: Dataset | null;
   faults: FaultPlan;
@@ -106,7 +112,8 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
     if (o.connectPeers && (a.peers.length > 0 || !peers)) peers = o.connectPeers(a.peers, a.peerVerifiers);
     const batches = a.batches.map((b) => () => localBatch(b, o.train, inputSize));
     // The checksum of the parameters this step starts from (before its update), as the coordinator expects.
-    const paramChecksum = a.reportChecksum ? replica.checksum() : '';
+    // With buffers that --buffers makes equal everywhere, they are in the checksum too: they must not drift apart.
+    const paramChecksum = a.reportChecksum ? replica.checksum(model.bufferSize > 0 && o.buffersRule !== 'local' ? model.getBuffers() : undefined) : '';
     const started = performance.now();
     // SyncBN: BatchNorm statistics are summed over all workers (relay: the coordinator; otherwise the peers), in program order.
     let tag = 0;
@@ -129,6 +136,7 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
       const ack: GradientAck__Output = await coordinator.push({ ...report, gradient: encodeTensor(c.update, [c.update.length]) });
       if (!ack.update) throw new WorkerError(`step ${step}: the coordinator's reply carries no update`);
       rule.applyAverage(replica, decodeTensor(ack.update, { length: replica.params.length, field: 'update' }));
+      if (ack.buffers && model.bufferSize > 0) model.setBuffers(decodeTensor(ack.buffers, { length: model.bufferSize, field: 'buffers' }));
       next = ack.next;
       continue;
     }
@@ -156,6 +164,13 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
       await coordinator.push({ runId, worker, step, error: reason }).catch(() => undefined);
       throw new WorkerError(`step ${step}: ${reason}`);
     }
+    let combinedBuffers: Float32Array | null = null;
+    if (buffers && o.buffersRule !== 'local') {
+      // Every worker takes part in every step among trainers (a lost worker stops the run), so worker 0 is the first.
+      const sum = await peers.sum(buffersContribution(o.buffersRule, buffers, worker === 0), step, tag++);
+      combinedBuffers = buffersFromSum(o.buffersRule, sum, o.workers);
+      model.setBuffers(combinedBuffers);
+    }
     lastReduceMs = performance.now() - reduceStarted;
     rule.applyAverage(replica, average);
     // Asked for the state (a checkpoint follows): the optimizer's too, as the JoinReply of a resumed run carries it.
@@ -164,6 +179,7 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
       ? await early
       : await coordinator.push({
           ...scalars,
+          ...(combinedBuffers ? { buffers: encodeTensor(combinedBuffers, [combinedBuffers.length]) } : {}),
           ...(discarded !== undefined ? { discarded } : {}),
           ...(a.reportParams ? { params: encodeTensor(replica.params, [replica.params.length]) } : {}),
           ...(state ? { optimizerState: Buffer.from(state.buffer, state.byteOffset, state.byteLength) } : {}),

@@ -13,6 +13,7 @@ import type { GradientAck as _shardlab_v1_GradientAck, GradientAck__Output as _s
 import type { GradientUpdate as _shardlab_v1_GradientUpdate, GradientUpdate__Output as _shardlab_v1_GradientUpdate__Output } from './shardlab/v1/GradientUpdate';
 import type { JoinReply as _shardlab_v1_JoinReply, JoinReply__Output as _shardlab_v1_JoinReply__Output } from './shardlab/v1/JoinReply';
 import type { JoinRequest as _shardlab_v1_JoinRequest, JoinRequest__Output as _shardlab_v1_JoinRequest__Output } from './shardlab/v1/JoinRequest';
+import type { LayersModel as _shardlab_v1_LayersModel, LayersModel__Output as _shardlab_v1_LayersModel__Output } from './shardlab/v1/LayersModel';
 import type { ModelSpec as _shardlab_v1_ModelSpec, ModelSpec__Output as _shardlab_v1_ModelSpec__Output } from './shardlab/v1/ModelSpec';
 import type { NextStepRequest as _shardlab_v1_NextStepRequest, NextStepRequest__Output as _shardlab_v1_NextStepRequest__Output } from './shardlab/v1/NextStepRequest';
 import type { OptimizerSpec as _shardlab_v1_OptimizerSpec, OptimizerSpec__Output as _shardlab_v1_OptimizerSpec__Output } from './shardlab/v1/OptimizerSpec';
@@ -23,6 +24,7 @@ import type { RunStatus as _shardlab_v1_RunStatus, RunStatus__Output as _shardla
 import type { StatusRequest as _shardlab_v1_StatusRequest, StatusRequest__Output as _shardlab_v1_StatusRequest__Output } from './shardlab/v1/StatusRequest';
 import type { StepAssignment as _shardlab_v1_StepAssignment, StepAssignment__Output as _shardlab_v1_StepAssignment__Output } from './shardlab/v1/StepAssignment';
 import type { Tensor as _shardlab_v1_Tensor, Tensor__Output as _shardlab_v1_Tensor__Output } from './shardlab/v1/Tensor';
+import type { WeightShape as _shardlab_v1_WeightShape, WeightShape__Output as _shardlab_v1_WeightShape__Output } from './shardlab/v1/WeightShape';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -50,6 +52,7 @@ export interface ProtoGrpcType {
       GradientUpdate: MessageTypeDefinition<_shardlab_v1_GradientUpdate, _shardlab_v1_GradientUpdate__Output>
       JoinReply: MessageTypeDefinition<_shardlab_v1_JoinReply, _shardlab_v1_JoinReply__Output>
       JoinRequest: MessageTypeDefinition<_shardlab_v1_JoinRequest, _shardlab_v1_JoinRequest__Output>
+      LayersModel: MessageTypeDefinition<_shardlab_v1_LayersModel, _shardlab_v1_LayersModel__Output>
       ModelSpec: MessageTypeDefinition<_shardlab_v1_ModelSpec, _shardlab_v1_ModelSpec__Output>
       NextStepRequest: MessageTypeDefinition<_shardlab_v1_NextStepRequest, _shardlab_v1_NextStepRequest__Output>
       OptimizerSpec: MessageTypeDefinition<_shardlab_v1_OptimizerSpec, _shardlab_v1_OptimizerSpec__Output>
@@ -70,6 +73,7 @@ export interface ProtoGrpcType {
       StatusRequest: MessageTypeDefinition<_shardlab_v1_StatusRequest, _shardlab_v1_StatusRequest__Output>
       StepAssignment: MessageTypeDefinition<_shardlab_v1_StepAssignment, _shardlab_v1_StepAssignment__Output>
       Tensor: MessageTypeDefinition<_shardlab_v1_Tensor, _shardlab_v1_Tensor__Output>
+      WeightShape: MessageTypeDefinition<_shardlab_v1_WeightShape, _shardlab_v1_WeightShape__Output>
     }
   }
 }

@@ -12,6 +12,10 @@ export interface GradientAck {
    * the assignment of step + 1 (done when the run is over): no NextStep call needed
    */
   'next'?: (_shardlab_v1_StepAssignment | null);
+  /**
+   * relay, a model with buffers, --buffers broadcast or average: every worker's buffers after this step
+   */
+  'buffers'?: (_shardlab_v1_Tensor | null);
 }
 
 export interface GradientAck__Output {
@@ -23,4 +27,8 @@ export interface GradientAck__Output {
    * the assignment of step + 1 (done when the run is over): no NextStep call needed
    */
   'next': (_shardlab_v1_StepAssignment__Output | null);
+  /**
+   * relay, a model with buffers, --buffers broadcast or average: every worker's buffers after this step
+   */
+  'buffers': (_shardlab_v1_Tensor__Output | null);
 }

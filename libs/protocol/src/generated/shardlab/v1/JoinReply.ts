@@ -81,6 +81,12 @@ export interface JoinReply {
    * multi-krum: contributions assumed poisoned
    */
   'krumF'?: (number);
+  /**
+   * What happens to the buffers (BatchNorm running statistics) after each step (--buffers): "broadcast" (worker 0's
+   * everywhere), "average" (the mean of every worker's), "local" (each keeps its own). Relay: the coordinator's
+   * answer carries the result; among trainers: the collective sums them.
+   */
+  'buffersRule'?: (string);
 }
 
 export interface JoinReply__Output {
@@ -160,4 +166,10 @@ export interface JoinReply__Output {
    * multi-krum: contributions assumed poisoned
    */
   'krumF': (number);
+  /**
+   * What happens to the buffers (BatchNorm running statistics) after each step (--buffers): "broadcast" (worker 0's
+   * everywhere), "average" (the mean of every worker's), "local" (each keeps its own). Relay: the coordinator's
+   * answer carries the result; among trainers: the collective sums them.
+   */
+  'buffersRule': (string);
 }
