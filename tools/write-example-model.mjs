@@ -33,6 +33,17 @@ if (!(Number.isInteger(classes) && classes >= 2) || !(Number.isInteger(side) && 
   process.exit(2);
 }
 
+/** What Keras writes for every layer with a kernel and a bias. */
+const WEIGHTED = {
+  use_bias: true,
+  kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
+  bias_initializer: { class_name: 'Zeros', config: {} },
+  kernel_regularizer: null,
+  bias_regularizer: null,
+  activity_regularizer: null,
+  kernel_constraint: null,
+  bias_constraint: null,
+};
 const layer = (class_name, config) => ({ class_name, config: { trainable: true, dtype: 'float32', ...config } });
 const conv = (name, filters) =>
   layer('Conv2D', {
@@ -44,14 +55,7 @@ const conv = (name, filters) =>
     data_format: 'channels_last',
     dilation_rate: [1, 1],
     activation: 'relu',
-    use_bias: true,
-    kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
-    bias_initializer: { class_name: 'Zeros', config: {} },
-    kernel_regularizer: null,
-    bias_regularizer: null,
-    activity_regularizer: null,
-    kernel_constraint: null,
-    bias_constraint: null,
+    ...WEIGHTED,
   });
 const batchNormLayer = (name) =>
   layer('BatchNormalization', {
@@ -90,14 +94,7 @@ const topology = {
         name: 'scores',
         units: classes,
         activation: 'softmax',
-        use_bias: true,
-        kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
-        bias_initializer: { class_name: 'Zeros', config: {} },
-        kernel_regularizer: null,
-        bias_regularizer: null,
-        activity_regularizer: null,
-        kernel_constraint: null,
-        bias_constraint: null,
+        ...WEIGHTED,
       }),
     ],
   },

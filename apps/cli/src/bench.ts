@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { memberAttacks } from './bench-attacks';
 import { IMPORT_CSV_ROWS, importThroughput, ownDataEndToEnd } from './bench-import';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { isPowerOfTwo } from '@shardlab/collective';
@@ -283,8 +284,9 @@ const NPY_ROWS = 100_000;
 
 /**
  * Section 4's `.npy` figures: a batch of 128 random rows read by positional reads from a dataset directory in the
- * page cache (just written), uint8 and float32. Cold reads (from disk) are not timed: that needs the page cache
- * dropped, which a benchmark should not do to the machine it runs on.
+ * page cache (just written), uint8 and float32; then cold, from disk: before each of COLD_BATCHES batches the
+ * feature file's own pages are evicted (posix_fadvise DONTNEED on that file, through Python's os module: Node has
+ * no fadvise), not the machine's page cache.
  */
 function npyTimes(batchTime: (ds: { features(ids: number[]): Float32Array }, first: number) => number, ofStep: (ms: number) => string): string[][] {
   const rows: string[][] = [];
@@ -299,6 +301,8 @@ function npyTimes(batchTime: (ds: { features(ids: number[]): Float32Array }, fir
           for (let i = 0; i < 1000; i++) fill(chunk.subarray(i * rowBytes, (i + 1) * rowBytes), first + i);
           writeSync(fd, chunk, 0, Math.min(1000, shape[0]! - first) * rowBytes);
         }
+        // On disk before it is evicted: fadvise drops clean pages only.
+        fsyncSync(fd);
         closeSync(fd);
       };
       const rand = new SplitMix32(7);
@@ -309,12 +313,39 @@ function npyTimes(batchTime: (ds: { features(ids: number[]): Float32Array }, fir
       writeFileSync(join(dir, NPY_MANIFEST), JSON.stringify({ classes: ['a', 'b', 'c', 'd'], train: { features: 'x.npy', labels: 'y.npy' }, test: { features: 'tx.npy', labels: 'ty.npy' } }));
       const { train } = loadDataset({ dataset: `npy:${dir}`, seed: 1 });
       const ms = batchTime({ features: (ids) => train.features(ids.map((id) => id % NPY_ROWS)) }, 0);
-      rows.push([`npy:<dir>, ${NPY_ROWS} x 784 ${bytes === 1 ? 'uint8' : 'float32'}`, `features of a ${BATCH} x 784 batch (page cache)`, ms.toFixed(2) + ' ms' + ofStep(ms)]);
+      const what = `npy:<dir>, ${NPY_ROWS} x 784 ${bytes === 1 ? 'uint8' : 'float32'}`;
+      rows.push([what, `features of a ${BATCH} x 784 batch (page cache)`, ms.toFixed(2) + ' ms' + ofStep(ms)]);
+      const cold = coldBatchMs(join(dir, 'x.npy'), (ids) => train.features(ids));
+      rows.push([what, `features of a ${BATCH} x 784 batch (cold: the file's pages evicted before each of ${COLD_BATCHES})`, typeof cold === 'string' ? cold : `${cold.median.toFixed(2)} ms median (${cold.min.toFixed(2)}-${cold.max.toFixed(2)})`]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
   return rows;
+}
+
+/** Cold batches timed by npyTimes. */
+const COLD_BATCHES = 20;
+
+/**
+ * The median, fastest and slowest time of a batch of BATCH random rows read right after `file`'s pages were evicted
+ * from the page cache; a sentence instead where eviction is not possible (no Python, a file system without it).
+ */
+function coldBatchMs(file: string, read: (ids: number[]) => Float32Array): { median: number; min: number; max: number } | string {
+  const evict = () =>
+    spawnSync(process.env['SHARDLAB_BENCH_PYTHON'] ?? '/usr/bin/python3', ['-c', 'import os, sys\nfd = os.open(sys.argv[1], os.O_RDONLY)\nos.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)', file], { encoding: 'utf8' });
+  const rand = new SplitMix32(11);
+  const times: number[] = [];
+  for (let b = 0; b < COLD_BATCHES; b++) {
+    const evicted = evict();
+    if (evicted.status !== 0) return `not timed: cannot evict the file's pages (${(evicted.error?.message ?? evicted.stderr).trim().split('\n').at(-1)})`;
+    const ids = Array.from({ length: BATCH }, () => rand.nextInt(NPY_ROWS));
+    const started = performance.now();
+    read(ids);
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[Math.floor(times.length / 2)]!, min: times[0]!, max: times[times.length - 1]! };
 }
 
 /** Sequential request/ack round trips of one gradient over gRPC (our PushGradient). */
