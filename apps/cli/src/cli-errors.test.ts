@@ -44,7 +44,7 @@ describe('bad input on the command line', () => {
     ['an unreadable token file', () => ['coordinator', '--token-file', '/dev/null/x'], /--token-file: cannot read \/dev\/null\/x/],
     ['a malformed fault', () => ['run', '--faults', 'explode:1@2'], /--faults: fault "explode:1@2": expected KIND:WORKER@STEP\[:ARG\]/],
     ['a fault for a worker the run does not have', () => ['run', '--workers', '2', '--faults', 'kill:5@2'], /--faults: kill:5@2 names worker 5, but the run has workers 0..1/],
-    ['continue with the ring', () => ['run', '--lost-worker', 'continue', '--collective', 'ring'], /--lost-worker: continue is not supported with --collective ring/],
+    ['continue among worker threads', () => ['run', '--lost-worker', 'continue', '--runtime', 'threads', '--collective', 'shared-memory'], /--lost-worker: continue is not supported with --collective shared-memory/],
     ['halving-doubling among 3 workers', () => ['run', '--workers', '3', '--collective', 'halving-doubling'], /--collective: halving-doubling needs a power of two of workers \(1, 2, 4, 8, \.\.\.\), got --workers 3; use ring/],
     ['TLS certificate without its key', () => ['coordinator', '--tls-cert', '/etc/hostname'], /--tls-cert and --tls-key go together/],
   ];

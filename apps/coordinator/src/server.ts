@@ -73,7 +73,16 @@ export function coordinatorHandlers(session: TrainingSession, secret: RunSecret 
    * the hash of every worker's credential, so that a trainer admits a Peer subscription from that worker only.
    */
   const withVerifiers = (a: StepAssignment__Output): StepAssignment__Output =>
-    secret && a.peers.length > 0 ? { ...a, peerVerifiers: a.peers.map((_, w) => credentialVerifier(secret.credentialFor(w, session.generationOf(w)))) } : a;
+    secret && a.peers.length > 0
+      ? {
+          ...a,
+          // By rank: the worker at each (all workers in order, unless the collective was re-formed).
+          peerVerifiers: a.peers.map((_, r) => {
+            const w = a.peerWorkers.length > 0 ? a.peerWorkers[r]! : r;
+            return credentialVerifier(secret.credentialFor(w, session.generationOf(w)));
+          }),
+        }
+      : a;
   /**
    * One push, a PushGradient call or a message on PushGradientStream: answered once every worker has pushed, with
    * the averaged update and the combined buffers (relay only) and the next step's assignment.

@@ -1,10 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
-import { Mailbox, PeerCollective, peersOf, type PeerAlgorithm, type PeerLink } from '@shardlab/collective';
+import { Mailbox, PeerCollective, isPowerOfTwo, peersOf, type PeerAlgorithm, type PeerLink } from '@shardlab/collective';
 import {
   channelOptions,
   serverOptions,
   RunSecret,
   alreadyExists,
+  failedPrecondition,
   channelCredentials,
   encodePeerChunk,
   guardInterceptor,
@@ -56,8 +57,19 @@ interface Incoming {
  */
 export class PeerEndpoint {
   private membership: Membership | null = null;
+  /** The --collective asked for; `algorithm` is what the current members use (a ring where halving-doubling cannot). */
+  private configured: PeerAlgorithm = 'ring';
   private algorithm: PeerAlgorithm = 'ring';
   private parameters = 0;
+  /**
+   * Which collective of the run this is: 0 for the first, one more each time the coordinator re-forms it (a member
+   * lost or replaced, --lost-worker continue|replace). Subscriptions and their streams belong to one epoch; a
+   * subscription for a later one waits in `early` until this trainer gets there.
+   */
+  private epoch = 0;
+  private early: Subscriber[] = [];
+  /** Elastic: a broken link breaks all of this trainer's links, so that every member's all-reduce fails promptly. */
+  private elastic = false;
   /** The workers this trainer sends to (the only ones that may subscribe) and receives from. */
   private sendsTo: number[] = [];
   private receivesFrom: number[] = [];
@@ -105,10 +117,12 @@ export class PeerEndpoint {
    * After Join: which run, which worker of how many, the algorithm (which decides who may subscribe), and the
    * model's size, which bounds a chunk. The service is served from now on (nobody has a reason to call before).
    */
-  attach(membership: Membership, parameters: number, algorithm: PeerAlgorithm = 'ring'): void {
+  attach(membership: Membership, parameters: number, algorithm: PeerAlgorithm = 'ring', elastic = false): void {
     const { sendsTo, receivesFrom } = peersOf(algorithm, membership.worker, membership.workers);
     this.membership = membership;
+    this.configured = algorithm;
     this.algorithm = algorithm;
+    this.elastic = elastic;
     this.parameters = parameters;
     this.sendsTo = sendsTo;
     this.receivesFrom = receivesFrom;
@@ -120,20 +134,35 @@ export class PeerEndpoint {
    * sends nothing for `timeoutSeconds`, never subscribes, or cannot be reached fails the reduction with an error
    * naming it.
    */
-  connect(peers: readonly string[], timeoutSeconds: number, verifiers: readonly string[] = []): PeerCollective {
+  connect(peers: readonly string[], timeoutSeconds: number, verifiers: readonly string[] = [], workers: readonly number[] = [], epoch = 0): PeerCollective {
     const m = this.membership;
     if (!m) throw new Error('connect before attach');
-    if (peers.length !== m.workers) throw new Error(`expected ${m.workers} peer addresses, got ${peers.length}`);
-    if (this.security?.token && verifiers.length !== m.workers) {
-      throw new Error(`the coordinator sent ${verifiers.length} peer verifiers for ${m.workers} workers; without them no subscription can be checked`);
+    // By rank: the worker index at each (all workers in order, unless the collective was re-formed).
+    const ranks = workers.length > 0 ? [...workers] : peers.map((_, w) => w);
+    if (workers.length === 0 && peers.length !== m.workers) throw new Error(`expected ${m.workers} peer addresses, got ${peers.length}`);
+    if (ranks.length !== peers.length) throw new Error(`${peers.length} peer addresses for ${ranks.length} workers`);
+    const rank = ranks.indexOf(m.worker);
+    if (rank < 0) throw new Error(`worker ${m.worker} is not among the peers of epoch ${epoch}`);
+    if (this.security?.token && verifiers.length !== peers.length) {
+      throw new Error(`the coordinator sent ${verifiers.length} peer verifiers for ${peers.length} workers; without them no subscription can be checked`);
     }
-    this.verifiers = verifiers;
-    for (const call of this.unchecked.splice(0)) this.admit(call);
+    if (epoch !== this.epoch) this.reform(epoch);
+    this.algorithm = this.configured === 'halving-doubling' && !isPowerOfTwo(ranks.length) ? 'ring' : this.configured;
+    const links = peersOf(this.algorithm, rank, ranks.length);
+    this.sendsTo = links.sendsTo.map((r) => ranks[r]!);
+    this.receivesFrom = links.receivesFrom.map((r) => ranks[r]!);
+    // Verifiers by worker index, as a subscription names its worker.
+    const byWorker: string[] = [];
+    ranks.forEach((w, r) => (byWorker[w] = verifiers[r]!));
+    this.verifiers = verifiers.length > 0 ? byWorker : verifiers;
+    for (const call of [...this.unchecked.splice(0), ...this.early.splice(0)]) this.admit(call);
     const timeoutMs = timeoutSeconds * 1000;
-    this.names = peers.map((address, w) => `worker ${w} at ${address}`);
-    for (const w of this.receivesFrom) this.subscribe(w, peers[w]!);
+    this.names = [];
+    ranks.forEach((w, r) => (this.names[w] = `worker ${w} at ${peers[r]}`));
+    for (const w of this.receivesFrom) this.subscribe(w, peers[ranks.indexOf(w)]!);
     const link: PeerLink = {
-      send: async (to, key, data) => {
+      send: async (toRank, key, data) => {
+        const to = ranks[toRank]!;
         // Encoded now (the algorithms keep writing into the array `data` views), in one copy.
         const encoded = encodePeerChunk({ runId: m.runId, from: m.worker, key, data });
         const subscriber = await this.subscriberOf(to, timeoutMs, () => new Error(`${this.name(to)} did not subscribe within ${timeoutSeconds} s (--step-timeout)`));
@@ -144,13 +173,35 @@ export class PeerEndpoint {
           });
         });
       },
-      receive: (from, key) => {
+      receive: (fromRank, key) => {
+        const from = ranks[fromRank]!;
         const incoming = this.incoming.get(from);
         if (!incoming) return Promise.reject(new Error(`this trainer does not receive from ${this.name(from)} under ${this.algorithm}`));
         return incoming.mailbox.take(key, timeoutMs, () => new Error(`nothing from ${this.name(from)} within ${timeoutSeconds} s (--step-timeout)`));
       },
     };
-    return new PeerCollective(m.worker, m.workers, link, this.algorithm);
+    return new PeerCollective(rank, ranks.length, link, this.algorithm);
+  }
+
+  /** A new epoch: every link of the last one is dropped (its streams end or are cancelled) and sending may start afresh. */
+  private reform(epoch: number): void {
+    const gone = new Error(`the collective was re-formed (epoch ${epoch})`);
+    this.breakLinks(gone);
+    this.epoch = epoch;
+    this.sendFailure = null;
+  }
+
+  /** Ends every subscription to this trainer and cancels every one of its own; waits for them fail with `err`. */
+  private breakLinks(err: Error): void {
+    for (const w of this.awaitingSubscriber.splice(0)) w.reject(err);
+    for (const s of this.subscribers.values()) s.end();
+    this.subscribers.clear();
+    for (const { client, stream, mailbox } of this.incoming.values()) {
+      mailbox.fail(err);
+      stream.cancel();
+      client.close();
+    }
+    this.incoming.clear();
   }
 
   /**
@@ -191,6 +242,8 @@ export class PeerEndpoint {
   /** Every wait to receive fails with `err` (a peer is gone: the reduction cannot complete). */
   private failReceiving(err: Error): void {
     for (const { mailbox } of this.incoming.values()) mailbox.fail(err);
+    // Elastic: the partners waiting on this trainer learn at once that this all-reduce cannot complete.
+    if (this.elastic) this.breakLinks(err);
   }
 
   /** Subscribes to `sender`'s chunks for this trainer, for the whole run. */
@@ -206,7 +259,8 @@ export class PeerEndpoint {
       // The token, and this worker's credential: the sender admits this subscription from this worker only.
       interceptors: [identityInterceptor({ token: this.security?.token ?? null, worker: m.credential ? { index: m.worker, credential: m.credential } : undefined })],
     });
-    const stream = client.subscribe({ runId: m.runId, worker: m.worker });
+    const epoch = this.epoch;
+    const stream = client.subscribe({ runId: m.runId, worker: m.worker, epoch });
     const mailbox = new Mailbox();
     let settle = () => undefined as void;
     const settled = new Promise<void>((resolve) => (settle = resolve));
@@ -216,7 +270,7 @@ export class PeerEndpoint {
     // Over, whichever way: ended, broken, or closed.
     for (const event of ['end', 'error', 'close']) stream.on(event, () => settle());
     stream.on('data', (chunk: PeerChunk__Output) => {
-      if (over) return;
+      if (over || epoch !== this.epoch) return;
       if (chunk.runId !== m.runId || chunk.from !== sender || chunk.data.length % 4 !== 0) {
         over = true;
         this.failReceiving(new Error(`${from} sent a chunk that is not this run's float32 data from it (run ${JSON.stringify(chunk.runId)}, from ${chunk.from}, ${chunk.data.length} bytes)`));
@@ -231,11 +285,12 @@ export class PeerEndpoint {
     // The sender ended the stream: at the end of its run. What arrived can still be taken.
     stream.on('end', () => {
       if (!over) mailbox.end(new Error(`the stream from ${from} ended (it stopped)`));
+      if (!over && this.elastic && epoch === this.epoch) this.failReceiving(new Error(`the stream from ${from} ended`));
       over = true;
     });
     // Refused, or the sender vanished mid-run (killed, network gone): fail the waiting reductions now, naming it.
     stream.on('error', (err: grpc.ServiceError) => {
-      if (!over && err.code !== grpc.status.CANCELLED) this.failReceiving(new Error(`the stream from ${from} broke (${grpc.status[err.code] ?? err.code}: ${err.details})`));
+      if (!over && err.code !== grpc.status.CANCELLED && epoch === this.epoch) this.failReceiving(new Error(`the stream from ${from} broke (${grpc.status[err.code] ?? err.code}: ${err.details})`));
       over = true;
     });
   }
@@ -272,6 +327,7 @@ export class PeerEndpoint {
     if (this.sendFailure) return;
     this.sendFailure = err;
     for (const w of this.awaitingSubscriber.splice(0)) w.reject(err);
+    if (this.elastic) this.breakLinks(err);
   }
 
   private handlers(): grpc.UntypedServiceImplementation {
@@ -293,6 +349,12 @@ export class PeerEndpoint {
     try {
       if (!m) throw unavailable('this trainer has not joined a run yet');
       if (call.request.runId !== m.runId) throw permissionDenied(`subscription for run ${JSON.stringify(call.request.runId)}, this trainer is in run ${m.runId}`);
+      if (call.request.epoch < this.epoch) throw failedPrecondition(`subscription for the collective of epoch ${call.request.epoch}; it was re-formed (epoch ${this.epoch})`);
+      if (call.request.epoch > this.epoch) {
+        // The subscriber is a re-forming ahead of this trainer: admitted when this trainer gets there.
+        this.early.push(call);
+        return;
+      }
       if (this.security?.token && verifiedPeer(call.metadata, this.verifiers ?? []) !== worker) {
         throw permissionDenied(`subscription as worker ${worker} without worker ${worker}'s credential (the one the coordinator issued it at Join)`);
       }
@@ -310,7 +372,9 @@ export class PeerEndpoint {
     this.awaitingSubscriber = waiting;
     for (const w of ready) w.resolve(call);
     // The subscriber went away (killed, network gone, or its run ended): nothing more can be sent to it.
+    const epoch = this.epoch;
     call.on('cancelled', () => {
+      if (epoch !== this.epoch) return;
       const failure = new Error(`cannot send to ${this.name(worker)}: it went away (its subscription was cancelled)`);
       this.failSending(failure);
       this.failReceiving(failure);

@@ -157,16 +157,16 @@ async function coordinatorReachable(address: string, credentials: grpc.ChannelCr
 function collectiveOf(
   name: CollectiveName,
   o: { peer: PeerEndpoint | null; thread: TrainerOptions['thread']; worker: number; stepTimeout: number },
-): ((addresses: readonly string[], verifiers: readonly string[]) => Collective) | null {
+): ((addresses: readonly string[], verifiers: readonly string[], workers: readonly number[], epoch: number) => Collective) | null {
   if (name === 'shared-memory') {
     const sharedMemory = o.thread!.sharedMemory;
     return () => new SharedMemoryCollective(sharedMemory, o.worker, o.stepTimeout * 1000);
   }
   const peer = o.peer;
   if (!peer) return null;
-  return (addresses, verifiers) => {
+  return (addresses, verifiers, workers, epoch) => {
     if (addresses.length === 0) throw new TrainerError(`the coordinator sent no peer addresses for the ${name}`);
-    return peer.connect(addresses, o.stepTimeout, verifiers);
+    return peer.connect(addresses, o.stepTimeout, verifiers, workers, epoch);
   };
 }
 
@@ -287,7 +287,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       throw new TrainerError((err as Error).message);
     }
     const { spec, model, replica, rule, syncBatchNorm, buffersRule, faults, robust, startStep } = setup;
-    peer?.attach({ runId: joined.runId, worker, workers: joined.workers, credential: joined.credential }, replica.params.length, algorithm ?? undefined);
+    peer?.attach({ runId: joined.runId, worker, workers: joined.workers, credential: joined.credential }, replica.params.length, algorithm ?? undefined, joined.elastic);
     log(`worker ${worker}/${joined.workers} joined run ${joined.runId} (${describeBackend(backend)}, ${replica.params.length} parameters, ${peer ? `${algorithm} peer at ${peerAddress}` : collective})`);
     if (!faults.empty) log(`fault injection for worker ${worker}: ${faults.describe()}`);
     if (startStep > 0) log(`worker ${worker}: resuming at step ${startStep}`);
@@ -329,6 +329,7 @@ export async function runTrainer(opts: TrainerOptions): Promise<TrainerResult> {
       rule,
       syncBatchNorm,
       buffersRule,
+      elastic: joined.elastic,
       train,
       faults,
       robust,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AssignmentWaiters } from './assignment-waiters';
 import type { StepAssignment__Output } from '@shardlab/protocol';
 
-const assignment = (step: number, worker: number): StepAssignment__Output => ({ step, done: false, batches: [{ features: null, labels: [worker], ids: [worker] }], reportChecksum: false, stopReason: '', peers: [], reportGradient: false, reportParams: false, reportState: false, peerVerifiers: [] });
+const assignment = (step: number, worker: number): StepAssignment__Output => ({ step, done: false, batches: [{ features: null, labels: [worker], ids: [worker] }], reportChecksum: false, stopReason: '', peers: [], reportGradient: false, reportParams: false, reportState: false, peerVerifiers: [], peerWorkers: [], epoch: 0 });
 
 describe('AssignmentWaiters', () => {
   it("answers each waiting call with its own worker's assignment when the step begins, and only that step's", async () => {

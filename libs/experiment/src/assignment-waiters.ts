@@ -13,7 +13,7 @@ interface Waiter {
 
 /** The "you are done" assignment for `step`, with the reason (empty when the run simply finished). */
 export function doneAssignment(step: number, reason: string): StepAssignment__Output {
-  return { step, done: true, batches: [], reportChecksum: false, stopReason: reason, peers: [], reportGradient: false, reportParams: false, reportState: false, peerVerifiers: [] };
+  return { step, done: true, batches: [], reportChecksum: false, stopReason: reason, peers: [], reportGradient: false, reportParams: false, reportState: false, peerVerifiers: [], peerWorkers: [], epoch: 0 };
 }
 
 export class AssignmentWaiters {

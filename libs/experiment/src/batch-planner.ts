@@ -1,7 +1,7 @@
 import { collectiveNeeds } from '@shardlab/collective';
 import type { Dataset, Strategy } from '@shardlab/data';
 import { encodeTensor } from '@shardlab/protocol';
-import type { ExperimentConfig, RunConfig } from './config';
+import { elasticAmongTrainers, type ExperimentConfig, type RunConfig } from './config';
 import type { Batch__Output, StepAssignment__Output } from '@shardlab/protocol';
 
 /**
@@ -22,6 +22,11 @@ export function planStep(
     checkpoint?: boolean;
     /** The run's first step: 0, or where a resumed run starts (the peers' addresses go with it). */
     firstStep?: number;
+    /**
+     * A re-formed collective among trainers (elastic, see elasticAmongTrainers): the members are the plan's ranks,
+     * the peers' addresses go with this step, by rank, and `epoch` counts the re-formings.
+     */
+    reform?: { epoch: number };
   },
 ): StepAssignment__Output[] {
   const { config, plan, train } = opts;
@@ -30,13 +35,20 @@ export function planStep(
   const amongTrainers = !needs.coordinatorAverages;
   const reportGradient = amongTrainers && t % config.gradientMetricsEvery === 0;
   const evaluates = (t + 1) % config.evalEvery === 0 || t + 1 === config.steps;
-  const peers = needs.peerAddresses && t === (opts.firstStep ?? 0) ? opts.peerAddresses() : [];
+  const elastic = amongTrainers && elasticAmongTrainers(config);
+  const addresses = needs.peerAddresses && (t === (opts.firstStep ?? 0) || opts.reform) ? opts.peerAddresses() : [];
+  const peers = opts.reform ? plan.ranks.map((w) => addresses[w]!) : addresses;
+  const peerWorkers = opts.reform ? [...plan.ranks] : [];
+  // The worker that reports the state after the step: worker 0, or (elastic) the first one still in the run, every
+  // step, so that a replacement can start from the last completed step.
+  const reporter = elastic ? (plan.ranks[0] ?? 0) : 0;
   return Array.from({ length: config.workers }, (_, w) => {
     const rank = plan.ranks.indexOf(w);
     const batches = rank < 0 ? [] : planBatches(t, rank, config, plan.strategy, train);
     // peerVerifiers: filled in at the edge, which holds the credentials (apps/coordinator).
-    const reportState = amongTrainers && opts.checkpoint === true && w === 0;
-    return { step: t, done: rank < 0, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams: amongTrainers && (evaluates || reportState) && w === 0, reportState, peerVerifiers: [] };
+    const reportState = amongTrainers && (opts.checkpoint === true || elastic) && w === reporter;
+    const reportParams = amongTrainers && (evaluates || reportState) && w === reporter;
+    return { step: t, done: rank < 0, batches, reportChecksum, stopReason: '', peers, reportGradient, reportParams, reportState, peerVerifiers: [], peerWorkers, epoch: opts.reform?.epoch ?? 0 };
   });
 }
 

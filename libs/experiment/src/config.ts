@@ -120,6 +120,15 @@ export function resolveCollective(config: ExperimentConfig, trainersHere: boolea
 export const LOST_WORKER_POLICIES: readonly LostWorkerPolicy[] = ['stop', 'continue', 'replace'];
 
 /**
+ * Ring or halving-doubling under --lost-worker continue|replace: the trainers' collective is re-formed when a
+ * member goes or a replacement comes. Every report then leaves after the all-reduce, a worker keeps the step's
+ * starting state until the coordinator answers, and the answer may be the same step again among the new members.
+ */
+export function elasticAmongTrainers(config: Pick<RunConfig, 'collective' | 'lostWorker'>): boolean {
+  return config.lostWorker !== 'stop' && collectiveNeeds(config.collective).peerAddresses;
+}
+
+/**
  * How a step's batches reach the trainers:
  *   ids       trainers load the training set themselves (from the dataset description the coordinator
  *             sends at join, proven equal by a fingerprint) and receive sample ids only: the default;
@@ -267,10 +276,10 @@ export function resolveConfig(overrides: Record<string, unknown>, where: (key: s
   if (modelDir(c.model) && c.norm !== 'none') throw new ConfigError(`${where('norm')}: applies to the built-in mlp; a loaded model has the normalisation layers its model.json lists`);
   if (c.model === 'cnn' && c.norm !== 'none') throw new ConfigError(`${where('norm')}: the cnn model has no normalisation layers; use --model mlp`);
   if (c.classes && c.classes.length < 2) throw new ConfigError(`${where('classes')}: need at least 2 classes, got ${c.classes.join(',')}`);
-  // continue and replace rebuild who takes part mid-run: the trainers' peer links would have to be re-formed, and a lost worker
-  // would stall SyncBN's in-step reductions.
-  const amongTrainers = c.collective !== 'auto' && !collectiveNeeds(c.collective).coordinatorAverages;
-  const unsupported = amongTrainers ? `--collective ${c.collective} yet (the trainers' peer links would have to be re-formed); use relay` : c.norm === 'sync-batch' ? '--norm sync-batch (a lost worker would stall the in-step reductions)' : null;
+  // continue and replace rebuild who takes part mid-run: ring and halving-doubling re-form their peer links (see
+  // elasticAmongTrainers); worker threads and SyncBN's in-step reductions cannot go on without a member.
+  const unsupported =
+    c.collective === 'shared-memory' ? `--collective shared-memory (its worker threads share one fixed memory layout); use relay, ring or halving-doubling` : c.norm === 'sync-batch' ? '--norm sync-batch (a lost worker would stall the in-step reductions)' : null;
   if (c.lostWorker !== 'stop' && unsupported) throw new ConfigError(`${where('lostWorker')}: ${c.lostWorker} is not supported with ${unsupported}`);
   if (c.runtime === 'threads' && c.lostWorker === 'replace') {
     throw new ConfigError(`${where('lostWorker')}: replace is not supported with --runtime threads yet (a replacement is a new trainer process); use processes`);

@@ -93,7 +93,9 @@ export class CoordinatorModel {
       this.workerParams = st.params;
     }
     if (st.optimizerState) this.workerOptimizerState = st.optimizerState;
-    if (combined ?? st.buffers[0]) this.buffers = combined ?? st.buffers[0]!;
+    // Worker 0's, or (once it is lost) the first member's still in the run.
+    const reported = combined ?? st.buffers.find((b) => b !== null) ?? null;
+    if (reported) this.buffers = reported;
   }
 
   /** The current parameters: the replica's (relay), or the latest ones worker 0 sent (among trainers; the initial ones before). */

@@ -1,7 +1,7 @@
 import type { Strategy } from '@shardlab/data';
 import type { EventRecord } from '@shardlab/report';
 import type { AssignmentWaiters } from './assignment-waiters';
-import type { RunConfig } from './config';
+import { elasticAmongTrainers, type RunConfig } from './config';
 import { onStepTimeout, onTrainerGone, type LostWorkerAction } from './lost-workers';
 import type { Membership } from './membership';
 import type { SessionState } from './messages';
@@ -21,6 +21,8 @@ export interface DepartureContext {
   /** Moves the deadline of the step in progress (a vacant slot waits --replace-timeout for its replacement). */
   setDeadline: (at: number) => void;
   fail: (reason: string) => void;
+  /** Elastic among trainers: the step under way is to be done again, among the members then in the run. */
+  redo: (st: StepState, why: string) => void;
   event: (r: EventRecord) => void;
   log: (line: string) => void;
   /** Wakes the run loop. */
@@ -36,9 +38,12 @@ export class Departures {
   /** The batch plan and which worker takes which of its ranks (all of them, until a worker is lost). */
   plan: { strategy: Strategy; ranks: number[] };
   private readonly vacancyListeners: ((name: string) => void)[] = [];
+  /** Ring or halving-doubling re-formed on a loss (elasticAmongTrainers): a loss mid-step has the step done again. */
+  private readonly elastic: boolean;
 
   constructor(private readonly ctx: DepartureContext) {
     this.plan = { strategy: ctx.strategy, ranks: Array.from({ length: ctx.config.workers }, (_, w) => w) };
+    this.elastic = elasticAmongTrainers(ctx.config);
   }
 
   /** Hears the name of every trainer whose slot falls vacant (--lost-worker replace): a supervisor starts a new one. */
@@ -112,6 +117,9 @@ export class Departures {
       for (const listener of this.vacancyListeners) listener(m.name);
       m.lost = true;
       m.vacant = true;
+      // Elastic among trainers: the members of the step under way are no longer those who can finish it.
+      const st = this.ctx.current();
+      if (st && this.elastic) this.ctx.redo(st, `worker ${w} lost (${why})`);
       this.ctx.event({ kind: 'event', step, event: 'lost', worker: w, message: `${membership.describe(w)} lost: ${why}; waiting up to ${config.replaceTimeout} s for a replacement` });
       this.ctx.log(`${membership.describe(w)} lost (${why}); waiting up to ${config.replaceTimeout} s for a replacement`);
     }
@@ -129,6 +137,7 @@ export class Departures {
     for (const w of workers) {
       membership.members[w]!.lost = true;
       if (st && !st.pushed[w]) st.pushed[w] = true;
+      if (st && this.elastic) this.ctx.redo(st, `worker ${w} lost (${why})`);
       this.ctx.event({ kind: 'event', step: st?.step ?? 0, event: 'lost', worker: w, message: `${membership.describe(w)} lost: ${why}; continuing with ${membership.active().length} worker(s)` });
       this.ctx.log(`${membership.describe(w)} lost (${why}); continuing with the survivors`);
     }

@@ -1,6 +1,6 @@
 import { PROTOCOL_VERSION, encodeTensor, type JoinReply__Output } from '@shardlab/protocol';
 import type { WireModelSpec } from '@shardlab/worker';
-import type { RunConfig } from './config';
+import { elasticAmongTrainers, type RunConfig } from './config';
 
 /** The state a trainer starts from when it does not start at step 0 (a resumed run, or a replacement). */
 export interface StartState {
@@ -45,6 +45,7 @@ export function joinReply(opts: {
     trim: config.trim,
     krumF: config.krumF,
     buffersRule: config.buffers,
+    elastic: elasticAmongTrainers(config),
     faults: opts.generation > 0 ? [] : config.faults,
     // The coordinator app fills it in when the run has a token (a credential is the edge's business).
     credential: '',

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { collectiveNeeds } from '@shardlab/collective';
+import { collectiveNeeds, isPowerOfTwo } from '@shardlab/collective';
 import { dataFingerprint, type Dataset, type Strategy } from '@shardlab/data';
 import type { LayersSource, ModelSpec } from '@shardlab/model';
 import { isWireError } from '@shardlab/protocol';
 import type { EventRecord, MetricsRecord } from '@shardlab/report';
 import type { WireModelSpec } from '@shardlab/worker';
 import { planStep } from './batch-planner';
-import type { RunConfig } from './config';
+import { elasticAmongTrainers, type RunConfig } from './config';
 import { CoordinatorModel } from './coordinator-model';
 import { wireDatasetSpec } from './dataset-spec';
 import { Departures } from './departures';
@@ -146,10 +146,15 @@ export class TrainingSession {
   private readonly refusals = new RefusalTally(10_000);
   /** Workers whose report stream is open (reportStream). */
   private readonly openStreams = new Set<number>();
+  /** Ring or halving-doubling re-formed when a member goes or comes (elasticAmongTrainers). */
+  private readonly elastic: boolean;
+  /** How many times the trainers' collective was re-formed (StepAssignment.epoch). */
+  private epoch = 0;
 
   constructor(private readonly deps: SessionDeps) {
     const { config, train } = deps;
     this.coordinatorModel = new CoordinatorModel(config, train, deps.resume, deps.layers);
+    this.elastic = elasticAmongTrainers(config);
     this.observer = new StepObserver(deps);
     if (deps.resume) {
       this.stepsCompleted = deps.resume.step;
@@ -168,6 +173,7 @@ export class TrainingSession {
       current: () => this.current,
       setDeadline: (at) => (this.stepDeadline = at),
       fail: (reason) => this.fail(reason),
+      redo: (st, why) => this.redoStep(st, why),
       event: (r) => this.event(r),
       log: (line) => this.deps.log?.(line),
       poke: () => this.wakeup.poke(),
@@ -222,7 +228,8 @@ export class TrainingSession {
   joinWhenReady(req: JoinRequest__Output): Promise<JoinReply__Output> {
     const worker = this.admit(req);
     const st = this.current;
-    if (this.stateValue === 'running' && st && st.pushed[worker]) {
+    // Elastic among trainers the step under way is done again with the replacement, whatever its predecessor pushed.
+    if (this.stateValue === 'running' && st && st.pushed[worker] && !this.elastic) {
       return new Promise((resolve) => this.afterStep.push(() => resolve(this.joinReply(worker, this.stepsCompleted))));
     }
     return Promise.resolve(this.joinReply(worker, this.startStepFor(worker)));
@@ -263,6 +270,7 @@ export class TrainingSession {
     this.event({ kind: 'event', step: this.current?.step ?? 0, event: 'joined', worker, message: `worker ${worker} joined: ${member.name} (${member.backend})${replacing ? ', replacing the lost one' : ''}` });
     if (replacing) {
       this.deps.log?.(`${this.membership.describe(worker)} joined as the replacement of the lost worker ${worker}`);
+      if (this.elastic && this.current) this.current.rejoined.add(worker);
       // It gets a full step timeout from now to compute the step it joins at.
       this.stepDeadline = Math.max(this.stepDeadline, Date.now() + this.deps.config.stepTimeout * 1000);
     }
@@ -272,7 +280,7 @@ export class TrainingSession {
 
   /** The step a trainer admitted now starts at: 0, a resumed run's first step, or (a replacement) the step in progress. */
   private startStepFor(worker: number): number {
-    if (this.stateValue === 'running' && this.current) return this.current.pushed[worker] ? this.current.step + 1 : this.current.step;
+    if (this.stateValue === 'running' && this.current) return this.current.pushed[worker] && !this.elastic ? this.current.step + 1 : this.current.step;
     return this.stepsCompleted;
   }
 
@@ -311,6 +319,8 @@ export class TrainingSession {
     this.checkMember(req.runId, req.worker);
     if (this.stateValue === 'failed' || this.stateValue === 'finished') return Promise.resolve(this.doneMessage(req.step, req.worker));
     const current = this.current;
+    // A replacement joined mid-attempt (elastic): it takes part in the step done again, with the collective re-formed.
+    if (current && req.step === current.step && current.rejoined.has(req.worker)) return this.waiters.wait(req.step, req.worker);
     if (current && req.step === current.step) return Promise.resolve(current.assignments[req.worker]!);
     const next = current ? current.step + 1 : this.stepsCompleted;
     if (req.step !== next) {
@@ -339,6 +349,13 @@ export class TrainingSession {
     const where = `${this.membership.describe(msg.worker)}, step ${msg.step}`;
     const amongTrainers = !collectiveNeeds(this.deps.config.collective).coordinatorAverages;
     const size = this.coordinatorModel.size;
+    if (msg.error && msg.retry && this.elastic && msg.step === current.step) {
+      // Its all-reduce failed (a peer is gone): it kept the step's starting state; the step is done again once
+      // every member has said how its attempt ended, with the collective re-formed.
+      current.pushed[msg.worker] = true;
+      this.redoStep(current, `${where}: ${msg.error}`);
+      return this.awaitStep(current, msg.worker);
+    }
     if (msg.error) {
       // A member that cannot go on (a peer of its all-reduce is gone): stop with its reason rather than wait for
       // the timeout. Among trainers its report of the step may have been taken already (reports leave before the
@@ -464,7 +481,7 @@ export class TrainingSession {
       if (previous) this.answerPushes(previous, (w) => st.assignments[w]!);
       previous = null;
       this.stepDeadline = st.startedAt + config.stepTimeout * 1000;
-      while (this.stateValue === 'running' && !st.pushed.every(Boolean)) {
+      while (this.stateValue === 'running' && !this.settled(st)) {
         const left = this.stepDeadline - Date.now();
         if (left <= 0) {
           if (this.departures.stepTimedOut(st)) break;
@@ -473,6 +490,18 @@ export class TrainingSession {
         await this.wakeup.sleep(left);
       }
       if (this.stateValue !== 'running') break;
+      if (st.redo !== null) {
+        // Elastic among trainers: this attempt cannot complete. Its pushes are answered with the step again,
+        // among the members now in the run, whose collective is re-formed (beginStep with a new epoch).
+        this.epoch++;
+        const members = this.departures.plan.ranks.length;
+        const algorithm = config.collective === 'halving-doubling' && !isPowerOfTwo(members) ? `the ring (halving-doubling needs a power of two, not ${members})` : config.collective;
+        log(`step ${t} again: ${st.redo}; the ${members} worker(s) in the run re-form their collective as ${algorithm}`);
+        this.event({ kind: 'event', step: t, event: 'reformed', message: `${st.redo}; step ${t} again among ${members} worker(s), ${algorithm}` });
+        previous = st;
+        t--;
+        continue;
+      }
       await this.completeStep(st);
       if (this.stateValue === 'running') previous = st;
       for (const answer of this.afterStep.splice(0)) answer();
@@ -497,6 +526,26 @@ export class TrainingSession {
     return this.result();
   }
 
+  /**
+   * Elastic among trainers: `st` is to be done again. The members still in their all-reduce get a full step timeout
+   * from now to notice that it cannot complete and say so.
+   */
+  private redoStep(st: StepState, why: string): void {
+    if (st.redo !== null) return;
+    st.redo = why;
+    this.stepDeadline = Math.max(this.stepDeadline, Date.now() + this.deps.config.stepTimeout * 1000);
+  }
+
+  /**
+   * Whether step `st`'s attempt is over: every member pushed. Elastic among trainers, also when the attempt is to
+   * be done again: every member still in it has said how it ended, and no slot waits for a replacement.
+   */
+  private settled(st: StepState): boolean {
+    if (st.redo === null) return st.pushed.every(Boolean);
+    const members = this.membership.members;
+    return st.pushed.every((p, w) => p || st.rejoined.has(w)) && !members.some((m) => m.vacant);
+  }
+
   private beginStep(t: number): StepState {
     const { config, train } = this.deps;
     const W = config.workers;
@@ -504,7 +553,15 @@ export class TrainingSession {
     // then reports its state after the step.
     const done = t + 1;
     const checkpoint = !!this.deps.checkpoint && done < config.steps && ((config.checkpointEvery > 0 && done % config.checkpointEvery === 0) || this.stopRequested !== null);
-    const assignments = planStep(t, { config, plan: this.departures.plan, train, peerAddresses: () => this.membership.members.map((m) => m.peerAddress), checkpoint, firstStep: this.deps.resume?.step ?? 0 });
+    const assignments = planStep(t, {
+      config,
+      plan: this.departures.plan,
+      train,
+      peerAddresses: () => this.membership.members.map((m) => m.peerAddress),
+      checkpoint,
+      firstStep: this.deps.resume?.step ?? 0,
+      ...(this.epoch > 0 && this.current?.step === t ? { reform: { epoch: this.epoch } } : {}),
+    });
     // Whether this step checks the replicas: the same in every worker's assignment.
     const reportChecksum = assignments[0]!.reportChecksum;
     const st = newStepState({

@@ -8,7 +8,7 @@ const P = 6;
 
 function assignment(step: number, samples: number, flags: Partial<StepAssignment__Output> = {}): StepAssignment__Output {
   const ids = Array.from({ length: samples }, (_, i) => i);
-  return { step, done: false, batches: [{ features: null, labels: [], ids }], reportChecksum: false, stopReason: '', peers: [], reportGradient: false, reportParams: false, reportState: false, peerVerifiers: [], ...flags };
+  return { step, done: false, batches: [{ features: null, labels: [], ids }], reportChecksum: false, stopReason: '', peers: [], reportGradient: false, reportParams: false, reportState: false, peerVerifiers: [], peerWorkers: [], epoch: 0, ...flags };
 }
 
 function step(flags: Partial<StepAssignment__Output> = {}, opts: { reportChecksum?: boolean; expectedChecksum?: string | null } = {}): StepState {

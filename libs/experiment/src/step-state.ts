@@ -40,6 +40,14 @@ export interface StepState extends CompletedStep {
   reportChecksum: boolean;
   /** Relay: the checksum every replica must report (the coordinator's own); among trainers: null (compared with each other). */
   expectedChecksum: string | null;
+  /**
+   * Elastic among trainers (see elasticAmongTrainers): why this attempt at the step cannot complete (a member's
+   * all-reduce failed, a member was lost or replaced), so that it is done again by the collective re-formed; null
+   * while it can complete.
+   */
+  redo: string | null;
+  /** Elastic: replacements admitted during this attempt; they wait for the step again, with the new collective. */
+  rejoined: Set<number>;
 }
 
 /** A fresh step: `lost` workers count as pushed, so the step waits for the others only. */
@@ -63,6 +71,8 @@ export function newStepState(opts: {
     optimizerState: null,
     update: null,
     combinedBuffers: null,
+    redo: null,
+    rejoined: new Set(),
     pushWaiters: [],
     reportChecksum: opts.reportChecksum,
     samples: new Array(W).fill(0),

@@ -34,7 +34,7 @@ export interface EvalRecord {
 export interface EventRecord {
   kind: 'event';
   step: number;
-  event: 'joined' | 'refused' | 'checksum' | 'stopped' | 'lost';
+  event: 'joined' | 'refused' | 'checksum' | 'stopped' | 'lost' | 'reformed';
   message: string;
   worker?: number;
 }

@@ -33,6 +33,7 @@ function reply(over: Partial<JoinReply__Output> = {}): JoinReply__Output {
     trim: 1,
     krumF: 1,
     buffersRule: 'broadcast',
+    elastic: false,
     ...over,
   };
 }

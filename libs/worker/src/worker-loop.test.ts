@@ -50,6 +50,8 @@ function fakeCoordinator(workers: number, steps: number, relay: boolean) {
     reportParams: false,
     reportState: false,
     peerVerifiers: [],
+    peerWorkers: [],
+    epoch: 0,
   });
   const waiting: { update: GradientUpdate; answer: (ack: { update: null | ReturnType<typeof encodeTensor>; next: StepAssignment__Output }) => void }[] = [];
   const pushes: GradientUpdate[] = [];
@@ -152,7 +154,7 @@ describe('runWorkerLoop', () => {
   });
 
   it('refuses an assignment for a step other than the one due', async () => {
-    const port: CoordinatorPort = { nextStep: async () => ({ step: 5, done: false, stopReason: '', batches: [], peers: [], reportChecksum: false, reportGradient: false, reportParams: false, reportState: false, peerVerifiers: [] }), push: () => Promise.reject(new Error('unused')), sum: () => Promise.reject(new Error('unused')) };
+    const port: CoordinatorPort = { nextStep: async () => ({ step: 5, done: false, stopReason: '', batches: [], peers: [], reportChecksum: false, reportGradient: false, reportParams: false, reportState: false, peerVerifiers: [], peerWorkers: [], epoch: 0 }), push: () => Promise.reject(new Error('unused')), sum: () => Promise.reject(new Error('unused')) };
     await expect(loop(0, port, null).done).rejects.toThrow(new WorkerError('the coordinator assigned step 5 where step 0 was due'));
   });
 

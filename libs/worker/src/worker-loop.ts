@@ -52,6 +52,12 @@ export interface WorkerLoopOptions {
   syncBatchNorm: boolean;
   /** What happens to the model's buffers across workers after each step (--buffers). */
   buffersRule: BuffersRule;
+  /**
+   * Among trainers with --lost-worker continue|replace: a failed all-reduce is reported, not fatal; every report
+   * leaves after the all-reduce, and the step's starting state is kept until the coordinator's answer, which may
+   * be the same step again with the collective re-formed.
+   */
+  elastic?: boolean;
   /** The training set under feed "ids"; null under feed "features" (every batch carries its features). */
   train: Dataset | null;
   faults: FaultPlan;
@@ -64,7 +70,7 @@ export interface WorkerLoopOptions {
    * shared memory) and what proves each peer (the hashes of their credentials, in a run with a token); a later
    * step that carries addresses again re-forms it. Null: relay.
    */
-  connectPeers: ((addresses: readonly string[], verifiers: readonly string[]) => Collective) | null;
+  connectPeers: ((addresses: readonly string[], verifiers: readonly string[], workers: readonly number[], epoch: number) => Collective) | null;
   /** The collective's name, for messages. */
   collective: string;
   log: (line: string) => void;
@@ -109,7 +115,16 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
       log(`fault injection: worker ${worker} freezes for ${fault.pauseMs / 1000} s at step ${step}`);
       o.effects.freeze(fault.pauseMs);
     }
-    if (o.connectPeers && (a.peers.length > 0 || !peers)) peers = o.connectPeers(a.peers, a.peerVerifiers);
+    if (o.connectPeers && (a.peers.length > 0 || !peers)) peers = o.connectPeers(a.peers, a.peerVerifiers, a.peerWorkers, a.epoch);
+    // Elastic: what this worker restores if the step is to be done again.
+    const start = o.elastic && peers ? { params: replica.params.slice(), state: replica.optimizerState(), buffers: model.bufferSize > 0 ? model.getBuffers() : null } : null;
+    const again = (ack: GradientAck__Output): boolean => {
+      if (!start || ack.next?.step !== step || ack.next.done) return false;
+      replica.restore(start.params, start.state);
+      if (start.buffers) model.setBuffers(start.buffers);
+      log(`worker ${worker}: step ${step} again, the collective re-formed (epoch ${ack.next.epoch})`);
+      return true;
+    };
     const batches = a.batches.map((b) => () => localBatch(b, o.train, inputSize));
     // The checksum of the parameters this step starts from (before its update), as the coordinator expects.
     // With buffers that --buffers makes equal everywhere, they are in the checksum too: they must not drift apart.
@@ -144,7 +159,7 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
     // step's ids) travels while the trainers reduce. Only a step whose parameters are asked for (evaluation), and
     // every step of a robust rule (the report says what the rule left out), report after the update.
     const scalars = { ...report, gradNorm: l2Norm(c.update), reduceMs: lastReduceMs, gradient: a.reportGradient ? encodeTensor(c.update, [c.update.length]) : undefined };
-    const early: Promise<GradientAck__Output> | null = a.reportParams || o.robust ? null : coordinator.push(scalars);
+    const early: Promise<GradientAck__Output> | null = a.reportParams || o.robust || o.elastic ? null : coordinator.push(scalars);
     early?.catch(() => undefined);
     const reduceStarted = performance.now();
     let average: Float32Array;
@@ -159,8 +174,17 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
         average = await peers.average(c.update, c.samples, step);
       }
     } catch (err) {
-      // Say why before leaving, so the run stops naming the neighbour instead of timing out on everyone.
       const reason = `${o.collective} all-reduce: ${(err as Error).message}`;
+      if (start) {
+        // Elastic: say why and wait for the coordinator, which has the step done again among the members left.
+        log(`worker ${worker}: step ${step}: ${reason}`);
+        const ack = await coordinator.push({ runId, worker, step, error: reason, retry: true });
+        if (!again(ack)) throw new WorkerError(`step ${step}: ${reason}`);
+        next = ack.next;
+        step--;
+        continue;
+      }
+      // Say why before leaving, so the run stops naming the neighbour instead of timing out on everyone.
       await coordinator.push({ runId, worker, step, error: reason }).catch(() => undefined);
       throw new WorkerError(`step ${step}: ${reason}`);
     }
@@ -185,5 +209,7 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
           ...(state ? { optimizerState: Buffer.from(state.buffer, state.byteOffset, state.byteLength) } : {}),
         });
     next = ack.next;
+    // Elastic: another member's all-reduce failed, or a member went or came: this step again, from its start.
+    if (again(ack)) step--;
   }
 }

@@ -62,6 +62,10 @@ export interface GradientUpdate {
    * (float64, little-endian; empty for plain SGD), beside `params`
    */
   'discarded'?: (number | string);
+  /**
+   * the rule left out this step (the report then leaves after the combination)
+   */
+  'retry'?: (boolean);
 }
 
 export interface GradientUpdate__Output {
@@ -124,4 +128,8 @@ export interface GradientUpdate__Output {
    * (float64, little-endian; empty for plain SGD), beside `params`
    */
   'discarded': (number);
+  /**
+   * the rule left out this step (the report then leaves after the combination)
+   */
+  'retry': (boolean);
 }

@@ -87,6 +87,11 @@ export interface JoinReply {
    * answer carries the result; among trainers: the collective sums them.
    */
   'buffersRule'?: (string);
+  /**
+   * Among trainers with --lost-worker continue|replace: every report leaves after the all-reduce and the worker
+   * keeps the step's starting state until the answer, which may be the same step again (a re-formed collective).
+   */
+  'elastic'?: (boolean);
 }
 
 export interface JoinReply__Output {
@@ -172,4 +177,9 @@ export interface JoinReply__Output {
    * answer carries the result; among trainers: the collective sums them.
    */
   'buffersRule': (string);
+  /**
+   * Among trainers with --lost-worker continue|replace: every report leaves after the all-reduce and the worker
+   * keeps the step's starting state until the answer, which may be the same step again (a re-formed collective).
+   */
+  'elastic': (boolean);
 }

@@ -7,6 +7,10 @@ export interface PeerSubscription {
    * the subscriber: a worker this trainer sends to
    */
   'worker'?: (number);
+  /**
+   * the collective's membership it subscribes for (StepAssignment.epoch)
+   */
+  'epoch'?: (number);
 }
 
 export interface PeerSubscription__Output {
@@ -15,4 +19,8 @@ export interface PeerSubscription__Output {
    * the subscriber: a worker this trainer sends to
    */
   'worker': (number);
+  /**
+   * the collective's membership it subscribes for (StepAssignment.epoch)
+   */
+  'epoch': (number);
 }

@@ -41,6 +41,14 @@ export interface StepAssignment {
    * worker whose credential hashes to it (a token holder cannot pose as a peer)
    */
   'reportState'?: (boolean);
+  /**
+   * too (a checkpoint: the coordinator keeps no replica of its own then)
+   * Among trainers with --lost-worker continue|replace, when the collective is re-formed (a worker lost or
+   * replaced): `peers` (and `peer_verifiers`) are then by rank in the new collective, `peer_workers` the worker
+   * index at each rank; `epoch` counts the re-formings (0: the first collective), and peers subscribe for it.
+   */
+  'peerWorkers'?: (number)[];
+  'epoch'?: (number);
 }
 
 export interface StepAssignment__Output {
@@ -82,4 +90,12 @@ export interface StepAssignment__Output {
    * worker whose credential hashes to it (a token holder cannot pose as a peer)
    */
   'reportState': (boolean);
+  /**
+   * too (a checkpoint: the coordinator keeps no replica of its own then)
+   * Among trainers with --lost-worker continue|replace, when the collective is re-formed (a worker lost or
+   * replaced): `peers` (and `peer_verifiers`) are then by rank in the new collective, `peer_workers` the worker
+   * index at each rank; `epoch` counts the re-formings (0: the first collective), and peers subscribe for it.
+   */
+  'peerWorkers': (number)[];
+  'epoch': (number);
 }
