@@ -51,9 +51,9 @@ describe('WireError', () => {
 });
 
 describe('checkProtocolVersion', () => {
-  it('is version 9 (a loaded Layers model and the buffers rule; 8: a robust rule among worker threads) and accepts it', () => {
-    expect(PROTOCOL_VERSION).toBe(9);
-    expect(() => checkProtocolVersion(9)).not.toThrow();
+  it('is version 10 (elastic membership among trainers; 9: a loaded Layers model and the buffers rule) and accepts it', () => {
+    expect(PROTOCOL_VERSION).toBe(10);
+    expect(() => checkProtocolVersion(10)).not.toThrow();
   });
 
   it('rejects another version with FAILED_PRECONDITION stating both', () => {

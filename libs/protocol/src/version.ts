@@ -6,7 +6,7 @@ import { failedPrecondition } from './errors';
  * parses (e.g. a changed gradient layout or averaging rule); incompatible message changes
  * get a new proto package (shardlab.v2) instead.
  */
-export const PROTOCOL_VERSION = 9;
+export const PROTOCOL_VERSION = 10;
 // 8: a robust --combine among worker threads: the join reply names the rule, and a report carries `discarded`
 //    and leaves after the combination. 7: worker 0 reports its optimizer state before a checkpoint.
 // 6: the ring's average carries the weight sum in every piece (pieces of n / W + 1 floats), and a ring trainer
