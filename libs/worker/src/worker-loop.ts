@@ -179,7 +179,8 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
         // Elastic: say why and wait for the coordinator, which has the step done again among the members left.
         log(`worker ${worker}: step ${step}: ${reason}`);
         const ack = await coordinator.push({ runId, worker, step, error: reason, retry: true });
-        if (!again(ack)) throw new WorkerError(`step ${step}: ${reason}`);
+        // The answer is the step again, or the end of the run for this worker (the loop's next turn returns).
+        if (!again(ack) && !ack.next?.done) throw new WorkerError(`step ${step}: ${reason}`);
         next = ack.next;
         step--;
         continue;
