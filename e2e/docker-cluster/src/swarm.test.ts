@@ -9,7 +9,7 @@ import { DEPLOY_DIR } from './support/env';
 /*
  * deploy/stack.yaml on a single-node Docker Swarm (`docker swarm init` works offline with local images): the
  * trainers average among themselves over the overlay network and every one contributes to every step; under
- * relay with --lost-worker replace, a trainer task killed mid-run is restarted by Swarm and takes its slot again.
+ * relay and the ring with --lost-worker replace, a trainer task killed mid-run is restarted by Swarm and takes its slot again.
  * The test initialises the swarm only if this node is in none, and leaves it only if it did.
  */
 const STACK_FILE = join(DEPLOY_DIR, 'stack.yaml');
@@ -90,14 +90,16 @@ describe('deploy/stack.yaml on Docker Swarm', () => {
     expect(run.hasModel).toBe(true);
   }, 300_000);
 
-  it('under relay with --lost-worker replace, a trainer task killed mid-run is restarted by Swarm and takes its slot again', async () => {
+  // Under relay the coordinator's replica is the state the new task starts from; under the ring the survivor's
+  // all-reduce fails, and the step is done again with the new task once it has joined, the ring re-formed.
+  for (const collective of ['relay', 'ring'] as const) it(`under ${collective} with --lost-worker replace, a trainer task killed mid-run is restarted by Swarm and takes its slot again`, async () => {
     const STEPS = 300;
     const { stack, results } = deploy({
       SHARDLAB_WORKERS: '2',
       SHARDLAB_STEPS: String(STEPS),
       SHARDLAB_SAMPLES: '2000',
       SHARDLAB_TEST_SAMPLES: '200',
-      SHARDLAB_COLLECTIVE: 'relay',
+      SHARDLAB_COLLECTIVE: collective,
       SHARDLAB_LOST_WORKER: 'replace',
       SHARDLAB_STEP_TIMEOUT: '30',
       SHARDLAB_REPLACE_TIMEOUT: '120',
@@ -109,7 +111,7 @@ describe('deploy/stack.yaml on Docker Swarm', () => {
     const state = await until('the coordinator task to end', () => (/^(Complete|Failed|Rejected)/.test(taskState(`${stack}_coordinator`)) ? taskState(`${stack}_coordinator`) : null), 300_000);
     expect(state, logs(`${stack}_coordinator`)).toMatch(/^Complete/);
     const run = readRunFiles(results);
-    expect(run.summary).toMatchObject({ status: 'completed', stepsCompleted: STEPS, collective: 'relay', lostWorkers: [] });
+    expect(run.summary).toMatchObject({ status: 'completed', stepsCompleted: STEPS, collective, lostWorkers: [] });
     expect(run.summary!['replacements']).toBeGreaterThanOrEqual(1);
     expect(logs(`${stack}_coordinator`)).toMatch(/joined as the replacement of the lost worker/);
     // Swarm restarted the killed task: the trainer service has more than two tasks in its history.

@@ -80,6 +80,7 @@ describe('proto loading', () => {
       resend: false,
       optimizerState: Buffer.alloc(0),
       discarded: 0,
+      retry: false,
     });
     expect(Object.keys(packageDefinition)).toContain('shardlab.v1.Coordinator');
     expect(Object.keys(packageDefinition)).toContain('shardlab.v1.Peer');
