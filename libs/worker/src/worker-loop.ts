@@ -156,8 +156,9 @@ export async function runWorkerLoop(o: WorkerLoopOptions): Promise<{ steps: numb
       continue;
     }
     // Among trainers: the step's report leaves before the all-reduce, so the coordinator's answer (the next
-    // step's ids) travels while the trainers reduce. Only a step whose parameters are asked for (evaluation), and
-    // every step of a robust rule (the report says what the rule left out), report after the update.
+    // step's ids) travels while the trainers reduce. Only a step whose parameters are asked for (evaluation), every
+    // step of a robust rule (the report says what the rule left out), and every elastic step (the coordinator must
+    // know how the all-reduce ended) report after the update.
     const scalars = { ...report, gradNorm: l2Norm(c.update), reduceMs: lastReduceMs, gradient: a.reportGradient ? encodeTensor(c.update, [c.update.length]) : undefined };
     const early: Promise<GradientAck__Output> | null = a.reportParams || o.robust || o.elastic ? null : coordinator.push(scalars);
     early?.catch(() => undefined);
