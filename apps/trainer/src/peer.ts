@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { Mailbox, PeerCollective, isPowerOfTwo, peersOf, type PeerAlgorithm, type PeerLink } from '@shardlab/collective';
+import { Mailbox, PeerCollective, peerAlgorithmFor, peersOf, type PeerAlgorithm, type PeerLink } from '@shardlab/collective';
 import {
   channelOptions,
   serverOptions,
@@ -147,7 +147,7 @@ export class PeerEndpoint {
       throw new Error(`the coordinator sent ${verifiers.length} peer verifiers for ${peers.length} workers; without them no subscription can be checked`);
     }
     if (epoch !== this.epoch) this.reform(epoch);
-    this.algorithm = this.configured === 'halving-doubling' && !isPowerOfTwo(ranks.length) ? 'ring' : this.configured;
+    this.algorithm = peerAlgorithmFor(this.configured, ranks.length);
     const links = peersOf(this.algorithm, rank, ranks.length);
     this.sendsTo = links.sendsTo.map((r) => ranks[r]!);
     this.receivesFrom = links.receivesFrom.map((r) => ranks[r]!);
@@ -224,14 +224,8 @@ export class PeerEndpoint {
   close(): void {
     const closing = new Error('the trainer is shutting down');
     this.failSending(closing);
-    for (const s of [...this.subscribers.values(), ...this.unchecked.splice(0)]) s.end();
-    this.subscribers.clear();
-    for (const { client, stream, mailbox } of this.incoming.values()) {
-      mailbox.fail(closing);
-      stream.cancel();
-      client.close();
-    }
-    this.incoming.clear();
+    for (const s of [...this.unchecked.splice(0), ...this.early.splice(0)]) s.end();
+    this.breakLinks(closing);
     this.server.forceShutdown();
   }
 

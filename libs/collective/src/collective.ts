@@ -81,6 +81,14 @@ export function checkPowerOfTwo(world: number): void {
 }
 
 /**
+ * What `world` members re-formed under --collective `configured` use (elastic membership): halving-doubling where
+ * the count is a power of two, else the ring.
+ */
+export function peerAlgorithmFor(configured: PeerAlgorithm, world: number): PeerAlgorithm {
+  return configured === 'halving-doubling' && !isPowerOfTwo(world) ? 'ring' : configured;
+}
+
+/**
  * The workers `rank` exchanges chunks with under `algorithm`: its ring neighbours (sends to the next, receives
  * from the previous), or its halving-doubling partners rank XOR 2^j, both ways.
  */

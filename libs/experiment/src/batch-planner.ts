@@ -35,7 +35,7 @@ export function planStep(
   const amongTrainers = !needs.coordinatorAverages;
   const reportGradient = amongTrainers && t % config.gradientMetricsEvery === 0;
   const evaluates = (t + 1) % config.evalEvery === 0 || t + 1 === config.steps;
-  const elastic = amongTrainers && elasticAmongTrainers(config);
+  const elastic = elasticAmongTrainers(config);
   const addresses = needs.peerAddresses && (t === (opts.firstStep ?? 0) || opts.reform) ? opts.peerAddresses() : [];
   const peers = opts.reform ? plan.ranks.map((w) => addresses[w]!) : addresses;
   const peerWorkers = opts.reform ? [...plan.ranks] : [];

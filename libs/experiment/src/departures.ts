@@ -100,8 +100,11 @@ export class Departures {
   }
 
   private carryOut(action: LostWorkerAction): void {
-    if (action.kind === 'stop') this.ctx.fail(action.reason);
-    else if (action.kind === 'vacate') this.vacate(action.workers, action.why);
+    if (action.kind === 'stop') return this.ctx.fail(action.reason);
+    // Elastic among trainers: the members of the step under way are no longer those who can finish it.
+    const st = this.ctx.current();
+    if (st && this.elastic) this.ctx.redo(st, `worker ${action.workers.join(', ')} lost (${action.why})`);
+    if (action.kind === 'vacate') this.vacate(action.workers, action.why);
     else this.declareLost(action.workers, action.why);
   }
 
@@ -117,9 +120,6 @@ export class Departures {
       for (const listener of this.vacancyListeners) listener(m.name);
       m.lost = true;
       m.vacant = true;
-      // Elastic among trainers: the members of the step under way are no longer those who can finish it.
-      const st = this.ctx.current();
-      if (st && this.elastic) this.ctx.redo(st, `worker ${w} lost (${why})`);
       this.ctx.event({ kind: 'event', step, event: 'lost', worker: w, message: `${membership.describe(w)} lost: ${why}; waiting up to ${config.replaceTimeout} s for a replacement` });
       this.ctx.log(`${membership.describe(w)} lost (${why}); waiting up to ${config.replaceTimeout} s for a replacement`);
     }
@@ -137,7 +137,6 @@ export class Departures {
     for (const w of workers) {
       membership.members[w]!.lost = true;
       if (st && !st.pushed[w]) st.pushed[w] = true;
-      if (st && this.elastic) this.ctx.redo(st, `worker ${w} lost (${why})`);
       this.ctx.event({ kind: 'event', step: st?.step ?? 0, event: 'lost', worker: w, message: `${membership.describe(w)} lost: ${why}; continuing with ${membership.active().length} worker(s)` });
       this.ctx.log(`${membership.describe(w)} lost (${why}); continuing with the survivors`);
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { collectiveNeeds, isPowerOfTwo } from '@shardlab/collective';
+import { collectiveNeeds, isPeerAlgorithm, peerAlgorithmFor } from '@shardlab/collective';
 import { dataFingerprint, type Dataset, type Strategy } from '@shardlab/data';
 import type { LayersSource, ModelSpec } from '@shardlab/model';
 import { isWireError } from '@shardlab/protocol';
@@ -495,7 +495,8 @@ export class TrainingSession {
         // among the members now in the run, whose collective is re-formed (beginStep with a new epoch).
         this.epoch++;
         const members = this.departures.plan.ranks.length;
-        const algorithm = config.collective === 'halving-doubling' && !isPowerOfTwo(members) ? `the ring (halving-doubling needs a power of two, not ${members})` : config.collective;
+        const formed = isPeerAlgorithm(config.collective) ? peerAlgorithmFor(config.collective, members) : config.collective;
+        const algorithm = formed === config.collective ? formed : `the ${formed} (${config.collective} needs a power of two, not ${members})`;
         log(`step ${t} again: ${st.redo}; the ${members} worker(s) in the run re-form their collective as ${algorithm}`);
         this.event({ kind: 'event', step: t, event: 'reformed', message: `${st.redo}; step ${t} again among ${members} worker(s), ${algorithm}` });
         previous = st;

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { checkBatch, evaluateInChunks, overwriteParams, readAndDispose, softmaxCrossEntropyWithGrad, type EvaluationResult } from './ops';
+import { BACKEND_CHOICES } from './backend';
 import { fileLoadHandler } from './saved-model';
 import { layersOf, shapeSize, type LayersSource, type ModelSpec, type ParamShape } from './spec';
 import type { AllReduce, GradientResult, Model } from './types';
@@ -76,20 +77,23 @@ function shapesOf(weights: readonly tf.LayerVariable[]): ParamShape[] {
   return weights.map((w) => ({ name: w.originalName, shape: [...w.shape] as number[] }));
 }
 
-function flatValues(weights: readonly tf.LayerVariable[]): Float32Array {
-  const parts = weights.map((w) => w.read().dataSync() as Float32Array);
-  const out = new Float32Array(parts.reduce((t, p) => t + p.length, 0));
+/** The values of `tensors`, one after another in one flat vector (weights, buffers, gradients). */
+function flatten(tensors: readonly tf.Tensor[]): Float32Array {
+  const out = new Float32Array(tensors.reduce((t, x) => t + x.size, 0));
   let at = 0;
-  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  for (const x of tensors) {
+    out.set(x.dataSync() as Float32Array, at);
+    at += x.size;
+  }
   return out;
 }
 
 /** Builds the network of a topology without weights (they are set afterwards). */
-async function buildNetwork(topology: Json, where: string): Promise<tf.LayersModel> {
+async function buildNetwork(topology: Json): Promise<tf.LayersModel> {
   try {
     return await tf.models.modelFromJSON({ modelTopology: topology } as tf.io.ModelJSON as never);
   } catch (err) {
-    throw new LayersModelError(`${where}: TensorFlow.js cannot build this model: ${firstLine(err)}`);
+    throw new LayersModelError(`the layers model: TensorFlow.js cannot build this model: ${firstLine(err)}`);
   }
 }
 
@@ -161,8 +165,8 @@ export async function loadLayersSource(dir: string): Promise<LayersSource> {
       topology: JSON.stringify(topology),
       params: shapesOf(net.trainableWeights),
       buffers: shapesOf(net.nonTrainableWeights),
-      initialParams: flatValues(net.trainableWeights),
-      initialBuffers: flatValues(net.nonTrainableWeights),
+      initialParams: flatten(net.trainableWeights.map((w) => w.read())),
+      initialBuffers: flatten(net.nonTrainableWeights.map((w) => w.read())),
       inputShape: inputShape as number[],
       classes: Number(outputShape[1]),
     };
@@ -178,7 +182,7 @@ export function layersSpec(source: LayersSource, initSeed: number): ModelSpec {
 
 /** The backends that have a kernel: native has every cpu kernel (it is the cpu backend with BLAS kernels added). */
 function backendsWith(kernel: string): string[] {
-  return ['tensorflow', 'native', 'wasm', 'cpu'].filter((b) => tf.getKernel(kernel, b === 'native' ? 'cpu' : b) !== undefined);
+  return BACKEND_CHOICES.filter((b) => b !== 'auto' && tf.getKernel(kernel, b === 'native' ? 'cpu' : b) !== undefined);
 }
 
 /**
@@ -203,10 +207,9 @@ export class LayersModel implements Model {
     this.inputShape = source.inputShape;
     const check = (kind: string, expected: ParamShape[], actual: readonly tf.LayerVariable[]) => {
       const got = shapesOf(actual);
-      const bad = expected.length !== got.length ? -1 : expected.findIndex((e, i) => e.name !== got[i]!.name || JSON.stringify(e.shape) !== JSON.stringify(got[i]!.shape));
-      if (bad !== -1 || expected.length !== got.length) {
-        throw new LayersModelError(`the layers model's ${kind} do not match its description (${JSON.stringify(expected[bad] ?? expected.length)} vs ${JSON.stringify(got[bad] ?? got.length)})`);
-      }
+      const text = (w: ParamShape | undefined) => (w ? `${w.name} ${JSON.stringify(w.shape)}` : 'nothing');
+      const bad = Array.from({ length: Math.max(expected.length, got.length) }, (_, i) => i).find((i) => text(expected[i]) !== text(got[i]));
+      if (bad !== undefined) throw new LayersModelError(`the layers model's ${kind} do not match its description (${text(expected[bad])} vs ${text(got[bad])})`);
     };
     check('trainable weights', source.params, net.trainableWeights);
     check('non-trainable weights', source.buffers, net.nonTrainableWeights);
@@ -224,7 +227,7 @@ export class LayersModel implements Model {
   /** Builds the network of a 'layers' spec on the active backend and runs one trial step (see trialStep). Call after initBackend. */
   static async build(spec: ModelSpec): Promise<LayersModel> {
     const source = layersOf(spec);
-    const net = await buildNetwork(trainingTopology(source.topology), 'the layers model');
+    const net = await buildNetwork(trainingTopology(source.topology));
     let model: LayersModel;
     try {
       model = new LayersModel(spec, net);
@@ -278,9 +281,9 @@ export class LayersModel implements Model {
         tf.tidy(() => {
           const inputs = shapes.map((s) => tf.zeros(s.map((d) => d ?? 2)));
           const vars = layer.trainableWeights.map((w) => w.read() as tf.Variable);
-          const f = () => tf.sum(layer.apply(inputs.length === 1 ? inputs[0]! : inputs, { training: true }) as tf.Tensor) as tf.Scalar;
-          if (vars.length > 0) tf.variableGrads(f, vars);
-          else tf.grads((...xs: tf.Tensor[]) => tf.sum(layer.apply(xs.length === 1 ? xs[0]! : xs, { training: true }) as tf.Tensor))(inputs);
+          const output = (...xs: tf.Tensor[]) => tf.sum(layer.apply(xs.length === 1 ? xs[0]! : xs, { training: true }) as tf.Tensor) as tf.Scalar;
+          if (vars.length > 0) tf.variableGrads(() => output(...inputs), vars);
+          else tf.grads(output)(inputs);
         });
       } catch {
         return layer;
@@ -305,12 +308,12 @@ export class LayersModel implements Model {
 
   getParams(): Float32Array {
     this.assertLive();
-    return concatFlat(this.trainable, this.size);
+    return flatten(this.trainable);
   }
 
   getBuffers(): Float32Array {
     this.assertLive();
-    return concatFlat(this.nonTrainable, this.bufferSize);
+    return flatten(this.nonTrainable);
   }
 
   setBuffers(flat: Float32Array): void {
@@ -337,13 +340,11 @@ export class LayersModel implements Model {
       return this.trainable.map((v) => grads[v.name]!);
     });
     // Read outside the tidy, straight into the one flat vector (a tf.concat would copy every value once more).
-    const gradient = new Float32Array(this.size);
-    let at = 0;
-    for (const g of grads) {
-      gradient.set(readAndDispose(g), at);
-      at += g.size;
+    try {
+      return { loss, gradient: flatten(grads) };
+    } finally {
+      for (const g of grads) g.dispose();
     }
-    return { loss, gradient };
   }
 
   /** Loaded models have no SyncBN: their BatchNorm layers compute their own statistics; see --buffers for the running ones. */
@@ -382,16 +383,4 @@ function write(vars: readonly tf.Variable[], flat: Float32Array, inPlace: boolea
     tf.tidy(() => v.assign(tf.tensor(flat.slice(at, at + size), v.shape)));
     at += size;
   }
-}
-
-function concatFlat(vars: readonly tf.Variable[], size: number): Float32Array {
-  if (vars.length === 0) return new Float32Array(0);
-  const out = new Float32Array(size);
-  let at = 0;
-  for (const v of vars) {
-    const values = v.dataSync() as Float32Array;
-    out.set(values, at);
-    at += values.length;
-  }
-  return out;
 }
